@@ -1,0 +1,32 @@
+//! `cvdw bench <name>`: benchmarks. Each prints its figures and ends with one line
+//! `RESULT <name> key=value ...`, with ratios against a baseline measured in the same run.
+
+use clap::{Args, Subcommand};
+
+pub mod extract;
+pub mod load;
+pub mod simulator;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: Which,
+}
+
+#[derive(Subcommand)]
+pub enum Which {
+    /// Pages per second the simulator serves (500-row `/vendas` pages at a large scale).
+    Simulator(simulator::Args),
+    /// Pacing ratio of the extractor against a time-compressed rate limit.
+    Extract(extract::Args),
+    /// Loader rows/s against COPY and row-by-row baselines.
+    Load(load::Args),
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Which::Simulator(a) => simulator::run(a).await,
+        Which::Extract(a) => extract::run(a).await,
+        Which::Load(a) => load::run(a).await,
+    }
+}

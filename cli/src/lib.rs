@@ -1,0 +1,8 @@
+//! The `cvdw` command's subcommands, as a library so the integration tests can drive them.
+//! Domain logic stays in `shared`; this crate wires it to flags, progress output and local
+//! stand-ins (the simulator, an in-process S3 server).
+
+pub mod bench;
+pub mod extract;
+pub mod load;
+pub mod simulate;

@@ -1,0 +1,349 @@
+//! # The S3 landing zone: the contract between extract and load
+//!
+//! The raw bucket is the system of record. Extract writes; load (and `cvdw replay`) read.
+//! Every name below is sortable and self-describing, so a listing alone tells what a run did.
+//!
+//! ```text
+//! raw/{tenant}/{object}/{yyyy}/{mm}/{dd}/{run_id}/{page:05}.json   one CVDW page, byte for byte
+//! manifests/{tenant}/{run_id}/{object}.json                        written once every page of that
+//!                                                                   object's run is stored
+//! state/{tenant}/{object}.json                                     cursor; written last
+//! state/{tenant}/_lock.json, state/{tenant}/_continuation.json     single flight and deadline hand-off
+//! ```
+//!
+//! - `{object}` is the catalogue name (`reservas_condicoes`), `{yyyy}/{mm}/{dd}` the UTC date the
+//!   run started, and `{run_id}` a UTC timestamp plus a random suffix (`20261129T043512Z-a1b2c3`),
+//!   so lexical order is time order.
+//! - A page body is exactly the bytes CVDW returned. What is known about the request travels in
+//!   the object's user metadata ([`PageMeta`]): run id, object path, page, request parameters,
+//!   HTTP status, `fetched_at` (UTC), mode, row count and sha256 of the body.
+//! - Write order is the safety argument: pages, then the manifest, then state. A crash can leave
+//!   pages without a manifest (they load fine and are re-fetched next run), but never state or a
+//!   manifest that points at data that is not stored.
+//! - The loader orders observations of the same row by `(fetched_at, run_id, page)`, never by
+//!   `referencia_data`, which can be null or zero.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Top-level prefixes. Only `raw/` and `manifests/` trigger the loader.
+pub const RAW_PREFIX: &str = "raw/";
+pub const MANIFEST_PREFIX: &str = "manifests/";
+pub const STATE_PREFIX: &str = "state/";
+
+/// Incremental runs filter on the cursor; full runs fetch everything and let the loader
+/// reconcile deletions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Incremental,
+    Full,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Incremental => "incremental",
+            Mode::Full => "full",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "incremental" => Some(Mode::Incremental),
+            "full" => Some(Mode::Full),
+            _ => None,
+        }
+    }
+}
+
+/// A run id: `YYYYMMDDTHHMMSSZ-xxxxxx`. Sorts by start time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(String);
+
+impl RunId {
+    /// A new id for a run starting at `started_at`, with `suffix` (6 hex chars of randomness
+    /// from the caller) so two runs in the same second do not collide.
+    pub fn new(started_at: DateTime<Utc>, suffix: u32) -> Self {
+        Self(format!(
+            "{}-{:06x}",
+            started_at.format("%Y%m%dT%H%M%SZ"),
+            suffix & 0xff_ffff
+        ))
+    }
+    /// Accepts only the shape `new` produces, so a key with anything else is not ours.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (ts, suffix) = s.split_once('-')?;
+        chrono::NaiveDateTime::parse_from_str(ts, "%Y%m%dT%H%M%SZ").ok()?;
+        (suffix.len() == 6 && suffix.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| Self(s.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The UTC date the run started (the date part of raw keys).
+    pub fn date(&self) -> NaiveDate {
+        chrono::NaiveDateTime::parse_from_str(&self.0[..16], "%Y%m%dT%H%M%SZ")
+            .map(|dt| dt.date())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The address of one raw page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub tenant: String,
+    /// Catalogue name, e.g. `reservas_condicoes`.
+    pub object: String,
+    pub run_id: RunId,
+    /// 1-based CVDW page number.
+    pub page: u32,
+}
+
+impl PageKey {
+    pub fn to_key(&self) -> String {
+        let d = self.run_id.date();
+        format!(
+            "{RAW_PREFIX}{}/{}/{}/{:05}.json",
+            self.tenant,
+            self.object,
+            format_args!("{}/{}", d.format("%Y/%m/%d"), self.run_id),
+            self.page
+        )
+    }
+
+    /// Parse an (already URL-decoded) S3 key. `None` when the key is not a raw page.
+    pub fn parse(key: &str) -> Option<Self> {
+        let rest = key.strip_prefix(RAW_PREFIX)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let [tenant, object, yyyy, mm, dd, run, page] = parts.as_slice() else {
+            return None;
+        };
+        let run_id = RunId::parse(run)?;
+        if format!("{yyyy}/{mm}/{dd}") != run_id.date().format("%Y/%m/%d").to_string() {
+            return None;
+        }
+        let page = page
+            .strip_suffix(".json")?
+            .parse::<u32>()
+            .ok()
+            .filter(|p| *p > 0)?;
+        if tenant.is_empty() || crate::catalogue::find(object).is_none() {
+            return None;
+        }
+        Some(Self {
+            tenant: tenant.to_string(),
+            object: object.to_string(),
+            run_id,
+            page,
+        })
+    }
+}
+
+/// The address of a manifest.
+pub fn manifest_key(tenant: &str, run_id: &RunId, object: &str) -> String {
+    format!("{MANIFEST_PREFIX}{tenant}/{run_id}/{object}.json")
+}
+
+/// Parse a manifest key into (tenant, run id, object).
+pub fn parse_manifest_key(key: &str) -> Option<(String, RunId, String)> {
+    let rest = key.strip_prefix(MANIFEST_PREFIX)?;
+    let [tenant, run, file] = rest.split('/').collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let object = file.strip_suffix(".json")?;
+    crate::catalogue::find(object)?;
+    Some((tenant.to_string(), RunId::parse(run)?, object.to_string()))
+}
+
+/// The address of an object's extraction state.
+pub fn state_key(tenant: &str, object: &str) -> String {
+    format!("{STATE_PREFIX}{tenant}/{object}.json")
+}
+
+/// What is known about a stored page, carried as S3 user metadata (`x-amz-meta-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageMeta {
+    pub tenant: String,
+    pub run_id: RunId,
+    /// CVDW path, e.g. `/reservas/condicoes`.
+    pub object_path: String,
+    pub page: u32,
+    /// The query string sent, percent-encoded as on the wire (never includes credentials).
+    pub params: String,
+    pub http_status: u16,
+    pub fetched_at: DateTime<Utc>,
+    pub mode: Mode,
+    /// Rows in `dados` (as counted by the extractor).
+    pub rows: u32,
+    /// Hex sha256 of the body.
+    pub sha256: String,
+}
+
+impl PageMeta {
+    /// As S3 user metadata (keys without the `x-amz-meta-` prefix; values ASCII).
+    pub fn to_metadata(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("tenant".into(), self.tenant.clone()),
+            ("run-id".into(), self.run_id.to_string()),
+            ("object-path".into(), self.object_path.clone()),
+            ("page".into(), self.page.to_string()),
+            ("params".into(), self.params.clone()),
+            ("http-status".into(), self.http_status.to_string()),
+            (
+                "fetched-at".into(),
+                self.fetched_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
+            ("mode".into(), self.mode.as_str().into()),
+            ("rows".into(), self.rows.to_string()),
+            ("sha256".into(), self.sha256.clone()),
+        ])
+    }
+
+    /// From S3 user metadata; the error names the first missing or malformed entry.
+    pub fn from_metadata(m: &HashMap<String, String>) -> Result<Self, MetaError> {
+        let get = |k: &'static str| m.get(k).map(String::as_str).ok_or(MetaError(k));
+        Ok(Self {
+            tenant: get("tenant")?.to_string(),
+            run_id: RunId::parse(get("run-id")?).ok_or(MetaError("run-id"))?,
+            object_path: get("object-path")?.to_string(),
+            page: get("page")?.parse().map_err(|_| MetaError("page"))?,
+            params: get("params").unwrap_or_default().to_string(),
+            http_status: get("http-status")?
+                .parse()
+                .map_err(|_| MetaError("http-status"))?,
+            fetched_at: DateTime::parse_from_rfc3339(get("fetched-at")?)
+                .map_err(|_| MetaError("fetched-at"))?
+                .with_timezone(&Utc),
+            mode: Mode::parse(get("mode")?).ok_or(MetaError("mode"))?,
+            rows: get("rows")?.parse().map_err(|_| MetaError("rows"))?,
+            sha256: get("sha256")?.to_string(),
+        })
+    }
+}
+
+/// A page's metadata entry is missing or malformed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("page metadata `{0}` is missing or malformed")]
+pub struct MetaError(pub &'static str);
+
+/// One page listed in a manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestPage {
+    pub page: u32,
+    pub key: String,
+    pub rows: u32,
+    pub sha256: String,
+}
+
+/// Written when every page of one object's run is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tenant: String,
+    pub run_id: RunId,
+    /// Catalogue name.
+    pub object: String,
+    pub object_path: String,
+    pub mode: Mode,
+    pub pages: Vec<ManifestPage>,
+    pub rows: u64,
+    /// Cursor (`referencia_data`, CVDW format) before and after the run; `None` = no filter.
+    pub cursor_before: Option<String>,
+    pub cursor_after: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// Per-object extraction state: written last, after the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ObjectState {
+    /// Next `a_partir_data_referencia` (CVDW format), already minus the overlap.
+    pub cursor: Option<String>,
+    /// Highest valid `referencia_data` seen, before the overlap is subtracted.
+    pub max_referencia_data: Option<String>,
+    pub last_run_id: Option<RunId>,
+    pub last_mode: Option<Mode>,
+    pub last_full_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn run() -> RunId {
+        RunId::new(
+            Utc.with_ymd_and_hms(2026, 11, 29, 4, 35, 12).unwrap(),
+            0xa1b2c3,
+        )
+    }
+
+    #[test]
+    fn page_key_round_trip() {
+        let k = PageKey {
+            tenant: "acme".into(),
+            object: "reservas_condicoes".into(),
+            run_id: run(),
+            page: 7,
+        };
+        let s = k.to_key();
+        assert_eq!(
+            s,
+            "raw/acme/reservas_condicoes/2026/11/29/20261129T043512Z-a1b2c3/00007.json"
+        );
+        assert_eq!(PageKey::parse(&s), Some(k));
+        assert_eq!(
+            PageKey::parse("raw/acme/nope/2026/11/29/20261129T043512Z-a1b2c3/00007.json"),
+            None
+        );
+        assert_eq!(
+            PageKey::parse("raw/acme/vendas/2026/11/28/20261129T043512Z-a1b2c3/00007.json"),
+            None
+        );
+        assert_eq!(
+            PageKey::parse("raw/acme/vendas/2026/11/29/20261129T043512Z-a1b2c3/00000.json"),
+            None
+        );
+    }
+
+    #[test]
+    fn manifest_key_round_trip() {
+        let k = manifest_key("acme", &run(), "vendas");
+        assert_eq!(
+            parse_manifest_key(&k),
+            Some(("acme".into(), run(), "vendas".into()))
+        );
+    }
+
+    #[test]
+    fn meta_round_trip() {
+        let m = PageMeta {
+            tenant: "acme".into(),
+            run_id: run(),
+            object_path: "/vendas".into(),
+            page: 1,
+            params: "pagina=1&registros_por_pagina=500".into(),
+            http_status: 200,
+            fetched_at: Utc.with_ymd_and_hms(2026, 11, 29, 4, 35, 13).unwrap(),
+            mode: Mode::Full,
+            rows: 500,
+            sha256: "ab".repeat(32),
+        };
+        assert_eq!(PageMeta::from_metadata(&m.to_metadata()), Ok(m.clone()));
+        let mut broken = m.to_metadata();
+        broken.remove("fetched-at");
+        assert_eq!(
+            PageMeta::from_metadata(&broken),
+            Err(MetaError("fetched-at"))
+        );
+    }
+}
