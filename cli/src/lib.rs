@@ -5,4 +5,5 @@
 pub mod bench;
 pub mod extract;
 pub mod load;
+pub mod serve;
 pub mod simulate;
