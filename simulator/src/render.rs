@@ -358,7 +358,12 @@ impl<'a> R<'a> {
         if self.w.emps[bl.emp as usize].horizontal {
             format!("Quadra {:02}", bl.n)
         } else {
-            format!("Bloco {}", (b'A' + (bl.n - 1) % 26) as char)
+            let letter = (b'A' + ((bl.n - 1) % 26) as u8) as char;
+            if bl.n <= 26 {
+                format!("Bloco {letter}")
+            } else {
+                format!("Bloco {letter}{}", (bl.n - 1) / 26 + 1)
+            }
         }
     }
     fn etapa_name(&self, e: u32) -> String {

@@ -154,7 +154,7 @@ pub struct Etapa {
 pub struct Bloco {
     pub etapa: u32,
     pub emp: u32,
-    pub n: u8,
+    pub n: u16,
 }
 pub struct Unidade {
     pub bloco: u32,
@@ -585,7 +585,10 @@ impl World {
                 entrega: start + rng.random_range(300..(years * 365 + 900)) * DAY,
             });
             let n_etapas = rng.random_range(1..=3usize).min(units_per_emp / 4).max(1);
-            let n_blocos_per = rng.random_range(1..=3usize);
+            // Keep blocks at most 128 units (16 floors of 8), adding blocks as the scale grows.
+            let n_blocos_per = rng
+                .random_range(1..=3usize)
+                .max(units_per_emp.div_ceil(n_etapas * 128));
             let n_blocos = n_etapas * n_blocos_per;
             let per_bloco = units_per_emp.div_ceil(n_blocos);
             for et in 0..n_etapas {
@@ -599,7 +602,7 @@ impl World {
                     w.blocos.push(Bloco {
                         etapa: etapa_ix,
                         emp: e as u32,
-                        n: (et * n_blocos_per + b) as u8 + 1,
+                        n: (et * n_blocos_per + b) as u16 + 1,
                     });
                     let cols = if horizontal { per_bloco.max(1) } else { 8 };
                     for u in 0..per_bloco {
