@@ -1096,3 +1096,47 @@ async fn ground_truth_equals_a_full_paged_crawl() {
     assert_eq!(s["requests"], json!(before.requests));
     run.shutdown().await;
 }
+
+// 6. Field names and JSON types ------------------------------------------------------------
+
+#[tokio::test]
+async fn every_object_serves_its_fields_with_documented_types() {
+    let sim = Simulator::new(SimConfig {
+        quirks: Quirks::none(),
+        ..small()
+    });
+    let mut problems = Vec::new();
+    for o in OBJECTS {
+        let types = simulator::render::field_types(o.path);
+        assert!(types.len() >= 3, "{}", o.path);
+        for row in sim.ground_truth(o.path).iter().take(200) {
+            let obj = row.as_object().unwrap();
+            for (name, ty) in &types {
+                let Some(v) = obj.get(*name) else {
+                    if *ty == b'a' {
+                        continue; // nested arrays are a quirk, off here
+                    }
+                    problems.push(format!("{} lacks {name}", o.path));
+                    continue;
+                };
+                let ok = match (ty, v) {
+                    (_, Value::Null) => true,
+                    (b's', Value::String(_)) => true,
+                    (b'i', Value::Number(n)) => n.is_i64() || n.is_u64(),
+                    (b'n', Value::Number(_)) => true,
+                    (b'a', Value::Array(_)) => true,
+                    _ => *name == "referencia",
+                };
+                if !ok {
+                    problems.push(format!(
+                        "{} {name}: expected {} got {v}",
+                        o.path, *ty as char
+                    ));
+                }
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup_by(|a, b| a.split(", e.g.").next() == b.split(", e.g.").next());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
