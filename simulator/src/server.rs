@@ -191,6 +191,7 @@ pub(crate) async fn serve(sim: Simulator, addr: SocketAddr) -> io::Result<Runnin
         .route("/api/v1/cvdw/{*path}", any(object_handler))
         .route("/_sim/advance", post(advance_handler))
         .route("/_sim/stats", get(stats_handler))
+        .route("/_sim/aggregates", get(aggregates_handler))
         .fallback(fallback)
         .with_state(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -258,6 +259,13 @@ fn serde_urlencoded_days(q: &str) -> Option<AdvanceQuery> {
     let pairs = parse_query(q);
     let days = pairs.get("days")?.trim().parse().ok()?;
     Some(AdvanceQuery { days: Some(days) })
+}
+
+async fn aggregates_handler(State(sim): State<Simulator>) -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&sim.sales_aggregates()).unwrap_or_default(),
+    )
 }
 
 async fn stats_handler(State(sim): State<Simulator>) -> Response {
