@@ -30,7 +30,8 @@
 //!   throttling clients that keep hammering, §3.4); see [`RateLimit::count_rejected`].
 //!   Requests answered with a fault are not recorded.
 //! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
-//!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`].
+//!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
+//!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
 
 pub mod fields;
 mod names;
@@ -294,6 +295,43 @@ impl ChangeSummary {
     }
 }
 
+/// A count and a value (centavos) for rankings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CountValue {
+    pub count: u64,
+    /// Centavos.
+    pub valor: i64,
+}
+
+/// Sales figures a dashboard must reproduce from the API data, computed from what the API
+/// currently serves. Money is in centavos. Definitions:
+/// - gross sales = every `/vendas` row; distratos = every `/distratos` row;
+/// - net sales = `/vendas` rows whose `idreserva` is not in `/distratos`;
+/// - pró-soluto (net) = Σ over net sales of `valor_contrato − valor_financiamento − valor_fgts −
+///   valor_subsidio` (the `/reservas` fields, equal to the non-financing `/reservas/condicoes`);
+/// - stock = units currently for sale (`/unidades.situacao_para_venda = 1`);
+///   VSO = net sales / (net sales + stock);
+/// - commissions = Σ `valor_comissao` of `/comissoes` rows with `ativo='S'`; paid = Σ `valor`
+///   of served `/comissoes/pagamentos`;
+/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas`) and by
+///   `idempreendimento`, over net sales.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SalesAggregates {
+    pub now: String,
+    pub vendas: CountValue,
+    pub distratos: CountValue,
+    pub vendas_liquidas: CountValue,
+    pub pro_soluto_liquido: i64,
+    pub unidades: u64,
+    pub estoque: u64,
+    pub vso: f64,
+    pub comissoes_ativas: i64,
+    pub comissoes_pagas: i64,
+    pub por_corretor: BTreeMap<u64, CountValue>,
+    pub por_time: BTreeMap<u64, CountValue>,
+    pub por_empreendimento: BTreeMap<u64, CountValue>,
+}
+
 pub(crate) struct Inner {
     pub(crate) cfg: SimConfig,
     pub(crate) world: RwLock<world::World>,
@@ -362,6 +400,11 @@ impl Simulator {
         };
         let w = self.read_world();
         w.all_rows(spec)
+    }
+
+    /// Dashboard figures over the data currently served (see [`SalesAggregates`]).
+    pub fn sales_aggregates(&self) -> SalesAggregates {
+        self.read_world().sales_aggregates()
     }
 
     /// Number of rows an object currently serves (no filter).

@@ -24,13 +24,26 @@ fn field_lists() -> &'static [FieldList] {
 }
 
 fn build_fields(spec: &ObjectSpec) -> FieldList {
-    let mut out: FieldList = match crate::fields::FIELD_LISTS
+    let documented = crate::fields::FIELD_LISTS
         .iter()
-        .find(|(p, _)| *p == spec.path)
-    {
+        .chain(crate::fields::EXTRA_FIELD_LISTS)
+        .find(|(p, _)| *p == spec.path);
+    let mut out: FieldList = match documented {
         Some((_, list)) => list.to_vec(),
         None => minimal_fields(spec),
     };
+    // Every row carries `ativo` where the object has it, and its key fields.
+    if spec.has_ativo && !out.iter().any(|f| f.0 == "ativo") {
+        out.insert(2.min(out.len()), ("ativo", b's'));
+    }
+    if !spec.has_ativo {
+        out.retain(|f| f.0 != "ativo");
+    }
+    for k in spec.key {
+        if !out.iter().any(|f| f.0 == *k) {
+            out.push((k, b'i'));
+        }
+    }
     // Fields practitioners receive that the spec lacks (§7.3, §8 `/reservas` notes).
     if spec.path == "/reservas" {
         out.extend_from_slice(&[
@@ -133,6 +146,16 @@ fn minimal_fields(spec: &ObjectSpec) -> FieldList {
     }
     out.push(("data_cad", b's'));
     out
+}
+
+/// The fields an object serves with their documented JSON type (`b's'` string, `b'i'`
+/// integer, `b'n'` number, `b'a'` array).
+pub fn field_types(path: &str) -> Vec<(&'static str, u8)> {
+    OBJECTS
+        .iter()
+        .position(|o| o.path == path)
+        .map(|oi| field_lists()[oi].clone())
+        .unwrap_or_default()
 }
 
 /// The field names an object serves (without the quirk-dependent nested arrays dropped).
@@ -358,7 +381,12 @@ impl<'a> R<'a> {
         if self.w.emps[bl.emp as usize].horizontal {
             format!("Quadra {:02}", bl.n)
         } else {
-            format!("Bloco {}", (b'A' + (bl.n - 1) % 26) as char)
+            let letter = (b'A' + ((bl.n - 1) % 26) as u8) as char;
+            if bl.n <= 26 {
+                format!("Bloco {letter}")
+            } else {
+                format!("Bloco {letter}{}", (bl.n - 1) / 26 + 1)
+            }
         }
     }
     fn etapa_name(&self, e: u32) -> String {
@@ -477,7 +505,7 @@ impl<'a> R<'a> {
                     } else {
                         1
                     }),
-                    "porcentagem_comissao" => Value::from(com.bp as f64 / 100.0),
+                    "porcentagem_comissao" => money(com.bp as i64),
                     "valor_comissao" => money(com.valor),
                     "valor_comissao_apagar" => money(com.valor - com.pago),
                     "valor_pagamento" => money(com.pago),
@@ -818,6 +846,47 @@ impl<'a> R<'a> {
             ("/reservas", "campos_adicionais_contrato") => json!([]),
             ("/simulacoes", "condicoes_pagamento") => json!([]),
             (_, "campos_adicionais" | "bens_empresa" | "novos_bens") => json!([]),
+            ("/leads/conversoes", "gestor" | "gestor_ultimo" | "idgestor" | "idgestor_ultimo") => {
+                let cor = self
+                    .cor
+                    .map(|c| w.corretores[c as usize].time)
+                    .unwrap_or(NONE);
+                if cor == NONE {
+                    Value::Null
+                } else {
+                    Value::from(w.times[cor as usize].gestor as u64 + 1)
+                }
+            }
+            ("/leads/conversoes", "empreendimento_ultimo" | "idempreendimento_ultimo") => {
+                Value::from(self.emp.unwrap_or(0) as u64 + 1)
+            }
+            ("/campos_adicionais" | "/reservas/campos-adicionais", _) => {
+                const CAMPOS: [(&str, &str, &str); 4] = [
+                    ("Origem da venda", "origem_venda", "Plantão"),
+                    ("Possui pet", "possui_pet", "Não"),
+                    ("Uso do imóvel", "uso_imovel", "Moradia"),
+                    ("Como conheceu", "como_conheceu", "Indicação"),
+                ];
+                let (nome, referencia, valor) = CAMPOS[(self.h(11) % 4) as usize];
+                match f {
+                    "nome" | "campo_nome" => Value::from(nome),
+                    "nome_referencia" => Value::from(referencia),
+                    "idcampo" if path == "/campos_adicionais" => {
+                        Value::from(referencia.to_uppercase())
+                    }
+                    "idcampo" => Value::from(self.h(11) % 4 + 1),
+                    "valor" => Value::from(valor),
+                    "tipo" => Value::from("texto"),
+                    "funcionalidade" | "idfuncionalidade" => {
+                        Value::from(if path == "/campos_adicionais" {
+                            "LEAD"
+                        } else {
+                            "reserva"
+                        })
+                    }
+                    _ => return None,
+                }
+            }
             _ => {
                 if path.ends_with("/workflow/tempo") {
                     match f {
@@ -1295,6 +1364,12 @@ impl<'a> R<'a> {
                 continue;
             }
             if let Some(v) = self.field(name, ty) {
+                // Ids the reference types as strings (`idunidade` on /atendimentos...) are
+                // sent as strings.
+                let v = match v {
+                    Value::Number(n) if ty == b's' => Value::String(n.to_string()),
+                    v => v,
+                };
                 out.push((name, v));
             }
         }

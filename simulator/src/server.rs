@@ -150,7 +150,7 @@ pub struct RunningSimulator {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
-    sim: Simulator,
+    sim: Option<Simulator>,
 }
 
 impl RunningSimulator {
@@ -165,8 +165,9 @@ impl RunningSimulator {
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
-    pub fn simulator(&self) -> &Simulator {
-        &self.sim
+    /// The simulator behind this server (`None` for the benchmark's static baseline).
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.sim.as_ref()
     }
     /// Stop accepting, let in-flight requests finish for up to a second, then abort.
     pub async fn shutdown(mut self) {
@@ -190,6 +191,7 @@ pub(crate) async fn serve(sim: Simulator, addr: SocketAddr) -> io::Result<Runnin
         .route("/api/v1/cvdw/{*path}", any(object_handler))
         .route("/_sim/advance", post(advance_handler))
         .route("/_sim/stats", get(stats_handler))
+        .route("/_sim/aggregates", get(aggregates_handler))
         .fallback(fallback)
         .with_state(sim.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -210,7 +212,7 @@ pub(crate) async fn serve(sim: Simulator, addr: SocketAddr) -> io::Result<Runnin
         addr,
         stop: Some(tx),
         task,
-        sim,
+        sim: Some(sim),
     })
 }
 
@@ -257,6 +259,13 @@ fn serde_urlencoded_days(q: &str) -> Option<AdvanceQuery> {
     let pairs = parse_query(q);
     let days = pairs.get("days")?.trim().parse().ok()?;
     Some(AdvanceQuery { days: Some(days) })
+}
+
+async fn aggregates_handler(State(sim): State<Simulator>) -> Response {
+    json_response(
+        StatusCode::OK,
+        serde_json::to_vec(&sim.sales_aggregates()).unwrap_or_default(),
+    )
 }
 
 async fn stats_handler(State(sim): State<Simulator>) -> Response {
@@ -411,6 +420,24 @@ impl Simulator {
                 || d.trim_start_matches('/') == spec.path.trim_start_matches('/')
                 || d == spec.name
         })
+    }
+
+    /// The exact body the API serves for `pagina`/`registros_por_pagina` of an object (no
+    /// faults, no rate limit, not counted in the stats). `None` for an unknown path.
+    pub fn render_page(
+        &self,
+        object_path: &str,
+        pagina: u64,
+        registros_por_pagina: u64,
+    ) -> Option<Vec<u8>> {
+        let spec = shared::catalogue::find(object_path)?;
+        let mut q = HashMap::new();
+        q.insert("pagina".to_string(), pagina.to_string());
+        q.insert(
+            "registros_por_pagina".to_string(),
+            registros_por_pagina.to_string(),
+        );
+        self.page(spec, &q, &None).ok()
     }
 
     /// Build the page body for a request (no faults). Errors are complete responses.
@@ -585,4 +612,36 @@ async fn object_handler(
         return json_response(StatusCode::OK, bytes[..cut].to_vec());
     }
     json_response(StatusCode::OK, bytes)
+}
+
+/// A bare server on the same stack (axum, same listener) that answers every
+/// `GET /api/v1/cvdw/vendas` with one pre-rendered body: the baseline of `cvdw bench simulator`.
+pub async fn serve_static_page(body: Vec<u8>, addr: SocketAddr) -> io::Result<RunningSimulator> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let body = Bytes::from(body);
+    let app = Router::new().route(
+        "/api/v1/cvdw/vendas",
+        get(move || {
+            let body = body.clone();
+            async move { json_response(StatusCode::OK, body) }
+        }),
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(
+            KillableListener(listener),
+            app.into_make_service_with_connect_info::<KillSwitch>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    Ok(RunningSimulator {
+        addr,
+        stop: Some(tx),
+        task,
+        sim: None,
+    })
 }

@@ -154,7 +154,7 @@ pub struct Etapa {
 pub struct Bloco {
     pub etapa: u32,
     pub emp: u32,
-    pub n: u8,
+    pub n: u16,
 }
 pub struct Unidade {
     pub bloco: u32,
@@ -585,7 +585,10 @@ impl World {
                 entrega: start + rng.random_range(300..(years * 365 + 900)) * DAY,
             });
             let n_etapas = rng.random_range(1..=3usize).min(units_per_emp / 4).max(1);
-            let n_blocos_per = rng.random_range(1..=3usize);
+            // Keep blocks at most 128 units (16 floors of 8), adding blocks as the scale grows.
+            let n_blocos_per = rng
+                .random_range(1..=3usize)
+                .max(units_per_emp.div_ceil(n_etapas * 128));
             let n_blocos = n_etapas * n_blocos_per;
             let per_bloco = units_per_emp.div_ceil(n_blocos);
             for et in 0..n_etapas {
@@ -599,7 +602,7 @@ impl World {
                     w.blocos.push(Bloco {
                         etapa: etapa_ix,
                         emp: e as u32,
-                        n: (et * n_blocos_per + b) as u8 + 1,
+                        n: (et * n_blocos_per + b) as u16 + 1,
                     });
                     let cols = if horizontal { per_bloco.max(1) } else { 8 };
                     for u in 0..per_bloco {
@@ -1382,6 +1385,75 @@ impl World {
             .iter()
             .map(|&(_, pos)| crate::render::row_value(self, oi, pos))
             .collect()
+    }
+
+    /// See [`crate::SalesAggregates`]; computed from the served tables, not from intentions.
+    pub fn sales_aggregates(&self) -> crate::SalesAggregates {
+        use std::collections::HashSet;
+        let mut a = crate::SalesAggregates {
+            now: fmt_dt(self.now),
+            ..Default::default()
+        };
+        let served = |oi: usize| {
+            self.tables[oi]
+                .index
+                .iter()
+                .map(move |&(_, pos)| &self.tables[oi].rows[pos as usize])
+        };
+        let distratos: HashSet<u32> = served(obj_index("/distratos")).map(|r| r.ctx).collect();
+        for r in served(obj_index("/distratos")) {
+            a.distratos.count += 1;
+            a.distratos.valor += self.reservas[r.ctx as usize].valor;
+        }
+        for row in served(obj_index("/vendas")) {
+            let res = &self.reservas[row.ctx as usize];
+            a.vendas.count += 1;
+            a.vendas.valor += res.valor;
+            if distratos.contains(&row.ctx) {
+                continue;
+            }
+            a.vendas_liquidas.count += 1;
+            a.vendas_liquidas.valor += res.valor;
+            let financed: i64 = (res.cond_start..res.cond_start + res.cond_n as u32)
+                .map(|c| &self.condicoes[c as usize])
+                .filter(|c| matches!(c.serie, SERIE_FINANCIAMENTO | SERIE_FGTS | SERIE_SUBSIDIO))
+                .map(|c| c.valor)
+                .sum();
+            a.pro_soluto_liquido += res.valor - financed;
+            let add = |m: &mut BTreeMap<u64, crate::CountValue>, k: u64| {
+                let e = m.entry(k).or_default();
+                e.count += 1;
+                e.valor += res.valor;
+            };
+            add(&mut a.por_corretor, res.corretor as u64 + 1);
+            let time = self.corretores[res.corretor as usize].time;
+            if time != NONE {
+                add(&mut a.por_time, time as u64 + 1);
+            }
+            let emp = self.blocos[self.unidades[res.unidade as usize].bloco as usize].emp;
+            add(&mut a.por_empreendimento, emp as u64 + 1);
+        }
+        a.unidades = self.unidades.len() as u64;
+        a.estoque = self
+            .unidades
+            .iter()
+            .filter(|u| u.sit == US_DISPONIVEL)
+            .count() as u64;
+        let denom = a.vendas_liquidas.count + a.estoque;
+        a.vso = if denom == 0 {
+            0.0
+        } else {
+            a.vendas_liquidas.count as f64 / denom as f64
+        };
+        for row in served(obj_index("/comissoes")) {
+            if row.state & ATIVO_N == 0 {
+                a.comissoes_ativas += self.comissoes[row.ctx as usize].valor;
+            }
+        }
+        for row in served(obj_index("/comissoes/pagamentos")) {
+            a.comissoes_pagas += self.pagamentos[row.ctx as usize].valor;
+        }
+        a
     }
 
     /// The natural key of a row (as `ObjectSpec::natural_key` renders it).

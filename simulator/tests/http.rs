@@ -1096,3 +1096,139 @@ async fn ground_truth_equals_a_full_paged_crawl() {
     assert_eq!(s["requests"], json!(before.requests));
     run.shutdown().await;
 }
+
+// 6. Field names and JSON types ------------------------------------------------------------
+
+#[tokio::test]
+async fn every_object_serves_its_fields_with_documented_types() {
+    let sim = Simulator::new(SimConfig {
+        quirks: Quirks::none(),
+        ..small()
+    });
+    let mut problems = Vec::new();
+    for o in OBJECTS {
+        let types = simulator::render::field_types(o.path);
+        assert!(types.len() >= 3, "{}", o.path);
+        for row in sim.ground_truth(o.path).iter().take(200) {
+            let obj = row.as_object().unwrap();
+            for (name, ty) in &types {
+                let Some(v) = obj.get(*name) else {
+                    if *ty == b'a' {
+                        continue; // nested arrays are a quirk, off here
+                    }
+                    problems.push(format!("{} lacks {name}", o.path));
+                    continue;
+                };
+                let ok = match (ty, v) {
+                    (_, Value::Null) => true,
+                    (b's', Value::String(_)) => true,
+                    (b'i', Value::Number(n)) => n.is_i64() || n.is_u64(),
+                    (b'n', Value::Number(_)) => true,
+                    (b'a', Value::Array(_)) => true,
+                    _ => *name == "referencia",
+                };
+                if !ok {
+                    problems.push(format!(
+                        "{} {name}: expected {} got {v}",
+                        o.path, *ty as char
+                    ));
+                }
+            }
+        }
+    }
+    problems.sort();
+    problems.dedup_by(|a, b| a.split(", e.g.").next() == b.split(", e.g.").next());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn sales_aggregates_are_reproducible_from_a_crawl() {
+    let (sim, run) = start(SimConfig {
+        scale: 0.3,
+        ..small()
+    })
+    .await;
+    sim.advance(40);
+    let c = client();
+    let base = run.base_url();
+    let vendas = crawl(&c, &base, "/vendas", &[]).await;
+    let distratos = crawl(&c, &base, "/distratos", &[]).await;
+    let reservas = crawl(&c, &base, "/reservas", &[]).await;
+    let unidades = crawl(&c, &base, "/unidades", &[]).await;
+    let comissoes = crawl(&c, &base, "/comissoes", &[]).await;
+    let pagamentos = crawl(&c, &base, "/comissoes/pagamentos", &[]).await;
+    let a = sim.sales_aggregates();
+    let dist: HashSet<i64> = distratos.iter().map(|d| int(&d["idreserva"])).collect();
+    let res: HashMap<i64, &Value> = reservas.iter().map(|r| (int(&r["idreserva"]), r)).collect();
+    assert_eq!(a.vendas.count as usize, vendas.len());
+    assert_eq!(
+        a.vendas.valor,
+        vendas
+            .iter()
+            .map(|v| cents(&v["valor_contrato"]))
+            .sum::<i64>()
+    );
+    assert_eq!(a.distratos.count as usize, distratos.len());
+    let net: Vec<&Value> = vendas
+        .iter()
+        .filter(|v| !dist.contains(&int(&v["idreserva"])))
+        .collect();
+    assert_eq!(a.vendas_liquidas.count as usize, net.len());
+    assert_eq!(
+        a.vendas_liquidas.valor,
+        net.iter().map(|v| cents(&v["valor_contrato"])).sum::<i64>()
+    );
+    let pro_soluto: i64 = net
+        .iter()
+        .map(|v| {
+            let r = res[&int(&v["idreserva"])];
+            cents(&r["valor_contrato"])
+                - cents(&r["valor_financiamento"])
+                - cents(&r["valor_fgts"])
+                - cents(&r["valor_subsidio"])
+        })
+        .sum();
+    assert_eq!(a.pro_soluto_liquido, pro_soluto);
+    let estoque = unidades
+        .iter()
+        .filter(|u| u["situacao_para_venda"] == json!(1))
+        .count();
+    assert_eq!(a.estoque as usize, estoque);
+    assert!(a.vso > 0.0 && a.vso < 1.0);
+    let mut by_broker: BTreeMap<u64, (u64, i64)> = BTreeMap::new();
+    let mut by_team: BTreeMap<u64, (u64, i64)> = BTreeMap::new();
+    for v in &net {
+        let e = by_broker.entry(int(&v["idcorretor"]) as u64).or_default();
+        e.0 += 1;
+        e.1 += cents(&v["valor_contrato"]);
+        let r = res[&int(&v["idreserva"])];
+        if !r["idtime"].is_null() {
+            let e = by_team.entry(int(&r["idtime"]) as u64).or_default();
+            e.0 += 1;
+            e.1 += cents(&v["valor_contrato"]);
+        }
+    }
+    let lib_broker: BTreeMap<u64, (u64, i64)> = a
+        .por_corretor
+        .iter()
+        .map(|(k, v)| (*k, (v.count, v.valor)))
+        .collect();
+    let lib_team: BTreeMap<u64, (u64, i64)> = a
+        .por_time
+        .iter()
+        .map(|(k, v)| (*k, (v.count, v.valor)))
+        .collect();
+    assert_eq!(lib_broker, by_broker);
+    assert_eq!(lib_team, by_team);
+    let active: i64 = comissoes
+        .iter()
+        .filter(|c| c["ativo"] == json!("S"))
+        .map(|c| cents(&c["valor_comissao"]))
+        .sum();
+    assert_eq!(a.comissoes_ativas, active);
+    assert_eq!(
+        a.comissoes_pagas,
+        pagamentos.iter().map(|p| cents(&p["valor"])).sum::<i64>()
+    );
+    run.shutdown().await;
+}
