@@ -425,6 +425,14 @@ fn backoff(p: &RetryPolicy, failures: u32, rng: &mut impl Rng) -> Duration {
     exp.mul_f64(rng.random_range(0.5..=1.0))
 }
 
+/// A non-cryptographic random number (jitter seeds, run-id suffixes, invocation ids).
+pub fn random_u64() -> u64 {
+    rand::rngs::SmallRng::seed_from_u64(
+        jitter_seed() ^ u64::from(std::process::id()).rotate_left(32),
+    )
+    .random()
+}
+
 fn jitter_seed() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -176,6 +176,42 @@ impl Pacer {
         self.state.lock().await.consecutive_throttles = 0;
     }
 
+    /// Seed the log with requests another process sent (wall-clock times, e.g. from the lock
+    /// a previous invocation released), so a hand-over does not burst past the window.
+    pub async fn seed(&self, sent_at: &[chrono::DateTime<chrono::Utc>]) {
+        let now_wall = chrono::Utc::now();
+        let now = Instant::now();
+        let mut st = self.state.lock().await;
+        let mut all: Vec<Instant> = st.sent.iter().copied().collect();
+        for t in sent_at {
+            // Times in the future (clock skew) count as now; very old ones are irrelevant.
+            let age = (now_wall - *t).to_std().unwrap_or(Duration::ZERO);
+            if age <= self.cfg.window + self.cfg.margin {
+                all.push(now.checked_sub(age).unwrap_or(now));
+            }
+        }
+        all.sort();
+        let keep = self.cfg.requests as usize;
+        let skip = all.len().saturating_sub(keep);
+        st.sent = all.into_iter().skip(skip).collect();
+    }
+
+    /// Wall-clock send times of the requests still inside the window (to hand over).
+    pub async fn recent_sends(&self) -> Vec<chrono::DateTime<chrono::Utc>> {
+        let now_wall = chrono::Utc::now();
+        let now = Instant::now();
+        let st = self.state.lock().await;
+        st.sent
+            .iter()
+            .filter(|t| now.saturating_duration_since(**t) <= self.cfg.window + self.cfg.margin)
+            .map(|t| {
+                now_wall
+                    - chrono::Duration::from_std(now.saturating_duration_since(*t))
+                        .unwrap_or_default()
+            })
+            .collect()
+    }
+
     pub async fn stats(&self) -> PacerStats {
         self.state.lock().await.stats
     }
@@ -298,5 +334,22 @@ mod tests {
         let st = p.stats().await;
         assert_eq!((st.requests, st.throttled), (3, 3));
         assert!(st.waits >= 1);
+    }
+
+    #[tokio::test]
+    async fn seeded_history_is_respected_and_handed_over() {
+        let c = PacerConfig::new(2, Duration::from_secs(3600));
+        let p = Pacer::new(c.clone());
+        let now = chrono::Utc::now();
+        p.seed(&[now, now - chrono::Duration::hours(5)]).await;
+        // One recent request inherited (the old one is outside the window): one slot left.
+        assert_eq!(p.recent_sends().await.len(), 1);
+        assert_eq!(p.wait_hint().await, Duration::ZERO);
+        p.acquire().await;
+        // Now the window is full for about an hour.
+        assert!(p.wait_hint().await > Duration::from_secs(3500));
+        let q = Pacer::new(c);
+        q.seed(&p.recent_sends().await).await;
+        assert!(q.wait_hint().await > Duration::from_secs(3500));
     }
 }
