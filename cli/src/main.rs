@@ -2,7 +2,7 @@
 //! simulator); see `cvdw --help`.
 
 use clap::{Parser, Subcommand};
-use cvdw_cli::{bench, extract, load, simulate};
+use cvdw_cli::{bench, extract, load, serve, simulate};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +27,8 @@ enum Command {
     Load(load::LoadArgs),
     /// Replay the S3 landing zone (or a slice of it) into PostgreSQL.
     Replay(load::ReplayArgs),
+    /// Serve the API and the dashboard locally (the same router the api Lambda runs).
+    Serve(serve::ServeArgs),
     /// Benchmarks; each ends with a `RESULT <name> ...` line.
     Bench(bench::BenchArgs),
 }
@@ -43,6 +45,7 @@ fn main() -> anyhow::Result<()> {
             Command::Migrate(args) => load::migrate(args).await,
             Command::Load(args) => load::load_files(args).await,
             Command::Replay(args) => load::replay(args).await,
+            Command::Serve(args) => serve::run(args).await,
             Command::Bench(args) => bench::run(args).await,
         }
     })

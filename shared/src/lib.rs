@@ -15,6 +15,7 @@
 //! - `db`: Postgres connections (TLS) and migrations.
 //! - `load`: the idempotent, order-proof page loader.
 //! - `telemetry`: tracing set-up (JSON in Lambda) and run ids.
+//! - `api`: the HTTP API and dashboard router (feature `api`).
 //!
 //! The I/O modules sit behind the default `runtime` feature; the simulator builds the pure
 //! half only.
@@ -24,6 +25,8 @@ pub mod landing;
 pub mod secret;
 pub mod values;
 
+#[cfg(feature = "api")]
+pub mod api;
 #[cfg(feature = "runtime")]
 pub mod cvdw;
 #[cfg(feature = "runtime")]

@@ -3,6 +3,7 @@
 
 use clap::{Args, Subcommand};
 
+pub mod api;
 pub mod extract;
 pub mod load;
 pub mod simulator;
@@ -21,6 +22,8 @@ pub enum Which {
     Extract(extract::Args),
     /// Loader rows/s against COPY and row-by-row baselines.
     Load(load::Args),
+    /// API latency per endpoint against the same SQL run directly, and start-up time.
+    Api(api::Args),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Simulator(a) => simulator::run(a).await,
         Which::Extract(a) => extract::run(a).await,
         Which::Load(a) => load::run(a).await,
+        Which::Api(a) => api::run(a).await,
     }
 }
