@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use shared::db::{self, Db, DbConfig};
 use shared::landing::{Mode, PageKey, PageMeta, RunId, MANIFEST_PREFIX, RAW_PREFIX};
+use shared::load::replay::{ReplayFilter, ReplayOptions, ReplaySummary};
 use shared::load::{self, LoadOptions, ManifestOutcome, PageOutcome};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -82,7 +83,7 @@ pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
 
 /// Logs to stderr; `RUST_LOG` overrides the default (warnings only, the progress line says the
 /// rest).
-fn init_logs() {
+pub(crate) fn init_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -313,8 +314,110 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
 }
 
 #[derive(clap::Args, Debug)]
-pub struct ReplayArgs {}
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The raw (landing-zone) bucket. S3 settings come from the standard AWS environment
+    /// (`AWS_ENDPOINT_URL_S3` for an S3-compatible endpoint).
+    #[arg(long, env = "RAW_BUCKET")]
+    pub bucket: String,
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// CVDW object (path or name).
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Only runs started on or after this UTC date (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<chrono::NaiveDate>,
+    /// Only runs started on or before this UTC date (YYYY-MM-DD).
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
+    /// Reload pages already in the ledger.
+    #[arg(long)]
+    pub force: bool,
+    /// Objects loaded in parallel (one connection each).
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+}
 
-pub async fn replay(_args: ReplayArgs) -> anyhow::Result<()> {
-    bail!("not implemented yet")
+pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    init_logs();
+    shared::store::install_crypto_provider();
+    let started = Instant::now();
+    let object = match &args.object {
+        Some(o) => Some(
+            shared::catalogue::find(o)
+                .with_context(|| format!("--object {o}: not a CVDW object"))?
+                .name
+                .to_string(),
+        ),
+        None => None,
+    };
+    let cfg = args.db.config()?;
+    {
+        let mut db = Db::connect(&cfg).await?;
+        db::migrate(db.client()).await?;
+    }
+    let client = shared::store::s3_client_from_env().await;
+    let store = shared::store::S3Store::new(client, args.bucket.clone());
+    let filter = ReplayFilter {
+        tenant: args.tenant.clone(),
+        object,
+        since: args.since,
+        until: args.until,
+    };
+    let sum = run_replay(&store, &cfg, &filter, args.force, args.parallel).await?;
+    println!(
+        "replay pages={} duplicates={} failed={} rows={} rejected={} manifests={} pending_manifests={} seconds={:.2}",
+        sum.pages,
+        sum.duplicates,
+        sum.failed,
+        sum.rows,
+        sum.rejected,
+        sum.manifests,
+        sum.manifests_pending,
+        started.elapsed().as_secs_f64()
+    );
+    if sum.failed > 0 {
+        bail!(
+            "{} page(s) or manifest(s) could not be loaded (see etl.failed_pages)",
+            sum.failed
+        );
+    }
+    Ok(())
+}
+
+/// The replay with a progress line on stderr (shared by `cvdw replay` and the demo/tests).
+pub async fn run_replay<S: shared::store::ObjectStore>(
+    store: &S,
+    cfg: &DbConfig,
+    filter: &ReplayFilter,
+    force: bool,
+    parallel: usize,
+) -> anyhow::Result<ReplaySummary> {
+    let started = Instant::now();
+    let progress: shared::load::replay::Progress = std::sync::Arc::new(move |s: &ReplaySummary| {
+        eprint!(
+            "\r[{}/{}] rows={} rejected={} failed={} {:.1}s",
+            s.pages + s.duplicates + s.failed,
+            s.pages_total,
+            s.rows,
+            s.rejected,
+            s.failed,
+            started.elapsed().as_secs_f64()
+        );
+    });
+    let sum = shared::load::replay::replay(
+        store,
+        cfg,
+        filter,
+        ReplayOptions {
+            force,
+            parallelism: parallel,
+        },
+        Some(progress),
+    )
+    .await?;
+    eprintln!();
+    Ok(sum)
 }

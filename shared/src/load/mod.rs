@@ -37,6 +37,8 @@
 //!   takes a transaction-level advisory lock on `(tenant, object)`, which also serialises a
 //!   page against the manifest application of the same object.
 
+pub mod event;
+pub mod replay;
 pub mod rows;
 pub mod sql;
 pub mod tables;
@@ -62,6 +64,8 @@ pub enum LoadError {
     /// The manifest cannot be read (recorded in `etl.failed_pages`).
     #[error("manifest {key}: {reason}")]
     BadManifest { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl LoadError {
@@ -70,6 +74,7 @@ impl LoadError {
         match self {
             LoadError::Db(e) => is_retryable_pg(e),
             LoadError::BadPage { .. } | LoadError::BadManifest { .. } => false,
+            LoadError::Store(e) => e.is_retryable(),
         }
     }
 }
@@ -140,7 +145,7 @@ pub fn canonical_key(spec: &ObjectSpec, meta: &PageMeta) -> String {
     .to_key()
 }
 
-async fn record_failure(
+pub(crate) async fn record_failure(
     client: &Client,
     key: &str,
     meta: Option<&PageMeta>,
@@ -229,6 +234,10 @@ pub async fn load_page(
     };
     let typed = tables::typed(spec.name);
     let batch = build_batch(spec, typed, rows);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "parsed and coerced"
+    );
 
     let tx = client.transaction().await?;
     tx.execute(
@@ -244,7 +253,9 @@ pub async fn load_page(
         });
     }
     let report = write_page(&tx, spec, typed, key, &sha, etag, meta, &batch, started).await?;
+    let t_commit = Instant::now();
     tx.commit().await?;
+    tracing::debug!(ms = t_commit.elapsed().as_millis() as u64, "commit");
     tracing::info!(
         key,
         rows = report.rows,
@@ -319,7 +330,13 @@ async fn write_page(
         for c in &batch.cols {
             params.push(c.as_sql());
         }
+        let t_upsert = Instant::now();
         let returned = tx.query(stmts.upsert.as_str(), &params).await?;
+        tracing::debug!(
+            ms = t_upsert.elapsed().as_millis() as u64,
+            rows = batch.keys.len(),
+            "upsert"
+        );
         newest_keys = returned
             .iter()
             .filter(|r| r.get::<_, bool>(1))
