@@ -1,1 +1,452 @@
+//! # A faithful, deterministic simulator of the CV CRM CVDW API
+//!
+//! Nobody on the team can reach the real CVDW, so everything is tested against this server.
+//! It follows `cvdw-api.md`: CONFIRMED facts are the contract, INFERRED ones the defaults.
+//!
+//! ## Design
+//! - **World** ([`world`]): one fictional incorporadora generated from a seed. Entities are
+//!   compact structs (empreendimentos → etapas → blocos → unidades; imobiliárias, corretores,
+//!   times; leads → reservas → condições, vendas, distratos, comissões, pagamentos, repasses;
+//!   unit and reservation situation histories). Money is integer centavos. Every CVDW object
+//!   is a *table* of 16-byte row headers (`ctx` entity index, `data_cad`, `referencia_data`,
+//!   state bits); no JSON is kept per row.
+//! - **Rendering** ([`render`]): rows become JSON only when served, page by page. Each object
+//!   has its field list (cvdw-api.md §8/§9, generated into [`fields`]); a field is resolved from
+//!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same
+//!   values in `/reservas`, `/vendas`, `/comissoes`, `/unidades`... Fields that no context knows
+//!   get deterministic filler of the documented JSON type (hash of seed, object, row, field).
+//! - **Ordering and paging**: each table keeps an index sorted by (`referencia_data`, row
+//!   position) — null/zero dates sort first, the insertion position is the stable tie-breaker.
+//!   Date filters are binary searches on that index; pages are plain offsets, so rows shift
+//!   between pages when data changes mid-crawl, as on the real API (§3.2).
+//! - **Time** ([`Simulator::advance`]): the world has a clock; advancing it creates, updates and
+//!   deletes rows (soft: `ativo='N'`; hard: the row disappears) and reports what changed.
+//! - **HTTP** ([`server`]): axum on a custom listener whose connections can be killed from a
+//!   handler (for the connection-reset fault). Check order for each request: route/method
+//!   (405) → auth (401) → per-object deny list (401) → scripted fault → rate limit (429) →
+//!   random fault → parameters (400) → data.
+//! - **Rate limit**: a sliding window per credential (`email`) across all objects. Rejected
+//!   requests *are* recorded in the window by default (the real server appears to keep
+//!   throttling clients that keep hammering, §3.4); see [`RateLimit::count_rejected`].
+//!   Requests answered with a fault are not recorded.
+//! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
+//!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
+//!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
 
+pub mod fields;
+mod names;
+pub mod render;
+pub mod server;
+pub mod world;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use server::RunningSimulator;
+
+/// How many requests a credential may make per sliding window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+    /// Whether rejected (429) requests are recorded in the window too (default true).
+    pub count_rejected: bool,
+}
+
+impl RateLimit {
+    pub fn new(requests: u32, window: Duration) -> Self {
+        Self {
+            requests,
+            window,
+            count_rejected: true,
+        }
+    }
+    /// No limit at all (benchmarks).
+    pub fn disabled() -> Self {
+        Self::new(u32::MAX, Duration::from_secs(60))
+    }
+    /// Parse `20/60s`, `5/1s`, `20/2000ms`, `20/1m`; `off`/`none` disables the limit.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("off") || s.eq_ignore_ascii_case("none") {
+            return Ok(Self::disabled());
+        }
+        let (n, w) = s
+            .split_once('/')
+            .ok_or_else(|| format!("rate limit `{s}`: expected N/WINDOW, e.g. 20/60s"))?;
+        let requests: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("rate limit `{s}`: `{n}` is not a count"))?;
+        let w = w.trim();
+        let (num, unit) = w
+            .find(|c: char| !c.is_ascii_digit())
+            .map(|i| w.split_at(i))
+            .unwrap_or((w, "s"));
+        let v: u64 = num
+            .parse()
+            .map_err(|_| format!("rate limit `{s}`: bad window `{w}`"))?;
+        let window = match unit {
+            "ms" => Duration::from_millis(v),
+            "s" | "" => Duration::from_secs(v),
+            "m" | "min" => Duration::from_secs(v * 60),
+            _ => {
+                return Err(format!(
+                    "rate limit `{s}`: unknown unit `{unit}` (ms, s, m)"
+                ))
+            }
+        };
+        if requests == 0 || window.is_zero() {
+            return Err(format!(
+                "rate limit `{s}`: count and window must be positive"
+            ));
+        }
+        Ok(Self::new(requests, window))
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self::new(20, Duration::from_secs(60))
+    }
+}
+
+/// The documented oddities of real CVDW responses; all on by default, each switchable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quirks {
+    /// `pagina` echoed as a JSON string on the `pagina_string` endpoints (§3.1).
+    pub pagina_string: bool,
+    /// `referencia` as a JSON int on the `referencia_int` endpoints (§4).
+    pub referencia_int: bool,
+    /// `null`/`0000-00-00 00:00:00` in `referencia_data` on a few rows of the objects where it
+    /// was seen live, and zero dates in other optional date fields (§4, §5).
+    pub zero_dates: bool,
+    /// `""` instead of `null` for some optional strings (§5).
+    pub empty_strings: bool,
+    /// HTML entities in text (`&amp;`, §5).
+    pub html_entities: bool,
+    /// `idlead` as a comma-separated list in one string (§5).
+    pub idlead_csv: bool,
+    /// Nested arrays (`associados`, `campos_adicionais`, `plantas`...). Off: the fields are left out.
+    pub nested_arrays: bool,
+    /// `total_de_registros: 0, total_de_paginas: 0` with rows present on `/demandas`
+    /// whenever its answer fits in one page (§3.1: seen once, on /demandas, 17 rows).
+    pub zero_total: bool,
+    /// Envelope key order varies by endpoint (§3.1).
+    pub unstable_key_order: bool,
+}
+
+impl Quirks {
+    pub fn none() -> Self {
+        Self {
+            pagina_string: false,
+            referencia_int: false,
+            zero_dates: false,
+            empty_strings: false,
+            html_entities: false,
+            idlead_csv: false,
+            nested_arrays: false,
+            zero_total: false,
+            unstable_key_order: false,
+        }
+    }
+    pub fn all() -> Self {
+        Self {
+            pagina_string: true,
+            referencia_int: true,
+            zero_dates: true,
+            empty_strings: true,
+            html_entities: true,
+            idlead_csv: true,
+            nested_arrays: true,
+            zero_total: true,
+            unstable_key_order: true,
+        }
+    }
+}
+
+impl Default for Quirks {
+    fn default() -> Self {
+        Self::all()
+    }
+}
+
+/// Everything the simulator can be told.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    /// 1.0 ≈ 1 000 reservas / 700 vendas / 8 000 leads; the largest object (`/leads/interacoes`,
+    /// 3 rows per lead) passes 1 million rows at scale ≈ 42.
+    pub scale: f64,
+    pub email: String,
+    pub token: String,
+    pub rate_limit: RateLimit,
+    pub quirks: Quirks,
+    /// Probability that a request gets a random fault (after auth and rate limit).
+    pub fault_rate: f64,
+    /// How long a [`Fault::Slow`] response sleeps before answering.
+    pub slow_delay: Duration,
+    /// Object paths (`/unidades` or `unidades`) the credential may not read (→ 401).
+    pub denied_objects: Vec<String>,
+    /// The simulated "now" at start (`YYYY-MM-DD HH:MM:SS`, naive São Paulo time).
+    pub start_now: chrono::NaiveDateTime,
+    /// Years of history generated before `start_now`.
+    pub history_years: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            scale: 1.0,
+            email: "demo@cvdw.local".into(),
+            token: "demo-token".into(),
+            rate_limit: RateLimit::default(),
+            quirks: Quirks::all(),
+            fault_rate: 0.0,
+            slow_delay: Duration::from_secs(65),
+            denied_objects: Vec::new(),
+            start_now: chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
+                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .unwrap_or_default(),
+            history_years: 3,
+        }
+    }
+}
+
+/// A fault to inject into a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Fault {
+    /// HTTP 429 with the `Too many requests` body.
+    TooManyRequests,
+    /// HTTP 200 whose body is the `Too many requests` JSON (§11: treat as 429).
+    TooManyRequestsBody200,
+    /// HTTP 500 with the CV HTML error page (§3.3).
+    Html500,
+    /// HTTP 422 with the spec's JSON error (§3.3).
+    Unprocessable422,
+    /// HTTP 200 whose JSON body is cut in the middle.
+    TruncatedBody,
+    /// The normal answer, after sleeping [`SimConfig::slow_delay`].
+    Slow,
+    /// The connection is reset without any response.
+    ConnectionReset,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 7] = [
+        Fault::TooManyRequests,
+        Fault::TooManyRequestsBody200,
+        Fault::Html500,
+        Fault::Unprocessable422,
+        Fault::TruncatedBody,
+        Fault::Slow,
+        Fault::ConnectionReset,
+    ];
+}
+
+/// Request counters, for benchmarks and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SimStats {
+    /// Requests that reached an object route (any status).
+    pub requests: u64,
+    /// Real rate-limit rejections (HTTP 429 from the window, not injected).
+    pub throttled: u64,
+    /// Injected faults (scripted or random).
+    pub faults: u64,
+    /// Successful data pages served.
+    pub pages: u64,
+}
+
+/// Per-object change counts of one [`Simulator::advance`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ObjectChanges {
+    pub created: u64,
+    pub updated: u64,
+    /// Rows whose `ativo` went to 'N' (still served).
+    pub inactivated: u64,
+    /// Rows that disappeared.
+    pub deleted: u64,
+}
+
+/// What an [`Simulator::advance`] changed. Keys are natural keys as the catalogue renders
+/// them (`shared::catalogue::ObjectSpec::natural_key`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSummary {
+    pub days: u32,
+    /// The new simulated now.
+    pub now: String,
+    /// Object path → counts.
+    pub objects: BTreeMap<String, ObjectChanges>,
+    /// Object path → keys whose `ativo` went to 'N'.
+    pub inactivated_keys: BTreeMap<String, Vec<String>>,
+    /// Object path → keys that disappeared.
+    pub deleted_keys: BTreeMap<String, Vec<String>>,
+}
+
+impl ChangeSummary {
+    pub fn counts(&self, path: &str) -> ObjectChanges {
+        self.objects.get(path).cloned().unwrap_or_default()
+    }
+}
+
+/// A count and a value (centavos) for rankings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CountValue {
+    pub count: u64,
+    /// Centavos.
+    pub valor: i64,
+}
+
+/// Sales figures a dashboard must reproduce from the API data, computed from what the API
+/// currently serves. Money is in centavos. Definitions:
+/// - gross sales = every `/vendas` row; distratos = every `/distratos` row;
+/// - net sales = `/vendas` rows whose `idreserva` is not in `/distratos`;
+/// - pró-soluto (net) = Σ over net sales of `valor_contrato − valor_financiamento − valor_fgts −
+///   valor_subsidio` (the `/reservas` fields, equal to the non-financing `/reservas/condicoes`);
+/// - stock = units currently for sale (`/unidades.situacao_para_venda = 1`);
+///   VSO = net sales / (net sales + stock);
+/// - commissions = Σ `valor_comissao` of `/comissoes` rows with `ativo='S'`; paid = Σ `valor`
+///   of served `/comissoes/pagamentos`;
+/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas`) and by
+///   `idempreendimento`, over net sales.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SalesAggregates {
+    pub now: String,
+    pub vendas: CountValue,
+    pub distratos: CountValue,
+    pub vendas_liquidas: CountValue,
+    pub pro_soluto_liquido: i64,
+    pub unidades: u64,
+    pub estoque: u64,
+    pub vso: f64,
+    pub comissoes_ativas: i64,
+    pub comissoes_pagas: i64,
+    pub por_corretor: BTreeMap<u64, CountValue>,
+    pub por_time: BTreeMap<u64, CountValue>,
+    pub por_empreendimento: BTreeMap<u64, CountValue>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: SimConfig,
+    pub(crate) world: RwLock<world::World>,
+    pub(crate) rate_limit: Mutex<RateLimit>,
+    pub(crate) windows: Mutex<std::collections::HashMap<String, VecDeque<std::time::Instant>>>,
+    pub(crate) script: Mutex<VecDeque<Fault>>,
+    pub(crate) rng: Mutex<u64>,
+    pub(crate) requests: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) faults: AtomicU64,
+    pub(crate) pages: AtomicU64,
+}
+
+/// The simulator: a world plus the HTTP behaviour. Cheap to clone.
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl Simulator {
+    /// Generate the world (deterministic for a given config).
+    pub fn new(cfg: SimConfig) -> Self {
+        let world = world::World::generate(&cfg);
+        Self {
+            inner: Arc::new(Inner {
+                rate_limit: Mutex::new(cfg.rate_limit),
+                rng: Mutex::new(cfg.seed ^ 0x5eed_fa17),
+                cfg,
+                world: RwLock::new(world),
+                windows: Mutex::new(Default::default()),
+                script: Mutex::new(VecDeque::new()),
+                requests: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
+                faults: AtomicU64::new(0),
+                pages: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.cfg
+    }
+
+    /// Serve HTTP on `addr` (`127.0.0.1:0` picks a free port).
+    pub async fn serve(&self, addr: SocketAddr) -> std::io::Result<RunningSimulator> {
+        server::serve(self.clone(), addr).await
+    }
+
+    /// Move the clock `days` forward, creating, updating and deleting rows.
+    pub fn advance(&self, days: u32) -> ChangeSummary {
+        let mut w = self.write_world();
+        w.advance(days)
+    }
+
+    /// Queue faults for the next requests (one fault per request, in order).
+    pub fn script_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        let mut q = self.inner.script.lock().unwrap_or_else(|e| e.into_inner());
+        q.extend(faults);
+    }
+
+    /// The full current dataset of an object exactly as served (quirks applied, `ativo='N'`
+    /// rows included, hard-deleted rows excluded), in API order. Unknown path → empty.
+    pub fn ground_truth(&self, object_path: &str) -> Vec<serde_json::Value> {
+        let Some(spec) = shared::catalogue::find(object_path) else {
+            return Vec::new();
+        };
+        let w = self.read_world();
+        w.all_rows(spec)
+    }
+
+    /// Dashboard figures over the data currently served (see [`SalesAggregates`]).
+    pub fn sales_aggregates(&self) -> SalesAggregates {
+        self.read_world().sales_aggregates()
+    }
+
+    /// Number of rows an object currently serves (no filter).
+    pub fn row_count(&self, object_path: &str) -> usize {
+        let Some(spec) = shared::catalogue::find(object_path) else {
+            return 0;
+        };
+        self.read_world().row_count(spec)
+    }
+
+    /// The simulated now, `YYYY-MM-DD HH:MM:SS`.
+    pub fn now(&self) -> String {
+        self.read_world().now_string()
+    }
+
+    pub fn stats(&self) -> SimStats {
+        SimStats {
+            requests: self.inner.requests.load(Ordering::Relaxed),
+            throttled: self.inner.throttled.load(Ordering::Relaxed),
+            faults: self.inner.faults.load(Ordering::Relaxed),
+            pages: self.inner.pages.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Change the rate limit (and forget the current windows).
+    pub fn set_rate_limit(&self, rl: RateLimit) {
+        *self
+            .inner
+            .rate_limit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = rl;
+        self.inner
+            .windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    pub(crate) fn read_world(&self) -> std::sync::RwLockReadGuard<'_, world::World> {
+        self.inner.world.read().unwrap_or_else(|e| e.into_inner())
+    }
+    pub(crate) fn write_world(&self) -> std::sync::RwLockWriteGuard<'_, world::World> {
+        self.inner.world.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
