@@ -1,6 +1,410 @@
-//! (placeholder: owned by the team member building this benchmark)
-#[derive(clap::Args)]
-pub struct Args {}
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+//! `cvdw bench load`: loader throughput against two baselines measured in the same run, on a
+//! fresh database of the target server (`DATABASE_URL` or the local one).
+//!
+//! - (a) our loader: N pages of 500 `/vendas` rows through `shared::load::load_page`
+//!   (parse, coerce, quarantine check, UNNEST upsert, children, ledger; one transaction per
+//!   page) — first into an empty table, then a newer run of the same keys into the full table;
+//! - (b) the physical floor: `COPY … FROM STDIN` of the same typed rows + payload into an
+//!   UNLOGGED table without indexes (the text is prepared before the clock starts);
+//! - (c) the old system: one `INSERT … ON CONFLICT DO UPDATE` round trip per row, autocommit.
+//!
+//! It also prints the peak RSS of a fresh process that connects, migrates and loads one
+//! 500-row page (what a 128 MB Lambda has to fit), measured in a child process.
+
+use anyhow::Context;
+use serde_json::{json, Value};
+use shared::db::{self, Db, DbConfig};
+use shared::landing::{Mode, PageKey, PageMeta, RunId};
+use shared::load::rows::{build_batch, parse_envelope, ColData};
+use shared::load::tables::{all_cols, typed, Kind};
+use shared::load::{self, LoadOptions};
+use std::time::Instant;
+use tokio_postgres::Client;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub db: crate::load::DbArgs,
+    /// Pages of 500 rows per pass.
+    #[arg(long, default_value_t = 20)]
+    pub pages: u32,
+    /// Pages for the row-by-row baseline (it is slow; its rate does not depend on N).
+    #[arg(long, default_value_t = 2)]
+    pub row_by_row_pages: u32,
+    /// Internal: load one page and print the peak RSS (run in a child process).
+    #[arg(long, hide = true)]
+    pub rss_probe: bool,
+}
+
+const ROWS_PER_PAGE: usize = 500;
+
+fn venda(id: i64, version: i64) -> Value {
+    let mut row = venda_head(id, version);
+    if let (Some(m), Value::Object(tail)) = (row.as_object_mut(), venda_tail(id)) {
+        m.extend(tail);
+    }
+    row
+}
+
+fn venda_head(id: i64, version: i64) -> Value {
+    json!({
+        "referencia": id.to_string(),
+        "referencia_data": format!("2026-{:02}-{:02} 10:{:02}:00", 1 + version % 12, 1 + id % 28, id % 60),
+        "ativo": if id % 37 == 0 { "N" } else { "S" },
+        "idreserva": id,
+        "data_reserva": format!("2025-{:02}-{:02} 09:00:00", 1 + id % 12, 1 + id % 28),
+        "data_venda": if id % 9 == 0 { json!("0000-00-00 00:00:00") } else { json!(format!("2026-{:02}-{:02} 10:00:00", 1 + id % 12, 1 + id % 28)) },
+        "idhistorico": id * 10 + version,
+        "data_historico": "2026-01-15 15:26:15",
+        "aprovada": if id % 3 == 0 { "Não" } else { "Sim" },
+        "valor_contrato": 150000.5 + (id * 13 + version) as f64,
+        "contrato_interno": if id % 4 == 0 { json!(null) } else { json!(format!("C-{id}")) },
+        "idpessoa_cv": 90000 + id,
+        "idpessoa_int": format!("{}", 90000 + id),
+        "cliente": format!("Cliente Número {id}"),
+        "idcliente": 30000 + id,
+        "documento_cliente": format!("{:011}", id * 7919),
+        "email": format!("cliente{id}@exemplo.com.br"),
+        "cidade": "Aracaju",
+        "cep_cliente": "49000000",
+        "renda": 10000 + id % 5000,
+        "sexo": if id % 2 == 0 { "Feminino" } else { "Masculino" },
+        "idade": 25 + id % 40,
+    })
+}
+
+fn venda_tail(id: i64) -> Value {
+    json!({
+        "estado_civil": "Casado(a)",
+        "idcorretor": 274 + id % 50,
+        "corretor": format!("Corretor {}", id % 50),
+        "idimobiliaria": 7 + id % 10,
+        "imobiliaria": "IMOBILIÁRIA QC",
+        "idempreendimento": 1 + id % 12,
+        "empreendimento": format!("Residencial {}", 1 + id % 12),
+        "codigointerno_empreendimento": null,
+        "regiao": "Nordeste",
+        "planta": "Planta 01",
+        "etapa": "Etapa A",
+        "bloco": format!("Bloco {}", id % 8),
+        "idunidade": 100000 + id,
+        "unidade": format!("APTO {}", 100 + id % 900),
+        "area_privativa": 62.35 + (id % 10) as f64,
+        "campanha": null,
+        "idmidia": 2,
+        "midia": "Facebook Ads",
+        "idtabela": 5,
+        "nometabela": "Tabela Dezembro",
+        "codigointernotabela": null,
+        "idtipovenda": 2,
+        "tipovenda": "Financiamento",
+        "idlead": "8757, 211964",
+        "data": null,
+        "associados": (0..(id % 3)).map(|k| json!({"idpessoa_cv": 500 + k, "idtipo_associacao": 1, "tipo_associacao": "Cônjuge", "percentagem_participacao": 50})).collect::<Vec<_>>(),
+    })
+}
+
+struct BenchPage {
+    key: String,
+    body: Vec<u8>,
+    meta: PageMeta,
+}
+
+fn pages(run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
+    let started = chrono::NaiveDateTime::parse_from_str(&run.as_str()[..16], "%Y%m%dT%H%M%SZ")
+        .map(|d| d.and_utc())
+        .unwrap_or_default();
+    (1..=n)
+        .map(|p| {
+            let rows: Vec<Value> = (0..ROWS_PER_PAGE as i64)
+                .map(|i| venda((p as i64 - 1) * ROWS_PER_PAGE as i64 + i + 1, version))
+                .collect();
+            let body = serde_json::to_vec(&json!({"pagina": p, "registros": 500, "total_de_registros": n as usize * ROWS_PER_PAGE, "total_de_paginas": n, "dados": rows}))
+                .unwrap_or_default();
+            let meta = PageMeta {
+                tenant: "bench".into(),
+                run_id: run.clone(),
+                object_path: "/vendas".into(),
+                page: p,
+                params: format!("pagina={p}&registros_por_pagina=500"),
+                http_status: 200,
+                fetched_at: started + chrono::Duration::seconds(3 * p as i64),
+                mode: Mode::Full,
+                rows: ROWS_PER_PAGE as u32,
+                sha256: load::sha256_hex(&body),
+            };
+            let key = PageKey {
+                tenant: "bench".into(),
+                object: "vendas".into(),
+                run_id: run.clone(),
+                page: p,
+            }
+            .to_key();
+            BenchPage { key, body, meta }
+        })
+        .collect()
+}
+
+async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    for p in pages {
+        load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await?;
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// Typed values of a page as text cells (for COPY and the row-by-row baseline).
+fn text_rows(p: &BenchPage) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+    let spec = shared::catalogue::find("vendas").context("vendas")?;
+    let t = typed("vendas");
+    let rows = parse_envelope(&p.body).map_err(anyhow::Error::msg)?;
+    let b = build_batch(spec, t, rows);
+    let mut out = Vec::with_capacity(b.keys.len());
+    for i in 0..b.keys.len() {
+        let mut r = vec![Some(b.keys[i].clone()), Some(b.payloads[i].to_string())];
+        for c in &b.cols {
+            r.push(match c {
+                ColData::Text(v) | ColData::Num(v) => v[i].clone(),
+                ColData::Int(v) => v[i].map(|x| x.to_string()),
+                ColData::Bool(v) => v[i].map(|x| x.to_string()),
+                ColData::Ts(v) => v[i].map(|x| x.to_string()),
+                ColData::Date(v) => v[i].map(|x| x.to_string()),
+            });
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+fn copy_escape(s: &str, out: &mut String) {
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn columns_ddl() -> String {
+    let mut cols = vec!["natural_key text".to_string(), "payload jsonb".to_string()];
+    if let Some(t) = typed("vendas") {
+        for c in all_cols(t) {
+            cols.push(format!("\"{}\" {}", c.name, c.kind.sql_type()));
+        }
+    }
+    cols.join(", ")
+}
+
+async fn run_copy(c: &Client, rows: &[Vec<Option<String>>]) -> anyhow::Result<f64> {
+    use futures::SinkExt;
+    c.batch_execute(&format!(
+        "DROP TABLE IF EXISTS bench_copy; CREATE UNLOGGED TABLE bench_copy ({})",
+        columns_ddl()
+    ))
+    .await?;
+    let mut text = String::with_capacity(rows.len() * 2048);
+    for r in rows {
+        for (i, v) in r.iter().enumerate() {
+            if i > 0 {
+                text.push('\t');
+            }
+            match v {
+                Some(s) => copy_escape(s, &mut text),
+                None => text.push_str("\\N"),
+            }
+        }
+        text.push('\n');
+    }
+    // `VecDeque<u8>` is a `bytes::Buf` (no extra dependency); `from(Vec)` does not copy.
+    let bytes = std::collections::VecDeque::from(text.into_bytes());
+    let t = Instant::now();
+    let sink = c.copy_in("COPY bench_copy FROM STDIN").await?;
+    let mut sink = std::pin::pin!(sink);
+    sink.send(bytes).await?;
+    sink.as_mut().finish().await?;
+    Ok(t.elapsed().as_secs_f64())
+}
+
+async fn run_row_by_row(c: &Client, rows: &[Vec<Option<String>>]) -> anyhow::Result<f64> {
+    let Some(t) = typed("vendas") else {
+        anyhow::bail!("vendas is typed")
+    };
+    let kinds: Vec<Kind> = all_cols(t).map(|c| c.kind).collect();
+    let names: Vec<String> = all_cols(t).map(|c| format!("\"{}\"", c.name)).collect();
+    let params: Vec<String> = kinds
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("${}::text::{}", i + 3, k.sql_type()))
+        .collect();
+    let sets: Vec<String> = names
+        .iter()
+        .map(|n| format!("{n} = excluded.{n}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO bench_rbr (natural_key, payload, {}) VALUES ($1, $2::text::jsonb, {}) \
+         ON CONFLICT (natural_key) DO UPDATE SET payload = excluded.payload, {}",
+        names.join(", "),
+        params.join(", "),
+        sets.join(", ")
+    );
+    let stmt = c.prepare(&sql).await?;
+    let start = Instant::now();
+    for r in rows {
+        let p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = r
+            .iter()
+            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        c.execute(&stmt, &p).await?;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn peak_rss_kb() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+async fn rss_probe(admin: &DbConfig) -> anyhow::Result<()> {
+    let cfg = db::create_fresh_database(admin, "bench_rss").await?;
+    let result = async {
+        let mut db = Db::connect(&cfg).await?;
+        db::migrate(db.client()).await?;
+        let run = RunId::new(chrono::Utc::now(), 1);
+        let p = pages(&run, 1, 1).pop().context("one page")?;
+        load::load_page(
+            db.client(),
+            &p.key,
+            &p.body,
+            &p.meta,
+            None,
+            LoadOptions::default(),
+        )
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    println!("RSS_PROBE peak_kb={}", peak_rss_kb().unwrap_or(0));
+    let _ = db::drop_database(admin, cfg.dbname().unwrap_or_default()).await;
+    result
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    crate::load::init_logs();
+    let admin = args.db.config()?;
+    if args.rss_probe {
+        return rss_probe(&admin).await;
+    }
+    let n = args.pages.max(1);
+    let cfg = db::create_fresh_database(&admin, "bench_load").await?;
+    let name = cfg.dbname().unwrap_or_default().to_string();
+    eprintln!("bench load: fresh database {name}, {n} pages × {ROWS_PER_PAGE} /vendas rows");
+    let result = bench(&cfg, n, args.row_by_row_pages.clamp(1, n)).await;
+    let _ = db::drop_database(&admin, &name).await;
+    let (a, b, c) = result?;
+
+    // Peak RSS of one page in a fresh process.
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["bench", "load", "--rss-probe"]);
+    if let Some(url) = &args.db.database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let out = cmd.output().context("RSS probe")?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rss_kb = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RSS_PROBE peak_kb="))
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match rss_kb {
+        Some(kb) => println!(
+            "peak RSS, fresh process connecting + migrating + loading one 500-row page: {:.1} MB (Lambda 128 MB)",
+            kb as f64 / 1024.0
+        ),
+        None => println!(
+            "peak RSS probe failed: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        ),
+    }
+    println!(
+        "RESULT load vs_copy={:.3} vs_row_by_row={:.1}",
+        a / b,
+        a / c
+    );
+    Ok(())
+}
+
+/// Returns rows/s of (a) loader, (b) COPY, (c) row by row.
+async fn bench(cfg: &DbConfig, n: u32, rbr_pages: u32) -> anyhow::Result<(f64, f64, f64)> {
+    let mut db = Db::connect(cfg).await?;
+    db::migrate(db.client()).await?;
+    let run1 = RunId::new(chrono::Utc::now() - chrono::Duration::hours(1), 0x000b01);
+    let run2 = RunId::new(chrono::Utc::now(), 0x000b02);
+    let p1 = pages(&run1, n, 1);
+    let p2 = pages(&run2, n, 2);
+    let rows = (n as usize * ROWS_PER_PAGE) as f64;
+
+    // Warm-up outside the clock: plan caches, catalog, first connection costs.
+    {
+        let warm_run = RunId::new(chrono::Utc::now() - chrono::Duration::hours(2), 0x000b00);
+        let mut w = pages(&warm_run, 1, 0);
+        for p in &mut w {
+            p.meta.tenant = "warmup".into();
+            p.key = p.key.replacen("raw/bench/", "raw/warmup/", 1);
+        }
+        run_loader(db.client(), &w).await?;
+    }
+
+    let a_empty = run_loader(db.client(), &p1).await?;
+    let a_full = run_loader(db.client(), &p2).await?;
+    let a = 2.0 * rows / (a_empty + a_full);
+    println!(
+        "(a) loader      empty table: {:>9.0} rows/s   full table (newer run, same keys): {:>9.0} rows/s   overall {:>9.0} rows/s",
+        rows / a_empty,
+        rows / a_full,
+        a
+    );
+
+    let mut text = Vec::with_capacity(n as usize * ROWS_PER_PAGE);
+    for p in &p1 {
+        text.extend(text_rows(p)?);
+    }
+    let c = db.client();
+    let b_t = run_copy(c, &text).await?;
+    let b = text.len() as f64 / b_t;
+    println!("(b) COPY → unlogged table (floor):              {b:>9.0} rows/s");
+
+    c.batch_execute(&format!(
+        "DROP TABLE IF EXISTS bench_rbr; CREATE TABLE bench_rbr ({}, PRIMARY KEY (natural_key))",
+        columns_ddl()
+    ))
+    .await?;
+    let k = rbr_pages as usize * ROWS_PER_PAGE;
+    let mut text2 = Vec::with_capacity(k);
+    for p in &p2[..rbr_pages as usize] {
+        text2.extend(text_rows(p)?);
+    }
+    let c_empty = run_row_by_row(c, &text[..k]).await?;
+    let c_full = run_row_by_row(c, &text2).await?;
+    let cr = 2.0 * k as f64 / (c_empty + c_full);
+    println!(
+        "(c) row by row  empty table: {:>9.0} rows/s   full table: {:>9.0} rows/s   overall {:>9.0} rows/s ({} rows each)",
+        k as f64 / c_empty,
+        k as f64 / c_full,
+        cr,
+        k
+    );
+    println!(
+        "loader / COPY = {:.3}   loader / row-by-row = {:.1}",
+        a / b,
+        a / cr
+    );
+    Ok((a, b, cr))
 }

@@ -1,1 +1,97 @@
-fn main() {}
+//! The load Lambda: S3 `ObjectCreated` events on the raw bucket → PostgreSQL.
+//!
+//! Thin on purpose: everything it does is `shared::load` (the same code `cvdw load` and
+//! `cvdw replay` run). At init (once per container) it reads its configuration, builds the S3
+//! client, connects to PostgreSQL and applies the migrations; each invocation reuses them,
+//! reconnecting only if the connection was closed.
+//!
+//! Errors: every record of the event is attempted; if any failed, the invocation fails, so
+//! Lambda's async retries re-deliver it (records that did load are no-ops the second time,
+//! thanks to the ledger) and, after the retries, the on-failure destination / DLQ keeps the
+//! event of a poison page. Bad pages are also in `etl.failed_pages` with the reason.
+//!
+//! Environment: `DATABASE_URL` (TLS with `sslmode=require`), the standard AWS variables.
+
+use aws_lambda_events::event::s3::S3Event;
+use lambda_runtime::{service_fn, LambdaEvent};
+use shared::db::{self, Db, DbConfig};
+use shared::load::event::{decode_s3_key, handle_key, KeyOutcome};
+use shared::load::LoadOptions;
+use shared::store::S3Store;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+struct State {
+    db: Mutex<Db>,
+    /// Holds the S3 client built at init; each record uses it for the record's own bucket.
+    s3: S3Store,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::store::install_crypto_provider();
+    shared::telemetry::init_for_lambda();
+    let config = DbConfig::from_env()?;
+    let mut db = Db::connect(&config).await?;
+    let report = db::migrate(db.client()).await?;
+    tracing::info!(applied = ?report.applied, "migrations checked");
+    let s3 = S3Store::new(shared::store::s3_client_from_env().await, "");
+    let state = Arc::new(State {
+        db: Mutex::new(db),
+        s3,
+    });
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
+        let state = state.clone();
+        async move { handle(&state, event.payload).await }
+    }))
+    .await
+}
+
+async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let mut db = state.db.lock().await;
+    db.ensure_connected().await?;
+    let mut failures = Vec::new();
+    let mut done = Vec::new();
+    for record in event.records {
+        let event_name = record.event_name.unwrap_or_default();
+        let (Some(bucket), Some(raw_key)) = (record.s3.bucket.name, record.s3.object.key) else {
+            tracing::warn!(event_name, "record without bucket or key; ignored");
+            continue;
+        };
+        if !event_name.starts_with("ObjectCreated") {
+            tracing::info!(
+                event_name,
+                key = raw_key,
+                "not an ObjectCreated event; ignored"
+            );
+            continue;
+        }
+        let key = decode_s3_key(&raw_key);
+        let store = S3Store::new(state.s3.client().clone(), bucket);
+        match handle_key(db.client(), &store, &key, LoadOptions::default()).await {
+            Ok(outcome) => {
+                done.push(serde_json::json!({"key": key, "outcome": describe(&outcome)}))
+            }
+            Err(e) => {
+                tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
+                failures.push(format!("{key}: {e}"));
+                // A dead connection is re-opened before the next record.
+                db.ensure_connected().await?;
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(serde_json::json!({ "loaded": done }))
+    } else {
+        Err(format!(
+            "{} record(s) failed: {}",
+            failures.len(),
+            failures.join("; ")
+        )
+        .into())
+    }
+}
+
+fn describe(o: &KeyOutcome) -> String {
+    format!("{o:?}")
+}

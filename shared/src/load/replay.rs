@@ -1,0 +1,285 @@
+//! `cvdw replay`: rebuild (or top up) the database from the S3 archive through the same loader.
+//!
+//! The archive is listed once; pages are grouped by `(tenant, object)` and each group is
+//! loaded in observation order (`run_id`, then page — run ids sort by start time, pages by
+//! fetch time within a run), followed by that group's manifests. Groups run in parallel, one
+//! connection per worker: different objects never touch the same rows, and the loader's
+//! per-object advisory lock would serialise them anyway. Because the loader is order-proof,
+//! the result equals the incremental path's whatever the interleaving.
+//!
+//! A bad page is counted and skipped (it is in `etl.failed_pages`); a retryable error is
+//! retried with backoff on a fresh connection, then aborts the replay.
+
+use super::event::load_stored_page;
+use super::{load_manifest, LoadError, LoadOptions, ManifestOutcome, PageOutcome};
+use crate::db::{Db, DbConfig};
+use crate::landing::{parse_manifest_key, PageKey, MANIFEST_PREFIX, RAW_PREFIX};
+use crate::store::ObjectStore;
+use chrono::NaiveDate;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Which part of the archive to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayFilter {
+    pub tenant: Option<String>,
+    /// Catalogue name (`reservas_condicoes`).
+    pub object: Option<String>,
+    /// Runs started on or after this UTC date.
+    pub since: Option<NaiveDate>,
+    /// Runs started on or before this UTC date.
+    pub until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReplayOptions {
+    pub force: bool,
+    /// Concurrent `(tenant, object)` groups (and connections).
+    pub parallelism: usize,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            force: false,
+            parallelism: 4,
+        }
+    }
+}
+
+/// Totals, updated as the replay goes (the progress callback sees them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplaySummary {
+    pub pages_total: u64,
+    pub pages: u64,
+    pub duplicates: u64,
+    pub failed: u64,
+    pub rows: u64,
+    pub rejected: u64,
+    pub manifests: u64,
+    pub manifests_pending: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("listing the archive: {0}")]
+    List(#[source] crate::store::StoreError),
+    #[error("database: {0}")]
+    Db(#[from] crate::db::DbError),
+    #[error("{key}: {source}")]
+    Load {
+        key: String,
+        #[source]
+        source: LoadError,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    pages: Vec<(String, u32, String)>,
+    manifests: Vec<String>,
+}
+
+pub type Progress = Arc<dyn Fn(&ReplaySummary) + Send + Sync>;
+
+fn wanted(filter: &ReplayFilter, tenant: &str, object: &str, date: NaiveDate) -> bool {
+    filter.tenant.as_deref().is_none_or(|t| t == tenant)
+        && filter.object.as_deref().is_none_or(|o| o == object)
+        && filter.since.is_none_or(|d| date >= d)
+        && filter.until.is_none_or(|d| date <= d)
+}
+
+/// List and group the archive.
+async fn plan<S: ObjectStore>(
+    store: &S,
+    filter: &ReplayFilter,
+) -> Result<BTreeMap<(String, String), Group>, ReplayError> {
+    let narrow = |base: &str| match (&filter.tenant, &filter.object) {
+        (Some(t), Some(o)) if base == RAW_PREFIX => format!("{base}{t}/{o}/"),
+        (Some(t), _) => format!("{base}{t}/"),
+        _ => base.to_string(),
+    };
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for obj in store
+        .list(&narrow(RAW_PREFIX))
+        .await
+        .map_err(ReplayError::List)?
+    {
+        let Some(pk) = PageKey::parse(&obj.key) else {
+            tracing::warn!(key = obj.key, "not a raw page key; skipped");
+            continue;
+        };
+        if wanted(filter, &pk.tenant, &pk.object, pk.run_id.date()) {
+            groups
+                .entry((pk.tenant.clone(), pk.object.clone()))
+                .or_default()
+                .pages
+                .push((pk.run_id.to_string(), pk.page, obj.key));
+        }
+    }
+    for obj in store
+        .list(&narrow(MANIFEST_PREFIX))
+        .await
+        .map_err(ReplayError::List)?
+    {
+        let Some((tenant, run_id, object)) = parse_manifest_key(&obj.key) else {
+            continue;
+        };
+        if wanted(filter, &tenant, &object, run_id.date()) {
+            groups
+                .entry((tenant, object))
+                .or_default()
+                .manifests
+                .push(obj.key);
+        }
+    }
+    for g in groups.values_mut() {
+        g.pages.sort();
+        g.manifests.sort();
+    }
+    Ok(groups)
+}
+
+enum Work<'a> {
+    Page(&'a str),
+    Manifest(&'a str),
+}
+
+/// Run one unit of work, retrying retryable errors on a fresh connection.
+async fn attempt<S: ObjectStore>(
+    db: &mut Db,
+    store: &S,
+    work: &Work<'_>,
+    opts: LoadOptions,
+    sum: &Mutex<ReplaySummary>,
+) -> Result<(), ReplayError> {
+    let key = match work {
+        Work::Page(k) | Work::Manifest(k) => *k,
+    };
+    let mut delay = Duration::from_millis(200);
+    for tries in 1.. {
+        db.ensure_connected().await?;
+        let result = match work {
+            Work::Page(k) => load_stored_page(db.client(), store, k, opts)
+                .await
+                .map(Some),
+            Work::Manifest(k) => {
+                let out = match store.get(k).await {
+                    Ok(obj) => load_manifest(db.client(), k, &obj.body).await,
+                    Err(e) => Err(e.into()),
+                };
+                out.map(|m| {
+                    let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
+                    s.manifests += 1;
+                    if matches!(m, ManifestOutcome::Pending { .. }) {
+                        s.manifests_pending += 1;
+                    }
+                    None
+                })
+            }
+        };
+        let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(Some(PageOutcome::Loaded(r))) => {
+                s.pages += 1;
+                s.rows += r.loaded as u64;
+                s.rejected += r.rejected as u64;
+                return Ok(());
+            }
+            Ok(Some(PageOutcome::Duplicate { .. })) => {
+                s.duplicates += 1;
+                return Ok(());
+            }
+            Ok(None) => return Ok(()),
+            Err(e) if !e.is_retryable() => {
+                s.failed += 1;
+                tracing::error!(key, error = %e, "skipped");
+                return Ok(());
+            }
+            Err(e) if tries >= 4 => {
+                return Err(ReplayError::Load {
+                    key: key.to_string(),
+                    source: e,
+                })
+            }
+            Err(e) => {
+                drop(s);
+                tracing::warn!(key, error = %e, tries, "retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replay the archive slice `filter` into the database of `db`.
+pub async fn replay<S: ObjectStore>(
+    store: &S,
+    db: &DbConfig,
+    filter: &ReplayFilter,
+    opts: ReplayOptions,
+    progress: Option<Progress>,
+) -> Result<ReplaySummary, ReplayError> {
+    let groups = plan(store, filter).await?;
+    let total: u64 = groups.values().map(|g| g.pages.len() as u64).sum();
+    let sum = Arc::new(Mutex::new(ReplaySummary {
+        pages_total: total,
+        ..Default::default()
+    }));
+    let queue = Arc::new(Mutex::new(groups.into_iter().collect::<VecDeque<_>>()));
+    let workers = opts.parallelism.max(1);
+    let mut handles = Vec::new();
+    for _ in 0..workers {
+        let queue = queue.clone();
+        let sum = sum.clone();
+        let store = store.clone();
+        let db_cfg = db.clone();
+        let progress = progress.clone();
+        let load_opts = LoadOptions { force: opts.force };
+        handles.push(tokio::spawn(async move {
+            let mut db = Db::connect(&db_cfg).await?;
+            loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                let Some(((tenant, object), group)) = next else {
+                    break;
+                };
+                tracing::debug!(tenant = %tenant, object = %object, pages = group.pages.len(), "replaying group");
+                for (_, _, key) in &group.pages {
+                    attempt(&mut db, &store, &Work::Page(key), load_opts, &sum).await?;
+                    if let Some(p) = &progress {
+                        p(&sum.lock().unwrap_or_else(|p| p.into_inner()));
+                    }
+                }
+                for key in &group.manifests {
+                    attempt(&mut db, &store, &Work::Manifest(key), load_opts, &sum).await?;
+                }
+            }
+            Ok::<(), ReplayError>(())
+        }));
+    }
+    let mut first_err = None;
+    for h in handles {
+        match h.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(join) => {
+                first_err.get_or_insert(ReplayError::Load {
+                    key: String::new(),
+                    source: LoadError::BadPage {
+                        key: String::new(),
+                        reason: format!("replay worker panicked: {join}"),
+                    },
+                });
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    let out = sum.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(out)
+}
