@@ -27,7 +27,8 @@
 //!   random fault → parameters (400) → data.
 //! - **Rate limit**: a sliding window per credential (`email`) across all objects. Rejected
 //!   requests *are* recorded in the window by default (the real server appears to keep
-//!   throttling clients that keep hammering, §3.4); see [`RateLimit::count_rejected`].
+//!   throttling clients that keep hammering, §3.4); see [`SimConfig::count_rejected`].
+//!   Requests that fail authentication are not recorded.
 //!   Requests answered with a fault are not recorded.
 //! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
 //!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
@@ -54,17 +55,11 @@ pub use server::RunningSimulator;
 pub struct RateLimit {
     pub requests: u32,
     pub window: Duration,
-    /// Whether rejected (429) requests are recorded in the window too (default true).
-    pub count_rejected: bool,
 }
 
 impl RateLimit {
     pub fn new(requests: u32, window: Duration) -> Self {
-        Self {
-            requests,
-            window,
-            count_rejected: true,
-        }
+        Self { requests, window }
     }
     /// No limit at all (benchmarks).
     pub fn disabled() -> Self {
@@ -193,6 +188,9 @@ pub struct SimConfig {
     pub slow_delay: Duration,
     /// Object paths (`/unidades` or `unidades`) the credential may not read (→ 401).
     pub denied_objects: Vec<String>,
+    /// Whether requests rejected with 429 are recorded in the rate window too (default true:
+    /// a client that keeps hammering stays throttled, as reported of the real API, §3.4).
+    pub count_rejected: bool,
     /// The simulated "now" at start (`YYYY-MM-DD HH:MM:SS`, naive São Paulo time).
     pub start_now: chrono::NaiveDateTime,
     /// Years of history generated before `start_now`.
@@ -211,6 +209,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             slow_delay: Duration::from_secs(65),
             denied_objects: Vec::new(),
+            count_rejected: true,
             start_now: chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
                 .and_then(|d| d.and_hms_opt(9, 0, 0))
                 .unwrap_or_default(),

@@ -596,6 +596,23 @@ async fn rate_limit_sliding_window_across_objects() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     // Auth failures do not consume the window.
+    sim.set_rate_limit(RateLimit::new(2, Duration::from_secs(30)));
+    for _ in 0..5 {
+        let r = c
+            .get(format!("{base}/vendas"))
+            .header("email", EMAIL)
+            .header("token", "bad")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
+    assert_eq!(get(&c, &base, "/leads", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&c, &base, "/leads", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     assert_eq!(
         RateLimit::parse("20/2s").unwrap(),
         RateLimit::new(20, Duration::from_secs(2))
