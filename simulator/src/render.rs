@@ -289,10 +289,8 @@ impl<'a> R<'a> {
         let lead = &self.w.leads[l as usize];
         self.set_cor(lead.corretor);
         self.emp = Some(lead.emp);
-        if lead.reserva != NONE {
-            self.res = Some(lead.reserva);
-            self.uni = Some(self.w.reservas[lead.reserva as usize].unidade);
-        }
+        // Not the lead's reservation: it appears later, and rows must not change content
+        // without their `referencia_data` moving (incremental sync depends on it).
     }
     fn set_res(&mut self, r: u32) {
         self.res = Some(r);
@@ -930,6 +928,31 @@ impl<'a> R<'a> {
         }
         if let Some(r) = self.res {
             let res = &w.reservas[r as usize];
+            // Rows of objects the world does not touch when a reservation changes (generic
+            // satellites) must not show its mutable state: their `referencia_data` would not
+            // move, and an incremental sync would miss the change. They get filler instead.
+            let mutable = matches!(
+                f,
+                "data_venda"
+                    | "data_contrato"
+                    | "data_aprovacao"
+                    | "data_primeira_aprovacao"
+                    | "data_historico"
+                    | "aprovada"
+                    | "venda"
+                    | "situacao_anterior"
+                    | "idsituacao_anterior"
+                    | "situacao_comercial"
+                    | "data_ultima_alteracao_situacao"
+                    | "data_cancelamento"
+                    | "motivo_cancelamento"
+                    | "descricao_motivo_cancelamento"
+                    | "idtipovenda"
+                    | "tipovenda"
+            );
+            if mutable && !w.defs[self.oi].semantic {
+                return None;
+            }
             let v = match f {
                 "idreserva" | "reserva" => Some(Value::from(r as u64 + 1)),
                 "data_reserva" | "data_criacao_reserva" => Some(Value::from(fmt_dt(res.cad))),
