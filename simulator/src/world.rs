@@ -6,6 +6,15 @@
 //! [`Row`] headers: the context entity, creation and reference times (seconds since
 //! 2000-01-01, naive São Paulo time) and state bits. Tables keep a sorted index by
 //! (`referencia_data`, position) for ordering, date filters and offset paging.
+//!
+//! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
+//! (a `/vendas` row, a commission, a repasse when financed, unit → "Vendida") or cancelled
+//! (unit back to stock). A distrato adds a `/distratos` row, moves the reservation to
+//! "Distrato", inactivates its commission and repasse (`ativo='N'`) and returns the unit to
+//! stock; the `/vendas` row stays as it was (whether CVDW drops it is unknown, §6), so net
+//! sales = `/vendas` − `/distratos`. Every change of what a row shows moves its
+//! `referencia_data` to the time of the change, so an incremental sync from a cursor sees it;
+//! hard deletes are the only changes a cursor cannot see.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
@@ -835,9 +844,12 @@ impl World {
 
     fn push_generic(&mut self, rng: &mut SmallRng, oi: usize, ctx: u32, base: T) -> u32 {
         let now = self.now;
-        let cad = (base + rng.random_range(0..20 * DAY))
-            .min(now)
-            .max(base.min(now));
+        // Within 20 days after the parent's event, and never in the future (rows that would
+        // be are spread over the hours before now rather than piled up on it).
+        let mut cad = base + rng.random_range(0..20 * DAY);
+        if cad > now {
+            cad = (now - rng.random_range(0..6 * 3600)).max(base.min(now));
+        }
         let refdt = if rng.random::<f64>() < 0.3 {
             cad + rng.random_range(0..((now - cad).max(1)))
         } else {
