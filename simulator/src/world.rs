@@ -744,8 +744,14 @@ impl World {
                         }
                     }
                 }
-            } else if x < 0.92 {
-                let c = cad + rng.random_range(2 * DAY..20 * DAY);
+            } else {
+                // Cancelled within weeks; the rest (8 %) expire unsold after a month, except
+                // the recent ones, which are still pending at `now`.
+                let c = if x < 0.92 {
+                    cad + rng.random_range(2 * DAY..20 * DAY)
+                } else {
+                    cad + rng.random_range(20 * DAY..35 * DAY)
+                };
                 if c <= now {
                     w.cancel(r, c, &mut ch);
                 }

@@ -878,13 +878,13 @@ async fn advance_creates_updates_and_deletes_in_both_styles() {
     let now_before = sim.now();
     // Over HTTP (no auth needed for the admin route).
     let r = c
-        .post(format!("{}/_sim/advance?days=10", run.root_url()))
+        .post(format!("{}/_sim/advance?days=30", run.root_url()))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let s: Value = r.json().await.unwrap();
-    assert_eq!(s["days"], json!(10));
+    assert_eq!(s["days"], json!(30));
     assert!(s["now"].as_str().unwrap() > now_before.as_str());
     for p in [
         "/leads",
