@@ -843,6 +843,47 @@ impl<'a> R<'a> {
             }
             ("/reservas", "campos_adicionais_contrato") => json!([]),
             ("/simulacoes", "condicoes_pagamento") => json!([]),
+            ("/pessoas/bens-empresa", "bens_empresa") => {
+                let h = self.h(12);
+                let id = self.lead.unwrap_or(0) + 1;
+                let tipo = ["Carro", "Caminhão", "Máquinas", "Imóvel comercial"][(h % 4) as usize];
+                json!([{
+                    "idpessoa_bem_empresa": (self.pos + 1).to_string(),
+                    "data_cad": fmt_dt(self.row.cad),
+                    "idpessoa": id.to_string(),
+                    "tipo": tipo,
+                    "valor_atual": format!("{}.00", (h >> 8) % 400_000 + 20_000),
+                    "onus": if h & 16 == 0 { "Sim" } else { "Não" },
+                    "numero_parcelas": ((h >> 4) % 48).to_string(),
+                    "valor_parcelas_mensais": format!("{}.00", (h >> 12) % 3_000),
+                }])
+            }
+            ("/pessoas/patrimoniais", "novos_bens") => {
+                let h = self.h(13);
+                if h.is_multiple_of(3) {
+                    json!([])
+                } else {
+                    let city = CITIES[(h % CITIES.len() as u64) as usize];
+                    json!([{
+                        "idpessoa_novo_bem": (self.pos + 1).to_string(),
+                        "data_cad": fmt_dt(self.row.cad),
+                        "tipo_novo_bem": "Imóveis",
+                        "cep_novo_bem": format!("{:08}", (h >> 8) % 100_000_000),
+                        "endereco_novo_bem": STREETS[((h >> 4) % STREETS.len() as u64) as usize],
+                        "bairro_novo_bem": "Centro",
+                        "valor_onus_mensal_novo_bem": null,
+                        "prazo_meses_novo_bem": null,
+                        "marca_modelo_automovel_novo_bem": null,
+                        "ano_automovel_novo_bem": null,
+                        "placa_renavam_automovel_novo_bem": null,
+                        "situacao_automovel_novo_bem": null,
+                        "quantidade_parcelas_automovel_novo_bem": null,
+                        "valor_parcela_automovel_novo_bem": null,
+                        "estado": city.1,
+                        "cidade": city.0,
+                    }])
+                }
+            }
             (_, "campos_adicionais" | "bens_empresa" | "novos_bens") => json!([]),
             ("/leads/conversoes", "gestor" | "gestor_ultimo" | "idgestor" | "idgestor_ultimo") => {
                 let cor = self
