@@ -1213,7 +1213,9 @@ impl<'a> R<'a> {
                 }),
                 "idcliente" | "idpessoa" | "idpessoa_cv" => Some(Value::from(l as u64 + 1)),
                 "idpessoa_int" => Some(Value::from(format!("{}", l + 1))),
-                "cliente" | "nome_cliente" | "lead" | "pessoa" => Some(Value::from(p.nome.clone())),
+                "cliente" | "nome_cliente" | "lead" | "pessoa" | "lead_nome" => {
+                    Some(Value::from(p.nome.clone()))
+                }
                 "nome"
                     if self.spec.path.starts_with("/leads")
                         || self.spec.path.starts_with("/pessoas") =>
@@ -1223,7 +1225,7 @@ impl<'a> R<'a> {
                 "documento_cliente" | "documento" => {
                     Some(Value::from(format!("{:011}", p.h % 100_000_000_000)))
                 }
-                "email" | "email_cliente" => Some(if absent {
+                "email" | "email_cliente" | "lead_email" => Some(if absent {
                     self.absent()
                 } else {
                     Value::from(format!(
