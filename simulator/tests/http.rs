@@ -968,6 +968,17 @@ async fn advance_is_deterministic_for_a_seed() {
     assert_eq!(a.ground_truth("/vendas"), b.ground_truth("/vendas"));
     let other = Simulator::new(SimConfig { seed: 7, ..small() });
     assert_ne!(a.ground_truth("/leads"), other.ground_truth("/leads"));
+    // Degenerate configurations still give a small, working world.
+    for scale in [0.0001, 0.0, -3.0, f64::NAN] {
+        let tiny = Simulator::new(SimConfig {
+            scale,
+            history_years: 0,
+            ..small()
+        });
+        assert!(tiny.row_count("/vendas") > 0, "scale {scale}");
+        tiny.advance(0);
+        tiny.advance(3);
+    }
 }
 
 // 9. Faults --------------------------------------------------------------------------------
