@@ -195,24 +195,30 @@ fn ascii_fold(s: &str) -> String {
         .collect()
 }
 
-/// Deterministic person data for pessoa `p` (= lead index; ids are index + 1).
+/// Deterministic person data for pessoa `p` (= lead index; ids are index + 1). Cheap: the
+/// name is only assembled when asked for.
 struct Person {
     first: &'static str,
-    nome: String,
+    s1: &'static str,
+    s2: &'static str,
     female: bool,
     h: u64,
+}
+
+impl Person {
+    fn nome(&self) -> String {
+        format!("{} {} {}", self.first, self.s1, self.s2)
+    }
 }
 
 fn person(seed: u64, salt: u64, p: u32) -> Person {
     let h = h3(seed, salt, p as u64);
     let female = h & 1 == 1;
     let pool = if female { FIRST_F } else { FIRST_M };
-    let first = pool[(h >> 8) as usize % pool.len()];
-    let s1 = SURNAMES[(h >> 20) as usize % SURNAMES.len()];
-    let s2 = SURNAMES[(h >> 32) as usize % SURNAMES.len()];
     Person {
-        first,
-        nome: format!("{first} {s1} {s2}"),
+        first: pool[(h >> 8) as usize % pool.len()],
+        s1: SURNAMES[(h >> 20) as usize % SURNAMES.len()],
+        s2: SURNAMES[(h >> 32) as usize % SURNAMES.len()],
         female,
         h,
     }
@@ -359,7 +365,7 @@ impl<'a> R<'a> {
         }
     }
     fn corretor_name(&self, c: u32) -> String {
-        person(self.w.seed, 0xC0, c).nome
+        person(self.w.seed, 0xC0, c).nome()
     }
     fn emp_of_unit(&self, u: u32) -> (&'a Emp, &'a Bloco) {
         let b = &self.w.blocos[self.w.unidades[u as usize].bloco as usize];
@@ -588,7 +594,7 @@ impl<'a> R<'a> {
                         holder.map_or(Value::Null, |r| Value::from(fmt_dt(r.cad + 7 * DAY)))
                     }
                     "situacao_nome" => holder.map_or(self.absent(), |r| {
-                        Value::from(person(w.seed, 0xB0, r.lead).nome)
+                        Value::from(person(w.seed, 0xB0, r.lead).nome())
                     }),
                     "situacao_vendida" => match holder {
                         Some(r) if r.venda > 0 => Value::from(u.holder as u64 + 1),
@@ -677,7 +683,7 @@ impl<'a> R<'a> {
                     "idassociado" => Value::from(c as u64 + 1),
                     "idpessoa" => Value::from(a.pessoa as u64 + 1),
                     "idconjuge" => Value::Null,
-                    "nome" => Value::from(p.nome),
+                    "nome" => Value::from(p.nome()),
                     "documento" => Value::from(format!("{:011}", p.h % 100_000_000_000)),
                     "renda_familiar" => money(((p.h >> 12) % 30_000 + 2_000) as i64 * 100),
                     "tipo_associacao" => Value::from(if (p.h >> 5) & 1 == 1 {
@@ -722,7 +728,7 @@ impl<'a> R<'a> {
                 match f {
                     "idsituacao" => Value::from(l.sit),
                     "situacao" => Value::from(SITUACOES_LEAD[(l.sit as usize - 1).min(4)].1),
-                    "nome" => Value::from(person(w.seed, 0xB0, c as u32).nome),
+                    "nome" => Value::from(person(w.seed, 0xB0, c as u32).nome()),
                     "idempreendimento" => Value::from((l.emp + 1).to_string()),
                     "reserva" => Value::from(if l.reserva == NONE {
                         0
@@ -1214,13 +1220,13 @@ impl<'a> R<'a> {
                 "idcliente" | "idpessoa" | "idpessoa_cv" => Some(Value::from(l as u64 + 1)),
                 "idpessoa_int" => Some(Value::from(format!("{}", l + 1))),
                 "cliente" | "nome_cliente" | "lead" | "pessoa" | "lead_nome" => {
-                    Some(Value::from(p.nome.clone()))
+                    Some(Value::from(p.nome()))
                 }
                 "nome"
                     if self.spec.path.starts_with("/leads")
                         || self.spec.path.starts_with("/pessoas") =>
                 {
-                    Some(Value::from(p.nome.clone()))
+                    Some(Value::from(p.nome()))
                 }
                 "documento_cliente" | "documento" => {
                     Some(Value::from(format!("{:011}", p.h % 100_000_000_000)))
@@ -1396,7 +1402,7 @@ impl<'a> R<'a> {
                     "sexo" => if h & 1 == 0 { "Masculino" } else { "Feminino" }.to_string(),
                     "nome" | "gerente_nome" | "diretor_nome" | "representante_nome"
                     | "nome_favorecido" | "usuario" | "responsavel" => {
-                        person(self.w.seed, h, 0).nome
+                        person(self.w.seed, h, 0).nome()
                     }
                     "email" | "gerente_email" | "diretor_email" | "representante_email" => {
                         format!("contato{}@exemplo.com.br", h % 10_000)
@@ -1506,9 +1512,11 @@ pub fn write_row(w: &World, oi: usize, pos: u32, out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
+        // Field names are plain ASCII identifiers: no escaping needed.
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
         // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, k);
-        out.push(b':');
         let _ = serde_json::to_writer(&mut *out, v);
     }
     out.push(b'}');
