@@ -1171,7 +1171,7 @@ pub const FIELD_LISTS: &[(&str, &[(&str, u8)])] = &[
 ];
 
 /// Objects without a field table in cvdw-api.md: field names and types restated from the
-/// object descriptions that cvdw-cli ships (cvdw-api.md source [S4]). `ativo` and the
+/// object descriptions that cvdw-cli ships (cvdw-api.md source \[S4\]). `ativo` and the
 /// catalogue's key fields are added where these lists lack them.
 pub const EXTRA_FIELD_LISTS: &[(&str, &[(&str, u8)])] = &[
     (

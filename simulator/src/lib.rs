@@ -33,6 +33,18 @@
 //! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
 //!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
 //!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
+//!
+//! ## Choices where the reference is silent (INFERRED)
+//! - Parameters: the query string wins over the JSON body; a body that is not a JSON object is
+//!   ignored; `pagina` ≤ 0 is page 1; `registros_por_pagina` ≤ 0 is 30, non-integer → 400
+//!   `{"mensagem":"O campo registros_por_pagina deve ser um inteiro.","codigo":400}`.
+//! - 405 body: `{"mensagem":"Método não permitido.","codigo":405}` (the real body is unknown).
+//! - The 429 body is PHP's pretty print, `{\n    "Response": "Too many requests"\n}` (39 bytes;
+//!   the reference counts 38, which no PHP indentation gives; clients must parse, not compare).
+//! - The HTML 500 page starts with the documented first line, then a short "OPS!" table.
+//! - `/unidades` sends `valor`, `valor_avaliacao`, `area_comum` as numeric strings and its
+//!   dates as `dd/mm/yyyy`, as its spec examples do (§5).
+//! - A distrato leaves the `/vendas` row untouched (see [`world`]).
 
 pub mod fields;
 mod names;
@@ -175,7 +187,7 @@ impl Default for Quirks {
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub seed: u64,
-    /// 1.0 ≈ 1 000 reservas / 700 vendas / 8 000 leads; the largest object (`/leads/interacoes`,
+    /// 1.0 ≈ 1 000 reservas / 800 vendas / 8 000 leads; the largest object (`/leads/interacoes`,
     /// 3 rows per lead) passes 1 million rows at scale ≈ 42.
     pub scale: f64,
     pub email: String,
