@@ -209,6 +209,19 @@ pub struct SimConfig {
     pub history_years: u32,
 }
 
+impl SimConfig {
+    /// A small world for integration tests: scale 0.05 (50 reservas, ~40 vendas, 400 leads,
+    /// 1 200 `/leads/interacoes`), no rate limit, 5 s slow faults; everything else default.
+    pub fn for_tests() -> Self {
+        Self {
+            scale: 0.05,
+            rate_limit: RateLimit::disabled(),
+            slow_delay: Duration::from_secs(5),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         Self {

@@ -22,11 +22,7 @@ fn client() -> reqwest::Client {
 }
 
 fn small() -> SimConfig {
-    SimConfig {
-        scale: 0.05,
-        rate_limit: RateLimit::disabled(),
-        ..SimConfig::default()
-    }
+    SimConfig::for_tests()
 }
 
 async fn start(cfg: SimConfig) -> (Simulator, RunningSimulator) {
