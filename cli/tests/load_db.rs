@@ -632,3 +632,43 @@ async fn derived_views() {
     );
     t.drop().await;
 }
+
+#[tokio::test]
+async fn a_closed_connection_is_reestablished() {
+    let mut t = TestDb::migrated("load_reconnect").await;
+    let pid: i32 = t
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The server ends the session (idle purge, failover): the next use notices and reconnects.
+    let mut admin = db::Db::connect(&t.admin).await.unwrap();
+    admin
+        .client()
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if t.client().is_closed() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(t.client().is_closed());
+    t.db.ensure_connected().await.unwrap();
+    let p = &run_pages(
+        T,
+        "/vendas",
+        &run_id(0, 9),
+        Mode::Incremental,
+        &[venda(1, 1)],
+        10,
+    )[0];
+    assert!(matches!(
+        deliver(t.client(), p).await,
+        PageOutcome::Loaded(_)
+    ));
+    drop(admin);
+    t.drop().await;
+}
