@@ -1,1 +1,141 @@
-fn main() {}
+//! The extract Lambda: CVDW → the S3 landing zone.
+//!
+//! Thin on purpose: everything lives in `shared::extract`. Cold start builds the config, the
+//! S3 client, one CVDW client and pacer per credential, and the continuer, once. Each
+//! invocation is either
+//! - an EventBridge Scheduler event (any payload without `cvdw_continuation`; `{"full": true}`
+//!   or `{"detail": {"full": true}}` forces a full run), see `events/scheduler-*.json`, or
+//! - a continuation `{"cvdw_continuation": {"tenant", "run_id"}}` that this function sent to
+//!   itself before its deadline (`events/extract-continuation.json`).
+//!
+//! The response is the per-tenant reports; the invocation fails (so Lambda's async retry and
+//! alarms see it) when any tenant failed. One CloudWatch EMF line per tenant and object goes
+//! to stdout.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
+use shared::extract::{
+    emf_lines, jobs_from_config, ContinuationEvent, DeadlineAt, ExtractConfig, Extractor,
+    LambdaContinuer, Quiet, TenantJob,
+};
+use shared::store::{s3_client_from_env, S3Store};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+struct App {
+    config: ExtractConfig,
+    store: S3Store,
+    jobs: Vec<TenantJob>,
+    continuer: LambdaContinuer,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init_for_lambda();
+    shared::store::install_crypto_provider();
+    let config = ExtractConfig::from_env()?;
+    let store = S3Store::new(s3_client_from_env().await, config.bucket.clone());
+    let jobs = jobs_from_config(&config, None)?;
+    let continuer = LambdaContinuer::from_env().await?;
+    tracing::info!(
+        tenants = config.tenants.len(),
+        bucket = %config.bucket,
+        "extract function ready"
+    );
+    let app: &'static App = Box::leak(Box::new(App {
+        config,
+        store,
+        jobs,
+        continuer,
+    }));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        handle(app, event)
+    }))
+    .await
+}
+
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (payload, ctx) = event.into_parts();
+    let continuation = parse_continuation(&payload)?;
+    let force_full = wants_full(&payload);
+    let deadline = DeadlineAt(deadline_instant(ctx.deadline));
+    let extractor = Extractor {
+        store: &app.store,
+        settings: &app.config.run,
+        deadline: &deadline,
+        continuer: &app.continuer,
+        progress: &Quiet,
+    };
+    let results = extractor
+        .run_invocation(&app.jobs, continuation.as_ref(), force_full)
+        .await;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for (tenant, result) in results {
+        match result {
+            Ok(report) => {
+                for line in emf_lines(&report, now_ms) {
+                    println!("{line}");
+                }
+                reports.push(serde_json::to_value(&report)?);
+            }
+            Err(e) => {
+                tracing::error!(tenant = %tenant, retryable = e.is_retryable(), error = %e, "tenant run failed");
+                failures.push(format!("{tenant}: {e}"));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!("extract failed for {}", failures.join("; ")).into());
+    }
+    Ok(json!({ "reports": reports }))
+}
+
+fn parse_continuation(payload: &Value) -> Result<Option<ContinuationEvent>, Error> {
+    if payload.get("cvdw_continuation").is_none() {
+        return Ok(None);
+    }
+    serde_json::from_value(payload.clone())
+        .map(Some)
+        .map_err(|e| format!("malformed continuation event: {e}").into())
+}
+
+fn wants_full(payload: &Value) -> bool {
+    let flag = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
+    flag(payload.get("full")) || flag(payload.get("detail").and_then(|d| d.get("full")))
+}
+
+/// The context deadline is wall-clock milliseconds since the epoch.
+fn deadline_instant(deadline_ms: u64) -> Instant {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default();
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_events_parse() {
+        let sched: Value =
+            serde_json::from_str(include_str!("../../../events/scheduler-extract.json")).unwrap();
+        assert_eq!(parse_continuation(&sched).unwrap(), None);
+        assert!(!wants_full(&sched));
+        let full: Value =
+            serde_json::from_str(include_str!("../../../events/scheduler-extract-full.json"))
+                .unwrap();
+        assert!(wants_full(&full));
+        let cont: Value =
+            serde_json::from_str(include_str!("../../../events/extract-continuation.json"))
+                .unwrap();
+        let ev = parse_continuation(&cont).unwrap().unwrap();
+        assert_eq!(ev.cvdw_continuation.tenant, "demo");
+        assert!(parse_continuation(&json!({"cvdw_continuation": {"tenant": 1}})).is_err());
+    }
+}
