@@ -530,7 +530,7 @@ async fn any_order_and_duplication_gives_the_in_order_db() {
         .iter()
         .all(|r| r.contains("\"deleted_at\": null")));
 
-    for seed in 0..16u64 {
+    for seed in 0..12u64 {
         truncate_all(t.client()).await;
         let mut rng = SmallRng::seed_from_u64(seed);
         let mut order: Vec<&Item> = items.iter().collect();
@@ -631,4 +631,193 @@ async fn derived_views() {
         ]
     );
     t.drop().await;
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_reestablished() {
+    let mut t = TestDb::migrated("load_reconnect").await;
+    let pid: i32 = t
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The server ends the session (idle purge, failover): the next use notices and reconnects.
+    let mut admin = db::Db::connect(&t.admin).await.unwrap();
+    admin
+        .client()
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    for _ in 0..50 {
+        if t.client().is_closed() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(t.client().is_closed());
+    t.db.ensure_connected().await.unwrap();
+    let p = &run_pages(
+        T,
+        "/vendas",
+        &run_id(0, 9),
+        Mode::Incremental,
+        &[venda(1, 1)],
+        10,
+    )[0];
+    assert!(matches!(
+        deliver(t.client(), p).await,
+        PageOutcome::Loaded(_)
+    ));
+    drop(admin);
+    t.drop().await;
+}
+
+/// A private PostgreSQL with TLS (certificate from a throwaway CA) and SCRAM auth, stopped on
+/// drop. `None` when this machine has no initdb/openssl.
+struct TlsServer {
+    dir: tempfile::TempDir,
+    port: u16,
+    as_postgres: bool,
+}
+
+const TLS_SETUP: &str = r#"set -e
+cd "$D"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/CN=cvdw test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" > ext.cnf
+openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -sha256 -extfile ext.cnf 2>/dev/null
+echo 's3cr3t-pw' > pw
+if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$D"; RUN="runuser -u postgres --"; else RUN=""; fi
+$RUN "$BIN/initdb" -D "$D/data" -U postgres --auth=scram-sha-256 --pwfile="$D/pw" -E UTF8 --no-sync >/dev/null
+cp server.crt server.key "$D/data/"
+[ "$(id -u)" = 0 ] && chown postgres:postgres "$D"/data/server.*
+chmod 600 "$D/data/server.key"
+$RUN "$BIN/pg_ctl" -D "$D/data" -o "-p $PORT -k $D -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off" -l "$D/pg.log" -w start >/dev/null
+"#;
+
+fn pg_bin() -> Option<String> {
+    [
+        "/usr/lib/postgresql/17/bin",
+        "/usr/lib/postgresql/16/bin",
+        "/usr/lib/postgresql/15/bin",
+    ]
+    .into_iter()
+    .find(|d| std::path::Path::new(&format!("{d}/initdb")).exists())
+    .map(String::from)
+}
+
+impl TlsServer {
+    fn start() -> Option<TlsServer> {
+        let bin = pg_bin()?;
+        std::process::Command::new("openssl")
+            .arg("version")
+            .output()
+            .ok()?;
+        let dir = tempfile::tempdir().ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let as_postgres = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .ok()?
+            .stdout
+            == b"0\n";
+        let ok = std::process::Command::new("sh")
+            .args(["-c", TLS_SETUP])
+            .env("D", dir.path())
+            .env("BIN", &bin)
+            .env("PORT", port.to_string())
+            .status()
+            .ok()?
+            .success();
+        assert!(ok, "TLS PostgreSQL set-up failed");
+        Some(TlsServer {
+            dir,
+            port,
+            as_postgres,
+        })
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let mut cmd = if self.as_postgres {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c
+        } else {
+            std::process::Command::new("sh")
+        };
+        if let Some(bin) = pg_bin() {
+            if self.as_postgres {
+                cmd.arg(format!("{bin}/pg_ctl"));
+            } else {
+                cmd = std::process::Command::new(format!("{bin}/pg_ctl"));
+            }
+            let _ = cmd
+                .arg("-D")
+                .arg(&data)
+                .args(["-m", "immediate", "stop"])
+                .output();
+        }
+    }
+}
+
+#[tokio::test]
+async fn tls_with_channel_binding_as_neon_urls_ask() {
+    let Some(server) = TlsServer::start() else {
+        eprintln!("skipped: no initdb/openssl on this machine");
+        return;
+    };
+    let ca = server.dir.path().join("ca.crt");
+    let url = format!(
+        "postgresql://postgres:s3cr3t-pw@127.0.0.1:{}/postgres?sslmode=require&channel_binding=require&sslrootcert={}",
+        server.port,
+        ca.display()
+    );
+    let cfg = db::DbConfig::from_url(&url).unwrap();
+    assert!(cfg.uses_tls());
+    assert!(!format!("{cfg:?}").contains("s3cr3t-pw"));
+    let mut conn = db::Db::connect(&cfg).await.unwrap();
+    let row = conn
+        .client()
+        .query_one(
+            "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the session is encrypted");
+    // The whole loader path works over it.
+    db::migrate(conn.client()).await.unwrap();
+    let p = &run_pages(
+        T,
+        "/vendas",
+        &run_id(0, 0x71),
+        Mode::Full,
+        &[venda(1, 1)],
+        10,
+    )[0];
+    assert!(matches!(
+        deliver(conn.client(), p).await,
+        PageOutcome::Loaded(_)
+    ));
+    // Without the private CA the certificate is refused; the error does not leak the password.
+    let no_ca = format!(
+        "postgresql://postgres:s3cr3t-pw@127.0.0.1:{}/postgres?sslmode=verify-full&channel_binding=require",
+        server.port
+    );
+    let err = db::Db::connect(&db::DbConfig::from_url(&no_ca).unwrap())
+        .await
+        .err()
+        .expect("untrusted certificate");
+    let msg = format!("{err} {err:?}");
+    assert!(!msg.contains("s3cr3t-pw"), "{msg}");
+    assert!(msg.contains("UnknownIssuer"), "{msg}");
 }

@@ -107,6 +107,18 @@ async fn s3_event_with_url_encoded_key_loads_end_to_end() {
         KeyOutcome::Manifest(ManifestOutcome::Applied { deleted: 0 })
     );
 
+    // The sample manifest body in events/ is a valid manifest for the same key.
+    let sample = std::fs::read(format!(
+        "{}/../events/manifest-vendas-full.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let parsed: shared::landing::Manifest = serde_json::from_slice(&sample).unwrap();
+    assert_eq!(
+        shared::landing::manifest_key(&parsed.tenant, &parsed.run_id, &parsed.object),
+        mkey
+    );
+
     // Anything else under the bucket is ignored; a poison page errors (Lambda retries, DLQ).
     let out = handle_key(
         t.client(),

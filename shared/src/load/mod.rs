@@ -240,19 +240,37 @@ pub async fn load_page(
     );
 
     let tx = client.transaction().await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&lock_name(&meta.tenant, spec.name)],
-    )
-    .await?;
-    // Again under the lock: a concurrent delivery of the same page may have just finished.
-    if !opts.force && ledger_has(&tx, key, &sha).await? {
+    // Pipelined: the lock is sent first, so the server runs the two reads after it is held.
+    let lock = lock_name(&meta.tenant, spec.name);
+    let run = meta.run_id.as_str();
+    let lock_params: [&(dyn ToSql + Sync); 1] = [&lock];
+    let d_params: [&(dyn ToSql + Sync); 3] = [&meta.tenant, &spec.name, &run];
+    let (_, already, deletion) = futures::try_join!(
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &lock_params
+        ),
+        // Again under the lock: a concurrent delivery of the same page may have just finished.
+        ledger_has(&tx, key, &sha),
+        // D(R): the first applied full run after this page's run, if any (see module docs).
+        tx.query_opt(
+            "SELECT run_id, started_at FROM etl.manifests \
+             WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
+             ORDER BY run_id LIMIT 1",
+            &d_params,
+        )
+    )?;
+    if !opts.force && already {
         tx.commit().await?;
         return Ok(PageOutcome::Duplicate {
             key: key.to_string(),
         });
     }
-    let report = write_page(&tx, spec, typed, key, &sha, etag, meta, &batch, started).await?;
+    let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
+    let report = write_page(
+        &tx, spec, typed, key, &sha, etag, meta, &batch, deletion, started,
+    )
+    .await?;
     let t_commit = Instant::now();
     tx.commit().await?;
     tracing::debug!(ms = t_commit.elapsed().as_millis() as u64, "commit");
@@ -293,21 +311,15 @@ async fn write_page(
     etag: Option<&str>,
     meta: &PageMeta,
     batch: &Batch,
+    deletion: Option<(String, DateTime<Utc>)>,
     started: Instant,
 ) -> Result<PageReport, LoadError> {
     let run = meta.run_id.as_str();
     let page = meta.page as i32;
-    // D(R): the first applied full run after this page's run, if any (see module docs).
-    let deletion = tx
-        .query_opt(
-            "SELECT run_id, started_at FROM etl.manifests \
-             WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
-             ORDER BY run_id LIMIT 1",
-            &[&meta.tenant, &spec.name, &run],
-        )
-        .await?;
-    let deleted_by: Option<String> = deletion.as_ref().map(|r| r.get(0));
-    let deleted_at: Option<DateTime<Utc>> = deletion.as_ref().map(|r| r.get(1));
+    let (deleted_by, deleted_at): (Option<String>, Option<DateTime<Utc>>) = match deletion {
+        Some((r, at)) => (Some(r), Some(at)),
+        None => (None, None),
+    };
 
     let stmts = sql::for_object(typed);
     let mut newest_keys: Vec<String> = Vec::new();
@@ -343,6 +355,11 @@ async fn write_page(
             .map(|r| r.get::<_, String>(0))
             .collect();
         newest_keys.sort();
+    }
+
+    // Everything below is independent: pipeline it on the connection (one round trip instead
+    // of one per statement, which is what matters against a remote database).
+    let children_fut = async {
         if let (Some(t), Some(children), Some(del), Some(ins)) = (
             typed.and_then(|t| t.child),
             batch.children.as_ref(),
@@ -350,46 +367,66 @@ async fn write_page(
             stmts.child_insert.as_ref(),
         ) {
             if !newest_keys.is_empty() {
-                tx.execute(del.as_str(), &[&meta.tenant, &newest_keys])
-                    .await?;
+                // Children follow their parent: replaced whenever the parent's values are.
                 let sel = children.select(&newest_keys, t.cols);
-                if !sel.parent_keys.is_empty() {
+                let del_params: [&(dyn ToSql + Sync); 2] = [&meta.tenant, &newest_keys];
+                let del_fut = tx.execute(del.as_str(), &del_params);
+                if sel.parent_keys.is_empty() {
+                    del_fut.await?;
+                } else {
                     let mut p: Vec<&(dyn ToSql + Sync)> =
                         vec![&meta.tenant, &sel.parent_keys, &sel.ordinals, &sel.payloads];
                     for c in &sel.cols {
                         p.push(c.as_sql());
                     }
-                    tx.execute(ins.as_str(), &p).await?;
+                    // Sent in this order, executed in this order by the server.
+                    futures::try_join!(del_fut, tx.execute(ins.as_str(), &p))?;
                 }
             }
         }
-    }
+        Ok::<(), tokio_postgres::Error>(())
+    };
 
     // Quarantine: replace this page's rejected rows (a forced reload must not double them).
-    tx.execute(
-        "DELETE FROM etl.rejected_rows WHERE source_key = $1",
-        &[&key],
-    )
-    .await?;
-    if !batch.rejected.is_empty() {
-        let idx: Vec<i32> = batch.rejected.iter().map(|r| r.index).collect();
-        let keys: Vec<Option<&str>> = batch
-            .rejected
-            .iter()
-            .map(|r| r.natural_key.as_deref())
-            .collect();
-        let reasons: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
-        let raws: Vec<&serde_json::Value> = batch.rejected.iter().map(|r| &r.raw).collect();
-        tx.execute(
-            "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
-             SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
-             FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
-            &[&key, &meta.tenant, &spec.name, &run, &idx, &keys, &reasons, &raws],
-        )
-        .await?;
-        for r in &batch.rejected {
-            tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
+    let idx: Vec<i32> = batch.rejected.iter().map(|r| r.index).collect();
+    let rkeys: Vec<Option<&str>> = batch
+        .rejected
+        .iter()
+        .map(|r| r.natural_key.as_deref())
+        .collect();
+    let reasons: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
+    let raws: Vec<&serde_json::Value> = batch.rejected.iter().map(|r| &r.raw).collect();
+    let rejected_fut = async {
+        let del_params: [&(dyn ToSql + Sync); 1] = [&key];
+        let del = tx.execute(
+            "DELETE FROM etl.rejected_rows WHERE source_key = $1",
+            &del_params,
+        );
+        if batch.rejected.is_empty() {
+            del.await?;
+        } else {
+            let ins_params: [&(dyn ToSql + Sync); 8] = [
+                &key,
+                &meta.tenant,
+                &spec.name,
+                &run,
+                &idx,
+                &rkeys,
+                &reasons,
+                &raws,
+            ];
+            let ins = tx.execute(
+                "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
+                 SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
+                 FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
+                &ins_params,
+            );
+            futures::try_join!(del, ins)?;
         }
+        Ok::<(), tokio_postgres::Error>(())
+    };
+    for r in &batch.rejected {
+        tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
     }
 
     let rows = batch.total as i32;
@@ -397,30 +434,51 @@ async fn write_page(
     let duplicates = batch.duplicates as i32;
     let rejected = batch.rejected.len() as i32;
     let ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
-    tx.execute(
+    let mode = meta.mode.as_str();
+    let ledger_params: [&(dyn ToSql + Sync); 14] = [
+        &key,
+        &meta.tenant,
+        &spec.name,
+        &run,
+        &page,
+        &mode,
+        &meta.fetched_at,
+        &sha,
+        &etag,
+        &rows,
+        &loaded,
+        &duplicates,
+        &rejected,
+        &ms,
+    ];
+    let key_param: [&(dyn ToSql + Sync); 1] = [&key];
+    let pending_params: [&(dyn ToSql + Sync); 3] = [&meta.tenant, &spec.name, &key];
+    let ledger_fut = tx.execute(
         "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, etag, rows, loaded_rows, duplicates, rejected, load_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (source_key) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag, rows = excluded.rows, \
            loaded_rows = excluded.loaded_rows, duplicates = excluded.duplicates, rejected = excluded.rejected, \
            loads = etl.pages.loads + 1, loaded_at = now(), load_ms = excluded.load_ms",
-        &[&key, &meta.tenant, &spec.name, &run, &page, &meta.mode.as_str(), &meta.fetched_at, &sha, &etag,
-          &rows, &loaded, &duplicates, &rejected, &ms],
-    )
-    .await?;
-    tx.execute(
+        &ledger_params,
+    );
+    let resolved_fut = tx.execute(
         "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
-        &[&key],
-    )
-    .await?;
+        &key_param,
+    );
+    let pending_fut = tx.query(
+        "SELECT run_id FROM etl.manifests \
+         WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
+        &pending_params,
+    );
+    let (_, _, _, _, pending) = futures::try_join!(
+        children_fut,
+        rejected_fut,
+        ledger_fut,
+        resolved_fut,
+        pending_fut
+    )?;
 
-    // Manifests that were waiting for this page.
-    let pending = tx
-        .query(
-            "SELECT run_id FROM etl.manifests \
-             WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
-            &[&meta.tenant, &spec.name, &key],
-        )
-        .await?;
+    // Manifests that were waiting for this page (their check sees this page's ledger row).
     let mut manifests_applied = 0;
     for r in pending {
         let run_id: String = r.get(0);
