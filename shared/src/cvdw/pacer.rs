@@ -72,6 +72,9 @@ pub struct PacerStats {
     pub waited: Duration,
     /// Throttle responses reported.
     pub throttled: u64,
+    /// When the first and the latest request were let through (for achieved-rate figures).
+    pub first_request: Option<Instant>,
+    pub last_request: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -149,6 +152,8 @@ impl Pacer {
         }
         st.paused_until = None;
         st.stats.requests += 1;
+        st.stats.first_request.get_or_insert(now);
+        st.stats.last_request = Some(now);
         waited
     }
 

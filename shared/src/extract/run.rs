@@ -13,7 +13,6 @@ use crate::store::{ObjectStore, StoreError};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -668,7 +667,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
             page,
         }
         .to_key();
-        let sha256 = hex::encode(Sha256::digest(&f.body));
+        let sha256 = super::sha256_hex(&f.body);
         let meta = PageMeta {
             tenant: job.tenant.clone(),
             run_id: cont.run_id.clone(),
