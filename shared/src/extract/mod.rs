@@ -84,6 +84,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+/// Hex sha256 of a page body (the `sha256` of [`PageMeta`](crate::landing::PageMeta)).
+pub fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
 /// Build one job per tenant. Tenants that share a credential (same base URL and e-mail)
 /// share one pacer: the limit is per credential, not per tenant.
 pub fn jobs_from_config(
