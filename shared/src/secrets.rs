@@ -127,6 +127,58 @@ pub async fn require(plain_var: &str, arn_var: &str) -> Result<Secret, SecretsEr
         })
 }
 
+/// The process environment with some variables replaced by secrets resolved at init, for
+/// configuration readers that take a lookup function (`ExtractConfig::from_lookup`):
+///
+/// ```no_run
+/// # async fn init() -> Result<(), shared::secrets::SecretsError> {
+/// use shared::secrets::EnvOverlay;
+/// let env = EnvOverlay::resolve(&[("CVDW_TENANTS", "CVDW_TENANTS_SECRET_ARN")]).await?;
+/// let tenants_json: Option<String> = env.get("CVDW_TENANTS"); // from Secrets Manager in Lambda
+/// let bucket: Option<String> = env.get("RAW_BUCKET");         // a plain variable
+/// # Ok(()) }
+/// ```
+///
+/// Nothing is written back to the process environment (`set_var` races with other threads).
+#[derive(Debug, Default, Clone)]
+pub struct EnvOverlay {
+    secrets: std::collections::HashMap<String, Secret>,
+}
+
+impl EnvOverlay {
+    /// Resolve each `(plain_var, arn_var)` pair from the process environment.
+    pub async fn resolve(pairs: &[(&str, &str)]) -> Result<Self, SecretsError> {
+        Self::resolve_with(|name| std::env::var(name).ok(), pairs).await
+    }
+
+    /// [`EnvOverlay::resolve`] over a lookup function (tests).
+    pub async fn resolve_with<F>(env: F, pairs: &[(&str, &str)]) -> Result<Self, SecretsError>
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        let mut secrets = std::collections::HashMap::new();
+        for (plain, arn) in pairs {
+            if let Some(value) = resolve_with(&env, plain, arn).await? {
+                secrets.insert(plain.to_string(), value);
+            }
+        }
+        Ok(Self { secrets })
+    }
+
+    /// The resolved secret for `name` if there is one, else the process environment.
+    pub fn get(&self, name: &str) -> Option<String> {
+        match self.secrets.get(name) {
+            Some(s) => Some(s.expose().to_string()),
+            None => std::env::var(name).ok(),
+        }
+    }
+
+    /// The resolved secret only (no fallback), kept wrapped.
+    pub fn secret(&self, name: &str) -> Option<&Secret> {
+        self.secrets.get(name)
+    }
+}
+
 /// [`resolve`] with the environment given as a lookup function, so tests do not have to
 /// mutate the (process-global) environment. Empty values count as unset: SAM passes an empty
 /// string for an optional parameter left blank.
@@ -631,6 +683,30 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains(PORT_VAR), "{err}");
         assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn overlay_serves_resolved_secrets_and_falls_back_to_the_environment() {
+        let ext = start(Script(vec![(200, ok_doc("[{\"tenant\":\"acme\"}]"))])).await;
+        let mut vars = lambda_env(ext.port);
+        vars[0] = ("CVDW_TENANTS_SECRET_ARN", ARN.to_string());
+        let overlay = EnvOverlay::resolve_with(
+            env(&vars),
+            &[
+                ("CVDW_TENANTS", "CVDW_TENANTS_SECRET_ARN"),
+                ("DATABASE_URL", "DATABASE_URL_SECRET_ARN"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            overlay.get("CVDW_TENANTS").as_deref(),
+            Some("[{\"tenant\":\"acme\"}]")
+        );
+        assert!(overlay.secret("DATABASE_URL").is_none());
+        // Not a secret: read from the real process environment (PATH is always set).
+        assert_eq!(overlay.get("PATH"), std::env::var("PATH").ok());
+        assert!(!format!("{overlay:?}").contains("acme"));
     }
 
     #[tokio::test]
