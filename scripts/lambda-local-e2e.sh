@@ -22,6 +22,8 @@
 #   S3_PORT=18014           s3s-fs's port; or S3_ENDPOINT=http://... to use a server already running
 #   E2E_OBJECTS=vendas,reservas   CVDW objects to extract (all 70 take much longer)
 #   E2E_SCALE=0.05          simulator world size
+#   E2E_STEPS="extract load api"  the steps to run, in this order (each needs the ones before it
+#                           to have produced data; "extract" alone checks the landing zone)
 #   KEEP=1                  keep the work directory and the database for inspection
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +34,7 @@ SIM_PORT=${SIM_PORT:-18787}
 S3_PORT=${S3_PORT:-18014}
 E2E_OBJECTS=${E2E_OBJECTS:-vendas,reservas}
 E2E_SCALE=${E2E_SCALE:-0.05}
+E2E_STEPS=${E2E_STEPS:-extract load api}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 TOOLS=$TARGET/e2e-tools
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cvdw-lambda-e2e.XXXXXX")
@@ -41,6 +44,7 @@ BUCKET=cvdw-e2e-raw
 API_KEY=cvdw_demo_key_not_a_real_secret_0001
 
 step() { printf '\n== %s\n' "$*"; }
+wants() { case " $E2E_STEPS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
 PIDS=()
@@ -67,7 +71,7 @@ wait_http() { # url, what
 
 # ---------------------------------------------------------------- tools
 step "Tools"
-for f in extract load api; do
+for f in $E2E_STEPS; do
   grep -q "run" "functions/$f/src/main.rs" ||
     fail "functions/$f/src/main.rs is still a placeholder: nothing to run yet"
 done
@@ -87,8 +91,8 @@ if [ -z "${S3_ENDPOINT:-}" ] && [ ! -x "$TOOLS/bin/s3s-fs" ]; then
   cargo install --quiet --locked s3s-fs@0.14.1 --features binary --root "$TOOLS"
 fi
 
-step "Build (debug): cvdw and the three functions"
-cargo build --quiet -p cvdw -p extract -p load -p api
+step "Build (debug): cvdw and $E2E_STEPS"
+cargo build --quiet -p cvdw $(for f in $E2E_STEPS; do printf -- '-p %s ' "$f"; done)
 CVDW="$TARGET/debug/cvdw"
 
 # ---------------------------------------------------------------- services
@@ -125,8 +129,8 @@ export RAW_BUCKET="$BUCKET"
 # Parameters and Secrets extension outside Lambda; shared::secrets falls back to them).
 export CVDW_TENANTS="[{\"tenant\":\"demo\",\"subdomain\":\"demo\",\"email\":\"demo@cvdw.local\",\"token\":\"demo-token\",\"objects\":\"$E2E_OBJECTS\"}]"
 export CVDW_RATE_LIMIT=100/1s
-export API_KEYS
-API_KEYS=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
+export API_KEY_HASHES
+API_KEY_HASHES=$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)
 # A continuation (extract re-invoking itself before its deadline) goes to the emulator, which
 # serves the Lambda Invoke API, instead of AWS.
 export EXTRACT_CONTINUE_FUNCTION=extract
@@ -164,6 +168,7 @@ assert len(manifests) >= len(sys.argv[2].split(",")), "a manifest per object"
 PY
 
 # ---------------------------------------------------------------- 2. load
+if wants load; then
 step "load: one S3 ObjectCreated event per raw page, then per manifest"
 python3 - "$WORK/listing.json" "$BUCKET" "$WORK/events" <<'PY'
 import json, os, sys, urllib.parse, datetime
@@ -211,8 +216,10 @@ done < <(psql -h 127.0.0.1 -U postgres -d "$DB" -Atqc \
    where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog','information_schema')
    order by 1")
 [ "$rows" -gt 0 ] || fail "nothing reached PostgreSQL"
+fi
 
 # ---------------------------------------------------------------- 3. api
+if wants api; then
 step "api: the function URL events"
 for ev in events/api-*.json; do
   invoke api "$ev" >"$WORK/api.out" || { tail -50 "$WORK/watch.log"; fail "api $ev"; }
@@ -236,3 +243,4 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/vendas-mensais")
 echo "  GET /api/vendas-mensais without a key -> $code"; [ "$code" = 401 ] || fail "expected 401 without a key"
 code=$(curl -s -o "$WORK/vendas.json" -w '%{http_code}' -H "Authorization: Bearer $API_KEY" "$url/api/vendas-mensais")
 echo "  GET /api/vendas-mensais with the key -> $code"; [ "$code" = 200 ] || fail "GET /api/vendas-mensais"
+fi

@@ -530,13 +530,15 @@ fn function_url_auth_type_is_a_parameter_public_only_when_none() {
 #[test]
 fn secrets_are_arns_read_at_init_never_plain_values() {
     let t = template();
-    const PLAIN: [&str; 7] = [
+    // The plain variables the functions fall back to outside Lambda (shared::secrets).
+    const PLAIN: [&str; 8] = [
         "DATABASE_URL",
         "CVDW_TENANTS",
         "CVDW_TOKEN",
         "CVDW_EMAIL",
-        "API_KEYS",
-        "API_KEY",
+        "API_KEY_HASHES",
+        "SESSION_SECRET",
+        "CVDW_API_KEY",
         "PGPASSWORD",
     ];
     for (function, _) in FUNCTIONS {
