@@ -436,6 +436,14 @@ fn extract_may_write_only_raw_manifests_and_state_and_invoke_itself() {
         secret_reads(&t, "ExtractFunction"),
         ["CvdwTenantsSecretArn".to_string()].into()
     );
+    // The continuation chain is intentional recursion; everything else keeps Lambda's loop
+    // detection (Terminate, the default).
+    assert_eq!(
+        props(&t, "ExtractFunction")["RecursiveLoop"].as_str(),
+        Some("Allow")
+    );
+    assert!(props(&t, "LoadFunction")["RecursiveLoop"].is_null());
+    assert!(props(&t, "ApiFunction")["RecursiveLoop"].is_null());
 }
 
 #[test]
