@@ -5,5 +5,6 @@
 pub mod bench;
 pub mod extract;
 pub mod load;
+pub mod pg_local;
 pub mod serve;
 pub mod simulate;

@@ -1,16 +1,320 @@
-//! `cvdw migrate`, `cvdw load`, `cvdw replay` (placeholder: owned by the load work).
-#[derive(clap::Args)]
-pub struct MigrateArgs {}
-#[derive(clap::Args)]
-pub struct LoadArgs {}
-#[derive(clap::Args)]
+//! `cvdw migrate`, `cvdw load <file-or-dir>...`, `cvdw replay ...`: thin wrappers over
+//! `shared::db` and `shared::load` (the same loader the Lambda runs).
+//!
+//! `cvdw load` reads raw pages from disk — the same bytes as in S3. Each file's metadata comes
+//! from a sidecar `<file>.meta.json` (a serialised `PageMeta`), or from its path when it ends in
+//! the landing-zone layout (`raw/{tenant}/{object}/{yyyy}/{mm}/{dd}/{run_id}/{page}.json`),
+//! or from flags. Files under `manifests/…` are loaded as manifests, after the pages.
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use shared::db::{self, Db, DbConfig};
+use shared::landing::{Mode, PageKey, PageMeta, RunId, MANIFEST_PREFIX, RAW_PREFIX};
+use shared::load::{self, LoadOptions, ManifestOutcome, PageOutcome};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct DbArgs {
+    /// PostgreSQL URL (sslmode=require for TLS). Defaults to the local server.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    pub fn config(&self) -> anyhow::Result<DbConfig> {
+        let url = self.database_url.clone().unwrap_or_else(|| {
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into()
+        });
+        DbConfig::from_url(&url).context("--database-url / DATABASE_URL")
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Raw page files or directories (searched recursively for `*.json`).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Tenant, when neither a sidecar nor the path says it.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// CVDW object (path or name), when neither a sidecar nor the path says it.
+    #[arg(long)]
+    pub object: Option<String>,
+    /// Run id (`YYYYMMDDTHHMMSSZ-xxxxxx`), when neither a sidecar nor the path says it.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Page number, when neither a sidecar nor the path says it (single file only).
+    #[arg(long)]
+    pub page: Option<u32>,
+    /// When the page was fetched (RFC 3339); default: the run id's start time.
+    #[arg(long)]
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// Mode of the run the pages belong to.
+    #[arg(long, default_value = "incremental")]
+    pub mode: String,
+    /// Reload pages already in the ledger.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    init_logs();
+    let cfg = args.db.config()?;
+    let mut db = Db::connect(&cfg).await?;
+    let report = db::migrate(db.client()).await?;
+    eprintln!(
+        "migrations: {} applied ({}), {} already applied",
+        report.applied.len(),
+        report.applied.join(", "),
+        report.already.len()
+    );
+    Ok(())
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default (warnings only, the progress line says the
+/// rest).
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// One thing to load from disk.
+#[derive(Debug)]
+pub enum DiskItem {
+    Page { path: PathBuf, meta: Box<PageMeta> },
+    Manifest { path: PathBuf, key: String },
+}
+
+fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        let md = std::fs::metadata(&p).with_context(|| format!("{}", p.display()))?;
+        if md.is_dir() {
+            for e in std::fs::read_dir(&p).with_context(|| format!("{}", p.display()))? {
+                stack.push(e?.path());
+            }
+        } else {
+            let name = p.to_string_lossy();
+            if name.ends_with(".json") && !name.ends_with(".meta.json") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The landing-zone key inside a path (from `raw/` or `manifests/` on), if any.
+fn key_in_path(path: &Path) -> Option<String> {
+    let s = path.to_string_lossy().replace('\\', "/");
+    for prefix in [RAW_PREFIX, MANIFEST_PREFIX] {
+        if s.starts_with(prefix) {
+            return Some(s);
+        }
+        if let Some(ix) = s.find(&format!("/{prefix}")) {
+            return Some(s[ix + 1..].to_string());
+        }
+    }
+    None
+}
+
+/// Work out what each file is and its metadata.
+pub fn plan(args: &LoadArgs, files: &[PathBuf]) -> anyhow::Result<Vec<DiskItem>> {
+    let mode = Mode::parse(&args.mode).context("--mode must be incremental or full")?;
+    let mut items = Vec::new();
+    for path in files {
+        let sidecar = PathBuf::from(format!("{}.meta.json", path.display()));
+        if sidecar.exists() {
+            let meta: PageMeta = serde_json::from_slice(&std::fs::read(&sidecar)?)
+                .with_context(|| format!("sidecar {}", sidecar.display()))?;
+            items.push(DiskItem::Page {
+                path: path.clone(),
+                meta: Box::new(meta),
+            });
+            continue;
+        }
+        let key = key_in_path(path);
+        if let Some(k) = key.as_deref().filter(|k| k.starts_with(MANIFEST_PREFIX)) {
+            items.push(DiskItem::Manifest {
+                path: path.clone(),
+                key: k.to_string(),
+            });
+            continue;
+        }
+        let pk = match key.as_deref().and_then(PageKey::parse) {
+            Some(pk) => pk,
+            None => {
+                let (Some(tenant), Some(object), Some(run)) =
+                    (&args.tenant, &args.object, &args.run_id)
+                else {
+                    bail!(
+                        "{}: no sidecar .meta.json, not a landing-zone path, and --tenant/--object/--run-id not all given",
+                        path.display()
+                    );
+                };
+                let spec = shared::catalogue::find(object)
+                    .with_context(|| format!("--object {object}"))?;
+                if files.len() > 1 && args.page.is_none() {
+                    bail!(
+                        "{}: --page is needed, and only for a single file",
+                        path.display()
+                    );
+                }
+                PageKey {
+                    tenant: tenant.clone(),
+                    object: spec.name.to_string(),
+                    run_id: RunId::parse(run).context("--run-id")?,
+                    page: args.page.unwrap_or(1),
+                }
+            }
+        };
+        let spec = shared::catalogue::find(&pk.object).context("object")?;
+        let body = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+        let started =
+            chrono::NaiveDateTime::parse_from_str(&pk.run_id.as_str()[..16], "%Y%m%dT%H%M%SZ")
+                .map(|d| d.and_utc())
+                .context("run id")?;
+        let meta = PageMeta {
+            tenant: pk.tenant.clone(),
+            run_id: pk.run_id.clone(),
+            object_path: spec.path.to_string(),
+            page: pk.page,
+            params: String::new(),
+            http_status: 200,
+            fetched_at: args.fetched_at.unwrap_or(started),
+            mode,
+            rows: 0,
+            sha256: load::sha256_hex(&body),
+        };
+        items.push(DiskItem::Page {
+            path: path.clone(),
+            meta: Box::new(meta),
+        });
+    }
+    // Observation order, manifests last (they apply once their pages are in).
+    items.sort_by(|a, b| match (a, b) {
+        (DiskItem::Page { meta: x, .. }, DiskItem::Page { meta: y, .. }) => (
+            x.fetched_at,
+            x.run_id.as_str(),
+            x.page,
+        )
+            .cmp(&(y.fetched_at, y.run_id.as_str(), y.page)),
+        (DiskItem::Page { .. }, DiskItem::Manifest { .. }) => std::cmp::Ordering::Less,
+        (DiskItem::Manifest { .. }, DiskItem::Page { .. }) => std::cmp::Ordering::Greater,
+        (DiskItem::Manifest { key: x, .. }, DiskItem::Manifest { key: y, .. }) => x.cmp(y),
+    });
+    Ok(items)
+}
+
+/// Totals of a load or replay.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub pages: u64,
+    pub duplicates: u64,
+    pub failed: u64,
+    pub rows: u64,
+    pub rejected: u64,
+    pub manifests: u64,
+}
+
+impl Summary {
+    pub fn add_page(&mut self, out: &PageOutcome) {
+        match out {
+            PageOutcome::Loaded(r) => {
+                self.pages += 1;
+                self.rows += r.loaded as u64;
+                self.rejected += r.rejected as u64;
+            }
+            PageOutcome::Duplicate { .. } => self.duplicates += 1,
+        }
+    }
+    pub fn line(&self, secs: f64) -> String {
+        format!(
+            "pages={} duplicates={} failed={} rows={} rejected={} manifests={} seconds={secs:.2}",
+            self.pages, self.duplicates, self.failed, self.rows, self.rejected, self.manifests
+        )
+    }
+}
+
+pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
+    init_logs();
+    let started = Instant::now();
+    let files = collect_files(&args.paths)?;
+    let items = plan(&args, &files)?;
+    let cfg = args.db.config()?;
+    let mut db = Db::connect(&cfg).await?;
+    db::migrate(db.client()).await?;
+    let opts = LoadOptions { force: args.force };
+    let mut sum = Summary::default();
+    let total = items.len();
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            DiskItem::Page { path, meta } => {
+                let body = std::fs::read(path)?;
+                let spec = shared::catalogue::find(&meta.object_path).with_context(|| {
+                    format!("{}: unknown object {}", path.display(), meta.object_path)
+                })?;
+                let key = load::canonical_key(spec, meta);
+                match load::load_page(db.client(), &key, &body, meta, None, opts).await {
+                    Ok(out) => sum.add_page(&out),
+                    Err(e) if !e.is_retryable() => {
+                        sum.failed += 1;
+                        eprintln!("{}: {e}", path.display());
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+                }
+            }
+            DiskItem::Manifest { path, key } => {
+                let body = std::fs::read(path)?;
+                match load::load_manifest(db.client(), key, &body).await {
+                    Ok(out) => {
+                        sum.manifests += 1;
+                        if let ManifestOutcome::Pending { missing } = out {
+                            eprintln!("{key}: pending, {missing} page(s) not loaded yet");
+                        }
+                    }
+                    Err(e) if !e.is_retryable() => {
+                        sum.failed += 1;
+                        eprintln!("{}: {e}", path.display());
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+                }
+            }
+        }
+        eprint!(
+            "\r[{}/{total}] {}",
+            i + 1,
+            sum.line(started.elapsed().as_secs_f64())
+        );
+    }
+    eprintln!();
+    println!("load {}", sum.line(started.elapsed().as_secs_f64()));
+    if sum.failed > 0 {
+        bail!(
+            "{} file(s) could not be loaded (see etl.failed_pages)",
+            sum.failed
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
 pub struct ReplayArgs {}
-pub async fn migrate(_args: MigrateArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
-}
-pub async fn load_files(_args: LoadArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
-}
+
 pub async fn replay(_args: ReplayArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+    bail!("not implemented yet")
 }

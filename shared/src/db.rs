@@ -1,1 +1,472 @@
-//! (placeholder: owned by the team member building this module)
+//! # PostgreSQL: connection (TLS) and migrations
+//!
+//! ## Connection
+//! One [`Db`] per process (per Lambda container): created at init, reused by every
+//! invocation, checked with `is_closed()` before use and re-established after a failure
+//! ([`Db::ensure_connected`]). The connection task is spawned on the runtime (tokio-postgres
+//! does its I/O there).
+//!
+//! `DATABASE_URL` is read once into [`DbConfig`]. Its password never reaches a log line, a
+//! `Debug` or an error: the URL is read into a [`Secret`], parsed into a `Config` whose
+//! `Debug` redacts the password, and errors only name the variable or option.
+//! TLS: `sslmode=disable` → plain TCP (local trust auth); anything else → rustls with the
+//! Mozilla roots of `webpki-roots`. Those roots are compiled in, so the container needs no CA
+//! bundle on disk and behaves the same on every Lambda image; Neon's certificates chain to
+//! them. `verify-full`/`verify-ca` (which tokio-postgres' parser rejects) are mapped to
+//! `require` — rustls verifies chain and host name in every mode. `sslrootcert=<file>` adds a
+//! private CA. `channel_binding=require` (Neon) is understood by tokio-postgres, and
+//! tokio-postgres-rustls 0.14 computes the binding correctly.
+//!
+//! ## Migrations
+//! Numbered files in `migrations/`, embedded with `include_str!` and applied by
+//! [`migrate`] in ONE transaction under a transaction-level advisory lock
+//! (`pg_advisory_xact_lock`). That works behind Neon's PgBouncer transaction pooler: no
+//! session state survives the transaction. Each applied file is recorded in
+//! `etl.schema_migrations` with its sha256; a file that changed after being applied is an
+//! error (migrations are append-only), and re-running is a no-op.
+
+use crate::secret::Secret;
+use sha2::{Digest, Sha256};
+use std::str::FromStr;
+use std::sync::Arc;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+impl Migration {
+    pub fn checksum(&self) -> String {
+        hex::encode(Sha256::digest(self.sql.as_bytes()))
+    }
+}
+
+/// Every migration, in order. Append only.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_etl.sql",
+        sql: include_str!("../../migrations/0001_etl.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_cvdw_typed.sql",
+        sql: include_str!("../../migrations/0002_cvdw_typed.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_cvdw_views.sql",
+        sql: include_str!("../../migrations/0003_cvdw_views.sql"),
+    },
+];
+
+/// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0063_7664_776d_6967;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The variable is missing or the URL does not parse. Never includes the URL itself.
+    #[error("database configuration: {0}")]
+    Config(String),
+    #[error("connecting to PostgreSQL: {0}")]
+    Connect(#[source] tokio_postgres::Error),
+    #[error("PostgreSQL: {0}")]
+    Query(#[from] tokio_postgres::Error),
+    #[error("migration {name} was changed after it was applied (checksum {applied} in the database, {embedded} embedded); migrations are append-only")]
+    MigrationChanged {
+        name: String,
+        applied: String,
+        embedded: String,
+    },
+}
+
+impl DbError {
+    /// Connection and query errors may pass (network, failover, serialization); config and
+    /// changed migrations do not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            DbError::Config(_) | DbError::MigrationChanged { .. } => false,
+            DbError::Connect(_) => true,
+            DbError::Query(e) => is_retryable_pg(e),
+        }
+    }
+}
+
+/// Whether a tokio-postgres error is worth retrying: closed connections, I/O, and the SQLSTATE
+/// classes for connection exceptions (08), serialization/deadlock (40), resources (53),
+/// operator intervention (57).
+pub fn is_retryable_pg(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || c.starts_with("40") || c.starts_with("53") || c.starts_with("57")
+        }
+        // No SQLSTATE: an I/O or protocol error.
+        None => true,
+    }
+}
+
+/// Typed connection settings.
+#[derive(Clone)]
+pub struct DbConfig {
+    /// Holds the password; `Config`'s own Debug redacts it, and ours prints neither.
+    config: Config,
+    /// Extra CA (PEM) from `sslrootcert=`.
+    root_cert: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for DbConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // tokio_postgres::Config's Debug already redacts the password.
+        f.debug_struct("DbConfig")
+            .field("host", &self.config.get_hosts())
+            .field("port", &self.config.get_ports())
+            .field("dbname", &self.config.get_dbname())
+            .field("user", &self.config.get_user())
+            .field("ssl_mode", &self.config.get_ssl_mode())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbConfig {
+    /// From `DATABASE_URL`.
+    pub fn from_env() -> Result<Self, DbError> {
+        let url = Secret::new(
+            std::env::var("DATABASE_URL")
+                .map_err(|_| DbError::Config("DATABASE_URL is not set".into()))?,
+        );
+        Self::from_url(url.expose()).map_err(|e| match e {
+            DbError::Config(m) => DbError::Config(format!("DATABASE_URL: {m}")),
+            other => other,
+        })
+    }
+
+    /// From a `postgres://` URL or a `key=value` string.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        let (normalised, root_cert_path) = normalise_url(url);
+        let config = Config::from_str(&normalised)
+            // The parser's message names the option, never the value.
+            .map_err(|e| DbError::Config(format!("cannot parse the connection string: {e}")))?;
+        let root_cert =
+            match root_cert_path {
+                Some(p) => Some(std::fs::read(&p).map_err(|e| {
+                    DbError::Config(format!("cannot read sslrootcert file {p}: {e}"))
+                })?),
+                None => None,
+            };
+        Ok(Self { config, root_cert })
+    }
+
+    pub fn dbname(&self) -> Option<&str> {
+        self.config.get_dbname()
+    }
+
+    /// The same server, another database (for tests and benchmarks that want a fresh one).
+    pub fn with_dbname(&self, dbname: &str) -> Self {
+        let mut c = self.clone();
+        c.config.dbname(dbname);
+        c
+    }
+
+    pub fn uses_tls(&self) -> bool {
+        self.config.get_ssl_mode() != SslMode::Disable
+    }
+}
+
+/// Map what tokio-postgres cannot parse: `sslmode=verify-*` → `require`, and take out
+/// `sslrootcert` (returned separately).
+fn normalise_url(url: &str) -> (String, Option<String>) {
+    let url = url.trim();
+    let mut root = None;
+    if url.contains("://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return (url.to_string(), None);
+        };
+        let mut kept = Vec::new();
+        for kv in query.split('&') {
+            match kv.split_once('=') {
+                Some(("sslmode", "verify-full" | "verify-ca")) => {
+                    kept.push("sslmode=require".into())
+                }
+                Some(("sslrootcert", v)) => root = Some(v.to_string()),
+                _ => kept.push(kv.to_string()),
+            }
+        }
+        let q = kept.join("&");
+        (
+            if q.is_empty() {
+                base.to_string()
+            } else {
+                format!("{base}?{q}")
+            },
+            root,
+        )
+    } else {
+        let mut kept = Vec::new();
+        for kv in url.split_whitespace() {
+            match kv.split_once('=') {
+                Some(("sslmode", "verify-full" | "verify-ca")) => {
+                    kept.push("sslmode=require".into())
+                }
+                Some(("sslrootcert", v)) => root = Some(v.to_string()),
+                _ => kept.push(kv.to_string()),
+            }
+        }
+        (kept.join(" "), root)
+    }
+}
+
+fn tls_connector(
+    root_cert: Option<&[u8]>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots_vec(),
+    };
+    if let Some(pem) = root_cert {
+        let mut added = 0;
+        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem) {
+            let cert: rustls::pki_types::CertificateDer<'static> =
+                cert.map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(DbError::Config("sslrootcert holds no certificate".into()));
+        }
+    }
+    // An explicit provider, so the connection does not depend on a process-wide default.
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| DbError::Config(format!("TLS: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+fn webpki_roots_vec() -> Vec<rustls::pki_types::TrustAnchor<'static>> {
+    webpki_roots::TLS_SERVER_ROOTS.to_vec()
+}
+
+/// A client plus what is needed to reconnect it.
+pub struct Db {
+    config: DbConfig,
+    client: Client,
+}
+
+impl Db {
+    pub async fn connect(config: &DbConfig) -> Result<Self, DbError> {
+        let client = open(config).await?;
+        Ok(Self {
+            config: config.clone(),
+            client,
+        })
+    }
+
+    /// Reconnect when the connection was closed (idle purge, failover, a fatal error).
+    pub async fn ensure_connected(&mut self) -> Result<(), DbError> {
+        if self.client.is_closed() {
+            tracing::warn!("database connection closed; reconnecting");
+            self.client = open(&self.config).await?;
+        }
+        Ok(())
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    pub fn config(&self) -> &DbConfig {
+        &self.config
+    }
+}
+
+async fn open(config: &DbConfig) -> Result<Client, DbError> {
+    if config.uses_tls() {
+        let tls = tls_connector(config.root_cert.as_deref())?;
+        let (client, conn) = config.config.connect(tls).await.map_err(DbError::Connect)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::warn!(error = %e, "database connection ended");
+            }
+        });
+        Ok(client)
+    } else {
+        let (client, conn) = config
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(DbError::Connect)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::warn!(error = %e, "database connection ended");
+            }
+        });
+        Ok(client)
+    }
+}
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MigrationReport {
+    pub applied: Vec<String>,
+    pub already: Vec<String>,
+}
+
+/// Apply the embedded migrations: idempotent, checksummed, one transaction, advisory lock.
+pub async fn migrate(client: &mut Client) -> Result<MigrationReport, DbError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE SCHEMA IF NOT EXISTS etl;
+         CREATE TABLE IF NOT EXISTS etl.schema_migrations (
+           version integer PRIMARY KEY,
+           name text NOT NULL,
+           checksum text NOT NULL,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         );",
+    )
+    .await?;
+    let rows = tx
+        .query("SELECT version, checksum FROM etl.schema_migrations", &[])
+        .await?;
+    let applied: std::collections::HashMap<i32, String> =
+        rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut report = MigrationReport::default();
+    for m in MIGRATIONS {
+        let sum = m.checksum();
+        match applied.get(&m.version) {
+            Some(existing) if *existing == sum => report.already.push(m.name.to_string()),
+            Some(existing) => {
+                return Err(DbError::MigrationChanged {
+                    name: m.name.to_string(),
+                    applied: existing.clone(),
+                    embedded: sum,
+                })
+            }
+            None => {
+                tx.batch_execute(m.sql).await?;
+                tx.execute(
+                    "INSERT INTO etl.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                    &[&m.version, &m.name, &sum],
+                )
+                .await?;
+                tracing::info!(migration = m.name, "migration applied");
+                report.applied.push(m.name.to_string());
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Create a database with a unique name next to `admin`'s (tests, benchmarks) and return its
+/// config. The name is generated here, never taken from input.
+pub async fn create_fresh_database(admin: &DbConfig, prefix: &str) -> Result<DbConfig, DbError> {
+    let prefix: String = prefix
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(30)
+        .collect();
+    let name = format!(
+        "{}_{}_{:08x}",
+        if prefix.is_empty() { "cvdw" } else { &prefix },
+        std::process::id(),
+        unique_suffix()
+    )
+    .to_lowercase();
+    let db = Db::connect(admin).await?;
+    // Identifiers cannot be bound as parameters; `name` is built above from [a-z0-9_] only.
+    db.client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await?;
+    Ok(admin.with_dbname(&name))
+}
+
+/// Distinct within a process (counter) and across processes/time (clock nanoseconds).
+fn unique_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    nanos.wrapping_add(
+        COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9),
+    )
+}
+
+/// Drop a database made by [`create_fresh_database`] (best effort: forces other sessions off).
+pub async fn drop_database(admin: &DbConfig, name: &str) -> Result<(), DbError> {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(DbError::Config(format!(
+            "refusing to drop database {name:?}"
+        )));
+    }
+    let db = Db::connect(admin).await?;
+    db.client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_normalisation() {
+        let (u, r) = normalise_url(
+            "postgresql://u:pw@ep-x-pooler.neon.tech/db?sslmode=verify-full&channel_binding=require&sslrootcert=/tmp/ca.pem",
+        );
+        assert_eq!(
+            u,
+            "postgresql://u:pw@ep-x-pooler.neon.tech/db?sslmode=require&channel_binding=require"
+        );
+        assert_eq!(r.as_deref(), Some("/tmp/ca.pem"));
+        let (u, r) = normalise_url("host=127.0.0.1 user=postgres sslmode=disable");
+        assert_eq!(u, "host=127.0.0.1 user=postgres sslmode=disable");
+        assert!(r.is_none());
+    }
+
+    #[test]
+    fn neon_url_parses_and_password_is_hidden() {
+        let c = DbConfig::from_url(
+            "postgresql://neondb_owner:s3cr3tpw@ep-cool-1-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require",
+        )
+        .unwrap();
+        assert!(c.uses_tls());
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("s3cr3tpw"), "{dbg}");
+        let err = DbConfig::from_url("postgresql://u:s3cr3tpw@h/db?sslmode=bogus").unwrap_err();
+        assert!(!err.to_string().contains("s3cr3tpw"), "{err}");
+    }
+
+    #[test]
+    fn tls_connector_builds() {
+        assert!(tls_connector(None).is_ok());
+        assert!(tls_connector(Some(b"not a pem")).is_err());
+    }
+
+    #[test]
+    fn migrations_are_numbered_in_order() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+        }
+    }
+}

@@ -1,0 +1,634 @@
+//! Loader integration tests against the real local PostgreSQL (a fresh database per test):
+//! migrations, idempotence, quarantine, failed pages, manifests and deletions, views, and the
+//! order-proof property (random permutations + duplications converge to in-order delivery).
+
+mod load_support;
+
+use load_support::*;
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use shared::db;
+use shared::landing::Mode;
+use shared::load::tables::{all_cols, Kind, TYPED};
+use shared::load::{
+    load_manifest, load_page, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
+};
+use std::collections::HashMap;
+use tokio_postgres::Client;
+
+const T: &str = "acme";
+
+async fn deliver(c: &mut Client, p: &Page) -> PageOutcome {
+    load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", p.key))
+}
+
+fn sql_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Int => "bigint",
+        Kind::Num => "numeric",
+        Kind::Bool => "boolean",
+        Kind::Ts => "timestamp without time zone",
+        Kind::Date => "date",
+    }
+}
+
+#[tokio::test]
+async fn migrations_from_empty_and_reapplied_as_noop() {
+    let mut t = TestDb::empty("load_mig").await;
+    let first = db::migrate(t.client()).await.unwrap();
+    assert_eq!(first.applied.len(), db::MIGRATIONS.len());
+    let again = db::migrate(t.client()).await.unwrap();
+    assert!(again.applied.is_empty());
+    assert_eq!(again.already.len(), db::MIGRATIONS.len());
+
+    // The typed tables have exactly the columns and types of `load::tables`.
+    let cols: HashMap<(String, String), String> = t
+        .client()
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'cvdw'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    for table in TYPED {
+        for c in all_cols(table) {
+            assert_eq!(
+                cols.get(&(table.table.to_string(), c.name.to_string()))
+                    .map(String::as_str),
+                Some(sql_type(c.kind)),
+                "cvdw.{}.{}",
+                table.table,
+                c.name
+            );
+        }
+        if let Some(ch) = table.child {
+            for c in ch.cols {
+                assert_eq!(
+                    cols.get(&(ch.table.to_string(), c.name.to_string()))
+                        .map(String::as_str),
+                    Some(sql_type(c.kind)),
+                    "cvdw.{}.{}",
+                    ch.table,
+                    c.name
+                );
+            }
+        }
+    }
+    t.drop().await;
+
+    // Two cold starts migrating at once: the advisory lock serialises them; both succeed.
+    let mut t2 = TestDb::empty("load_mig2").await;
+    let mut other = db::Db::connect(&t2.config).await.unwrap();
+    let (a, b) = tokio::join!(db::migrate(t2.db.client()), db::migrate(other.client()));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.applied.len() + b.applied.len(), db::MIGRATIONS.len());
+    drop(other);
+    t2.drop().await;
+}
+
+#[tokio::test]
+async fn same_page_twice_gives_an_identical_db() {
+    let mut t = TestDb::migrated("load_twice").await;
+    let run = run_id(0, 1);
+    let rows: Vec<Value> = (1..=12).map(|i| venda(i, 1)).collect();
+    let p = &run_pages(T, "/vendas", &run, Mode::Incremental, &rows, 500)[0];
+    let PageOutcome::Loaded(r) = deliver(t.client(), p).await else {
+        panic!("first delivery must load")
+    };
+    assert_eq!((r.rows, r.loaded, r.rejected), (12, 12, 0));
+    let before = dump(t.client()).await;
+    assert_eq!(before["cvdw.vendas"].len(), 12);
+    assert!(!before["cvdw.vendas_associados"].is_empty());
+    assert!(matches!(
+        deliver(t.client(), p).await,
+        PageOutcome::Duplicate { .. }
+    ));
+    assert_eq!(dump(t.client()).await, before);
+    // A forced reload re-applies the same observation: same tables.
+    let forced = load_page(
+        t.client(),
+        &p.key,
+        &p.body,
+        &p.meta,
+        None,
+        LoadOptions { force: true },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(forced, PageOutcome::Loaded(_)));
+    assert_eq!(dump(t.client()).await, before);
+    let loads: i32 = t
+        .client()
+        .query_one(
+            "SELECT loads FROM etl.pages WHERE source_key = $1",
+            &[&p.key],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(loads, 2);
+    t.drop().await;
+}
+
+#[tokio::test]
+async fn bad_rows_are_quarantined_and_the_rest_loads() {
+    let mut t = TestDb::migrated("load_bad").await;
+    let run = run_id(0, 2);
+    let mut text_in_number = venda(2, 1);
+    text_in_number["valor_contrato"] = json!("cento e cinquenta mil");
+    let mut bad_date = venda(3, 1);
+    bad_date["data_venda"] = json!("2026-02-31 25:00:00");
+    let mut no_key = venda(4, 1);
+    no_key.as_object_mut().unwrap().remove("idreserva");
+    let mut inactive = venda(5, 1);
+    inactive["ativo"] = json!("N");
+    let rows = vec![venda(1, 1), text_in_number, bad_date, no_key, inactive];
+    let p = &run_pages(T, "/vendas", &run, Mode::Incremental, &rows, 500)[0];
+    let PageOutcome::Loaded(r) = deliver(t.client(), p).await else {
+        panic!()
+    };
+    assert_eq!((r.rows, r.loaded, r.rejected), (5, 2, 3));
+    let c = t.client();
+    let rej = c
+        .query(
+            "SELECT row_index, natural_key, reason, raw FROM etl.rejected_rows WHERE source_key = $1 ORDER BY row_index",
+            &[&p.key],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i32, Option<String>, String)> =
+        rej.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!((got[0].0, got[0].1.as_deref()), (1, Some("2")));
+    assert!(
+        got[0].2.contains("valor_contrato") && got[0].2.contains("a number"),
+        "{}",
+        got[0].2
+    );
+    assert_eq!((got[1].0, got[1].1.as_deref()), (2, Some("3")));
+    assert!(got[1].2.contains("data_venda"), "{}", got[1].2);
+    assert_eq!((got[2].0, got[2].1.as_deref()), (3, None));
+    assert!(got[2].2.contains("natural key"), "{}", got[2].2);
+    // The raw row is kept as sent.
+    let raw: Value = rej[0].get(3);
+    assert_eq!(raw["valor_contrato"], json!("cento e cinquenta mil"));
+    // Loaded rows: inactive kept with ativo = false; typed values; zero date → NULL.
+    let rows = c
+        .query(
+            "SELECT natural_key, ativo, valor_contrato::text, data_venda IS NULL, aprovada, payload->>'cliente' FROM cvdw.vendas ORDER BY natural_key",
+            &[],
+        )
+        .await
+        .unwrap();
+    type Loaded = (String, Option<bool>, String, bool, Option<bool>, String);
+    let v: Vec<Loaded> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            (
+                "1".into(),
+                Some(true),
+                "151001.5".into(),
+                false,
+                Some(false),
+                "Cliente 1".into()
+            ),
+            (
+                "5".into(),
+                Some(false),
+                "155001.5".into(),
+                true,
+                Some(false),
+                "Cliente 5".into()
+            ),
+        ]
+    );
+    t.drop().await;
+}
+
+#[tokio::test]
+async fn a_page_that_is_not_json_is_recorded_as_failed_and_errors() {
+    let mut t = TestDb::migrated("load_fail").await;
+    let run = run_id(0, 3);
+    for (n, body) in [
+        (
+            1,
+            b"<html>Ocorreu um erro ao tentar executar essa a\xc3\xa7\xc3\xa3o.</html>".to_vec(),
+        ),
+        (2, b"{\n    \"Response\": \"Too many requests\"\n}".to_vec()),
+        (3, b"{\"pagina\":1,\"dados\":{\"a\":1}}".to_vec()),
+    ] {
+        let p = page(T, "/vendas", &run, n, Mode::Incremental, body);
+        let err = load_page(
+            t.client(),
+            &p.key,
+            &p.body,
+            &p.meta,
+            None,
+            LoadOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, LoadError::BadPage { .. }), "{err}");
+        assert!(!err.is_retryable());
+    }
+    // Metadata that disagrees with the body is a failed page too.
+    let mut p = page(
+        T,
+        "/vendas",
+        &run,
+        4,
+        Mode::Incremental,
+        envelope(&[venda(1, 1)], 4),
+    );
+    p.meta.sha256 = "00".repeat(32);
+    assert!(load_page(
+        t.client(),
+        &p.key,
+        &p.body,
+        &p.meta,
+        None,
+        LoadOptions::default()
+    )
+    .await
+    .is_err());
+    let c = t.client();
+    let reasons: Vec<String> = c
+        .query("SELECT reason FROM etl.failed_pages ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(reasons.len(), 4, "{reasons:?}");
+    assert!(reasons[0].starts_with("not JSON"), "{}", reasons[0]);
+    assert!(reasons[1].contains("no `dados`"), "{}", reasons[1]);
+    assert!(reasons[2].contains("not an array"), "{}", reasons[2]);
+    assert!(reasons[3].contains("sha256"), "{}", reasons[3]);
+    let ledger: i64 = c
+        .query_one("SELECT count(*) FROM etl.pages", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(ledger, 0);
+    t.drop().await;
+}
+
+async fn live_keys(c: &Client, table: &str) -> Vec<String> {
+    let q = match table {
+        "vendas" => "SELECT natural_key FROM cvdw.vendas WHERE deleted_at IS NULL",
+        _ => "SELECT natural_key FROM cvdw.objects WHERE object = 'pessoas' AND deleted_at IS NULL",
+    };
+    let mut v: Vec<String> = c
+        .query(q, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    v.sort_by_key(|k| k.parse::<i64>().unwrap_or_default());
+    v
+}
+
+fn keys(r: std::ops::RangeInclusive<i64>) -> Vec<String> {
+    r.map(|i| i.to_string()).collect()
+}
+
+#[tokio::test]
+async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes() {
+    let mut t = TestDb::migrated("load_del").await;
+    let c = t.client();
+    // Run 1, full: 1..=10 in two pages.
+    let r1 = run_id(0, 0x10);
+    let rows1: Vec<Value> = (1..=10).map(|i| venda(i, 1)).collect();
+    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &rows1, 5);
+    for p in &p1 {
+        deliver(c, p).await;
+    }
+    let (mk, mb) = manifest(&p1, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &mk, &mb).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 0 }
+    );
+    assert_eq!(
+        load_manifest(c, &mk, &mb).await.unwrap(),
+        ManifestOutcome::AlreadyApplied
+    );
+
+    // Run 2, full: 8, 9, 10 are gone.
+    let r2 = run_id(1, 0x20);
+    let rows2: Vec<Value> = (1..=7).map(|i| venda(i, 2)).collect();
+    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &rows2, 5);
+    for p in &p2 {
+        deliver(c, p).await;
+    }
+    let (mk2, mb2) = manifest(&p2, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &mk2, &mb2).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 3 }
+    );
+    assert_eq!(live_keys(c, "vendas").await, keys(1..=7));
+    let by: Vec<Option<String>> = c
+        .query(
+            "SELECT deleted_by_run FROM cvdw.vendas WHERE natural_key IN ('8','9','10')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(by.iter().all(|b| b.as_deref() == Some(r2.as_str())));
+    // The derived views exclude deleted rows (8, 9, 10 were in developments 3, 1, 2).
+    let units: i64 = c
+        .query_one("SELECT count(*) FROM cvdw.vendas v JOIN cvdw.empreendimentos e USING (tenant, idempreendimento) WHERE v.deleted_at IS NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(units, 7);
+
+    // Run 3, incremental: 9 is seen again → no longer deleted.
+    let r3 = run_id(2, 0x30);
+    let p3 = run_pages(T, "/vendas", &r3, Mode::Incremental, &[venda(9, 3)], 5);
+    deliver(c, &p3[0]).await;
+    let mut want = keys(1..=7);
+    want.push("9".into());
+    assert_eq!(live_keys(c, "vendas").await, want);
+
+    // Run 4, full, manifest BEFORE its pages: pending until the last page arrives, which
+    // applies it.
+    let r4 = run_id(3, 0x40);
+    let rows4: Vec<Value> = (1..=5).map(|i| venda(i, 4)).collect();
+    let p4 = run_pages(T, "/vendas", &r4, Mode::Full, &rows4, 2);
+    let (mk4, mb4) = manifest(&p4, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &mk4, &mb4).await.unwrap(),
+        ManifestOutcome::Pending { missing: 3 }
+    );
+    let mut applied = 0;
+    for p in p4.iter().rev() {
+        assert_eq!(
+            live_keys(c, "vendas").await.len(),
+            8,
+            "nothing deleted while pending"
+        );
+        if let PageOutcome::Loaded(r) = deliver(c, p).await {
+            applied += r.manifests_applied;
+        }
+    }
+    assert_eq!(applied, 1);
+    assert_eq!(live_keys(c, "vendas").await, keys(1..=5));
+
+    // A late page of the older run 3 (6 seen then) arrives after run 4 was applied: it stays
+    // deleted (run 4 is newer than that sighting).
+    let late = run_pages(T, "/vendas", &r3, Mode::Incremental, &[venda(6, 3)], 5);
+    let mut late = late[0].clone();
+    late.meta.page = 2;
+    late.key = shared::load::canonical_key(shared::catalogue::find("vendas").unwrap(), &late.meta);
+    deliver(c, &late).await;
+    assert_eq!(live_keys(c, "vendas").await, keys(1..=5));
+    let (by, payload_v): (Option<String>, i64) = {
+        let r = c
+            .query_one("SELECT deleted_by_run, (payload->>'idhistorico')::bigint FROM cvdw.vendas WHERE natural_key = '6'", &[])
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!(by.as_deref(), Some(r4.as_str()));
+    assert_eq!(
+        payload_v, 63,
+        "the late page is newer data for row 6 than run 2's"
+    );
+
+    // Generic objects reconcile the same way.
+    let g1 = run_pages(
+        T,
+        "/pessoas",
+        &r1,
+        Mode::Full,
+        &(1..=4).map(|i| pessoa(i, 1)).collect::<Vec<_>>(),
+        10,
+    );
+    let g2 = run_pages(
+        T,
+        "/pessoas",
+        &r2,
+        Mode::Full,
+        &(2..=4).map(|i| pessoa(i, 2)).collect::<Vec<_>>(),
+        10,
+    );
+    for p in g1.iter().chain(&g2) {
+        deliver(c, p).await;
+    }
+    let (gk, gb) = manifest(&g2, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &gk, &gb).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 1 }
+    );
+    assert_eq!(live_keys(c, "pessoas").await, keys(2..=4));
+    t.drop().await;
+}
+
+/// What arrives at the loader, in extraction order.
+#[derive(Clone, Debug)]
+enum Item {
+    Page(Page),
+    Manifest(String, Vec<u8>),
+}
+
+/// Four runs of two objects (typed `/vendas` with nested `associados`, generic `/pessoas`):
+/// full, incremental (with an in-page duplicate and a bad row), full with deletions,
+/// incremental with an un-deletion.
+fn scenario() -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut run = |day: i64, suffix: u32, mode: Mode, vendas: Vec<Value>, pessoas: Vec<Value>| {
+        let r = run_id(day, suffix);
+        for (path, rows, size) in [("/vendas", vendas, 6), ("/pessoas", pessoas, 5)] {
+            let pages = run_pages(T, path, &r, mode, &rows, size);
+            let (mk, mb) = manifest(&pages, mode);
+            items.extend(pages.into_iter().map(Item::Page));
+            items.push(Item::Manifest(mk, mb));
+        }
+    };
+    run(
+        0,
+        1,
+        Mode::Full,
+        (1..=20).map(|i| venda(i, 1)).collect(),
+        (1..=8).map(|i| pessoa(i, 1)).collect(),
+    );
+    let mut bad = venda(4, 2);
+    bad["valor_contrato"] = json!("n/a");
+    run(
+        1,
+        2,
+        Mode::Incremental,
+        vec![venda(3, 2), bad, venda(21, 2), venda(3, 3), venda(22, 2)],
+        vec![pessoa(2, 2)],
+    );
+    run(
+        2,
+        3,
+        Mode::Full,
+        (1..=22)
+            .filter(|i| ![5, 6, 7].contains(i))
+            .map(|i| venda(i, if i % 2 == 0 { 4 } else { 1 }))
+            .collect(),
+        (1..=7).map(|i| pessoa(i, 3)).collect(),
+    );
+    run(
+        3,
+        4,
+        Mode::Incremental,
+        vec![venda(6, 5), venda(10, 5)],
+        vec![pessoa(8, 5)],
+    );
+    items
+}
+
+async fn deliver_item(c: &mut Client, it: &Item) {
+    match it {
+        Item::Page(p) => {
+            deliver(c, p).await;
+        }
+        Item::Manifest(k, b) => {
+            load_manifest(c, k, b).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn any_order_and_duplication_gives_the_in_order_db() {
+    let mut t = TestDb::migrated("load_prop").await;
+    let items = scenario();
+    for it in &items {
+        deliver_item(t.client(), it).await;
+    }
+    let expected = dump(t.client()).await;
+    // Sanity: the scenario exercises what it claims.
+    assert_eq!(expected["cvdw.vendas"].len(), 22);
+    assert!(
+        expected["cvdw.vendas"]
+            .iter()
+            .filter(|r| r.contains("\"deleted_at\": null"))
+            .count()
+            == 20
+    );
+    assert_eq!(expected["etl.rejected_rows"].len(), 1);
+    assert!(expected["cvdw.objects"]
+        .iter()
+        .all(|r| r.contains("\"deleted_at\": null")));
+
+    for seed in 0..16u64 {
+        truncate_all(t.client()).await;
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let mut order: Vec<&Item> = items.iter().collect();
+        for it in &items {
+            if rng.random_bool(0.3) {
+                order.push(it);
+            }
+        }
+        order.shuffle(&mut rng);
+        for it in order {
+            deliver_item(t.client(), it).await;
+        }
+        let got = dump(t.client()).await;
+        for (table, rows) in &expected {
+            assert_eq!(&got[table], rows, "seed {seed}: {table} differs");
+        }
+    }
+    t.drop().await;
+}
+
+#[tokio::test]
+async fn derived_views() {
+    let mut t = TestDb::migrated("load_views").await;
+    let c = t.client();
+    let r = run_id(0, 0x77);
+    let unidades = vec![
+        json!({"referencia": 1, "referencia_data": "2026-10-01 10:00:00", "idunidade": "1", "idempreendimento": 9, "nome_empreendimento": "Varandas", "etapa": "A", "bloco": "B1", "tipologia": "2 quartos", "area_privativa": "55.20", "valor": "300000.00", "data_entrega": "01/01/2027", "plantas": [{"idplanta": 1, "nome": "Planta A"}]}),
+        json!({"referencia": 2, "referencia_data": "2026-10-01 10:00:00", "idunidade": "2", "idempreendimento": 9, "nome_empreendimento": "Varandas", "etapa": "A", "bloco": "B2", "tipologia": "3 quartos", "area_privativa": 80, "valor": 450000, "plantas": []}),
+    ];
+    let reservas = vec![
+        json!({"referencia": "100", "idreserva": 100, "ativo": "S", "valor_contrato": 300000, "valor_financiamento": 200000, "valor_fgts": 20000, "valor_subsidio": 0, "idempreendimento": 9, "empreendimento": "Varandas", "venda": "Sim"}),
+        json!({"referencia": "101", "idreserva": 101, "ativo": "S", "valor_contrato": 450000, "valor_financiamento": 300000, "valor_fgts": null, "valor_subsidio": "", "venda": "Não"}),
+    ];
+    let condicoes = vec![
+        json!({"referencia": "1", "idreservascondicoes": 1, "idreserva": 100, "serie": "Ato", "valor": 10000, "ativo": "S", "vencimento": "2026-11-01"}),
+        json!({"referencia": "2", "idreservascondicoes": 2, "idreserva": 100, "serie": "Mensais", "valor": 60000, "ativo": "S"}),
+        json!({"referencia": "3", "idreservascondicoes": 3, "idreserva": 100, "serie": "Financiamento", "valor": 200000, "ativo": "S"}),
+        json!({"referencia": "4", "idreservascondicoes": 4, "idreserva": 100, "serie": "FGTS", "valor": 20000, "ativo": "S"}),
+        json!({"referencia": "5", "idreservascondicoes": 5, "idreserva": 100, "serie": "Subsídio", "valor": 10000, "ativo": "S"}),
+    ];
+    for (path, rows) in [
+        ("/unidades", unidades),
+        ("/reservas", reservas),
+        ("/reservas/condicoes", condicoes),
+    ] {
+        for p in run_pages(T, path, &r, Mode::Full, &rows, 500) {
+            let PageOutcome::Loaded(rep) = deliver(c, &p).await else {
+                panic!()
+            };
+            assert_eq!(rep.rejected, 0, "{path}");
+        }
+    }
+    let e = c
+        .query_one(
+            "SELECT nome, unidades, blocos FROM cvdw.empreendimentos WHERE idempreendimento = 9",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            e.get::<_, String>(0),
+            e.get::<_, i64>(1),
+            e.get::<_, i64>(2)
+        ),
+        ("Varandas".into(), 2, 2)
+    );
+    let tip: i64 = c
+        .query_one("SELECT count(*) FROM cvdw.tipologia_unidades", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tip, 2);
+    let plantas: i64 = c
+        .query_one("SELECT count(*) FROM cvdw.unidades_plantas", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(plantas, 1);
+    let vr: i64 = c
+        .query_one("SELECT count(*) FROM cvdw.valores_reservas", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(vr, 5);
+    let ps: Vec<(i64, String, String)> = c
+        .query("SELECT idreserva, valor_prosoluto::text, origem FROM cvdw.prosoluto ORDER BY idreserva", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        ps,
+        vec![
+            (100, "70000".into(), "condicoes".into()),
+            (101, "150000".into(), "reserva".into())
+        ]
+    );
+    t.drop().await;
+}

@@ -1,0 +1,280 @@
+//! Helpers shared by the `load*` integration tests: a fresh database per test on the local
+//! PostgreSQL (or `DATABASE_URL`'s server), CVDW-shaped pages, and a dump of the `cvdw`
+//! tables to compare database states.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use shared::db::{self, Db, DbConfig};
+use shared::landing::{manifest_key, Manifest, ManifestPage, Mode, PageKey, PageMeta, RunId};
+use std::collections::BTreeMap;
+use tokio_postgres::Client;
+
+pub fn admin_config() -> DbConfig {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
+    DbConfig::from_url(&url).expect("DATABASE_URL")
+}
+
+pub struct TestDb {
+    pub admin: DbConfig,
+    pub config: DbConfig,
+    pub db: Db,
+}
+
+impl TestDb {
+    /// A new empty database (not migrated).
+    pub async fn empty(prefix: &str) -> TestDb {
+        let admin = admin_config();
+        let config = db::create_fresh_database(&admin, prefix)
+            .await
+            .expect("create db");
+        let db = Db::connect(&config).await.expect("connect");
+        TestDb { admin, config, db }
+    }
+    /// A new database with the migrations applied.
+    pub async fn migrated(prefix: &str) -> TestDb {
+        let mut t = Self::empty(prefix).await;
+        db::migrate(t.db.client()).await.expect("migrate");
+        t
+    }
+    pub fn client(&mut self) -> &mut Client {
+        self.db.client()
+    }
+    pub async fn drop(self) {
+        let name = self.config.dbname().unwrap_or_default().to_string();
+        drop(self.db);
+        let _ = db::drop_database(&self.admin, &name).await;
+    }
+}
+
+/// Every base table of schema `cvdw`, each as its rows' JSON text, sorted; plus the
+/// order-independent parts of `etl` (ledger content and quarantine, without wall clocks).
+pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'cvdw' AND table_type = 'BASE TABLE' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = BTreeMap::new();
+    for t in tables {
+        // Test code: the table name comes from the catalog, not from input.
+        let rows = c
+            .query(
+                &format!("SELECT to_jsonb(x)::text FROM cvdw.\"{t}\" x"),
+                &[],
+            )
+            .await
+            .unwrap();
+        let mut v: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        v.sort();
+        out.insert(format!("cvdw.{t}"), v);
+    }
+    for (name, q) in [
+        ("etl.pages", "SELECT jsonb_build_array(source_key, sha256, rows, loaded_rows, duplicates, rejected)::text FROM etl.pages"),
+        ("etl.rejected_rows", "SELECT jsonb_build_array(source_key, row_index, natural_key, reason, raw)::text FROM etl.rejected_rows"),
+        ("etl.manifests", "SELECT jsonb_build_array(tenant, object, run_id, applied_at IS NOT NULL)::text FROM etl.manifests"),
+    ] {
+        let mut v: Vec<String> = c.query(q, &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        v.sort();
+        out.insert(name.to_string(), v);
+    }
+    out
+}
+
+/// Empty every loader table (cheaper than a new database between property-test cases).
+pub async fn truncate_all(c: &Client) {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT table_schema || '.\"' || table_name || '\"' FROM information_schema.tables \
+             WHERE table_schema IN ('cvdw', 'etl') AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    c.batch_execute(&format!("TRUNCATE {}", tables.join(", ")))
+        .await
+        .unwrap();
+}
+
+pub fn sha(body: &[u8]) -> String {
+    shared::load::sha256_hex(body)
+}
+
+pub fn envelope(rows: &[Value], pagina: u32) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "pagina": pagina,
+        "registros": 500,
+        "total_de_registros": rows.len(),
+        "total_de_paginas": 1,
+        "dados": rows,
+    }))
+    .unwrap()
+}
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 3, 0, 0).unwrap()
+}
+
+pub fn run_id(day: i64, suffix: u32) -> RunId {
+    RunId::new(t0() + Duration::days(day), suffix)
+}
+
+/// A page as the landing zone holds it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub meta: PageMeta,
+}
+
+pub fn page(
+    tenant: &str,
+    object_path: &str,
+    run: &RunId,
+    page_no: u32,
+    mode: Mode,
+    body: Vec<u8>,
+) -> Page {
+    let spec = shared::catalogue::find(object_path).unwrap();
+    let started = chrono::NaiveDateTime::parse_from_str(&run.as_str()[..16], "%Y%m%dT%H%M%SZ")
+        .unwrap()
+        .and_utc();
+    let meta = PageMeta {
+        tenant: tenant.into(),
+        run_id: run.clone(),
+        object_path: spec.path.into(),
+        page: page_no,
+        params: format!("pagina={page_no}&registros_por_pagina=500"),
+        http_status: 200,
+        fetched_at: started + Duration::seconds(3 * page_no as i64),
+        mode,
+        rows: serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["dados"].as_array().map(|a| a.len() as u32))
+            .unwrap_or(0),
+        sha256: sha(&body),
+    };
+    let key = PageKey {
+        tenant: tenant.into(),
+        object: spec.name.into(),
+        run_id: run.clone(),
+        page: page_no,
+    }
+    .to_key();
+    Page { key, body, meta }
+}
+
+/// The manifest of a run of one object, over its pages.
+pub fn manifest(pages: &[Page], mode: Mode) -> (String, Vec<u8>) {
+    let m0 = &pages[0].meta;
+    let spec = shared::catalogue::find(&m0.object_path).unwrap();
+    let started =
+        chrono::NaiveDateTime::parse_from_str(&m0.run_id.as_str()[..16], "%Y%m%dT%H%M%SZ")
+            .unwrap()
+            .and_utc();
+    let m = Manifest {
+        tenant: m0.tenant.clone(),
+        run_id: m0.run_id.clone(),
+        object: spec.name.into(),
+        object_path: spec.path.into(),
+        mode,
+        pages: pages
+            .iter()
+            .map(|p| ManifestPage {
+                page: p.meta.page,
+                key: p.key.clone(),
+                rows: p.meta.rows,
+                sha256: p.meta.sha256.clone(),
+            })
+            .collect(),
+        rows: pages.iter().map(|p| p.meta.rows as u64).sum(),
+        cursor_before: None,
+        cursor_after: None,
+        started_at: started,
+        finished_at: started + Duration::minutes(5),
+    };
+    (
+        manifest_key(&m.tenant, &m.run_id, &m.object),
+        serde_json::to_vec(&m).unwrap(),
+    )
+}
+
+/// Split rows into pages of `size` for one run of one object.
+pub fn run_pages(
+    tenant: &str,
+    object_path: &str,
+    run: &RunId,
+    mode: Mode,
+    rows: &[Value],
+    size: usize,
+) -> Vec<Page> {
+    if rows.is_empty() {
+        return vec![page(tenant, object_path, run, 1, mode, envelope(&[], 1))];
+    }
+    rows.chunks(size)
+        .enumerate()
+        .map(|(i, chunk)| {
+            page(
+                tenant,
+                object_path,
+                run,
+                i as u32 + 1,
+                mode,
+                envelope(chunk, i as u32 + 1),
+            )
+        })
+        .collect()
+}
+
+/// A CVDW-shaped `/vendas` row.
+pub fn venda(id: i64, version: i64) -> Value {
+    json!({
+        "referencia": id.to_string(),
+        "referencia_data": format!("2026-10-{:02} 10:00:00", 1 + (version % 27)),
+        "ativo": if id % 11 == 0 { "N" } else { "S" },
+        "idreserva": id,
+        "data_reserva": "2026-09-01 09:00:00",
+        "data_venda": if id % 5 == 0 { json!("0000-00-00 00:00:00") } else { json!(format!("2026-10-{:02} 10:00:00", 1 + (id % 27))) },
+        "idhistorico": id * 10 + version,
+        "aprovada": if id % 2 == 0 { "Sim" } else { "Não" },
+        "valor_contrato": 150000.5 + (id * 1000 + version) as f64,
+        "contrato_interno": "",
+        "idcliente": 30000 + id,
+        "cliente": format!("Cliente {id}"),
+        "documento_cliente": null,
+        "renda": 10000,
+        "idade": 30 + id % 20,
+        "idcorretor": 274,
+        "corretor": "Corretor",
+        "idimobiliaria": 7,
+        "imobiliaria": "IMOBILIÁRIA QC",
+        "idempreendimento": 1 + id % 3,
+        "empreendimento": format!("Residencial {}", 1 + id % 3),
+        "etapa": "Etapa A",
+        "bloco": "Bloco 1",
+        "idunidade": 1000 + id,
+        "unidade": format!("APTO {id}"),
+        "area_privativa": 62.35,
+        "idtabela": 5,
+        "idtipovenda": 2,
+        "tipovenda": "Financiamento",
+        "idlead": "8757, 211964",
+        "associados": (0..(id + version) % 3).map(|k| json!({"idpessoa_cv": 500 + k, "idtipo_associacao": 1, "tipo_associacao": "Cônjuge", "percentagem_participacao": 50})).collect::<Vec<_>>(),
+        "data": null,
+    })
+}
+
+/// A row of an object without a typed table (`/pessoas`, key `idpessoa`).
+pub fn pessoa(id: i64, version: i64) -> Value {
+    json!({"referencia": id, "referencia_data": "0000-00-00 00:00:00", "ativo": "S", "idpessoa": id, "nome": format!("Pessoa {id} v{version}")})
+}

@@ -1,0 +1,530 @@
+//! # The loader: raw CVDW pages → PostgreSQL, idempotent and order-proof
+//!
+//! Input is one page: its S3 key, its bytes and its [`PageMeta`] — from S3 (the load
+//! Lambda), from disk (`cvdw load`) or from the archive (`cvdw replay`); all three call
+//! [`load_page`]. Manifests go through [`load_manifest`].
+//!
+//! ## Guarantees
+//! - **Lossless, lenient.** Rows are coerced with `shared::values` into the typed columns of
+//!   [`tables`]; a row that cannot be coerced, or has no usable natural key, goes to
+//!   `etl.rejected_rows` (page key, index, key if any, reason, raw JSON) and the rest of the
+//!   page loads. A page that is not a CVDW envelope is recorded in `etl.failed_pages` and the
+//!   call fails (so Lambda retries, then the DLQ keeps the event).
+//! - **Idempotent.** `etl.pages` (the ledger: key, sha256, etag, counts, times) is written in
+//!   the page's transaction; a re-delivery with the same sha256 is a no-op. `force` reloads.
+//! - **Order-proof.** Deliveries are at-least-once and unordered, so the `cvdw` tables are a
+//!   pure function of the *set* of pages and manifests delivered, whatever the order:
+//!   * data columns and `payload` come from the newest observation by
+//!     `(fetched_at, run_id, page)` — never `referencia_data`, which can be null or zero;
+//!     within a page the last duplicate wins;
+//!   * `first_seen_run`/`last_seen_run` are least/greatest over observations;
+//!   * deletions: once every page of a FULL run `F` is loaded and its manifest has arrived,
+//!     `F` is *applied*. A row is deleted iff some applied full run is newer than its
+//!     `last_seen_run`; `deleted_by_run` is the first such run and `deleted_at` its start.
+//!     A page of run `R` therefore sets, on the rows whose `last_seen_run` becomes `R`, the
+//!     deletion `D(R)` = first applied full run after `R` (usually none: a later sighting
+//!     clears `deleted_at`), and applying `F` marks rows with `last_seen_run < F` unless an
+//!     earlier full run already did. Both steps keep the invariant, so any order converges;
+//!   * a manifest whose pages are not all in the ledger stays pending in `etl.manifests`;
+//!     the page that completes it applies it, in the same transaction.
+//!   * wall-clock times (load time, receipt) live only in `etl`.
+//!   * A row *rejected* in a full run counts as not seen by it (it is quarantined, not
+//!     loaded), so an existing row with that key is marked deleted; fix and replay.
+//! - **Fast.** One transaction per page; one UNNEST `INSERT … ON CONFLICT DO UPDATE … WHERE`
+//!   per table (typed values as arrays, one parameter per column, no row-by-row round
+//!   trips, nothing session-scoped: fine behind Neon's transaction pooler).
+//! - **No deadlocks.** Keys are sorted before the statement, and each page transaction
+//!   takes a transaction-level advisory lock on `(tenant, object)`, which also serialises a
+//!   page against the manifest application of the same object.
+
+pub mod rows;
+pub mod sql;
+pub mod tables;
+
+use crate::catalogue::{self, ObjectSpec};
+use crate::db::is_retryable_pg;
+use crate::landing::{parse_manifest_key, Manifest, PageKey, PageMeta};
+use chrono::{DateTime, Utc};
+use rows::{build_batch, parse_envelope, Batch};
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+use tables::TypedTable;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, GenericClient, Transaction};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("database: {0}")]
+    Db(#[from] tokio_postgres::Error),
+    /// The page cannot be loaded as it is (recorded in `etl.failed_pages`).
+    #[error("page {key}: {reason}")]
+    BadPage { key: String, reason: String },
+    /// The manifest cannot be read (recorded in `etl.failed_pages`).
+    #[error("manifest {key}: {reason}")]
+    BadManifest { key: String, reason: String },
+}
+
+impl LoadError {
+    /// Database hiccups pass; a bad page or manifest stays bad until someone fixes it.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            LoadError::Db(e) => is_retryable_pg(e),
+            LoadError::BadPage { .. } | LoadError::BadManifest { .. } => false,
+        }
+    }
+}
+
+/// Options of a load.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions {
+    /// Reload a page even when the ledger already has it with the same sha256.
+    pub force: bool,
+}
+
+/// What loading a page did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageOutcome {
+    Loaded(PageReport),
+    /// Already in the ledger with the same sha256: nothing done.
+    Duplicate {
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageReport {
+    pub key: String,
+    /// Rows in `dados`.
+    pub rows: u32,
+    /// Distinct natural keys upserted.
+    pub loaded: u32,
+    /// Of those, rows whose stored values now come from this page.
+    pub newest: u32,
+    pub duplicates: u32,
+    pub rejected: u32,
+    /// Pending manifests this page completed (and that were applied).
+    pub manifests_applied: u32,
+}
+
+/// What loading a manifest did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestOutcome {
+    Applied {
+        deleted: u64,
+    },
+    /// Waiting for this many pages.
+    Pending {
+        missing: i64,
+    },
+    AlreadyApplied,
+}
+
+/// Hex sha256 of a body (the ledger and `PageMeta::sha256` use it).
+pub fn sha256_hex(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+fn lock_name(tenant: &str, object: &str) -> String {
+    format!("cvdw-load/{tenant}/{object}")
+}
+
+/// The canonical ledger key of a page: its landing-zone key, rebuilt from its metadata (so a
+/// page loaded from disk and the same page from S3 are one ledger entry).
+pub fn canonical_key(spec: &ObjectSpec, meta: &PageMeta) -> String {
+    PageKey {
+        tenant: meta.tenant.clone(),
+        object: spec.name.to_string(),
+        run_id: meta.run_id.clone(),
+        page: meta.page,
+    }
+    .to_key()
+}
+
+async fn record_failure(
+    client: &Client,
+    key: &str,
+    meta: Option<&PageMeta>,
+    object: Option<&str>,
+    sha: Option<&str>,
+    reason: &str,
+    body: &[u8],
+) -> Result<(), tokio_postgres::Error> {
+    let prefix = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    client
+        .execute(
+            "INSERT INTO etl.failed_pages (source_key, tenant, object, run_id, sha256, reason, body_prefix) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &key,
+                &meta.map(|m| m.tenant.as_str()),
+                &object,
+                &meta.map(|m| m.run_id.as_str()),
+                &sha,
+                &reason,
+                &prefix,
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Load one raw page. `key` is where it came from (the S3 key, or the canonical key for
+/// pages read from disk); it must be the canonical key of its metadata.
+#[tracing::instrument(name = "load_page", skip_all, fields(run_id = %meta.run_id, object = %meta.object_path, page = meta.page, tenant = %meta.tenant))]
+pub async fn load_page(
+    client: &mut Client,
+    key: &str,
+    body: &[u8],
+    meta: &PageMeta,
+    etag: Option<&str>,
+    opts: LoadOptions,
+) -> Result<PageOutcome, LoadError> {
+    let started = Instant::now();
+    let sha = sha256_hex(body);
+    let fail = |reason: String| async {
+        let reason_ref: &str = &reason;
+        tracing::error!(key, reason = reason_ref, "page failed");
+        let object = catalogue::find(&meta.object_path).map(|s| s.name);
+        record_failure(
+            client,
+            key,
+            Some(meta),
+            object,
+            Some(&sha),
+            reason_ref,
+            body,
+        )
+        .await?;
+        Err::<PageOutcome, LoadError>(LoadError::BadPage {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    let Some(spec) = catalogue::find(&meta.object_path) else {
+        return fail(format!("unknown CVDW object path {:?}", meta.object_path)).await;
+    };
+    let canonical = canonical_key(spec, meta);
+    if key != canonical {
+        return fail(format!(
+            "key does not match its metadata (expected {canonical})"
+        ))
+        .await;
+    }
+    if !meta.sha256.is_empty() && !meta.sha256.eq_ignore_ascii_case(&sha) {
+        return fail(format!(
+            "body sha256 {sha} differs from the metadata's {}",
+            meta.sha256
+        ))
+        .await;
+    }
+    if !opts.force && ledger_has(&*client, key, &sha).await? {
+        tracing::info!(key, "page already loaded; skipped");
+        return Ok(PageOutcome::Duplicate {
+            key: key.to_string(),
+        });
+    }
+    let rows = match parse_envelope(body) {
+        Ok(rows) => rows,
+        Err(reason) => return fail(reason).await,
+    };
+    let typed = tables::typed(spec.name);
+    let batch = build_batch(spec, typed, rows);
+
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&lock_name(&meta.tenant, spec.name)],
+    )
+    .await?;
+    // Again under the lock: a concurrent delivery of the same page may have just finished.
+    if !opts.force && ledger_has(&tx, key, &sha).await? {
+        tx.commit().await?;
+        return Ok(PageOutcome::Duplicate {
+            key: key.to_string(),
+        });
+    }
+    let report = write_page(&tx, spec, typed, key, &sha, etag, meta, &batch, started).await?;
+    tx.commit().await?;
+    tracing::info!(
+        key,
+        rows = report.rows,
+        loaded = report.loaded,
+        rejected = report.rejected,
+        duplicates = report.duplicates,
+        manifests_applied = report.manifests_applied,
+        ms = started.elapsed().as_millis() as u64,
+        "page loaded"
+    );
+    Ok(PageOutcome::Loaded(report))
+}
+
+async fn ledger_has(
+    c: &impl GenericClient,
+    key: &str,
+    sha: &str,
+) -> Result<bool, tokio_postgres::Error> {
+    let row = c
+        .query_opt(
+            "SELECT sha256 FROM etl.pages WHERE source_key = $1",
+            &[&key],
+        )
+        .await?;
+    Ok(row.is_some_and(|r| r.get::<_, String>(0).eq_ignore_ascii_case(sha)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_page(
+    tx: &Transaction<'_>,
+    spec: &ObjectSpec,
+    typed: Option<&TypedTable>,
+    key: &str,
+    sha: &str,
+    etag: Option<&str>,
+    meta: &PageMeta,
+    batch: &Batch,
+    started: Instant,
+) -> Result<PageReport, LoadError> {
+    let run = meta.run_id.as_str();
+    let page = meta.page as i32;
+    // D(R): the first applied full run after this page's run, if any (see module docs).
+    let deletion = tx
+        .query_opt(
+            "SELECT run_id, started_at FROM etl.manifests \
+             WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
+             ORDER BY run_id LIMIT 1",
+            &[&meta.tenant, &spec.name, &run],
+        )
+        .await?;
+    let deleted_by: Option<String> = deletion.as_ref().map(|r| r.get(0));
+    let deleted_at: Option<DateTime<Utc>> = deletion.as_ref().map(|r| r.get(1));
+
+    let stmts = sql::for_object(typed);
+    let mut newest_keys: Vec<String> = Vec::new();
+    if !batch.keys.is_empty() {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &meta.tenant,
+            &run,
+            &meta.fetched_at,
+            &page,
+            &key,
+            &deleted_at,
+            &deleted_by,
+        ];
+        let object = spec.name;
+        if typed.is_none() {
+            params.push(&object);
+        }
+        params.push(&batch.keys);
+        params.push(&batch.payloads);
+        for c in &batch.cols {
+            params.push(c.as_sql());
+        }
+        let returned = tx.query(stmts.upsert.as_str(), &params).await?;
+        newest_keys = returned
+            .iter()
+            .filter(|r| r.get::<_, bool>(1))
+            .map(|r| r.get::<_, String>(0))
+            .collect();
+        newest_keys.sort();
+        if let (Some(t), Some(children), Some(del), Some(ins)) = (
+            typed.and_then(|t| t.child),
+            batch.children.as_ref(),
+            stmts.child_delete.as_ref(),
+            stmts.child_insert.as_ref(),
+        ) {
+            if !newest_keys.is_empty() {
+                tx.execute(del.as_str(), &[&meta.tenant, &newest_keys])
+                    .await?;
+                let sel = children.select(&newest_keys, t.cols);
+                if !sel.parent_keys.is_empty() {
+                    let mut p: Vec<&(dyn ToSql + Sync)> =
+                        vec![&meta.tenant, &sel.parent_keys, &sel.ordinals, &sel.payloads];
+                    for c in &sel.cols {
+                        p.push(c.as_sql());
+                    }
+                    tx.execute(ins.as_str(), &p).await?;
+                }
+            }
+        }
+    }
+
+    // Quarantine: replace this page's rejected rows (a forced reload must not double them).
+    tx.execute(
+        "DELETE FROM etl.rejected_rows WHERE source_key = $1",
+        &[&key],
+    )
+    .await?;
+    if !batch.rejected.is_empty() {
+        let idx: Vec<i32> = batch.rejected.iter().map(|r| r.index).collect();
+        let keys: Vec<Option<&str>> = batch
+            .rejected
+            .iter()
+            .map(|r| r.natural_key.as_deref())
+            .collect();
+        let reasons: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
+        let raws: Vec<&serde_json::Value> = batch.rejected.iter().map(|r| &r.raw).collect();
+        tx.execute(
+            "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
+             SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
+             FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
+            &[&key, &meta.tenant, &spec.name, &run, &idx, &keys, &reasons, &raws],
+        )
+        .await?;
+        for r in &batch.rejected {
+            tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
+        }
+    }
+
+    let rows = batch.total as i32;
+    let loaded = batch.keys.len() as i32;
+    let duplicates = batch.duplicates as i32;
+    let rejected = batch.rejected.len() as i32;
+    let ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    tx.execute(
+        "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, etag, rows, loaded_rows, duplicates, rejected, load_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (source_key) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag, rows = excluded.rows, \
+           loaded_rows = excluded.loaded_rows, duplicates = excluded.duplicates, rejected = excluded.rejected, \
+           loads = etl.pages.loads + 1, loaded_at = now(), load_ms = excluded.load_ms",
+        &[&key, &meta.tenant, &spec.name, &run, &page, &meta.mode.as_str(), &meta.fetched_at, &sha, &etag,
+          &rows, &loaded, &duplicates, &rejected, &ms],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
+        &[&key],
+    )
+    .await?;
+
+    // Manifests that were waiting for this page.
+    let pending = tx
+        .query(
+            "SELECT run_id FROM etl.manifests \
+             WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
+            &[&meta.tenant, &spec.name, &key],
+        )
+        .await?;
+    let mut manifests_applied = 0;
+    for r in pending {
+        let run_id: String = r.get(0);
+        if let ManifestOutcome::Applied { .. } =
+            try_apply(tx, &meta.tenant, spec.name, &run_id).await?
+        {
+            manifests_applied += 1;
+        }
+    }
+    Ok(PageReport {
+        key: key.to_string(),
+        rows: batch.total,
+        loaded: batch.keys.len() as u32,
+        newest: newest_keys.len() as u32,
+        duplicates: batch.duplicates,
+        rejected: batch.rejected.len() as u32,
+        manifests_applied,
+    })
+}
+
+/// Apply a manifest if every page it lists is in the ledger (caller holds the object lock).
+async fn try_apply(
+    tx: &Transaction<'_>,
+    tenant: &str,
+    object: &str,
+    run_id: &str,
+) -> Result<ManifestOutcome, LoadError> {
+    let Some(m) = tx
+        .query_opt(
+            "SELECT mode, started_at, applied_at IS NOT NULL, \
+               (SELECT count(*) FROM unnest(m.page_keys) AS k(key) \
+                 WHERE NOT EXISTS (SELECT 1 FROM etl.pages p WHERE p.source_key = k.key)) \
+             FROM etl.manifests m WHERE tenant = $1 AND object = $2 AND run_id = $3",
+            &[&tenant, &object, &run_id],
+        )
+        .await?
+    else {
+        return Ok(ManifestOutcome::Pending { missing: 0 });
+    };
+    let mode: String = m.get(0);
+    let started_at: DateTime<Utc> = m.get(1);
+    if m.get::<_, bool>(2) {
+        return Ok(ManifestOutcome::AlreadyApplied);
+    }
+    let missing: i64 = m.get(3);
+    if missing > 0 {
+        tracing::info!(run_id, object, missing, "manifest pending: pages missing");
+        return Ok(ManifestOutcome::Pending { missing });
+    }
+    let mut deleted = 0;
+    if mode == "full" {
+        let typed = tables::typed(object);
+        let stmt = sql::for_object(typed).delete_absent.as_str();
+        deleted = if typed.is_some() {
+            tx.execute(stmt, &[&tenant, &run_id, &started_at]).await?
+        } else {
+            tx.execute(stmt, &[&tenant, &run_id, &started_at, &object])
+                .await?
+        };
+    }
+    let deleted_i = deleted.min(i32::MAX as u64) as i32;
+    tx.execute(
+        "UPDATE etl.manifests SET applied_at = now(), deleted_rows = $4 WHERE tenant = $1 AND object = $2 AND run_id = $3",
+        &[&tenant, &object, &run_id, &deleted_i],
+    )
+    .await?;
+    tracing::info!(run_id, object, mode, deleted, "manifest applied");
+    Ok(ManifestOutcome::Applied { deleted })
+}
+
+/// Record a manifest and apply it if all its pages are loaded (otherwise it stays pending and
+/// the page that completes it applies it).
+#[tracing::instrument(name = "load_manifest", skip_all, fields(key))]
+pub async fn load_manifest(
+    client: &mut Client,
+    key: &str,
+    body: &[u8],
+) -> Result<ManifestOutcome, LoadError> {
+    let bad = |reason: String| async {
+        let reason_ref: &str = &reason;
+        tracing::error!(key, reason = reason_ref, "manifest failed");
+        let sha = sha256_hex(body);
+        record_failure(client, key, None, None, Some(&sha), reason_ref, body).await?;
+        Err::<ManifestOutcome, LoadError>(LoadError::BadManifest {
+            key: key.to_string(),
+            reason,
+        })
+    };
+    let Some((tenant, run_id, object)) = parse_manifest_key(key) else {
+        return bad("not a manifest key (manifests/{tenant}/{run_id}/{object}.json)".into()).await;
+    };
+    let m: Manifest = match serde_json::from_slice(body) {
+        Ok(m) => m,
+        Err(e) => return bad(format!("not a manifest: {e}")).await,
+    };
+    if m.tenant != tenant || m.run_id != run_id || m.object != object {
+        return bad(format!(
+            "body says {}/{}/{}, key says {tenant}/{run_id}/{object}",
+            m.tenant, m.run_id, m.object
+        ))
+        .await;
+    }
+    let page_keys: Vec<&str> = m.pages.iter().map(|p| p.key.as_str()).collect();
+    let body_json: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return bad(format!("not JSON: {e}")).await,
+    };
+    let rows = m.rows.min(i64::MAX as u64) as i64;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        &[&lock_name(&tenant, &object)],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO etl.manifests (tenant, object, run_id, mode, manifest_key, started_at, finished_at, page_keys, rows, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, object, run_id) DO NOTHING",
+        &[&tenant, &object, &run_id.as_str(), &m.mode.as_str(), &key, &m.started_at, &m.finished_at, &page_keys, &rows, &body_json],
+    )
+    .await?;
+    let out = try_apply(&tx, &tenant, &object, run_id.as_str()).await?;
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,465 @@
+//! Page parsing and row coercion: CVDW JSON → column arrays for one bulk statement.
+//!
+//! Pure code (no I/O), so every rule is unit-tested here: a row that cannot be coerced is
+//! *rejected* with a reason naming the field and the value; the rest of the page goes on.
+
+use super::tables::{all_cols, Col, Kind, TypedTable};
+use crate::catalogue::ObjectSpec;
+use crate::values;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::Value;
+use std::collections::HashMap;
+use tokio_postgres::types::ToSql;
+
+/// Why a page cannot be loaded at all.
+pub fn parse_envelope(body: &[u8]) -> Result<Vec<Value>, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(mut m) = v else {
+        return Err("not a CVDW envelope: the body is not a JSON object".into());
+    };
+    match m.remove("dados") {
+        Some(Value::Array(rows)) => Ok(rows),
+        Some(_) => Err("not a CVDW envelope: `dados` is not an array".into()),
+        None => {
+            let keys: Vec<&String> = m.keys().take(5).collect();
+            Err(format!("not a CVDW envelope: no `dados` (keys: {keys:?})"))
+        }
+    }
+}
+
+/// One typed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Num(Option<String>),
+    Bool(Option<bool>),
+    Ts(Option<NaiveDateTime>),
+    Date(Option<NaiveDate>),
+}
+
+fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn is_no_date(s: &str) -> bool {
+    let s = s.trim();
+    s.is_empty() || s.starts_with("0000-00-00") || s.starts_with("00/00/0000")
+}
+
+/// Coerce one value; the error is the reason (without the field name).
+pub fn coerce(kind: Kind, v: &Value) -> Result<Cell, String> {
+    let bad = |what: &str| format!("expected {what}, got {}", show(v));
+    Ok(match kind {
+        Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad("text"))?),
+        Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad("an integer"))?),
+        Kind::Num => Cell::Num(values::parse_decimal(v).map_err(|_| bad("a number"))?),
+        Kind::Bool => Cell::Bool(values::parse_bool(v).map_err(|_| bad("S/N or Sim/Não"))?),
+        Kind::Ts => Cell::Ts(match v {
+            Value::Null => None,
+            Value::String(s) if is_no_date(s) => None,
+            Value::String(s) => Some(
+                values::parse_datetime(s)
+                    .ok_or_else(|| bad("a date-time (YYYY-MM-DD HH:MM:SS)"))?,
+            ),
+            _ => return Err(bad("a date-time (YYYY-MM-DD HH:MM:SS)")),
+        }),
+        Kind::Date => Cell::Date(match v {
+            Value::Null => None,
+            Value::String(s) if is_no_date(s) => None,
+            Value::String(s) => {
+                Some(values::parse_date(s).ok_or_else(|| bad("a date (YYYY-MM-DD)"))?)
+            }
+            _ => return Err(bad("a date (YYYY-MM-DD)")),
+        }),
+    })
+}
+
+/// A column's values for the whole batch, as the array parameter of the UNNEST.
+#[derive(Debug)]
+pub enum ColData {
+    Text(Vec<Option<String>>),
+    Int(Vec<Option<i64>>),
+    Num(Vec<Option<String>>),
+    Bool(Vec<Option<bool>>),
+    Ts(Vec<Option<NaiveDateTime>>),
+    Date(Vec<Option<NaiveDate>>),
+}
+
+impl ColData {
+    fn new(kind: Kind, cap: usize) -> Self {
+        match kind {
+            Kind::Text => ColData::Text(Vec::with_capacity(cap)),
+            Kind::Int => ColData::Int(Vec::with_capacity(cap)),
+            Kind::Num => ColData::Num(Vec::with_capacity(cap)),
+            Kind::Bool => ColData::Bool(Vec::with_capacity(cap)),
+            Kind::Ts => ColData::Ts(Vec::with_capacity(cap)),
+            Kind::Date => ColData::Date(Vec::with_capacity(cap)),
+        }
+    }
+    fn push(&mut self, c: Cell) {
+        match (self, c) {
+            (ColData::Text(v), Cell::Text(x)) => v.push(x),
+            (ColData::Int(v), Cell::Int(x)) => v.push(x),
+            (ColData::Num(v), Cell::Num(x)) => v.push(x),
+            (ColData::Bool(v), Cell::Bool(x)) => v.push(x),
+            (ColData::Ts(v), Cell::Ts(x)) => v.push(x),
+            (ColData::Date(v), Cell::Date(x)) => v.push(x),
+            // Cells are produced by `coerce` for the same column kind.
+            _ => unreachable!("cell kind differs from its column"),
+        }
+    }
+    pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            ColData::Text(v) | ColData::Num(v) => v,
+            ColData::Int(v) => v,
+            ColData::Bool(v) => v,
+            ColData::Ts(v) => v,
+            ColData::Date(v) => v,
+        }
+    }
+}
+
+/// A row set aside, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    pub index: i32,
+    pub natural_key: Option<String>,
+    pub reason: String,
+    pub raw: Value,
+}
+
+/// Child rows (nested array items) of the accepted parents.
+#[derive(Debug)]
+pub struct ChildBatch {
+    pub parent_keys: Vec<String>,
+    pub ordinals: Vec<i32>,
+    pub cols: Vec<ColData>,
+    pub payloads: Vec<Value>,
+    /// For each accepted parent key: its items' positions in the vectors above.
+    by_parent: HashMap<String, Vec<usize>>,
+}
+
+impl ChildBatch {
+    /// Only the children of `keys` (the parents this page actually updated).
+    pub fn select(&self, keys: &[String], cols_spec: &[Col]) -> ChildBatch {
+        let mut out = ChildBatch {
+            parent_keys: Vec::new(),
+            ordinals: Vec::new(),
+            cols: cols_spec.iter().map(|c| ColData::new(c.kind, 0)).collect(),
+            payloads: Vec::new(),
+            by_parent: HashMap::new(),
+        };
+        for k in keys {
+            for &ix in self.by_parent.get(k).map(Vec::as_slice).unwrap_or(&[]) {
+                out.parent_keys.push(self.parent_keys[ix].clone());
+                out.ordinals.push(self.ordinals[ix]);
+                out.payloads.push(self.payloads[ix].clone());
+                for (dst, src) in out.cols.iter_mut().zip(&self.cols) {
+                    dst.push(cell_at(src, ix));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn cell_at(c: &ColData, ix: usize) -> Cell {
+    match c {
+        ColData::Text(v) => Cell::Text(v[ix].clone()),
+        ColData::Int(v) => Cell::Int(v[ix]),
+        ColData::Num(v) => Cell::Num(v[ix].clone()),
+        ColData::Bool(v) => Cell::Bool(v[ix]),
+        ColData::Ts(v) => Cell::Ts(v[ix]),
+        ColData::Date(v) => Cell::Date(v[ix]),
+    }
+}
+
+/// The accepted rows of a page, de-duplicated (last in page wins) and sorted by natural key,
+/// as column arrays.
+#[derive(Debug)]
+pub struct Batch {
+    pub keys: Vec<String>,
+    pub payloads: Vec<Value>,
+    /// Typed tables: one entry per column of `all_cols`; generic: referencia, referencia_data,
+    /// ativo.
+    pub cols: Vec<ColData>,
+    pub children: Option<ChildBatch>,
+    pub rejected: Vec<Rejected>,
+    /// Rows whose key appeared again later in the same page.
+    pub duplicates: u32,
+    /// Rows in `dados`.
+    pub total: u32,
+}
+
+struct Accepted {
+    key: String,
+    cells: Vec<Cell>,
+    children: Vec<(Vec<Cell>, Value)>,
+    row: Value,
+}
+
+/// Split a page's rows into accepted (coerced) and rejected.
+pub fn build_batch(spec: &ObjectSpec, typed: Option<&TypedTable>, rows: Vec<Value>) -> Batch {
+    let total = rows.len() as u32;
+    let mut rejected = Vec::new();
+    let mut accepted: Vec<Accepted> = Vec::with_capacity(rows.len());
+    let mut position: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+    let mut duplicates = 0;
+    for (index, row) in rows.into_iter().enumerate() {
+        let index = index as i32;
+        if !row.is_object() {
+            rejected.push(Rejected {
+                index,
+                natural_key: None,
+                reason: "row is not a JSON object".into(),
+                raw: row,
+            });
+            continue;
+        }
+        let Some(key) = spec.natural_key(&row) else {
+            rejected.push(Rejected {
+                index,
+                natural_key: None,
+                reason: format!(
+                    "no usable natural key (field{} {} missing, null or empty)",
+                    if spec.key.len() > 1 { "s" } else { "" },
+                    spec.key.join(", ")
+                ),
+                raw: row,
+            });
+            continue;
+        };
+        let coerced = match typed {
+            Some(t) => coerce_typed(t, &row),
+            None => Ok((coerce_generic(&row), Vec::new())),
+        };
+        match coerced {
+            Err(reason) => rejected.push(Rejected {
+                index,
+                natural_key: Some(key),
+                reason,
+                raw: row,
+            }),
+            Ok((cells, children)) => {
+                let a = Accepted {
+                    key: key.clone(),
+                    cells,
+                    children,
+                    row,
+                };
+                match position.get(&key) {
+                    Some(&p) => {
+                        duplicates += 1;
+                        accepted[p] = a;
+                    }
+                    None => {
+                        position.insert(key, accepted.len());
+                        accepted.push(a);
+                    }
+                }
+            }
+        }
+    }
+    // Sorted keys: every loader touches rows in the same order, so two loaders of overlapping
+    // pages cannot deadlock on row locks.
+    accepted.sort_by(|a, b| a.key.cmp(&b.key));
+
+    let col_kinds: Vec<Kind> = match typed {
+        Some(t) => all_cols(t).map(|c| c.kind).collect(),
+        None => vec![Kind::Text, Kind::Ts, Kind::Bool],
+    };
+    let n = accepted.len();
+    let mut cols: Vec<ColData> = col_kinds.iter().map(|k| ColData::new(*k, n)).collect();
+    let mut keys = Vec::with_capacity(n);
+    let mut payloads = Vec::with_capacity(n);
+    let mut children = typed.and_then(|t| t.child).map(|ch| ChildBatch {
+        parent_keys: Vec::new(),
+        ordinals: Vec::new(),
+        cols: ch.cols.iter().map(|c| ColData::new(c.kind, n)).collect(),
+        payloads: Vec::new(),
+        by_parent: HashMap::new(),
+    });
+    for a in accepted {
+        for (col, cell) in cols.iter_mut().zip(a.cells) {
+            col.push(cell);
+        }
+        if let Some(cb) = children.as_mut() {
+            let mut ixs = Vec::with_capacity(a.children.len());
+            for (ordinal, (cells, item)) in a.children.into_iter().enumerate() {
+                ixs.push(cb.parent_keys.len());
+                cb.parent_keys.push(a.key.clone());
+                cb.ordinals.push(ordinal as i32);
+                cb.payloads.push(item);
+                for (col, cell) in cb.cols.iter_mut().zip(cells) {
+                    col.push(cell);
+                }
+            }
+            cb.by_parent.insert(a.key.clone(), ixs);
+        }
+        keys.push(a.key);
+        payloads.push(a.row);
+    }
+    Batch {
+        keys,
+        payloads,
+        cols,
+        children,
+        rejected,
+        duplicates,
+        total,
+    }
+}
+
+type Coerced = (Vec<Cell>, Vec<(Vec<Cell>, Value)>);
+
+fn coerce_typed(t: &TypedTable, row: &Value) -> Result<Coerced, String> {
+    let mut cells = Vec::with_capacity(t.cols.len() + 3);
+    for c in all_cols(t) {
+        let v = row.get(c.name).unwrap_or(&Value::Null);
+        cells.push(coerce(c.kind, v).map_err(|e| format!("field `{}`: {e}", c.name))?);
+    }
+    let mut children = Vec::new();
+    if let Some(ch) = t.child {
+        match row.get(ch.field).unwrap_or(&Value::Null) {
+            Value::Null => {}
+            Value::Array(items) => {
+                for (ix, item) in items.iter().enumerate() {
+                    if !item.is_object() {
+                        return Err(format!("field `{}[{ix}]`: expected an object", ch.field));
+                    }
+                    let mut cc = Vec::with_capacity(ch.cols.len());
+                    for c in ch.cols {
+                        let v = item.get(c.name).unwrap_or(&Value::Null);
+                        cc.push(
+                            coerce(c.kind, v).map_err(|e| {
+                                format!("field `{}[{ix}].{}`: {e}", ch.field, c.name)
+                            })?,
+                        );
+                    }
+                    children.push((cc, item.clone()));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "field `{}`: expected an array, got {}",
+                    ch.field,
+                    show(other)
+                ))
+            }
+        }
+    }
+    Ok((cells, children))
+}
+
+/// Generic objects keep `referencia`, `referencia_data` and `ativo` when they read cleanly and
+/// NULL otherwise: the payload is what matters there, so no row is rejected for them.
+fn coerce_generic(row: &Value) -> Vec<Cell> {
+    let get = |k: &str| row.get(k).unwrap_or(&Value::Null);
+    vec![
+        coerce(Kind::Text, get("referencia")).unwrap_or(Cell::Text(None)),
+        coerce(Kind::Ts, get("referencia_data")).unwrap_or(Cell::Ts(None)),
+        coerce(Kind::Bool, get("ativo")).unwrap_or(Cell::Bool(None)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::find;
+    use crate::load::tables::typed;
+    use serde_json::json;
+
+    #[test]
+    fn envelopes() {
+        assert!(parse_envelope(b"<html>")
+            .unwrap_err()
+            .starts_with("not JSON"));
+        assert!(parse_envelope(b"[1]")
+            .unwrap_err()
+            .contains("not a JSON object"));
+        assert!(parse_envelope(br#"{"Response":"Too many requests"}"#)
+            .unwrap_err()
+            .contains("no `dados`"));
+        assert!(parse_envelope(br#"{"dados":{}}"#)
+            .unwrap_err()
+            .contains("not an array"));
+        assert_eq!(
+            parse_envelope(br#"{"pagina":1,"dados":[{"a":1}]}"#)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn coercions() {
+        assert_eq!(
+            coerce(Kind::Ts, &json!("0000-00-00 00:00:00")),
+            Ok(Cell::Ts(None))
+        );
+        assert_eq!(coerce(Kind::Ts, &json!("")), Ok(Cell::Ts(None)));
+        assert!(coerce(Kind::Ts, &json!("2024-13-45 00:00:00")).is_err());
+        assert!(coerce(Kind::Ts, &json!(12)).is_err());
+        assert_eq!(
+            coerce(Kind::Date, &json!("0000-00-00")),
+            Ok(Cell::Date(None))
+        );
+        assert_eq!(
+            coerce(Kind::Date, &json!("01/10/2024")),
+            Ok(Cell::Date(NaiveDate::from_ymd_opt(2024, 10, 1)))
+        );
+        assert_eq!(
+            coerce(Kind::Bool, &json!("Não")),
+            Ok(Cell::Bool(Some(false)))
+        );
+        assert_eq!(
+            coerce(Kind::Num, &json!(150000.5)),
+            Ok(Cell::Num(Some("150000.5".into())))
+        );
+        let e = coerce(Kind::Num, &json!("cento e vinte")).unwrap_err();
+        assert!(e.contains("a number") && e.contains("cento"), "{e}");
+        assert!(coerce(Kind::Text, &json!({"a": 1})).is_err());
+    }
+
+    #[test]
+    fn batch_rejects_dedups_sorts() {
+        let spec = find("vendas").unwrap();
+        let rows = vec![
+            json!({"idreserva": 2, "valor_contrato": 10, "associados": [{"idpessoa_cv": 1, "percentagem_participacao": 50}]}),
+            json!({"idreserva": 1, "valor_contrato": "abc"}),
+            json!({"valor_contrato": 1}),
+            json!({"idreserva": "2", "valor_contrato": 20, "associados": []}),
+            json!({"idreserva": 3, "data_venda": "31/31/2024 99"}),
+            json!({"idreserva": 4, "associados": [{"percentagem_participacao": "x"}]}),
+            json!("nope"),
+            json!({"idreserva": 0, "ativo": "N"}),
+        ];
+        let b = build_batch(spec, typed("vendas"), rows);
+        assert_eq!(b.total, 8);
+        assert_eq!(b.keys, vec!["0", "2"]);
+        assert_eq!(b.duplicates, 1);
+        assert_eq!(b.payloads[1]["valor_contrato"], json!(20));
+        let reasons: Vec<_> = b
+            .rejected
+            .iter()
+            .map(|r| (r.index, r.reason.clone()))
+            .collect();
+        assert_eq!(reasons.len(), 5, "{reasons:?}");
+        assert!(reasons[0].1.contains("valor_contrato"));
+        assert!(reasons[1].1.contains("natural key"));
+        assert!(reasons[2].1.contains("data_venda"));
+        assert!(reasons[3]
+            .1
+            .contains("associados[0].percentagem_participacao"));
+        assert_eq!(b.rejected[0].natural_key.as_deref(), Some("1"));
+        // the duplicate's children are the last one's (none)
+        let ch = b.children.as_ref().unwrap();
+        assert!(ch.parent_keys.is_empty());
+    }
+}
