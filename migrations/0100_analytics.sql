@@ -167,22 +167,24 @@ RETURNS TABLE (tenant text, idempreendimento bigint, empreendimento text, vendas
                liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric)
 LANGUAGE sql STABLE AS $$
   WITH v AS (
-    SELECT f.tenant, f.idempreendimento, count(*) AS u, sum(f.valor) AS s FROM analytics.fato_vendas f
+    SELECT f.tenant, coalesce(f.idempreendimento, -1) AS k, count(*) AS u, sum(f.valor) AS s FROM analytics.fato_vendas f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   ), d AS (
-    SELECT f.tenant, f.idempreendimento, count(*) AS u, sum(f.valor) AS s FROM analytics.fato_distratos f
+    SELECT f.tenant, coalesce(f.idempreendimento, -1) AS k, count(*) AS u, sum(f.valor) AS s FROM analytics.fato_distratos f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   )
-  SELECT tenant, idempreendimento, e.nome, coalesce(v.u, 0), coalesce(v.s, 0), coalesce(d.u, 0),
+  -- NULL ids are keyed -1 so a FULL JOIN pairs them (NULL never equals NULL).
+  SELECT coalesce(v.tenant, d.tenant), nullif(coalesce(v.k, d.k), -1), e.nome, coalesce(v.u, 0), coalesce(v.s, 0), coalesce(d.u, 0),
          coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0), coalesce(v.s, 0) - coalesce(d.s, 0),
          coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2)
-  FROM v FULL JOIN d USING (tenant, idempreendimento)
-  LEFT JOIN analytics.empreendimentos e USING (tenant, idempreendimento)
-  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, idempreendimento
+  FROM v FULL JOIN d USING (tenant, k)
+  LEFT JOIN analytics.empreendimentos e
+    ON e.tenant = coalesce(v.tenant, d.tenant) AND e.idempreendimento = coalesce(v.k, d.k)
+  ORDER BY 1, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, 2
 $$;
 
 CREATE FUNCTION analytics.vendas_por_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint)
@@ -192,31 +194,31 @@ RETURNS TABLE (tenant text, idcorretor bigint, corretor text, vendas_unidades bi
                comissao_valor numeric, comissao_paga numeric)
 LANGUAGE sql STABLE AS $$
   WITH v AS (
-    SELECT f.tenant, f.idcorretor, max(f.corretor) AS nome, count(*) AS u, sum(f.valor) AS s
+    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, count(*) AS u, sum(f.valor) AS s
     FROM analytics.fato_vendas f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   ), d AS (
-    SELECT f.tenant, f.idcorretor, max(f.corretor) AS nome, count(*) AS u, sum(f.valor) AS s
+    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, count(*) AS u, sum(f.valor) AS s
     FROM analytics.fato_distratos f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   ), c AS (
-    SELECT f.tenant, f.idcorretor, max(f.corretor) AS nome, sum(f.valor_comissao) AS s,
+    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, sum(f.valor_comissao) AS s,
            sum(f.valor_pago) AS p
     FROM analytics.fato_comissoes f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   )
-  SELECT tenant, idcorretor, coalesce(v.nome, d.nome, c.nome), coalesce(v.u, 0), coalesce(v.s, 0),
+  SELECT tenant, nullif(k, -1), coalesce(v.nome, d.nome, c.nome), coalesce(v.u, 0), coalesce(v.s, 0),
          coalesce(d.u, 0), coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0),
          coalesce(v.s, 0) - coalesce(d.s, 0), coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2),
          coalesce(c.s, 0), coalesce(c.p, 0)
-  FROM v FULL JOIN d USING (tenant, idcorretor) FULL JOIN c USING (tenant, idcorretor)
-  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, idcorretor
+  FROM v FULL JOIN d USING (tenant, k) FULL JOIN c USING (tenant, k)
+  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, k
 $$;
 
 CREATE FUNCTION analytics.comissoes_por_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint)
@@ -239,7 +241,7 @@ RETURNS TABLE (tenant text, idtime bigint, nome_time text, vendas_unidades bigin
                vendas_time_da_reserva bigint, vendas_time_dos_integrantes bigint)
 LANGUAGE sql STABLE AS $$
   WITH v AS (
-    SELECT f.tenant, f.idtime, max(f.nome_time) AS nome, count(*) AS u, sum(f.valor) AS s,
+    SELECT f.tenant, coalesce(f.idtime, -1) AS k, max(f.nome_time) AS nome, count(*) AS u, sum(f.valor) AS s,
            count(*) FILTER (WHERE f.origem_time = 'reserva') AS por_reserva,
            count(*) FILTER (WHERE f.origem_time = 'integrantes') AS por_integrantes
     FROM analytics.fato_vendas_times f
@@ -247,18 +249,18 @@ LANGUAGE sql STABLE AS $$
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   ), d AS (
-    SELECT f.tenant, f.idtime, max(f.nome_time) AS nome, count(*) AS u, sum(f.valor) AS s
+    SELECT f.tenant, coalesce(f.idtime, -1) AS k, max(f.nome_time) AS nome, count(*) AS u, sum(f.valor) AS s
     FROM analytics.fato_distratos f
     WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
       AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
     GROUP BY 1, 2
   )
-  SELECT tenant, idtime, coalesce(v.nome, d.nome, 'Sem time'), coalesce(v.u, 0), coalesce(v.s, 0),
+  SELECT tenant, nullif(k, -1), coalesce(v.nome, d.nome, 'Sem time'), coalesce(v.u, 0), coalesce(v.s, 0),
          coalesce(d.u, 0), coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0),
          coalesce(v.s, 0) - coalesce(d.s, 0), coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2),
          coalesce(v.por_reserva, 0), coalesce(v.por_integrantes, 0)
-  FROM v FULL JOIN d USING (tenant, idtime)
-  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, idtime NULLS LAST
+  FROM v FULL JOIN d USING (tenant, k)
+  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, nullif(k, -1) NULLS LAST
 $$;
 
 -- VSO (venda sobre oferta) per development and month:

@@ -33,13 +33,16 @@ pub fn state(args: &ServeArgs) -> anyhow::Result<Arc<AppState>> {
         _ => ApiConfig::from_env()?,
     };
     Ok(Arc::new(AppState {
-        db: Database::new(api::connect_plain(args.database_url.clone())),
+        db: Database::new(api::connect_with(shared::db::DbConfig::from_url(
+            &args.database_url,
+        )?)),
         config,
     }))
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     shared::telemetry::init(shared::telemetry::LogFormat::Pretty);
+    shared::store::install_crypto_provider();
     let state = state(&args)?;
     if let Err(e) = state.db.warm_up().await {
         tracing::warn!(error = %e, "database not reachable yet; /health will say so");

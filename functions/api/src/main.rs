@@ -9,11 +9,11 @@ use shared::api::{self, ApiConfig, AppState, Database};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init_for_lambda();
+    shared::store::install_crypto_provider();
     let config = ApiConfig::from_env()?;
-    let url =
-        std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("DATABASE_URL is not set"))?;
+    let db_config = shared::db::DbConfig::from_env()?;
     let state = Arc::new(AppState {
-        db: Database::new(api::connect_plain(url)),
+        db: Database::new(api::connect_with(db_config)),
         config,
     });
     if let Err(e) = state.db.warm_up().await {

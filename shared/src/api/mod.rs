@@ -466,6 +466,18 @@ pub(crate) fn cors_parts() -> ([Method; 2], [HeaderName; 3]) {
     )
 }
 
+/// A [`ConnectFn`] over `shared::db` (TLS per `sslmode`, e.g. Neon in production).
+pub fn connect_with(config: crate::db::DbConfig) -> ConnectFn {
+    Arc::new(move || {
+        let config = config.clone();
+        Box::pin(async move {
+            crate::db::open_client(&config)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
 /// A [`ConnectFn`] for a plain-TCP PostgreSQL URL (local servers, tests). Production goes
 /// through `shared::db` and its TLS set-up.
 pub fn connect_plain(url: String) -> ConnectFn {
