@@ -293,6 +293,8 @@ pub async fn load(db: &mut TestDb, data: &Dataset, day: i64) {
             .unwrap_or_else(|e| panic!("loading {}: {e}", p.key));
         }
     }
+    // Fresh tables have no statistics until autovacuum runs; plan with real ones.
+    db.client().batch_execute("ANALYZE").await.unwrap();
 }
 
 /// A migrated database with the two test tenants loaded.
