@@ -17,6 +17,7 @@ const INDEX: &str = include_str!("../../assets/index.html");
 const APP_JS: &str = include_str!("../../assets/app.js");
 const APP_CSS: &str = include_str!("../../assets/app.css");
 const CHART_JS: &str = include_str!("../../assets/chart.umd.min.js");
+const FAVICON: &str = include_str!("../../assets/favicon.svg");
 
 /// The Content-Security-Policy of the page: only its own scripts, styles and API.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -32,6 +33,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(
             "/assets/app.css",
             get(|| asset(APP_CSS, "text/css; charset=utf-8")),
+        )
+        .route(
+            "/assets/favicon.svg",
+            get(|| asset(FAVICON, "image/svg+xml")),
         )
         .route(
             "/assets/chart.umd.min.js",
