@@ -26,6 +26,8 @@ pub mod landing;
 pub mod secret;
 pub mod values;
 
+#[cfg(feature = "runtime")]
+pub mod analytics;
 #[cfg(feature = "api")]
 pub mod api;
 #[cfg(feature = "runtime")]
