@@ -13,8 +13,8 @@
 //! - **Arrival time.** The server counts *arrival* times, which lie between our send and the
 //!   response. Each request is logged at send time and moved to its completion time when the
 //!   response is in ([`Pacer::complete`]), so a slow arrival can never make two requests land
-//!   closer than the window. A small margin (1.5% of the window, at least 20 ms) covers clock
-//!   granularity. The cost is one request latency per window.
+//!   closer than the window. A small margin (0.5% of the window, at least 10 ms) covers timer
+//!   granularity and clock-rate drift. The cost is one request latency per window.
 //! - **Throttle pauses.** A 429 (or the 200-body twin) means our view and the server's
 //!   disagree — another client on the same credential, or a clock skew. The whole credential
 //!   pauses for at least the window, doubling on consecutive throttles up to a cap; a success
@@ -46,7 +46,9 @@ impl PacerConfig {
     /// `requests` per `window`, with the default margin and throttle pauses (1× window,
     /// escalating to 8× window).
     pub fn new(requests: u32, window: Duration) -> Self {
-        let margin = (window.mul_f64(0.015)).max(Duration::from_millis(20));
+        // Requests are logged at their completion, which is causally after the server's
+        // arrival stamp, so the margin only covers timer granularity and clock-rate drift.
+        let margin = (window.mul_f64(0.005)).max(Duration::from_millis(10));
         Self {
             requests: requests.max(1),
             window,
@@ -371,8 +373,8 @@ mod tests {
     #[test]
     fn default_margin_is_small_but_nonzero() {
         let c = PacerConfig::new(20, Duration::from_secs(2));
-        assert_eq!(c.margin, Duration::from_millis(30));
-        assert_eq!(PacerConfig::default().margin, Duration::from_millis(900));
+        assert_eq!(c.margin, Duration::from_millis(10));
+        assert_eq!(PacerConfig::default().margin, Duration::from_millis(300));
     }
 
     #[tokio::test]
