@@ -524,6 +524,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                             page: page_no,
                             from: filter,
                         })
+                        .instrument(tracing::info_span!("page", page = page_no))
                         .await
                         .map_err(|source| ExtractError::Cvdw {
                             tenant: job.tenant.clone(),
@@ -548,6 +549,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                         tally.retries += u64::from(fetched.retries);
                         let entry = self
                             .store_page(job, spec, cont, mode, page_no, &fetched)
+                            .instrument(tracing::info_span!("page", page = page_no))
                             .await?;
                         let p = cont.current.as_mut().expect("set above");
                         if let Some(e) = entry {
