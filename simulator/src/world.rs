@@ -849,7 +849,9 @@ impl World {
 
         // A few rows are already inactive, and a few carry zero/null referencia_data.
         for oi in 0..OBJECTS.len() {
-            let has_ativo = OBJECTS[oi].has_ativo;
+            // `/agendamentos/vistorias` only ever serves active rows (leaked server query,
+            // §6): its inactive rows are simply absent.
+            let has_ativo = OBJECTS[oi].has_ativo && OBJECTS[oi].path != "/agendamentos/vistorias";
             let zero = w.defs[oi].zero_ref;
             for row in w.tables[oi].rows.iter_mut() {
                 if has_ativo && rng.random::<f64>() < 0.02 {

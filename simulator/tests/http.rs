@@ -142,6 +142,11 @@ async fn all_70_paths_serve_and_everything_else_is_405() {
             );
         }
     }
+    let vistorias = crawl(&c, &base, "/agendamentos/vistorias", &[]).await;
+    assert!(
+        vistorias.iter().all(|r| r["ativo"] == json!("S")),
+        "/agendamentos/vistorias serves only ativo='S' rows (§6)"
+    );
     for bad in [
         "/empreendimentos",
         "/etapas",
