@@ -268,7 +268,8 @@ struct DisplayState {
 }
 
 impl Display {
-    fn wait(&self, kind: WaitKind, d: Duration) {
+    /// Note a wait (rate limit, throttle pause, backoff) of the client.
+    pub fn wait(&self, kind: WaitKind, d: Duration) {
         let Ok(mut st) = self.state.lock() else {
             return;
         };

@@ -3,6 +3,7 @@
 //! stand-ins (the simulator, an in-process S3 server).
 
 pub mod bench;
+pub mod demo;
 pub mod extract;
 pub mod load;
 pub mod pg_local;

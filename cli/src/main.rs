@@ -2,7 +2,7 @@
 //! simulator); see `cvdw --help`.
 
 use clap::{Parser, Subcommand};
-use cvdw_cli::{bench, extract, load, serve, simulate};
+use cvdw_cli::{bench, demo, extract, load, serve, simulate};
 
 #[derive(Parser)]
 #[command(
@@ -17,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole pipeline on this machine: simulator → extract → local S3 → load → PostgreSQL → dashboard.
+    Demo(demo::DemoArgs),
     /// Serve the CVDW API simulator on 127.0.0.1.
     Simulate(simulate::SimulateArgs),
     /// Run an extraction (CVDW → S3 landing zone), the same code the extract Lambda runs.
@@ -40,6 +42,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
+            Command::Demo(args) => demo::run(args).await,
             Command::Simulate(args) => simulate::run(args).await,
             Command::Extract(args) => extract::run(args).await,
             Command::Migrate(args) => load::migrate(args).await,

@@ -46,7 +46,7 @@ pub async fn find_or_start(database: &str, dir: &Path) -> anyhow::Result<LocalDa
     let local = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3";
     if create_database_if_missing(local, database).await.is_ok() {
         return Ok(LocalDatabase {
-            url: format!("postgres://postgres@127.0.0.1:5432/{database}"),
+            url: format!("postgres://postgres@127.0.0.1:5432/{database}?sslmode=disable"),
             source: Source::LocalServer,
         });
     }
@@ -63,7 +63,7 @@ pub async fn find_or_start(database: &str, dir: &Path) -> anyhow::Result<LocalDa
         .await
         .context("the private PostgreSQL cluster started but does not accept connections")?;
     Ok(LocalDatabase {
-        url: format!("postgres://postgres@127.0.0.1:{PRIVATE_PORT}/{database}"),
+        url: format!("postgres://postgres@127.0.0.1:{PRIVATE_PORT}/{database}?sslmode=disable"),
         source: Source::PrivateCluster(pg_dir),
     })
 }

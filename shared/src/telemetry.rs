@@ -26,12 +26,18 @@ static INIT: Once = Once::new();
 /// Install the global subscriber once. The level comes from `RUST_LOG` (default `info`, with
 /// the AWS SDK and hyper turned down to `warn`).
 pub fn init(format: LogFormat) {
+    init_with_default(
+        format,
+        "info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,h2=warn,rustls=warn",
+    );
+}
+
+/// [`init`] with another default filter for when `RUST_LOG` is unset (a command whose own
+/// output is a progress display wants only warnings from the libraries).
+pub fn init_with_default(format: LogFormat, default_filter: &str) {
     INIT.call_once(|| {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            EnvFilter::new(
-                "info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,h2=warn,rustls=warn",
-            )
-        });
+        let filter =
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
         let result = match format {
             LogFormat::Json => fmt()
                 .json()

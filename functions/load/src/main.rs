@@ -15,16 +15,15 @@
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{service_fn, LambdaEvent};
 use shared::db::{self, Db, DbConfig};
-use shared::load::event::{decode_s3_key, handle_key, KeyOutcome};
+use shared::load::event::handle_s3_event;
 use shared::load::LoadOptions;
-use shared::store::S3Store;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 struct State {
     db: Mutex<Db>,
-    /// Holds the S3 client built at init; each record uses it for the record's own bucket.
-    s3: S3Store,
+    /// Built once at init; each record is read from its own bucket with it.
+    s3: aws_sdk_s3::Client,
 }
 
 #[tokio::main]
@@ -35,10 +34,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let mut db = Db::connect(&config).await?;
     let report = db::migrate(db.client()).await?;
     tracing::info!(applied = ?report.applied, "migrations checked");
-    let s3 = S3Store::new(shared::store::s3_client_from_env().await, "");
     let state = Arc::new(State {
         db: Mutex::new(db),
-        s3,
+        s3: shared::store::s3_client_from_env().await,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
         let state = state.clone();
@@ -49,49 +47,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
 async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lambda_runtime::Error> {
     let mut db = state.db.lock().await;
-    db.ensure_connected().await?;
-    let mut failures = Vec::new();
-    let mut done = Vec::new();
-    for record in event.records {
-        let event_name = record.event_name.unwrap_or_default();
-        let (Some(bucket), Some(raw_key)) = (record.s3.bucket.name, record.s3.object.key) else {
-            tracing::warn!(event_name, "record without bucket or key; ignored");
-            continue;
-        };
-        if !event_name.starts_with("ObjectCreated") {
-            tracing::info!(
-                event_name,
-                key = raw_key,
-                "not an ObjectCreated event; ignored"
-            );
-            continue;
-        }
-        let key = decode_s3_key(&raw_key);
-        let store = S3Store::new(state.s3.client().clone(), bucket);
-        match handle_key(db.client(), &store, &key, LoadOptions::default()).await {
-            Ok(outcome) => {
-                done.push(serde_json::json!({"key": key, "outcome": describe(&outcome)}))
-            }
-            Err(e) => {
-                tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
-                failures.push(format!("{key}: {e}"));
-                // A dead connection is re-opened before the next record.
-                db.ensure_connected().await?;
-            }
-        }
-    }
-    if failures.is_empty() {
-        Ok(serde_json::json!({ "loaded": done }))
+    let report = handle_s3_event(&mut db, &state.s3, event, LoadOptions::default()).await?;
+    if report.failures.is_empty() {
+        let loaded: Vec<_> = report
+            .done
+            .iter()
+            .map(
+                |(key, outcome)| serde_json::json!({"key": key, "outcome": format!("{outcome:?}")}),
+            )
+            .collect();
+        Ok(serde_json::json!({ "loaded": loaded }))
     } else {
         Err(format!(
             "{} record(s) failed: {}",
-            failures.len(),
-            failures.join("; ")
+            report.failures.len(),
+            report.failures.join("; ")
         )
         .into())
     }
-}
-
-fn describe(o: &KeyOutcome) -> String {
-    format!("{o:?}")
 }

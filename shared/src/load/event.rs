@@ -121,6 +121,101 @@ pub async fn handle_key<S: ObjectStore>(
     }
 }
 
+/// What one S3 notification event did, record by record.
+#[derive(Debug, Default)]
+pub struct EventReport {
+    /// Decoded keys handled, with what happened.
+    pub done: Vec<(String, KeyOutcome)>,
+    /// `key: error` for each record that failed (the event as a whole must then fail, so
+    /// Lambda retries it and, after the retries, its on-failure destination keeps it).
+    pub failures: Vec<String>,
+}
+
+/// Handle an S3 notification event: every `ObjectCreated` record is decoded and loaded from
+/// its own bucket; other records are ignored. Every record is attempted even when one fails
+/// (records that did load are no-ops on redelivery, thanks to the ledger). The load Lambda
+/// and `cvdw demo` both deliver their events here.
+pub async fn handle_s3_event(
+    db: &mut crate::db::Db,
+    s3: &aws_sdk_s3::Client,
+    event: aws_lambda_events::event::s3::S3Event,
+    opts: LoadOptions,
+) -> Result<EventReport, crate::db::DbError> {
+    let mut report = EventReport::default();
+    db.ensure_connected().await?;
+    for record in event.records {
+        let event_name = record.event_name.unwrap_or_default();
+        let (Some(bucket), Some(raw_key)) = (record.s3.bucket.name, record.s3.object.key) else {
+            tracing::warn!(event_name, "record without bucket or key; ignored");
+            continue;
+        };
+        if !event_name.starts_with("ObjectCreated") {
+            tracing::info!(
+                event_name,
+                key = raw_key,
+                "not an ObjectCreated event; ignored"
+            );
+            continue;
+        }
+        let key = decode_s3_key(&raw_key);
+        let store = crate::store::S3Store::new(s3.clone(), bucket);
+        match handle_key(db.client(), &store, &key, opts).await {
+            Ok(outcome) => report.done.push((key, outcome)),
+            Err(e) => {
+                tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
+                report.failures.push(format!("{key}: {e}"));
+                // A dead connection is re-opened before the next record.
+                db.ensure_connected().await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Encode a key the way S3 notifications do (form encoding: `+` for a space, `%XX` for
+/// everything outside the unreserved set and `/`), the inverse of [`decode_s3_key`].
+pub fn encode_s3_key(key: &str) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b' ');
+    utf8_percent_encode(key, KEEP).to_string().replace(' ', "+")
+}
+
+/// A notification event for keys of `bucket`, shaped as S3 sends it (used by `cvdw demo`, which
+/// has no S3 notifications locally, to drive the same path as the Lambda).
+pub fn object_created_event(
+    bucket: &str,
+    keys: &[String],
+) -> aws_lambda_events::event::s3::S3Event {
+    let records: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": "us-east-1",
+                "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "cvdw-local"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {"x-amz-request-id": "local", "x-amz-id-2": "local"},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "cvdw-local",
+                    "bucket": {"name": bucket, "ownerIdentity": {"principalId": "cvdw-local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                    "object": {"key": encode_s3_key(k), "size": 0, "eTag": "", "sequencer": "0"}
+                }
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +228,20 @@ mod tests {
         );
         assert_eq!(decode_s3_key("a%2Bb+c"), "a+b c");
         assert_eq!(decode_s3_key("plain/key.json"), "plain/key.json");
+        let odd = "raw/construtora são josé/a+b/00001.json";
+        assert_eq!(decode_s3_key(&encode_s3_key(odd)), odd);
+        let event = object_created_event("bucket-x", &[odd.to_string()]);
+        assert_eq!(event.records.len(), 1);
+        assert_eq!(
+            event.records[0]
+                .s3
+                .object
+                .key
+                .as_deref()
+                .map(decode_s3_key)
+                .as_deref(),
+            Some(odd)
+        );
         assert_eq!(route("raw/a/vendas/2026/11/29/x/00001.json"), Route::Page);
         assert_eq!(route("manifests/a/r/vendas.json"), Route::Manifest);
         assert_eq!(route("state/a/vendas.json"), Route::Ignore);
