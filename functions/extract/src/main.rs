@@ -32,7 +32,11 @@ struct App {
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_for_lambda();
     shared::store::install_crypto_provider();
-    let config = ExtractConfig::from_env()?;
+    // CVDW credentials come from Secrets Manager (CVDW_TENANTS_SECRET_ARN) in AWS, or from
+    // CVDW_TENANTS locally; either way they are read once, here.
+    let env = shared::secrets::EnvOverlay::resolve(&[("CVDW_TENANTS", "CVDW_TENANTS_SECRET_ARN")])
+        .await?;
+    let config = ExtractConfig::from_lookup(|k| env.get(k))?;
     let store = S3Store::new(s3_client_from_env().await, config.bucket.clone());
     let jobs = jobs_from_config(&config, None)?;
     let continuer = LambdaContinuer::from_env().await?;
