@@ -1,6 +1,60 @@
-//! `cvdw serve` (placeholder: owned by the api work).
+//! `cvdw serve --port 3000`: the API and the dashboard on a local port — the same router
+//! (`shared::api::router`) the api Lambda runs, so nothing is written twice.
+//!
+//! Configuration is the Lambda's (`DATABASE_URL`, `API_KEY_HASHES`, `CORS_ALLOW_ORIGINS`...);
+//! for a local demo `--api-key` (or `CVDW_API_KEY`) configures a plain key instead of hashes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use shared::api::{self, ApiConfig, AppState, Database};
+
 #[derive(clap::Args)]
-pub struct ServeArgs {}
-pub async fn run(_args: ServeArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub struct ServeArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Address to bind (default loopback only).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// A plain API key for local use (hashed in memory). Without it, `API_KEY_HASHES` is required.
+    #[arg(long, env = "CVDW_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+}
+
+/// Build the state from flags and environment.
+pub fn state(args: &ServeArgs) -> anyhow::Result<Arc<AppState>> {
+    let config = match &args.api_key {
+        Some(k) if !k.is_empty() => ApiConfig::from_keys(&[k.as_str()]).with_env_cors()?,
+        _ => ApiConfig::from_env()?,
+    };
+    Ok(Arc::new(AppState {
+        db: Database::new(api::connect_with(shared::db::DbConfig::from_url(
+            &args.database_url,
+        )?)),
+        config,
+    }))
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    shared::telemetry::init(shared::telemetry::LogFormat::Pretty);
+    shared::store::install_crypto_provider();
+    let state = state(&args)?;
+    if let Err(e) = state.db.warm_up().await {
+        tracing::warn!(error = %e, "database not reachable yet; /health will say so");
+    }
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    println!(
+        "cvdw serve: dashboard at http://{local}/  (API under /api, OpenAPI at /openapi.json)"
+    );
+    api::serve(listener, api::router(state)).await?;
+    Ok(())
 }

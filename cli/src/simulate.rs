@@ -123,3 +123,50 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     running.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SimulateArgs,
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        let a = Cli::parse_from(["simulate"]).args;
+        assert_eq!((a.port, a.seed, a.scale), (8787, 42, 1.0));
+        assert_eq!(
+            (a.email.as_str(), a.token.as_str()),
+            ("demo@cvdw.local", "demo-token")
+        );
+        assert_eq!(a.rate_limit, "20/60s");
+        let a = Cli::parse_from([
+            "simulate",
+            "--port",
+            "0",
+            "--rate-limit",
+            "20/2s",
+            "--no-quirks",
+            "--deny",
+            "unidades,reservas/condicoes",
+            "--fault-rate",
+            "0.05",
+        ])
+        .args;
+        assert!(a.no_quirks);
+        assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
+        assert_eq!(a.fault_rate, 0.05);
+    }
+
+    #[test]
+    fn help_documents_every_flag() {
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments() {
+            assert!(arg.get_help().is_some(), "--{} has no help", arg.get_id());
+        }
+    }
+}

@@ -10,6 +10,7 @@
 //! - [`secret`]: a wrapper that keeps tokens and passwords out of logs and `Debug`.
 //! - [`landing`]: the S3 landing-zone layout — the contract between extract and load.
 //! - `cvdw`: the CVDW HTTP client, its pacer and lenient envelope parsing.
+//! - `secrets`: secrets resolved at init (Secrets Manager through the Lambda extension, or a plain variable).
 //! - `store`: the object-store seam (S3 and test stand-ins).
 //! - `extract`: incremental/full extraction runs, cursors, state, locks, continuations.
 //! - `db`: Postgres connections (TLS) and migrations.
@@ -25,6 +26,8 @@ pub mod landing;
 pub mod secret;
 pub mod values;
 
+#[cfg(feature = "runtime")]
+pub mod analytics;
 #[cfg(feature = "api")]
 pub mod api;
 #[cfg(feature = "runtime")]
@@ -37,6 +40,8 @@ pub mod extract;
 pub mod load;
 #[cfg(feature = "local-s3")]
 pub mod local_s3;
+#[cfg(feature = "runtime")]
+pub mod secrets;
 #[cfg(feature = "runtime")]
 pub mod store;
 #[cfg(feature = "runtime")]

@@ -27,11 +27,24 @@
 //!   random fault → parameters (400) → data.
 //! - **Rate limit**: a sliding window per credential (`email`) across all objects. Rejected
 //!   requests *are* recorded in the window by default (the real server appears to keep
-//!   throttling clients that keep hammering, §3.4); see [`RateLimit::count_rejected`].
+//!   throttling clients that keep hammering, §3.4); see [`SimConfig::count_rejected`].
+//!   Requests that fail authentication are not recorded.
 //!   Requests answered with a fault are not recorded.
 //! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
 //!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
 //!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
+//!
+//! ## Choices where the reference is silent (INFERRED)
+//! - Parameters: the query string wins over the JSON body; a body that is not a JSON object is
+//!   ignored; `pagina` ≤ 0 is page 1; `registros_por_pagina` ≤ 0 is 30, non-integer → 400
+//!   `{"mensagem":"O campo registros_por_pagina deve ser um inteiro.","codigo":400}`.
+//! - 405 body: `{"mensagem":"Método não permitido.","codigo":405}` (the real body is unknown).
+//! - The 429 body is PHP's pretty print, `{\n    "Response": "Too many requests"\n}` (39 bytes;
+//!   the reference counts 38, which no PHP indentation gives; clients must parse, not compare).
+//! - The HTML 500 page starts with the documented first line, then a short "OPS!" table.
+//! - `/unidades` sends `valor`, `valor_avaliacao`, `area_comum` as numeric strings and its
+//!   dates as `dd/mm/yyyy`, as its spec examples do (§5).
+//! - A distrato leaves the `/vendas` row untouched (see [`world`]).
 
 pub mod fields;
 mod names;
@@ -54,17 +67,11 @@ pub use server::RunningSimulator;
 pub struct RateLimit {
     pub requests: u32,
     pub window: Duration,
-    /// Whether rejected (429) requests are recorded in the window too (default true).
-    pub count_rejected: bool,
 }
 
 impl RateLimit {
     pub fn new(requests: u32, window: Duration) -> Self {
-        Self {
-            requests,
-            window,
-            count_rejected: true,
-        }
+        Self { requests, window }
     }
     /// No limit at all (benchmarks).
     pub fn disabled() -> Self {
@@ -180,7 +187,7 @@ impl Default for Quirks {
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub seed: u64,
-    /// 1.0 ≈ 1 000 reservas / 700 vendas / 8 000 leads; the largest object (`/leads/interacoes`,
+    /// 1.0 ≈ 1 000 reservas / 800 vendas / 8 000 leads; the largest object (`/leads/interacoes`,
     /// 3 rows per lead) passes 1 million rows at scale ≈ 42.
     pub scale: f64,
     pub email: String,
@@ -193,10 +200,26 @@ pub struct SimConfig {
     pub slow_delay: Duration,
     /// Object paths (`/unidades` or `unidades`) the credential may not read (→ 401).
     pub denied_objects: Vec<String>,
+    /// Whether requests rejected with 429 are recorded in the rate window too (default true:
+    /// a client that keeps hammering stays throttled, as reported of the real API, §3.4).
+    pub count_rejected: bool,
     /// The simulated "now" at start (`YYYY-MM-DD HH:MM:SS`, naive São Paulo time).
     pub start_now: chrono::NaiveDateTime,
     /// Years of history generated before `start_now`.
     pub history_years: u32,
+}
+
+impl SimConfig {
+    /// A small world for integration tests: scale 0.05 (50 reservas, ~40 vendas, 400 leads,
+    /// 1 200 `/leads/interacoes`), no rate limit, 5 s slow faults; everything else default.
+    pub fn for_tests() -> Self {
+        Self {
+            scale: 0.05,
+            rate_limit: RateLimit::disabled(),
+            slow_delay: Duration::from_secs(5),
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -211,6 +234,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             slow_delay: Duration::from_secs(65),
             denied_objects: Vec::new(),
+            count_rejected: true,
             start_now: chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
                 .and_then(|d| d.and_hms_opt(9, 0, 0))
                 .unwrap_or_default(),

@@ -195,24 +195,30 @@ fn ascii_fold(s: &str) -> String {
         .collect()
 }
 
-/// Deterministic person data for pessoa `p` (= lead index; ids are index + 1).
+/// Deterministic person data for pessoa `p` (= lead index; ids are index + 1). Cheap: the
+/// name is only assembled when asked for.
 struct Person {
     first: &'static str,
-    nome: String,
+    s1: &'static str,
+    s2: &'static str,
     female: bool,
     h: u64,
+}
+
+impl Person {
+    fn nome(&self) -> String {
+        format!("{} {} {}", self.first, self.s1, self.s2)
+    }
 }
 
 fn person(seed: u64, salt: u64, p: u32) -> Person {
     let h = h3(seed, salt, p as u64);
     let female = h & 1 == 1;
     let pool = if female { FIRST_F } else { FIRST_M };
-    let first = pool[(h >> 8) as usize % pool.len()];
-    let s1 = SURNAMES[(h >> 20) as usize % SURNAMES.len()];
-    let s2 = SURNAMES[(h >> 32) as usize % SURNAMES.len()];
     Person {
-        first,
-        nome: format!("{first} {s1} {s2}"),
+        first: pool[(h >> 8) as usize % pool.len()],
+        s1: SURNAMES[(h >> 20) as usize % SURNAMES.len()],
+        s2: SURNAMES[(h >> 32) as usize % SURNAMES.len()],
         female,
         h,
     }
@@ -289,10 +295,8 @@ impl<'a> R<'a> {
         let lead = &self.w.leads[l as usize];
         self.set_cor(lead.corretor);
         self.emp = Some(lead.emp);
-        if lead.reserva != NONE {
-            self.res = Some(lead.reserva);
-            self.uni = Some(self.w.reservas[lead.reserva as usize].unidade);
-        }
+        // Not the lead's reservation: it appears later, and rows must not change content
+        // without their `referencia_data` moving (incremental sync depends on it).
     }
     fn set_res(&mut self, r: u32) {
         self.res = Some(r);
@@ -361,7 +365,7 @@ impl<'a> R<'a> {
         }
     }
     fn corretor_name(&self, c: u32) -> String {
-        person(self.w.seed, 0xC0, c).nome
+        person(self.w.seed, 0xC0, c).nome()
     }
     fn emp_of_unit(&self, u: u32) -> (&'a Emp, &'a Bloco) {
         let b = &self.w.blocos[self.w.unidades[u as usize].bloco as usize];
@@ -590,7 +594,7 @@ impl<'a> R<'a> {
                         holder.map_or(Value::Null, |r| Value::from(fmt_dt(r.cad + 7 * DAY)))
                     }
                     "situacao_nome" => holder.map_or(self.absent(), |r| {
-                        Value::from(person(w.seed, 0xB0, r.lead).nome)
+                        Value::from(person(w.seed, 0xB0, r.lead).nome())
                     }),
                     "situacao_vendida" => match holder {
                         Some(r) if r.venda > 0 => Value::from(u.holder as u64 + 1),
@@ -679,7 +683,7 @@ impl<'a> R<'a> {
                     "idassociado" => Value::from(c as u64 + 1),
                     "idpessoa" => Value::from(a.pessoa as u64 + 1),
                     "idconjuge" => Value::Null,
-                    "nome" => Value::from(p.nome),
+                    "nome" => Value::from(p.nome()),
                     "documento" => Value::from(format!("{:011}", p.h % 100_000_000_000)),
                     "renda_familiar" => money(((p.h >> 12) % 30_000 + 2_000) as i64 * 100),
                     "tipo_associacao" => Value::from(if (p.h >> 5) & 1 == 1 {
@@ -724,7 +728,7 @@ impl<'a> R<'a> {
                 match f {
                     "idsituacao" => Value::from(l.sit),
                     "situacao" => Value::from(SITUACOES_LEAD[(l.sit as usize - 1).min(4)].1),
-                    "nome" => Value::from(person(w.seed, 0xB0, c as u32).nome),
+                    "nome" => Value::from(person(w.seed, 0xB0, c as u32).nome()),
                     "idempreendimento" => Value::from((l.emp + 1).to_string()),
                     "reserva" => Value::from(if l.reserva == NONE {
                         0
@@ -845,6 +849,47 @@ impl<'a> R<'a> {
             }
             ("/reservas", "campos_adicionais_contrato") => json!([]),
             ("/simulacoes", "condicoes_pagamento") => json!([]),
+            ("/pessoas/bens-empresa", "bens_empresa") => {
+                let h = self.h(12);
+                let id = self.lead.unwrap_or(0) + 1;
+                let tipo = ["Carro", "Caminhão", "Máquinas", "Imóvel comercial"][(h % 4) as usize];
+                json!([{
+                    "idpessoa_bem_empresa": (self.pos + 1).to_string(),
+                    "data_cad": fmt_dt(self.row.cad),
+                    "idpessoa": id.to_string(),
+                    "tipo": tipo,
+                    "valor_atual": format!("{}.00", (h >> 8) % 400_000 + 20_000),
+                    "onus": if h & 16 == 0 { "Sim" } else { "Não" },
+                    "numero_parcelas": ((h >> 4) % 48).to_string(),
+                    "valor_parcelas_mensais": format!("{}.00", (h >> 12) % 3_000),
+                }])
+            }
+            ("/pessoas/patrimoniais", "novos_bens") => {
+                let h = self.h(13);
+                if h.is_multiple_of(3) {
+                    json!([])
+                } else {
+                    let city = CITIES[(h % CITIES.len() as u64) as usize];
+                    json!([{
+                        "idpessoa_novo_bem": (self.pos + 1).to_string(),
+                        "data_cad": fmt_dt(self.row.cad),
+                        "tipo_novo_bem": "Imóveis",
+                        "cep_novo_bem": format!("{:08}", (h >> 8) % 100_000_000),
+                        "endereco_novo_bem": STREETS[((h >> 4) % STREETS.len() as u64) as usize],
+                        "bairro_novo_bem": "Centro",
+                        "valor_onus_mensal_novo_bem": null,
+                        "prazo_meses_novo_bem": null,
+                        "marca_modelo_automovel_novo_bem": null,
+                        "ano_automovel_novo_bem": null,
+                        "placa_renavam_automovel_novo_bem": null,
+                        "situacao_automovel_novo_bem": null,
+                        "quantidade_parcelas_automovel_novo_bem": null,
+                        "valor_parcela_automovel_novo_bem": null,
+                        "estado": city.1,
+                        "cidade": city.0,
+                    }])
+                }
+            }
             (_, "campos_adicionais" | "bens_empresa" | "novos_bens") => json!([]),
             ("/leads/conversoes", "gestor" | "gestor_ultimo" | "idgestor" | "idgestor_ultimo") => {
                 let cor = self
@@ -930,6 +975,31 @@ impl<'a> R<'a> {
         }
         if let Some(r) = self.res {
             let res = &w.reservas[r as usize];
+            // Rows of objects the world does not touch when a reservation changes (generic
+            // satellites) must not show its mutable state: their `referencia_data` would not
+            // move, and an incremental sync would miss the change. They get filler instead.
+            let mutable = matches!(
+                f,
+                "data_venda"
+                    | "data_contrato"
+                    | "data_aprovacao"
+                    | "data_primeira_aprovacao"
+                    | "data_historico"
+                    | "aprovada"
+                    | "venda"
+                    | "situacao_anterior"
+                    | "idsituacao_anterior"
+                    | "situacao_comercial"
+                    | "data_ultima_alteracao_situacao"
+                    | "data_cancelamento"
+                    | "motivo_cancelamento"
+                    | "descricao_motivo_cancelamento"
+                    | "idtipovenda"
+                    | "tipovenda"
+            );
+            if mutable && !w.defs[self.oi].semantic {
+                return None;
+            }
             let v = match f {
                 "idreserva" | "reserva" => Some(Value::from(r as u64 + 1)),
                 "data_reserva" | "data_criacao_reserva" => Some(Value::from(fmt_dt(res.cad))),
@@ -1149,17 +1219,19 @@ impl<'a> R<'a> {
                 }),
                 "idcliente" | "idpessoa" | "idpessoa_cv" => Some(Value::from(l as u64 + 1)),
                 "idpessoa_int" => Some(Value::from(format!("{}", l + 1))),
-                "cliente" | "nome_cliente" | "lead" | "pessoa" => Some(Value::from(p.nome.clone())),
+                "cliente" | "nome_cliente" | "lead" | "pessoa" | "lead_nome" => {
+                    Some(Value::from(p.nome()))
+                }
                 "nome"
                     if self.spec.path.starts_with("/leads")
                         || self.spec.path.starts_with("/pessoas") =>
                 {
-                    Some(Value::from(p.nome.clone()))
+                    Some(Value::from(p.nome()))
                 }
                 "documento_cliente" | "documento" => {
                     Some(Value::from(format!("{:011}", p.h % 100_000_000_000)))
                 }
-                "email" | "email_cliente" => Some(if absent {
+                "email" | "email_cliente" | "lead_email" => Some(if absent {
                     self.absent()
                 } else {
                     Value::from(format!(
@@ -1330,7 +1402,7 @@ impl<'a> R<'a> {
                     "sexo" => if h & 1 == 0 { "Masculino" } else { "Feminino" }.to_string(),
                     "nome" | "gerente_nome" | "diretor_nome" | "representante_nome"
                     | "nome_favorecido" | "usuario" | "responsavel" => {
-                        person(self.w.seed, h, 0).nome
+                        person(self.w.seed, h, 0).nome()
                     }
                     "email" | "gerente_email" | "diretor_email" | "representante_email" => {
                         format!("contato{}@exemplo.com.br", h % 10_000)
@@ -1440,9 +1512,11 @@ pub fn write_row(w: &World, oi: usize, pos: u32, out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
+        // Field names are plain ASCII identifiers: no escaping needed.
+        out.push(b'"');
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b"\":");
         // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, k);
-        out.push(b':');
         let _ = serde_json::to_writer(&mut *out, v);
     }
     out.push(b'}');

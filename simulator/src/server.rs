@@ -374,7 +374,7 @@ impl Simulator {
             q.pop_front();
         }
         if q.len() >= rl.requests as usize {
-            if rl.count_rejected {
+            if self.inner.cfg.count_rejected {
                 q.push_back(now);
             }
             false

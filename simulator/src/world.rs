@@ -6,6 +6,15 @@
 //! [`Row`] headers: the context entity, creation and reference times (seconds since
 //! 2000-01-01, naive São Paulo time) and state bits. Tables keep a sorted index by
 //! (`referencia_data`, position) for ordering, date filters and offset paging.
+//!
+//! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
+//! (a `/vendas` row, a commission, a repasse when financed, unit → "Vendida") or cancelled
+//! (unit back to stock). A distrato adds a `/distratos` row, moves the reservation to
+//! "Distrato", inactivates its commission and repasse (`ativo='N'`) and returns the unit to
+//! stock; the `/vendas` row stays as it was (whether CVDW drops it is unknown, §6), so net
+//! sales = `/vendas` − `/distratos`. Every change of what a row shows moves its
+//! `referencia_data` to the time of the change, so an incremental sync from a cursor sees it;
+//! hard deletes are the only changes a cursor cannot see.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
@@ -102,23 +111,41 @@ fn civil(days_since_2000: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// `YYYY-MM-DD HH:MM:SS`.
+fn push2(out: &mut String, v: u32) {
+    out.push((b'0' + (v / 10 % 10) as u8) as char);
+    out.push((b'0' + (v % 10) as u8) as char);
+}
+
+fn push_date(out: &mut String, t: T) {
+    let (y, m, d) = civil((t as i64).div_euclid(86400));
+    let y = y.clamp(0, 9999) as u32;
+    push2(out, y / 100);
+    push2(out, y % 100);
+    out.push('-');
+    push2(out, m);
+    out.push('-');
+    push2(out, d);
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (hand-rolled: it runs for most fields of every served row).
 pub fn fmt_dt(t: T) -> String {
-    let t = t as i64;
-    let (y, m, d) = civil(t.div_euclid(86400));
-    let s = t.rem_euclid(86400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
+    let mut out = String::with_capacity(19);
+    push_date(&mut out, t);
+    let s = (t as i64).rem_euclid(86400) as u32;
+    out.push(' ');
+    push2(&mut out, s / 3600);
+    out.push(':');
+    push2(&mut out, (s / 60) % 60);
+    out.push(':');
+    push2(&mut out, s % 60);
+    out
 }
 
 /// `YYYY-MM-DD`.
 pub fn fmt_date(t: T) -> String {
-    let (y, m, d) = civil((t as i64).div_euclid(86400));
-    format!("{y:04}-{m:02}-{d:02}")
+    let mut out = String::with_capacity(10);
+    push_date(&mut out, t);
+    out
 }
 
 /// `dd/mm/yyyy` (the `/unidades` spec examples, §5).
@@ -735,8 +762,14 @@ impl World {
                         }
                     }
                 }
-            } else if x < 0.92 {
-                let c = cad + rng.random_range(2 * DAY..20 * DAY);
+            } else {
+                // Cancelled within weeks; the rest (8 %) expire unsold after a month, except
+                // the recent ones, which are still pending at `now`.
+                let c = if x < 0.92 {
+                    cad + rng.random_range(2 * DAY..20 * DAY)
+                } else {
+                    cad + rng.random_range(20 * DAY..35 * DAY)
+                };
                 if c <= now {
                     w.cancel(r, c, &mut ch);
                 }
@@ -816,7 +849,9 @@ impl World {
 
         // A few rows are already inactive, and a few carry zero/null referencia_data.
         for oi in 0..OBJECTS.len() {
-            let has_ativo = OBJECTS[oi].has_ativo;
+            // `/agendamentos/vistorias` only ever serves active rows (leaked server query,
+            // §6): its inactive rows are simply absent.
+            let has_ativo = OBJECTS[oi].has_ativo && OBJECTS[oi].path != "/agendamentos/vistorias";
             let zero = w.defs[oi].zero_ref;
             for row in w.tables[oi].rows.iter_mut() {
                 if has_ativo && rng.random::<f64>() < 0.02 {
@@ -835,9 +870,12 @@ impl World {
 
     fn push_generic(&mut self, rng: &mut SmallRng, oi: usize, ctx: u32, base: T) -> u32 {
         let now = self.now;
-        let cad = (base + rng.random_range(0..20 * DAY))
-            .min(now)
-            .max(base.min(now));
+        // Within 20 days after the parent's event, and never in the future (rows that would
+        // be are spread over the hours before now rather than piled up on it).
+        let mut cad = base + rng.random_range(0..20 * DAY);
+        if cad > now {
+            cad = (now - rng.random_range(0..6 * 3600)).max(base.min(now));
+        }
         let refdt = if rng.random::<f64>() < 0.3 {
             cad + rng.random_range(0..((now - cad).max(1)))
         } else {
@@ -1460,5 +1498,36 @@ impl World {
     pub fn key_of(&self, oi: usize, pos: u32) -> String {
         let v = crate::render::row_value(self, oi, pos);
         OBJECTS[oi].natural_key(&v).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_formatting_round_trips() {
+        for s in [
+            "2026-03-02 09:00:00",
+            "2000-01-01 00:00:00",
+            "1999-12-31 23:59:59",
+            "1951-07-04 12:34:56",
+            "2024-02-29 18:05:35",
+            "2040-12-31 00:00:01",
+        ] {
+            let dt = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+            let t = to_t(&dt);
+            assert_eq!(fmt_dt(t), s);
+            assert_eq!(fmt_date(t), &s[..10]);
+        }
+        assert_eq!(
+            fmt_br_date(to_t(
+                &chrono::NaiveDate::from_ymd_opt(2024, 10, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+            )),
+            "01/10/2024"
+        );
     }
 }

@@ -22,11 +22,7 @@ fn client() -> reqwest::Client {
 }
 
 fn small() -> SimConfig {
-    SimConfig {
-        scale: 0.05,
-        rate_limit: RateLimit::disabled(),
-        ..SimConfig::default()
-    }
+    SimConfig::for_tests()
 }
 
 async fn start(cfg: SimConfig) -> (Simulator, RunningSimulator) {
@@ -146,6 +142,11 @@ async fn all_70_paths_serve_and_everything_else_is_405() {
             );
         }
     }
+    let vistorias = crawl(&c, &base, "/agendamentos/vistorias", &[]).await;
+    assert!(
+        vistorias.iter().all(|r| r["ativo"] == json!("S")),
+        "/agendamentos/vistorias serves only ativo='S' rows (§6)"
+    );
     for bad in [
         "/empreendimentos",
         "/etapas",
@@ -596,6 +597,23 @@ async fn rate_limit_sliding_window_across_objects() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     // Auth failures do not consume the window.
+    sim.set_rate_limit(RateLimit::new(2, Duration::from_secs(30)));
+    for _ in 0..5 {
+        let r = c
+            .get(format!("{base}/vendas"))
+            .header("email", EMAIL)
+            .header("token", "bad")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
+    assert_eq!(get(&c, &base, "/leads", &[]).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&c, &base, "/leads", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     assert_eq!(
         RateLimit::parse("20/2s").unwrap(),
         RateLimit::new(20, Duration::from_secs(2))
@@ -861,13 +879,13 @@ async fn advance_creates_updates_and_deletes_in_both_styles() {
     let now_before = sim.now();
     // Over HTTP (no auth needed for the admin route).
     let r = c
-        .post(format!("{}/_sim/advance?days=10", run.root_url()))
+        .post(format!("{}/_sim/advance?days=30", run.root_url()))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let s: Value = r.json().await.unwrap();
-    assert_eq!(s["days"], json!(10));
+    assert_eq!(s["days"], json!(30));
     assert!(s["now"].as_str().unwrap() > now_before.as_str());
     for p in [
         "/leads",
@@ -951,6 +969,17 @@ async fn advance_is_deterministic_for_a_seed() {
     assert_eq!(a.ground_truth("/vendas"), b.ground_truth("/vendas"));
     let other = Simulator::new(SimConfig { seed: 7, ..small() });
     assert_ne!(a.ground_truth("/leads"), other.ground_truth("/leads"));
+    // Degenerate configurations still give a small, working world.
+    for scale in [0.0001, 0.0, -3.0, f64::NAN] {
+        let tiny = Simulator::new(SimConfig {
+            scale,
+            history_years: 0,
+            ..small()
+        });
+        assert!(tiny.row_count("/vendas") > 0, "scale {scale}");
+        tiny.advance(0);
+        tiny.advance(3);
+    }
 }
 
 // 9. Faults --------------------------------------------------------------------------------
@@ -1071,6 +1100,13 @@ async fn ground_truth_equals_a_full_paged_crawl() {
     for o in OBJECTS {
         let crawled = crawl(&c, &base, o.path, &[]).await;
         assert_eq!(crawled, sim.ground_truth(o.path), "{}", o.path);
+        let keys: HashSet<String> = crawled.iter().map(|r| o.natural_key(r).unwrap()).collect();
+        assert_eq!(
+            keys.len(),
+            crawled.len(),
+            "{}: natural keys are unique",
+            o.path
+        );
     }
     sim.advance(15);
     for p in [
@@ -1230,5 +1266,80 @@ async fn sales_aggregates_are_reproducible_from_a_crawl() {
         a.comissoes_pagas,
         pagamentos.iter().map(|p| cents(&p["valor"])).sum::<i64>()
     );
+    run.shutdown().await;
+}
+
+/// Every change moves `referencia_data`: an incremental sync (cursor = max real
+/// `referencia_data` seen, re-read from there, upsert by key) plus the reported hard deletes
+/// reproduces the new state of every object exactly.
+#[tokio::test]
+async fn incremental_sync_from_the_cursor_reproduces_every_object() {
+    let (sim, run) = start(SimConfig {
+        scale: 0.1,
+        ..small()
+    })
+    .await;
+    let c = client();
+    let base = run.base_url();
+    let mut snapshot: BTreeMap<&str, BTreeMap<String, Value>> = BTreeMap::new();
+    let mut cursors: BTreeMap<&str, String> = BTreeMap::new();
+    for o in OBJECTS {
+        let rows = crawl(&c, &base, o.path, &[]).await;
+        let cursor = rows
+            .iter()
+            .filter_map(|r| r["referencia_data"].as_str())
+            .filter(|s| !s.starts_with("0000"))
+            .max()
+            .unwrap_or("2000-01-01 00:00:00")
+            .to_string();
+        cursors.insert(o.path, cursor);
+        snapshot.insert(
+            o.path,
+            rows.into_iter()
+                .map(|r| (o.natural_key(&r).unwrap(), r))
+                .collect(),
+        );
+    }
+    let mut deleted: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for days in [3, 11] {
+        let s = sim.advance(days);
+        for (p, keys) in s.deleted_keys {
+            deleted.entry(p).or_default().extend(keys);
+        }
+    }
+    for o in OBJECTS {
+        let changed = crawl(
+            &c,
+            &base,
+            o.path,
+            &[("a_partir_data_referencia", &cursors[o.path])],
+        )
+        .await;
+        let table = snapshot.get_mut(o.path).unwrap();
+        for r in changed {
+            table.insert(o.natural_key(&r).unwrap(), r);
+        }
+        for k in deleted.get(o.path).into_iter().flatten() {
+            table.remove(k);
+        }
+        let truth: BTreeMap<String, Value> = sim
+            .ground_truth(o.path)
+            .into_iter()
+            .map(|r| (o.natural_key(&r).unwrap(), r))
+            .collect();
+        let differing: Vec<&String> = truth
+            .iter()
+            .filter(|(k, v)| table.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            differing.is_empty(),
+            "{}: {} rows differ, e.g. {:?}",
+            o.path,
+            differing.len(),
+            differing.first()
+        );
+        assert_eq!(table.len(), truth.len(), "{}", o.path);
+    }
     run.shutdown().await;
 }

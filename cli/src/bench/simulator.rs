@@ -31,6 +31,7 @@ pub struct Args {
     /// World scale; 42 puts ≥ 1 million rows in `/leads/interacoes`.
     #[arg(long, default_value_t = 42.0)]
     pub scale: f64,
+    /// Seed of the generated world.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Concurrent keep-alive connections.

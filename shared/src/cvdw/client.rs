@@ -272,8 +272,10 @@ impl CvdwClient {
         let mut rng = rand::rngs::SmallRng::seed_from_u64(jitter_seed());
         loop {
             self.notify(WaitKind::RateLimit, self.pacer.wait_hint().await);
-            self.pacer.acquire().await;
-            match self.attempt(&url, &params, &req).await {
+            let ticket = self.pacer.acquire().await;
+            let outcome = self.attempt(&url, &params, &req).await;
+            self.pacer.complete(ticket).await;
+            match outcome {
                 Attempt::Page(mut page) => {
                     self.pacer.succeeded().await;
                     page.retries = failures + throttles;

@@ -30,4 +30,4 @@ pub use client::{
     CvdwError, FetchedPage, PageRequest, RetryPolicy, WaitHook, WaitKind, MAX_PAGE_SIZE,
 };
 pub use envelope::{inspect, Body, PageSummary};
-pub use pacer::{Pacer, PacerConfig, PacerStats};
+pub use pacer::{Pacer, PacerConfig, PacerStats, Ticket};

@@ -10,9 +10,11 @@
 //!   was sent. A new request may go as soon as the N-th most recent one is older than the window
 //!   plus a safety margin. Requests therefore go out in bursts of N and then wait exactly as
 //!   long as needed — the allowance is used fully.
-//! - **Why a margin.** The server counts *arrival* times. An earlier request that was slow to
-//!   arrive and a later one that arrived fast can land closer together than they were sent;
-//!   the margin (default 1.5% of the window, at least 20 ms) absorbs that jitter.
+//! - **Arrival time.** The server counts *arrival* times, which lie between our send and the
+//!   response. Each request is logged at send time and moved to its completion time when the
+//!   response is in ([`Pacer::complete`]), so a slow arrival can never make two requests land
+//!   closer than the window. A small margin (0.5% of the window, at least 10 ms) covers timer
+//!   granularity and clock-rate drift. The cost is one request latency per window.
 //! - **Throttle pauses.** A 429 (or the 200-body twin) means our view and the server's
 //!   disagree — another client on the same credential, or a clock skew. The whole credential
 //!   pauses for at least the window, doubling on consecutive throttles up to a cap; a success
@@ -44,7 +46,9 @@ impl PacerConfig {
     /// `requests` per `window`, with the default margin and throttle pauses (1× window,
     /// escalating to 8× window).
     pub fn new(requests: u32, window: Duration) -> Self {
-        let margin = (window.mul_f64(0.015)).max(Duration::from_millis(20));
+        // Requests are logged at their completion, which is causally after the server's
+        // arrival stamp, so the margin only covers timer granularity and clock-rate drift.
+        let margin = (window.mul_f64(0.005)).max(Duration::from_millis(10));
         Self {
             requests: requests.max(1),
             window,
@@ -72,14 +76,30 @@ pub struct PacerStats {
     pub waited: Duration,
     /// Throttle responses reported.
     pub throttled: u64,
+    /// When the first and the latest request were let through (for achieved-rate figures).
+    pub first_request: Option<Instant>,
+    pub last_request: Option<Instant>,
 }
 
 #[derive(Debug)]
 struct State {
+    /// Per request: the send time, moved to the completion time once the response is in.
     sent: VecDeque<Instant>,
+    /// Ticket of each entry in `sent`.
+    ids: VecDeque<u64>,
+    next_id: u64,
     paused_until: Option<Instant>,
     consecutive_throttles: u32,
     stats: PacerStats,
+}
+
+/// A request let through by [`Pacer::acquire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "hand the ticket to Pacer::complete when the response is in"]
+pub struct Ticket {
+    id: u64,
+    /// How long the request waited for the window.
+    pub waited: Duration,
 }
 
 /// One per credential; share it with `Arc`.
@@ -103,9 +123,11 @@ pub fn next_slot(
     }
     let n = cfg.requests as usize;
     if sent.len() >= n {
-        // The N-th most recent send must have left the window (plus margin).
-        let nth = sent[sent.len() - n];
-        at = at.max(nth + cfg.window + cfg.margin);
+        // The oldest of the last N requests must have left the window (plus margin). Entries
+        // can be out of order once completion times replace send times, hence the min.
+        if let Some(oldest) = sent.iter().skip(sent.len() - n).min() {
+            at = at.max(*oldest + cfg.window + cfg.margin);
+        }
     }
     at
 }
@@ -116,6 +138,8 @@ impl Pacer {
             cfg,
             state: Mutex::new(State {
                 sent: VecDeque::new(),
+                ids: VecDeque::new(),
+                next_id: 0,
                 paused_until: None,
                 consecutive_throttles: 0,
                 stats: PacerStats::default(),
@@ -127,29 +151,48 @@ impl Pacer {
         &self.cfg
     }
 
-    /// Wait until a request may be sent and record it as sent. Returns how long it waited.
+    /// Wait until a request may be sent and record it as sent. Returns a ticket to hand to
+    /// [`complete`](Self::complete) when the response (or the failure) is in.
     /// The lock is held while waiting, so concurrent callers queue in order.
-    pub async fn acquire(&self) -> Duration {
+    pub async fn acquire(&self) -> Ticket {
         let mut st = self.state.lock().await;
         let start = Instant::now();
         let at = next_slot(&self.cfg, &st.sent, st.paused_until, start);
+        let mut waited = Duration::ZERO;
         if at > start {
             tokio::time::sleep_until(at).await;
-        }
-        let now = Instant::now();
-        let waited = now.saturating_duration_since(start);
-        if waited > Duration::ZERO {
+            waited = Instant::now().saturating_duration_since(start);
             st.stats.waits += 1;
             st.stats.waited += waited;
         }
+        let now = Instant::now();
+        let id = st.next_id;
+        st.next_id += 1;
         st.sent.push_back(now);
+        st.ids.push_back(id);
         let keep = self.cfg.requests as usize;
         while st.sent.len() > keep {
             st.sent.pop_front();
+            st.ids.pop_front();
         }
         st.paused_until = None;
         st.stats.requests += 1;
-        waited
+        st.stats.first_request.get_or_insert(now);
+        st.stats.last_request = Some(now);
+        Ticket { id, waited }
+    }
+
+    /// The request of `ticket` is over: count it from now on. The server stamps a request
+    /// when it *arrives*, somewhere between our send and the response; using the completion
+    /// time makes the window immune to latency jitter (at the cost of one latency per window).
+    pub async fn complete(&self, ticket: Ticket) {
+        let mut st = self.state.lock().await;
+        let now = Instant::now();
+        if let Some(i) = st.ids.iter().position(|id| *id == ticket.id) {
+            if st.sent[i] < now {
+                st.sent[i] = now;
+            }
+        }
     }
 
     /// How long [`acquire`](Self::acquire) would wait right now (for progress displays).
@@ -194,6 +237,9 @@ impl Pacer {
         let keep = self.cfg.requests as usize;
         let skip = all.len().saturating_sub(keep);
         st.sent = all.into_iter().skip(skip).collect();
+        let base = st.next_id;
+        st.ids = (base..base + st.sent.len() as u64).collect();
+        st.next_id = base + st.sent.len() as u64;
     }
 
     /// Wall-clock send times of the requests still inside the window (to hand over).
@@ -286,6 +332,24 @@ mod tests {
         assert_eq!(log[29] - t0, (c.window + c.margin) * 9);
     }
 
+    #[tokio::test]
+    async fn completion_time_replaces_send_time() {
+        let p = Pacer::new(PacerConfig {
+            requests: 1,
+            window: Duration::from_millis(30),
+            margin: Duration::from_millis(1),
+            throttle_pause: Duration::from_millis(30),
+            throttle_pause_max: Duration::from_millis(30),
+        });
+        let t = p.acquire().await;
+        // A slow response: the next slot counts from its completion, not its send.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        p.complete(t).await;
+        let done = Instant::now();
+        let _ = p.acquire().await;
+        assert!(Instant::now() - done >= Duration::from_millis(30));
+    }
+
     #[test]
     fn pause_wins_over_window() {
         let c = cfg();
@@ -309,8 +373,8 @@ mod tests {
     #[test]
     fn default_margin_is_small_but_nonzero() {
         let c = PacerConfig::new(20, Duration::from_secs(2));
-        assert_eq!(c.margin, Duration::from_millis(30));
-        assert_eq!(PacerConfig::default().margin, Duration::from_millis(900));
+        assert_eq!(c.margin, Duration::from_millis(10));
+        assert_eq!(PacerConfig::default().margin, Duration::from_millis(300));
     }
 
     #[tokio::test]
@@ -323,9 +387,9 @@ mod tests {
             throttle_pause_max: Duration::from_millis(80),
         });
         let t0 = Instant::now();
-        p.acquire().await;
-        p.acquire().await;
-        p.acquire().await; // must wait ≥ 45 ms after the first
+        let _ = p.acquire().await;
+        let _ = p.acquire().await;
+        let _ = p.acquire().await; // must wait ≥ 45 ms after the first
         assert!(Instant::now() - t0 >= Duration::from_millis(45));
         assert_eq!(p.throttled().await, Duration::from_millis(40));
         assert_eq!(p.throttled().await, Duration::from_millis(80));
@@ -345,7 +409,8 @@ mod tests {
         // One recent request inherited (the old one is outside the window): one slot left.
         assert_eq!(p.recent_sends().await.len(), 1);
         assert_eq!(p.wait_hint().await, Duration::ZERO);
-        p.acquire().await;
+        let t = p.acquire().await;
+        p.complete(t).await;
         // Now the window is full for about an hour.
         assert!(p.wait_hint().await > Duration::from_secs(3500));
         let q = Pacer::new(c);

@@ -16,7 +16,11 @@
 //!    `--full`; else *incremental* with `a_partir_data_referencia = cursor`.
 //!    Then page by page: fetch (paced, retried — see [`crate::cvdw`]), store the exact bytes at
 //!    `raw/{tenant}/{object}/{yyyy}/{mm}/{dd}/{run_id}/{page:05}.json` with [`PageMeta`](crate::landing::PageMeta)
-//!    as user metadata, then checkpoint the continuation. When every page is stored: the
+//!    as user metadata, then checkpoint the continuation. Fetching and storing overlap: a
+//!    fetcher hands pages to an in-order writer through a small bounded queue (8 pages), so
+//!    memory stays bounded (page by page, never the whole object) and the request pipe does not
+//!    idle during S3 writes; the checkpoint always names the first page not yet stored, written
+//!    whenever the writer has caught up. When every page is stored: the
 //!    manifest, then the state (cursor = max valid `referencia_data` ever seen − overlap; null
 //!    and zero dates never move it), then the checkpoint moves to the next object.
 //! 4. **Deadline.** Before every page, if less than `EXTRACT_DEADLINE_MARGIN` is left, the
@@ -83,6 +87,12 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+
+/// Hex sha256 of a page body (the `sha256` of [`PageMeta`](crate::landing::PageMeta)).
+pub fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
 
 /// Build one job per tenant. Tenants that share a credential (same base URL and e-mail)
 /// share one pacer: the limit is per credential, not per tenant.

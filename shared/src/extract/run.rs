@@ -13,7 +13,6 @@ use crate::store::{ObjectStore, StoreError};
 use bytes::Bytes;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +22,9 @@ use tracing::Instrument;
 /// A run never reads more pages than this for one object (a guard against a server that
 /// never returns a last page; 50 M rows at 500 per page).
 pub const MAX_PAGES_PER_OBJECT: u32 = 100_000;
+
+/// Fetched pages that may wait for the writer (bounded memory: a few pages).
+const WRITE_AHEAD: usize = 8;
 
 /// The continuation record's key for a tenant.
 pub fn continuation_key(tenant: &str) -> String {
@@ -217,7 +219,7 @@ pub enum ExtractError {
         tenant: String,
         object: String,
         #[source]
-        source: CvdwError,
+        source: Box<CvdwError>,
     },
     #[error(transparent)]
     Continue(#[from] ContinueError),
@@ -494,86 +496,122 @@ impl<S: ObjectStore> Extractor<'_, S> {
             retries: 0,
         };
 
-        while !cont.current.as_ref().is_some_and(|p| p.pages_done) {
-            if let Some(left) = self.deadline.remaining() {
-                if left < self.settings.deadline_margin {
-                    report.pages += tally.pages;
-                    report.rows += tally.rows;
-                    report.retries += tally.retries;
-                    return Ok(Step::Deadline);
-                }
-            }
-            let page_no = cont.current.as_ref().map_or(1, |p| p.next_page);
-            if page_no > MAX_PAGES_PER_OBJECT {
-                return Err(ExtractError::Invalid(format!(
-                    "{} returned more than {MAX_PAGES_PER_OBJECT} pages; refusing to go on",
-                    spec.path
-                )));
-            }
-            let fetched = job
-                .client
-                .fetch_page(PageRequest {
-                    object: spec,
-                    page: page_no,
-                    from: filter,
-                })
-                .await
-                .map_err(|source| ExtractError::Cvdw {
-                    tenant: job.tenant.clone(),
-                    object: spec.path.to_string(),
-                    source,
-                });
-            let fetched = match fetched {
-                Ok(f) => f,
-                Err(e) => {
-                    report.pages += tally.pages;
-                    report.rows += tally.rows;
-                    report.retries += tally.retries;
-                    return Err(e);
+        // Fetching and storing overlap: a fetcher walks the pages while a writer stores them in
+        // order and checkpoints. At most WRITE_AHEAD fetched pages wait in memory (still page by
+        // page, bounded), and the request pipe is not idle while S3 writes happen. The checkpoint
+        // always names the first page *not yet stored*, so stopping anywhere loses nothing.
+        if !cont.current.as_ref().is_some_and(|p| p.pages_done) {
+            let first_page = cont.current.as_ref().map_or(1, |p| p.next_page);
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<(u32, FetchedPage)>(WRITE_AHEAD);
+            let fetcher = async move {
+                let mut page_no = first_page;
+                loop {
+                    if let Some(left) = self.deadline.remaining() {
+                        if left < self.settings.deadline_margin {
+                            return Ok(Step::Deadline);
+                        }
+                    }
+                    if page_no > MAX_PAGES_PER_OBJECT {
+                        return Err(ExtractError::Invalid(format!(
+                            "{} returned more than {MAX_PAGES_PER_OBJECT} pages; refusing to go on",
+                            spec.path
+                        )));
+                    }
+                    let fetched = job
+                        .client
+                        .fetch_page(PageRequest {
+                            object: spec,
+                            page: page_no,
+                            from: filter,
+                        })
+                        .instrument(tracing::info_span!("page", page = page_no))
+                        .await
+                        .map_err(|source| ExtractError::Cvdw {
+                            tenant: job.tenant.clone(),
+                            object: spec.path.to_string(),
+                            source: Box::new(source),
+                        })?;
+                    let last = fetched.is_last;
+                    if tx.send((page_no, fetched)).await.is_err() {
+                        // The writer stopped (a store error); it reports why.
+                        return Ok(Step::Done);
+                    }
+                    if last {
+                        return Ok(Step::Done);
+                    }
+                    page_no += 1;
                 }
             };
-            tally.retries += u64::from(fetched.retries);
-            let entry = self
-                .store_page(job, spec, cont, mode, page_no, &fetched)
-                .await?;
-            let p = cont.current.as_mut().expect("set above");
-            if let Some(e) = entry {
-                tally.pages += 1;
-                tally.rows += u64::from(e.rows);
-                p.rows += u64::from(e.rows);
-                self.progress
-                    .page_stored(&job.tenant, spec.name, page_no, e.rows);
-                p.pages.push(e);
-            }
-            if let Some(m) = fetched.summary.max_referencia_data {
-                let prev = p
-                    .max_referencia_data
-                    .as_deref()
-                    .and_then(crate::values::parse_datetime);
-                if prev.is_none_or(|prev| m > prev) {
-                    p.max_referencia_data = Some(crate::values::format_datetime(&m));
+            let writer = async {
+                let mut inflight = None;
+                let result = async {
+                    while let Some((page_no, fetched)) = rx.recv().await {
+                        tally.retries += u64::from(fetched.retries);
+                        let entry = self
+                            .store_page(job, spec, cont, mode, page_no, &fetched)
+                            .instrument(tracing::info_span!("page", page = page_no))
+                            .await?;
+                        let p = cont.current.as_mut().expect("set above");
+                        if let Some(e) = entry {
+                            tally.pages += 1;
+                            tally.rows += u64::from(e.rows);
+                            p.rows += u64::from(e.rows);
+                            self.progress
+                                .page_stored(&job.tenant, spec.name, page_no, e.rows);
+                            p.pages.push(e);
+                        }
+                        if let Some(m) = fetched.summary.max_referencia_data {
+                            let prev = p
+                                .max_referencia_data
+                                .as_deref()
+                                .and_then(crate::values::parse_datetime);
+                            if prev.is_none_or(|prev| m > prev) {
+                                p.max_referencia_data = Some(crate::values::format_datetime(&m));
+                            }
+                        }
+                        p.next_page = page_no + 1;
+                        if fetched.is_last {
+                            p.pages_done = true;
+                        }
+                        tracing::debug!(
+                            page = page_no,
+                            rows = fetched.summary.rows,
+                            last = fetched.is_last,
+                            "page stored"
+                        );
+                        // Checkpoint when the writer has caught up (always on the last page); pages
+                        // stored in between are re-fetched under the same keys after a crash. The
+                        // checkpoint write overlaps the next page's write; checkpoints stay ordered.
+                        if fetched.is_last || rx.is_empty() {
+                            join_checkpoint(inflight.take()).await?;
+                            inflight = Some(self.checkpoint_in_background(cont)?);
+                        }
+                        if guard.needs_renewal(self.settings.lock_ttl) {
+                            guard
+                                .renew(
+                                    self.store,
+                                    Some(cont.run_id.as_str()),
+                                    self.settings.lock_ttl,
+                                )
+                                .await?;
+                        }
+                    }
+                    Ok::<(), ExtractError>(())
                 }
-            }
-            if fetched.is_last {
-                p.pages_done = true;
-            } else {
-                p.next_page = page_no + 1;
-            }
-            tracing::debug!(
-                page = page_no,
-                rows = fetched.summary.rows,
-                last = fetched.is_last,
-                "page stored"
-            );
-            self.checkpoint(cont).await?;
-            if guard.needs_renewal(self.settings.lock_ttl) {
-                guard
-                    .renew(
-                        self.store,
-                        Some(cont.run_id.as_str()),
-                        self.settings.lock_ttl,
-                    )
-                    .await?;
+                .await;
+                // Whatever happened, the last checkpoint started must land (or fail) first.
+                let last = join_checkpoint(inflight.take()).await;
+                result.and(last)
+            };
+            let (fetched, written) = tokio::join!(fetcher, writer);
+            report.pages += tally.pages;
+            report.rows += tally.rows;
+            report.retries += tally.retries;
+            // A store failure wins: it is why the fetcher stopped.
+            written?;
+            if let Step::Deadline = fetched? {
+                self.checkpoint(cont).await?;
+                return Ok(Step::Deadline);
             }
         }
 
@@ -639,9 +677,6 @@ impl<S: ObjectStore> Extractor<'_, S> {
         );
         self.progress.object_finished(&job.tenant, &obj_report);
         report.objects.push(obj_report);
-        report.pages += tally.pages;
-        report.rows += tally.rows;
-        report.retries += tally.retries;
         cont.object_index += 1;
         cont.current = None;
         self.checkpoint(cont).await?;
@@ -668,7 +703,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
             page,
         }
         .to_key();
-        let sha256 = hex::encode(Sha256::digest(&f.body));
+        let sha256 = super::sha256_hex(&f.body);
         let meta = PageMeta {
             tenant: job.tenant.clone(),
             run_id: cont.run_id.clone(),
@@ -722,22 +757,57 @@ impl<S: ObjectStore> Extractor<'_, S> {
         body: Bytes,
         meta: &HashMap<String, String>,
     ) -> Result<(), ExtractError> {
-        let attempts = self.settings.store_attempts.max(1);
-        let mut n = 0;
-        loop {
-            n += 1;
-            match self
-                .store
-                .put(key, body.clone(), "application/json", meta)
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) if e.is_retryable() && n < attempts => {
-                    tracing::warn!(key, attempt = n, error = %e, "store write failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * (1 << n.min(6)))).await;
-                }
-                Err(e) => return Err(store_err(key, e)),
+        put_with_retry(self.store, key, body, meta, self.settings.store_attempts).await
+    }
+
+    /// Start writing the checkpoint in the background (the next page's write overlaps it).
+    /// The caller awaits the previous one first, so checkpoints land in order.
+    fn checkpoint_in_background(
+        &self,
+        cont: &mut Continuation,
+    ) -> Result<tokio::task::JoinHandle<Result<(), ExtractError>>, ExtractError> {
+        cont.updated_at = Utc::now();
+        let key = continuation_key(&cont.tenant);
+        let body = serde_json::to_vec_pretty(&*cont)
+            .map_err(|e| ExtractError::Invalid(format!("serialising {key}: {e}")))?;
+        let store = self.store.clone();
+        let attempts = self.settings.store_attempts;
+        Ok(tokio::spawn(async move {
+            put_with_retry(&store, &key, Bytes::from(body), &HashMap::new(), attempts).await
+        }))
+    }
+}
+
+async fn join_checkpoint(
+    h: Option<tokio::task::JoinHandle<Result<(), ExtractError>>>,
+) -> Result<(), ExtractError> {
+    match h {
+        None => Ok(()),
+        Some(h) => h
+            .await
+            .map_err(|e| ExtractError::Invalid(format!("checkpoint task failed: {e}")))?,
+    }
+}
+
+/// A write, retried a few times on transient store errors (short backoff).
+async fn put_with_retry<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    body: Bytes,
+    meta: &HashMap<String, String>,
+    attempts: u32,
+) -> Result<(), ExtractError> {
+    let attempts = attempts.max(1);
+    let mut n = 0;
+    loop {
+        n += 1;
+        match store.put(key, body.clone(), "application/json", meta).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_retryable() && n < attempts => {
+                tracing::warn!(key, attempt = n, error = %e, "store write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * (1 << n.min(6)))).await;
             }
+            Err(e) => return Err(store_err(key, e)),
         }
     }
 }

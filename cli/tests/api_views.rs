@@ -1,0 +1,388 @@
+//! Every analytics view equals the same metric computed independently in Rust
+//! (`shared::analytics::reference`) from the CVDW rows that were loaded through the real loader
+//! into a fresh PostgreSQL database.
+
+mod api_support;
+
+use std::collections::BTreeMap;
+
+use api_support::{loaded_db, Dataset};
+use chrono::{Datelike, NaiveDate};
+use serde_json::Value;
+use shared::analytics::reference::{compute, Reference, Sales};
+use tokio_postgres::Client;
+
+fn cents(v: &Value) -> i64 {
+    match v {
+        Value::Null => 0,
+        v => (v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")) * 100.0).round() as i64,
+    }
+}
+fn int(v: &Value) -> Option<i64> {
+    v.as_i64()
+}
+fn date(v: &Value) -> NaiveDate {
+    NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap()
+}
+
+async fn view(c: &Client, sql: &str, tenant: &str) -> Vec<serde_json::Map<String, Value>> {
+    c.query(sql, &[&tenant])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| match r.get::<_, Value>(0) {
+            Value::Object(m) => m,
+            other => panic!("{other}"),
+        })
+        .collect()
+}
+
+fn sales_of(r: &serde_json::Map<String, Value>) -> Sales {
+    Sales {
+        vendas_unidades: r["vendas_unidades"].as_i64().unwrap(),
+        vendas_valor: cents(&r["vendas_valor"]),
+        distratos_unidades: r["distratos_unidades"].as_i64().unwrap(),
+        distratos_valor: cents(&r["distratos_valor"]),
+    }
+}
+
+fn check_derived(r: &serde_json::Map<String, Value>, s: &Sales, what: &str) {
+    assert_eq!(
+        r["liquidas_unidades"].as_i64().unwrap(),
+        s.liquidas_unidades(),
+        "{what}"
+    );
+    assert_eq!(cents(&r["liquidas_valor"]), s.liquidas_valor(), "{what}");
+    assert_eq!(cents(&r["vgv"]), s.vendas_valor, "{what}");
+    let tm = match &r["ticket_medio"] {
+        Value::Null => None,
+        v => Some(cents(v)),
+    };
+    assert_eq!(tm, s.ticket_medio(), "{what} ticket médio");
+}
+
+async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
+    let t = data.tenant.as_str();
+    let reference = compute(&data.source());
+    assert!(!reference.mensal.is_empty());
+
+    // vw_vendas_mensais
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_vendas_mensais v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<NaiveDate, Sales> = rows
+        .iter()
+        .map(|r| (date(&r["mes"]), sales_of(r)))
+        .collect();
+    assert_eq!(got, reference.mensal, "vw_vendas_mensais ({t})");
+    for r in &rows {
+        check_derived(r, &sales_of(r), "vw_vendas_mensais");
+    }
+
+    // vw_vendas_por_empreendimento
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_empreendimento v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<Option<i64>, Sales> = rows
+        .iter()
+        .map(|r| (int(&r["idempreendimento"]), sales_of(r)))
+        .collect();
+    assert_eq!(
+        got, reference.por_empreendimento,
+        "vw_vendas_por_empreendimento ({t})"
+    );
+    for r in &rows {
+        check_derived(r, &sales_of(r), "vw_vendas_por_empreendimento");
+        assert!(r["empreendimento"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("Residencial")));
+    }
+
+    // vw_vendas_por_corretor (+ commissions) and vw_comissoes_por_corretor
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_corretor v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<Option<i64>, Sales> = rows
+        .iter()
+        .filter(|r| sales_of(r) != Sales::default())
+        .map(|r| (int(&r["idcorretor"]), sales_of(r)))
+        .collect();
+    assert_eq!(got, reference.por_corretor, "vw_vendas_por_corretor ({t})");
+    let got: BTreeMap<Option<i64>, (i64, i64)> = rows
+        .iter()
+        .filter(|r| cents(&r["comissao_valor"]) != 0)
+        .map(|r| {
+            (
+                int(&r["idcorretor"]),
+                (cents(&r["comissao_valor"]), cents(&r["comissao_paga"])),
+            )
+        })
+        .collect();
+    let want: BTreeMap<Option<i64>, (i64, i64)> = reference
+        .comissoes_por_corretor
+        .iter()
+        .filter(|(_, c)| c.valor != 0)
+        .map(|(k, c)| (*k, (c.valor, c.pago)))
+        .collect();
+    assert_eq!(got, want, "commissions in vw_vendas_por_corretor ({t})");
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_comissoes_por_corretor v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<Option<i64>, (i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                int(&r["idcorretor"]),
+                (
+                    r["comissoes"].as_i64().unwrap(),
+                    cents(&r["comissao_valor"]),
+                    cents(&r["comissao_paga"]),
+                ),
+            )
+        })
+        .collect();
+    let want: BTreeMap<Option<i64>, (i64, i64, i64)> = reference
+        .comissoes_por_corretor
+        .iter()
+        .map(|(k, c)| (*k, (c.comissoes, c.valor, c.pago)))
+        .collect();
+    assert_eq!(got, want, "vw_comissoes_por_corretor ({t})");
+
+    // vw_vendas_por_time
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_time v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<Option<i64>, Sales> = rows
+        .iter()
+        .map(|r| (int(&r["idtime"]), sales_of(r)))
+        .collect();
+    assert_eq!(got, reference.por_time, "vw_vendas_por_time ({t})");
+    let por_reserva: i64 = rows
+        .iter()
+        .map(|r| r["vendas_time_da_reserva"].as_i64().unwrap())
+        .sum();
+    let por_integrantes: i64 = rows
+        .iter()
+        .map(|r| r["vendas_time_dos_integrantes"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        (por_reserva, por_integrantes),
+        (reference.time_da_reserva, reference.time_dos_integrantes)
+    );
+    for r in rows.iter().filter(|r| !r["idtime"].is_null()) {
+        assert!(
+            r["nome_time"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Time ")),
+            "{r:?}"
+        );
+    }
+
+    // vw_vso_mensal
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_vso_mensal v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    assert_eq!(rows.len(), reference.vso.len(), "vw_vso_mensal rows ({t})");
+    for r in &rows {
+        let k = (r["idempreendimento"].as_i64().unwrap(), date(&r["mes"]));
+        let want = reference
+            .vso
+            .get(&k)
+            .unwrap_or_else(|| panic!("unexpected VSO row {k:?}"));
+        let got = (
+            r["estoque_inicial"].as_i64().unwrap(),
+            r["entradas"].as_i64().unwrap(),
+            r["vendas_unidades"].as_i64().unwrap(),
+            r["distratos_unidades"].as_i64().unwrap(),
+            r["oferta"].as_i64().unwrap(),
+        );
+        assert_eq!(
+            got,
+            (
+                want.estoque_inicial,
+                want.entradas,
+                want.vendas_unidades,
+                want.distratos_unidades,
+                want.oferta()
+            ),
+            "VSO {k:?}"
+        );
+        match (want.vso(), r["vso"].as_f64()) {
+            (None, None) => {}
+            (Some(a), Some(b)) => assert!((a - b).abs() < 1e-6, "VSO {k:?}: {a} vs {b}"),
+            other => panic!("VSO {k:?}: {other:?}"),
+        }
+    }
+
+    // vw_prosoluto_analise
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_prosoluto_analise v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let got: BTreeMap<(Option<i64>, NaiveDate), (i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                (int(&r["idempreendimento"]), date(&r["mes"])),
+                (
+                    r["vendas_unidades"].as_i64().unwrap(),
+                    cents(&r["vgv"]),
+                    cents(&r["prosoluto_valor"]),
+                ),
+            )
+        })
+        .collect();
+    let want: BTreeMap<(Option<i64>, NaiveDate), (i64, i64, i64)> = reference
+        .prosoluto
+        .iter()
+        .map(|(k, p)| (*k, (p.vendas_unidades, p.vgv, p.prosoluto)))
+        .collect();
+    assert_eq!(got, want, "vw_prosoluto_analise ({t})");
+    for r in &rows {
+        let pct = r["prosoluto_pct"].as_f64().unwrap();
+        let expect = 100.0 * cents(&r["prosoluto_valor"]) as f64 / cents(&r["vgv"]) as f64;
+        assert!((pct - expect).abs() < 1e-3, "{pct} vs {expect}");
+    }
+
+    // vw_tabela_geral_vendas: one line per counted venda; distratadas flagged.
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_tabela_geral_vendas v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    let total: i64 = reference.mensal.values().map(|s| s.vendas_unidades).sum();
+    assert_eq!(rows.len() as i64, total);
+    let distratadas = rows
+        .iter()
+        .filter(|r| r["situacao"] == "Distratada")
+        .count() as i64;
+    let dist_total: i64 = reference
+        .mensal
+        .values()
+        .map(|s| s.distratos_unidades)
+        .sum();
+    assert_eq!(distratadas, dist_total);
+
+    // vw_kpis: the period totals.
+    let rows = view(
+        c,
+        "SELECT to_jsonb(v) FROM analytics.vw_kpis v WHERE tenant = $1",
+        t,
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    let sum = reference
+        .mensal
+        .values()
+        .fold(Sales::default(), |a, s| Sales {
+            vendas_unidades: a.vendas_unidades + s.vendas_unidades,
+            vendas_valor: a.vendas_valor + s.vendas_valor,
+            distratos_unidades: a.distratos_unidades + s.distratos_unidades,
+            distratos_valor: a.distratos_valor + s.distratos_valor,
+        });
+    assert_eq!(sales_of(&rows[0]), sum);
+    check_derived(&rows[0], &sum, "vw_kpis");
+    let com: i64 = reference
+        .comissoes_por_corretor
+        .values()
+        .map(|c| c.valor)
+        .sum();
+    assert_eq!(cents(&rows[0]["comissao_valor"]), com);
+
+    // ano atual × passado, with the year fixed by `ate`.
+    let ano = reference.mensal.keys().last().unwrap().year();
+    let ate = NaiveDate::from_ymd_opt(ano, 12, 31).unwrap();
+    let rows: Vec<serde_json::Map<String, Value>> = c
+        .query(
+            "SELECT to_jsonb(v) FROM analytics.vendas_ano_atual_vs_passado($1, NULL, $2, NULL) v",
+            &[&t, &ate],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, Value>(0).as_object().unwrap().clone())
+        .collect();
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        let m = r["mes"].as_i64().unwrap() as u32;
+        for (y, suffix) in [(ano, "atual"), (ano - 1, "passado")] {
+            let s = reference
+                .mensal
+                .get(&NaiveDate::from_ymd_opt(y, m, 1).unwrap())
+                .copied()
+                .unwrap_or_default();
+            assert_eq!(
+                r[&format!("liquidas_unidades_{suffix}")].as_i64().unwrap(),
+                s.liquidas_unidades()
+            );
+            assert_eq!(
+                cents(&r[&format!("liquidas_valor_{suffix}")]),
+                s.liquidas_valor()
+            );
+            assert_eq!(cents(&r[&format!("vgv_{suffix}")]), s.vendas_valor);
+        }
+    }
+    reference
+}
+
+#[tokio::test]
+async fn every_view_matches_the_independent_computation() {
+    let (mut db, acme, beta) = loaded_db("api_views").await;
+    let c = db.client();
+    let r = check_tenant(c, &acme).await;
+    check_tenant(c, &beta).await;
+
+    // The dataset exercises what the definitions are about.
+    assert!(
+        r.mensal
+            .values()
+            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
+        "a month with both sales and distratos"
+    );
+    assert!(
+        r.vso.values().any(|v| v.distratos_unidades > 0),
+        "a VSO month with units returned to stock"
+    );
+    assert!(
+        r.vso.values().any(|v| v.entradas > 0),
+        "a month with units entering the offer"
+    );
+    assert!(
+        r.time_dos_integrantes > 0 && r.time_da_reserva > 0,
+        "both team sources"
+    );
+    assert!(
+        r.por_time.contains_key(&None),
+        "sales of a broker without a team"
+    );
+    // Rows that must not count were in the data.
+    let vendas = acme.rows("/vendas");
+    let counted: i64 = r.mensal.values().map(|s| s.vendas_unidades).sum();
+    assert!((counted as usize) < vendas.len());
+    if std::env::var("CVDW_KEEP_DB").is_ok() {
+        eprintln!("kept database {:?}", db.config.dbname());
+        return;
+    }
+    db.drop().await;
+}

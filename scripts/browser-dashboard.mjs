@@ -1,0 +1,95 @@
+// Real-browser check of the dashboard, driven over the Chrome DevTools Protocol with no npm
+// dependency (Node's WebSocket: run with `node --experimental-websocket` on Node 20).
+//
+//   node --experimental-websocket scripts/browser-dashboard.mjs <base-url> <api-key> <screenshot.png> [chromium]
+//
+// Starts headless Chromium with a fresh profile, opens the dashboard, logs in through the page's
+// form, waits until every chart is drawn, fails on any console error / exception / failed request,
+// checks pt-BR formatting, and saves a screenshot. Prints one JSON line with what it saw.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+
+const [base, key, shot, exe = '/usr/bin/chromium'] = process.argv.slice(2);
+if (!base || !key || !shot) { console.error('usage: browser-dashboard.mjs <base-url> <key> <png> [chromium]'); process.exit(2); }
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const profile = mkdtempSync(join(tmpdir(), 'cvdw-chromium-'));
+const chrome = spawn(exe, [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--no-default-browser-check', '--disable-dev-shm-usage',
+  `--user-data-dir=${profile}`, '--remote-debugging-port=0', '--window-size=1280,2200', 'about:blank',
+], { stdio: ['ignore', 'ignore', 'pipe'] });
+let stderr = '';
+chrome.stderr.on('data', (d) => { stderr += d; });
+const deadline = Date.now() + 90_000;
+function finish(code, msg) {
+  try { chrome.kill('SIGKILL'); } catch {}
+  try { rmSync(profile, { recursive: true, force: true }); } catch {}
+  if (msg) console.log(msg);
+  process.exit(code);
+}
+try {
+  let port;
+  while (!port) {
+    if (Date.now() > deadline) throw new Error('chromium did not open its DevTools port: ' + stderr.slice(-500));
+    const f = join(profile, 'DevToolsActivePort');
+    if (existsSync(f)) port = readFileSync(f, 'utf8').split('\n')[0].trim();
+    else await sleep(100);
+  }
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  const page = targets.find((t) => t.type === 'page');
+  const ws = new WebSocket(page.webSocketDebuggerUrl);
+  await new Promise((res, rej) => { ws.onopen = res; ws.onerror = rej; });
+  let id = 0; const pending = new Map(); const problems = []; const listeners = [];
+  ws.onmessage = (ev) => {
+    const m = JSON.parse(ev.data);
+    if (m.id && pending.has(m.id)) { const { res, rej } = pending.get(m.id); pending.delete(m.id); m.error ? rej(new Error(JSON.stringify(m.error))) : res(m.result); return; }
+    if (m.method === 'Runtime.consoleAPICalled' && (m.params.type === 'error' || m.params.type === 'warning' || m.params.type === 'assert'))
+      problems.push('console.' + m.params.type + ': ' + m.params.args.map((a) => a.value ?? a.description).join(' '));
+    if (m.method === 'Runtime.exceptionThrown') problems.push('exception: ' + (m.params.exceptionDetails.exception?.description || m.params.exceptionDetails.text));
+    if (m.method === 'Log.entryAdded' && m.params.entry.level === 'error') {
+      // The page probes /api/empreendimentos before login: that one 401 is expected.
+      if (!(m.params.entry.url || '').endsWith('/api/empreendimentos') || !/401/.test(m.params.entry.text)) problems.push('log: ' + m.params.entry.text + ' ' + (m.params.entry.url || ''));
+    }
+    for (const l of listeners) l(m);
+  };
+  const send = (method, params = {}) => new Promise((res, rej) => { const i = ++id; pending.set(i, { res, rej }); ws.send(JSON.stringify({ id: i, method, params })); });
+  const evaluate = async (expr) => (await send('Runtime.evaluate', { expression: expr, awaitPromise: true, returnByValue: true })).result.value;
+  const waitFor = async (expr, what) => {
+    while (!(await evaluate(expr))) { if (Date.now() > deadline) throw new Error('timed out waiting for ' + what + '; problems: ' + problems.join(' | ')); await sleep(200); }
+  };
+  await send('Runtime.enable'); await send('Log.enable'); await send('Page.enable');
+  await send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 2200, deviceScaleFactor: 1, mobile: false });
+  await send('Page.navigate', { url: base + '/' });
+  await waitFor(`document.readyState === 'complete' && !document.getElementById('login').hidden`, 'the login form');
+  await evaluate(`document.getElementById('chave').value = ${JSON.stringify(key)}; document.getElementById('login-form').requestSubmit(); true`);
+  await waitFor(`document.body.dataset.pronto === '1'`, 'the dashboard to render');
+  await sleep(300);
+  const seen = await evaluate(`(() => {
+    const canvases = [...document.querySelectorAll('canvas')];
+    const drawn = canvases.filter((c) => window.Chart.getChart(c) && c.width > 0 && c.height > 0);
+    const painted = drawn.filter((c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; for (let i = 3; i < d.length; i += 4 * 97) if (d[i] !== 0) return true; return false; });
+    return { canvases: canvases.length, charts: drawn.length, painted: painted.length,
+      kpi_vgv: document.getElementById('k-vgv').textContent, kpi_liq: document.getElementById('k-liq-u').textContent,
+      first_sale_date: (document.querySelector('#vendas-linhas td') || {}).textContent || '',
+      etl_rows: document.querySelectorAll('#etl-linhas tr').length, cookie_visible: document.cookie,
+      errors: window.__painel.erros };
+  })()`);
+  const png = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
+  mkdirSync(dirname(shot), { recursive: true });
+  writeFileSync(shot, Buffer.from(png.data, 'base64'));
+  // A phone-sized render too.
+  await send('Emulation.setDeviceMetricsOverride', { width: 390, height: 844, deviceScaleFactor: 2, mobile: true });
+  await sleep(500);
+  const mobile = await evaluate(`({ overflow: document.documentElement.scrollWidth > window.innerWidth + 1 })`);
+  const mpng = await send('Page.captureScreenshot', { format: 'png' });
+  writeFileSync(shot.replace(/\.png$/, '-mobile.png'), Buffer.from(mpng.data, 'base64'));
+  const out = Object.assign(seen, { mobile_overflow: mobile.overflow, problems });
+  const ok = problems.length === 0 && seen.errors.length === 0 && seen.charts === seen.canvases && seen.canvases >= 8
+    && seen.painted === seen.canvases && /^R\$\s?[\d.]+,\d{2}$/.test(seen.kpi_vgv.replace(/\u00a0/g, ' '))
+    && /^\d{2}\/\d{2}\/\d{4}$/.test(seen.first_sale_date) && seen.etl_rows > 0 && seen.cookie_visible === '' && !mobile.overflow;
+  finish(ok ? 0 : 1, JSON.stringify(out));
+} catch (e) {
+  finish(1, JSON.stringify({ fatal: String(e && e.stack || e) }));
+}

@@ -1,0 +1,1037 @@
+//! # Sales analytics: the metric queries the API runs, and an independent reference
+//!
+//! The metrics are defined once, in SQL, in `migrations/0100_analytics.sql`: each one is a
+//! set-returning function `analytics.<name>(tenant, de, ate, idempreendimento)` and each
+//! `analytics.vw_*` view is that function without filters (what BI tools read). This module
+//! - validates the filters ([`Filters`]) and runs those functions with bound parameters
+//!   ([`run`]); the function names come from the static [`METRICS`] table, never from input;
+//! - computes the same metrics in plain Rust from CVDW rows ([`reference`]), so tests can check
+//!   every view against the simulator's ground truth without trusting the SQL.
+//!
+//! Definitions (in words in `docs/metrics.md`): a *venda* is a `/vendas` row, active and not
+//! deleted, with a `data_venda`, valued by `valor_contrato`; a *distrato* is a `/distratos` row
+//! dated by `situacao_data`; *líquidas* = vendas − distratos; VGV = Σ valor_contrato of the
+//! vendas; ticket médio = VGV ÷ vendas; VSO and pró-soluto as documented on the SQL functions.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ColType {
+    Text,
+    Int,
+    /// Money in R$ (two decimals in CSV).
+    Money,
+    /// A ratio or percentage (up to six decimals in CSV).
+    Decimal,
+    Date,
+    Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColType,
+    pub description: &'static str,
+}
+
+const fn col(name: &'static str, ty: ColType, description: &'static str) -> Column {
+    Column {
+        name,
+        ty,
+        description,
+    }
+}
+
+/// Which SQL a metric runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `analytics.<fn>($tenant, $de, $ate, $emp)`.
+    Function(&'static str),
+    /// `analytics.tabela_geral(..., $limit, $offset)` plus a count.
+    Paged,
+    /// `analytics.vw_etl_status` filtered by tenant only.
+    EtlStatus,
+}
+
+/// One metric endpoint: its path under `/api`, the SQL it runs and its columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric {
+    /// Path under `/api/` (e.g. `vendas-mensais`).
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub source: Source,
+    /// The view BI tools read for the same numbers.
+    pub view: &'static str,
+    pub columns: &'static [Column],
+}
+
+use ColType::*;
+
+const C_TENANT: Column = col("tenant", Text, "Tenant (CV CRM account) the row belongs to");
+const C_VU: Column = col("vendas_unidades", Int, "Vendas (units), by data_venda");
+const C_VS: Column = col("vendas_valor", Money, "Σ valor_contrato of the vendas (R$)");
+const C_DU: Column = col(
+    "distratos_unidades",
+    Int,
+    "Distratos (units), by situacao_data",
+);
+const C_DS: Column = col(
+    "distratos_valor",
+    Money,
+    "Σ valor_contrato of the distratos (R$)",
+);
+const C_LU: Column = col(
+    "liquidas_unidades",
+    Int,
+    "Vendas líquidas = vendas − distratos (units)",
+);
+const C_LS: Column = col(
+    "liquidas_valor",
+    Money,
+    "Vendas líquidas = vendas − distratos (R$)",
+);
+const C_VGV: Column = col(
+    "vgv",
+    Money,
+    "VGV: Σ valor_contrato of the vendas, before distratos (R$)",
+);
+const C_TM: Column = col("ticket_medio", Money, "Ticket médio = VGV ÷ vendas (R$)");
+const C_EMP: Column = col("idempreendimento", Int, "Development id");
+const C_EMPN: Column = col("empreendimento", Text, "Development name");
+const C_MES: Column = col("mes", Date, "First day of the month");
+
+const SALES: [Column; 8] = [C_VU, C_VS, C_DU, C_DS, C_LU, C_LS, C_VGV, C_TM];
+
+/// Concatenate column lists at compile time (`N` is the declared length).
+const fn join<const N: usize>(a: &[Column], b: &[Column], c: &[Column]) -> [Column; N] {
+    let mut out = [C_TENANT; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[i + j] = b[j];
+        j += 1;
+    }
+    let mut k = 0;
+    while k < c.len() {
+        out[i + j + k] = c[k];
+        k += 1;
+    }
+    out
+}
+
+const KPIS: [Column; 14] = join(
+    &[C_TENANT],
+    &SALES,
+    &[
+        col(
+            "comissao_valor",
+            Money,
+            "Σ valor_comissao of active /comissoes dated in the period (R$)",
+        ),
+        col(
+            "comissao_paga",
+            Money,
+            "Σ valor_pagamento of those commissions (R$)",
+        ),
+        col(
+            "vso",
+            Decimal,
+            "VSO of the period: net units ÷ (stock at the start of its first month + entries), 0–1",
+        ),
+        col(
+            "prosoluto_valor",
+            Money,
+            "Pró-soluto of the period's vendas (R$)",
+        ),
+        col("prosoluto_pct", Decimal, "Pró-soluto as % of VGV"),
+    ],
+);
+const MENSAIS: [Column; 10] = join(&[C_TENANT, C_MES], &SALES, &[]);
+const EMPS: [Column; 11] = join(&[C_TENANT, C_EMP, C_EMPN], &SALES, &[]);
+const CORRETORES: [Column; 13] = join(
+    &[
+        C_TENANT,
+        col("idcorretor", Int, "Broker id"),
+        col("corretor", Text, "Broker name"),
+    ],
+    &SALES,
+    &[
+        col(
+            "comissao_valor",
+            Money,
+            "Σ valor_comissao of the broker's active commissions (R$)",
+        ),
+        col(
+            "comissao_paga",
+            Money,
+            "Σ valor_pagamento of those commissions (R$)",
+        ),
+    ],
+);
+const TIMES: [Column; 13] = join(
+    &[
+        C_TENANT,
+        col("idtime", Int, "Team id (null: no team)"),
+        col("nome_time", Text, "Team name"),
+    ],
+    &SALES,
+    &[
+        col(
+            "vendas_time_da_reserva",
+            Int,
+            "Vendas whose team came from /reservas.idtime",
+        ),
+        col(
+            "vendas_time_dos_integrantes",
+            Int,
+            "Vendas whose team came from the broker's membership (fallback)",
+        ),
+    ],
+);
+
+/// Every metric endpoint. The router, the OpenAPI document and the CSV writer all read this
+/// table, so they cannot disagree.
+pub const METRICS: &[Metric] = &[
+    Metric {
+        path: "kpis",
+        summary: "KPIs of the period per tenant: vendas líquidas, VGV, ticket médio, distratos, comissões, VSO, pró-soluto",
+        source: Source::Function("kpis"),
+        view: "analytics.vw_kpis",
+        columns: &KPIS,
+    },
+    Metric {
+        path: "vendas-mensais",
+        summary: "Vendas, distratos and vendas líquidas per month",
+        source: Source::Function("vendas_mensais"),
+        view: "analytics.vw_vendas_mensais",
+        columns: &MENSAIS,
+    },
+    Metric {
+        path: "vendas-empreendimentos",
+        summary: "Vendas, distratos and vendas líquidas per development",
+        source: Source::Function("vendas_por_empreendimento"),
+        view: "analytics.vw_vendas_por_empreendimento",
+        columns: &EMPS,
+    },
+    Metric {
+        path: "vendas-corretores",
+        summary: "Vendas, distratos, vendas líquidas and commissions per broker",
+        source: Source::Function("vendas_por_corretor"),
+        view: "analytics.vw_vendas_por_corretor",
+        columns: &CORRETORES,
+    },
+    Metric {
+        path: "comissoes-corretores",
+        summary: "Commissions per broker (from /comissoes)",
+        source: Source::Function("comissoes_por_corretor"),
+        view: "analytics.vw_comissoes_por_corretor",
+        columns: &[
+            C_TENANT,
+            col("idcorretor", Int, "Broker id (from the reservation)"),
+            col("corretor", Text, "Broker name"),
+            col("comissoes", Int, "Number of active commissions"),
+            col("comissao_valor", Money, "Σ valor_comissao (R$)"),
+            col("comissao_paga", Money, "Σ valor_pagamento (R$)"),
+            col("comissao_a_pagar", Money, "comissao_valor − comissao_paga (R$)"),
+        ],
+    },
+    Metric {
+        path: "vendas-times",
+        summary: "Vendas per sales team (team at the time of the sale)",
+        source: Source::Function("vendas_por_time"),
+        view: "analytics.vw_vendas_por_time",
+        columns: &TIMES,
+    },
+    Metric {
+        path: "vso-mensal",
+        summary: "VSO (venda sobre oferta) per development and month",
+        source: Source::Function("vso_mensal"),
+        view: "analytics.vw_vso_mensal",
+        columns: &[
+            C_TENANT,
+            C_EMP,
+            C_EMPN,
+            C_MES,
+            col("estoque_inicial", Int, "Units in stock at the start of the month"),
+            col("entradas", Int, "Units that entered the offer in the month"),
+            C_VU,
+            C_DU,
+            C_LU,
+            col("oferta", Int, "estoque_inicial + entradas"),
+            col("vso", Decimal, "liquidas_unidades ÷ oferta (0–1)"),
+        ],
+    },
+    Metric {
+        path: "prosoluto",
+        summary: "Pró-soluto per development and month, in R$ and as % of VGV",
+        source: Source::Function("prosoluto_analise"),
+        view: "analytics.vw_prosoluto_analise",
+        columns: &[
+            C_TENANT,
+            C_EMP,
+            C_EMPN,
+            C_MES,
+            C_VU,
+            C_VGV,
+            col("prosoluto_valor", Money, "Σ pró-soluto of the month's vendas (R$)"),
+            col("prosoluto_pct", Decimal, "prosoluto_valor ÷ VGV × 100"),
+            col("vendas_com_prosoluto", Int, "Vendas with a positive pró-soluto"),
+        ],
+    },
+    Metric {
+        path: "ano-atual-vs-passado",
+        summary: "Vendas líquidas and VGV month by month: the year of `ate` (else today) against the year before",
+        source: Source::Function("vendas_ano_atual_vs_passado"),
+        view: "analytics.vw_vendas_ano_atual_vs_passado",
+        columns: &[
+            C_TENANT,
+            col("mes", Int, "Month number 1–12"),
+            col("ano_atual", Int, "The current year"),
+            col("ano_passado", Int, "The year before"),
+            col("liquidas_unidades_atual", Int, "Vendas líquidas (units), current year"),
+            col("liquidas_unidades_passado", Int, "Vendas líquidas (units), year before"),
+            col("liquidas_valor_atual", Money, "Vendas líquidas (R$), current year"),
+            col("liquidas_valor_passado", Money, "Vendas líquidas (R$), year before"),
+            col("vgv_atual", Money, "VGV (R$), current year"),
+            col("vgv_passado", Money, "VGV (R$), year before"),
+        ],
+    },
+    Metric {
+        path: "tabela-geral",
+        summary: "One line per venda (paginated, newest first)",
+        source: Source::Paged,
+        view: "analytics.vw_tabela_geral_vendas",
+        columns: &[
+            C_TENANT,
+            col("idreserva", Int, "Reservation id of the sale"),
+            col("data_venda", Date, "Sale date"),
+            C_EMP,
+            C_EMPN,
+            col("etapa", Text, "Phase"),
+            col("bloco", Text, "Block"),
+            col("unidade", Text, "Unit"),
+            col("cliente", Text, "Customer"),
+            col("idcorretor", Int, "Broker id"),
+            col("corretor", Text, "Broker"),
+            col("imobiliaria", Text, "Agency"),
+            col("idtime", Int, "Team id"),
+            col("nome_time", Text, "Team"),
+            col("valor_contrato", Money, "Contract value (R$)"),
+            col("vgv_tabela", Money, "List price of the unit (R$)"),
+            col("valor_prosoluto", Money, "Pró-soluto (R$)"),
+            col("data_distrato", Date, "Distrato date, if the sale was cancelled"),
+            col("situacao", Text, "Ativa or Distratada"),
+            col("valor_comissao", Money, "Active commission (R$)"),
+        ],
+    },
+    Metric {
+        path: "etl/status",
+        summary: "ETL health: last run per object, rows, rejected rows, open failures, freshness",
+        source: Source::EtlStatus,
+        view: "analytics.vw_etl_status",
+        columns: &[
+            C_TENANT,
+            col("object", Text, "CVDW object"),
+            col("ultimo_run", Text, "Last run id"),
+            col("mode", Text, "incremental or full"),
+            col("pages", Int, "Pages of that run"),
+            col("rows", Int, "Rows of that run"),
+            col("rejected", Int, "Rows of that run quarantined"),
+            col("last_fetched_at", Timestamp, "When the run's last page was fetched"),
+            col("last_loaded_at", Timestamp, "When the run's last page was loaded"),
+            col("manifest_state", Text, "applied, pending or no manifest"),
+            col("rejeitadas_total", Int, "All quarantined rows of the object"),
+            col("falhas_abertas", Int, "Pages that failed to load and are not resolved"),
+            col("idade_segundos", Int, "Seconds since the last fetch"),
+        ],
+    },
+];
+
+pub fn metric(path: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.path == path)
+}
+
+/// Validated filters. Every field is optional; `None` means "no filter".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Filters {
+    pub tenant: Option<String>,
+    pub de: Option<NaiveDate>,
+    pub ate: Option<NaiveDate>,
+    pub empreendimento: Option<i64>,
+}
+
+/// A bad query parameter: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("parameter `{parameter}`: {reason}")]
+pub struct BadParam {
+    pub parameter: String,
+    pub reason: String,
+}
+
+pub fn bad(parameter: &str, reason: impl Into<String>) -> BadParam {
+    BadParam {
+        parameter: parameter.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// `YYYY-MM-DD`, or `YYYY-MM` (the first day of the month for `de`, the last for `ate`).
+pub fn parse_period_date(name: &str, s: &str, end_of_month: bool) -> Result<NaiveDate, BadParam> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        if s.len() == 10 {
+            return Ok(d);
+        }
+    }
+    if s.len() == 7 {
+        if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
+            return Ok(if end_of_month {
+                last_day_of_month(d)
+            } else {
+                d
+            });
+        }
+    }
+    Err(bad(
+        name,
+        format!("`{s}` is not a date; use YYYY-MM-DD (e.g. 2025-01-31) or YYYY-MM"),
+    ))
+}
+
+fn last_day_of_month(d: NaiveDate) -> NaiveDate {
+    let (y, m) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    NaiveDate::from_ymd_opt(y, m, 1)
+        .and_then(|n| n.pred_opt())
+        .unwrap_or(d)
+}
+
+impl Filters {
+    /// Validate raw parameters (already split from the query string).
+    pub fn parse(
+        tenant: Option<&str>,
+        de: Option<&str>,
+        ate: Option<&str>,
+        empreendimento: Option<&str>,
+    ) -> Result<Self, BadParam> {
+        let tenant = match tenant.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(t) => {
+                if t.len() > 64
+                    || !t
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                {
+                    return Err(bad(
+                        "tenant",
+                        "must be 1–64 characters of letters, digits, '-', '_' or '.'",
+                    ));
+                }
+                Some(t.to_string())
+            }
+        };
+        let de = de
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_period_date("de", s, false))
+            .transpose()?;
+        let ate = ate
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_period_date("ate", s, true))
+            .transpose()?;
+        if let (Some(d), Some(a)) = (de, ate) {
+            if a < d {
+                return Err(bad("ate", format!("{a} is before de ({d})")));
+            }
+        }
+        let empreendimento = match empreendimento.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(e) => match e.parse::<i64>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => {
+                    return Err(bad(
+                        "empreendimento",
+                        format!("`{e}` is not a development id (a positive integer)"),
+                    ))
+                }
+            },
+        };
+        Ok(Self {
+            tenant,
+            de,
+            ate,
+            empreendimento,
+        })
+    }
+}
+
+/// Paging of `tabela-geral`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+pub const MAX_PER_PAGE: i64 = 500;
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: 100,
+        }
+    }
+}
+
+impl Page {
+    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, BadParam> {
+        let mut p = Page::default();
+        if let Some(s) = page.map(str::trim).filter(|s| !s.is_empty()) {
+            p.page = match s.parse::<i64>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "page",
+                        format!("`{s}` is not a page number (1, 2, ...)"),
+                    ))
+                }
+            };
+        }
+        if let Some(s) = per_page.map(str::trim).filter(|s| !s.is_empty()) {
+            p.per_page = match s.parse::<i64>() {
+                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        "per_page",
+                        format!("`{s}` must be an integer from 1 to {MAX_PER_PAGE}"),
+                    ))
+                }
+            };
+        }
+        Ok(p)
+    }
+}
+
+/// A metric's answer: rows as JSON objects (numbers exact as PostgreSQL's `to_jsonb` writes
+/// them), and the total row count for paginated metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Rows {
+    pub rows: Vec<serde_json::Map<String, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+}
+
+#[cfg(feature = "runtime")]
+mod sql {
+    use super::*;
+    use tokio_postgres::types::ToSql;
+    use tokio_postgres::Client;
+
+    /// The statement a metric runs and its parameters (also used by `cvdw bench api` to time
+    /// the same SQL directly).
+    pub fn statement(metric: &Metric) -> String {
+        // Function and view names come from the static METRICS table, never from input.
+        match metric.source {
+            Source::Function(f) => {
+                format!("SELECT to_jsonb(t) FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
+            }
+            Source::Paged => "SELECT to_jsonb(t) FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
+            Source::EtlStatus => "SELECT to_jsonb(t) FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
+        }
+    }
+
+    pub const COUNT_TABELA: &str = "SELECT count(*) FROM analytics.vw_tabela_geral_vendas t \
+        WHERE ($1::text IS NULL OR t.tenant = $1) AND ($2::date IS NULL OR t.data_venda >= $2) \
+        AND ($3::date IS NULL OR t.data_venda <= $3) AND ($4::bigint IS NULL OR t.idempreendimento = $4)";
+
+    /// Run a metric with bound parameters.
+    pub async fn run(
+        client: &Client,
+        metric: &Metric,
+        f: &Filters,
+        page: Page,
+    ) -> Result<Rows, tokio_postgres::Error> {
+        let stmt = statement(metric);
+        let limit = page.per_page as i32;
+        let offset = ((page.page - 1) * page.per_page).min(i32::MAX as i64) as i32;
+        let four: [&(dyn ToSql + Sync); 4] = [&f.tenant, &f.de, &f.ate, &f.empreendimento];
+        let rows = match metric.source {
+            Source::Function(_) => client.query(&stmt, &four).await?,
+            Source::Paged => {
+                let six: [&(dyn ToSql + Sync); 6] =
+                    [&f.tenant, &f.de, &f.ate, &f.empreendimento, &limit, &offset];
+                client.query(&stmt, &six).await?
+            }
+            Source::EtlStatus => client.query(&stmt, &[&f.tenant]).await?,
+        };
+        let total = if metric.source == Source::Paged {
+            Some(
+                client
+                    .query_one(COUNT_TABELA, &four)
+                    .await?
+                    .get::<_, i64>(0),
+            )
+        } else {
+            None
+        };
+        let rows = rows
+            .iter()
+            .map(|r| match r.get::<_, Value>(0) {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            })
+            .collect();
+        Ok(Rows { rows, total })
+    }
+
+    /// Tenants and their freshness (for `/health` and the dashboard's tenant list): the last
+    /// time a page of the tenant was fetched and loaded. No data values.
+    pub async fn freshness(client: &Client) -> Result<Vec<Freshness>, tokio_postgres::Error> {
+        let rows = client
+            .query(
+                "SELECT tenant, max(fetched_at), max(loaded_at), \
+                 extract(epoch FROM now() - max(fetched_at))::bigint \
+                 FROM etl.pages GROUP BY tenant ORDER BY tenant",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Freshness {
+                tenant: r.get(0),
+                last_fetched_at: r.get(1),
+                last_loaded_at: r.get(2),
+                age_seconds: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Development ids and names (for the dashboard's filter).
+    pub async fn empreendimentos(
+        client: &Client,
+        tenant: Option<&str>,
+    ) -> Result<Vec<(String, i64, Option<String>)>, tokio_postgres::Error> {
+        let rows = client
+            .query(
+                "SELECT tenant, idempreendimento, nome FROM analytics.empreendimentos \
+                 WHERE ($1::text IS NULL OR tenant = $1) ORDER BY tenant, nome, idempreendimento",
+                &[&tenant],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+}
+
+#[cfg(feature = "runtime")]
+pub use sql::{empreendimentos, freshness, run, statement, COUNT_TABELA};
+
+/// Data freshness of a tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct Freshness {
+    pub tenant: String,
+    pub last_fetched_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_loaded_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub age_seconds: Option<i64>,
+}
+
+// -------------------------------------------------------------------------------------------
+// The independent reference computation.
+
+pub mod reference {
+    //! The metrics computed in plain Rust from CVDW rows as the API serves them (the simulator's
+    //! ground truth), for one tenant. It shares nothing with the SQL but the definitions, so a
+    //! test that finds both equal checks the views. Money is in centavos (i64), exact.
+
+    use super::*;
+    use crate::values::{parse_bool, parse_date, parse_datetime, parse_decimal, parse_int};
+
+    /// The CVDW rows of one tenant, as served (all `ativo` values, no hard-deleted rows).
+    #[derive(Debug, Default, Clone)]
+    pub struct Source<'a> {
+        pub vendas: &'a [Value],
+        pub distratos: &'a [Value],
+        pub reservas: &'a [Value],
+        pub reservas_condicoes: &'a [Value],
+        pub comissoes: &'a [Value],
+        pub unidades: &'a [Value],
+        pub unidades_precos: &'a [Value],
+        pub times: &'a [Value],
+        pub times_integrantes: &'a [Value],
+    }
+
+    /// Additive sales figures (centavos).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Sales {
+        pub vendas_unidades: i64,
+        pub vendas_valor: i64,
+        pub distratos_unidades: i64,
+        pub distratos_valor: i64,
+    }
+
+    impl Sales {
+        pub fn liquidas_unidades(&self) -> i64 {
+            self.vendas_unidades - self.distratos_unidades
+        }
+        pub fn liquidas_valor(&self) -> i64 {
+            self.vendas_valor - self.distratos_valor
+        }
+        /// Ticket médio in centavos, rounded half away from zero (as PostgreSQL's round).
+        pub fn ticket_medio(&self) -> Option<i64> {
+            (self.vendas_unidades > 0).then(|| div_round(self.vendas_valor, self.vendas_unidades))
+        }
+    }
+
+    fn div_round(a: i64, b: i64) -> i64 {
+        let q = (a as i128 * 2 + b as i128 * a.signum() as i128) / (2 * b as i128);
+        q as i64
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Vso {
+        pub estoque_inicial: i64,
+        pub entradas: i64,
+        pub vendas_unidades: i64,
+        pub distratos_unidades: i64,
+    }
+
+    impl Vso {
+        pub fn oferta(&self) -> i64 {
+            self.estoque_inicial + self.entradas
+        }
+        pub fn vso(&self) -> Option<f64> {
+            (self.oferta() != 0).then(|| {
+                (self.vendas_unidades - self.distratos_unidades) as f64 / self.oferta() as f64
+            })
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct ProSoluto {
+        pub vendas_unidades: i64,
+        pub vgv: i64,
+        pub prosoluto: i64,
+    }
+
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Comissoes {
+        pub comissoes: i64,
+        pub valor: i64,
+        pub pago: i64,
+    }
+
+    /// Everything the views show, for one tenant, with no filter.
+    #[derive(Debug, Clone, Default)]
+    pub struct Reference {
+        pub mensal: BTreeMap<NaiveDate, Sales>,
+        pub por_empreendimento: BTreeMap<Option<i64>, Sales>,
+        pub por_corretor: BTreeMap<Option<i64>, Sales>,
+        pub por_time: BTreeMap<Option<i64>, Sales>,
+        pub comissoes_por_corretor: BTreeMap<Option<i64>, Comissoes>,
+        pub vso: BTreeMap<(i64, NaiveDate), Vso>,
+        pub prosoluto: BTreeMap<(Option<i64>, NaiveDate), ProSoluto>,
+        /// Sales whose team came from /reservas vs from team membership.
+        pub time_da_reserva: i64,
+        pub time_dos_integrantes: i64,
+    }
+
+    fn int(row: &Value, f: &str) -> Option<i64> {
+        row.get(f).and_then(|v| parse_int(v).ok().flatten())
+    }
+    fn cents(row: &Value, f: &str) -> Option<i64> {
+        let s = row.get(f).and_then(|v| parse_decimal(v).ok().flatten())?;
+        let x: f64 = s.parse().ok()?;
+        Some((x * 100.0).round() as i64)
+    }
+    fn dt(row: &Value, f: &str) -> Option<chrono::NaiveDateTime> {
+        row.get(f).and_then(Value::as_str).and_then(parse_datetime)
+    }
+    fn active(row: &Value) -> bool {
+        row.get("ativo")
+            .map(|v| parse_bool(v).ok().flatten() != Some(false))
+            .unwrap_or(true)
+    }
+    pub fn month(d: NaiveDate) -> NaiveDate {
+        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
+    }
+    fn next_month(d: NaiveDate) -> NaiveDate {
+        if d.month() == 12 {
+            NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap_or(d)
+        } else {
+            NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1).unwrap_or(d)
+        }
+    }
+
+    struct Sale {
+        idreserva: i64,
+        data: chrono::NaiveDateTime,
+        emp: Option<i64>,
+        corretor: Option<i64>,
+        valor: i64,
+        time: Option<i64>,
+    }
+
+    /// Compute every metric.
+    pub fn compute(src: &Source) -> Reference {
+        let reservas: BTreeMap<i64, &Value> = src
+            .reservas
+            .iter()
+            .filter_map(|r| Some((int(r, "idreserva")?, r)))
+            .collect();
+        // Memberships: broker (idusuario) → [(data_cad, idtime)].
+        let mut members: BTreeMap<i64, Vec<(Option<chrono::NaiveDateTime>, i64)>> = BTreeMap::new();
+        for m in src.times_integrantes.iter().filter(|m| active(m)) {
+            if let (Some(u), Some(t)) = (int(m, "idusuario"), int(m, "idtime")) {
+                members.entry(u).or_default().push((dt(m, "data_cad"), t));
+            }
+        }
+        let mut r = Reference::default();
+        let mut sales: Vec<Sale> = Vec::new();
+        for v in src.vendas.iter().filter(|v| active(v)) {
+            let Some(data) = dt(v, "data_venda") else {
+                continue;
+            };
+            let Some(id) = int(v, "idreserva") else {
+                continue;
+            };
+            let res = reservas.get(&id);
+            let emp =
+                int(v, "idempreendimento").or_else(|| res.and_then(|r| int(r, "idempreendimento")));
+            let corretor = int(v, "idcorretor").or_else(|| res.and_then(|r| int(r, "idcorretor")));
+            let valor = cents(v, "valor_contrato")
+                .or_else(|| res.and_then(|r| cents(r, "valor_contrato")))
+                .unwrap_or(0);
+            let res_time = res.and_then(|r| int(r, "idtime"));
+            let (time, from_reserva) = match res_time {
+                Some(t) => (Some(t), true),
+                None => {
+                    // The latest membership that started on or before the sale (undated last).
+                    let t = corretor.and_then(|c| members.get(&c)).and_then(|ms| {
+                        ms.iter()
+                            .filter(|(cad, _)| cad.is_none_or(|c| c <= data))
+                            .max_by(|a, b| match (a.0, b.0) {
+                                (Some(x), Some(y)) => x.cmp(&y).then(b.1.cmp(&a.1)),
+                                (Some(_), None) => std::cmp::Ordering::Greater,
+                                (None, Some(_)) => std::cmp::Ordering::Less,
+                                (None, None) => b.1.cmp(&a.1),
+                            })
+                            .map(|m| m.1)
+                    });
+                    (t, false)
+                }
+            };
+            if time.is_some() {
+                if from_reserva {
+                    r.time_da_reserva += 1;
+                } else {
+                    r.time_dos_integrantes += 1;
+                }
+            }
+            sales.push(Sale {
+                idreserva: id,
+                data,
+                emp,
+                corretor,
+                valor,
+                time,
+            });
+        }
+        let by_id: BTreeMap<i64, usize> = sales
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.idreserva, i))
+            .collect();
+        for s in &sales {
+            let m = month(s.data.date());
+            for e in [
+                r.mensal.entry(m).or_default(),
+                r.por_empreendimento.entry(s.emp).or_default(),
+                r.por_corretor.entry(s.corretor).or_default(),
+                r.por_time.entry(s.time).or_default(),
+            ] {
+                e.vendas_unidades += 1;
+                e.vendas_valor += s.valor;
+            }
+        }
+        // Distratos.
+        let mut dist: Vec<(NaiveDate, Option<i64>)> = Vec::new();
+        for d in src.distratos.iter().filter(|d| active(d)) {
+            let Some(data) = dt(d, "situacao_data") else {
+                continue;
+            };
+            let sale = int(d, "idreserva")
+                .and_then(|id| by_id.get(&id))
+                .map(|&i| &sales[i]);
+            let emp = int(d, "idempreendimento").or_else(|| sale.and_then(|s| s.emp));
+            let corretor = int(d, "idcorretor").or_else(|| sale.and_then(|s| s.corretor));
+            let valor = cents(d, "valor_contrato")
+                .or_else(|| sale.map(|s| s.valor))
+                .unwrap_or(0);
+            let time = sale.and_then(|s| s.time);
+            let m = month(data.date());
+            for e in [
+                r.mensal.entry(m).or_default(),
+                r.por_empreendimento.entry(emp).or_default(),
+                r.por_corretor.entry(corretor).or_default(),
+                r.por_time.entry(time).or_default(),
+            ] {
+                e.distratos_unidades += 1;
+                e.distratos_valor += valor;
+            }
+            dist.push((m, emp));
+        }
+        // Commissions, by the reservation's broker.
+        let vendas_by_id: BTreeMap<i64, &Value> = src
+            .vendas
+            .iter()
+            .filter_map(|v| Some((int(v, "idreserva")?, v)))
+            .collect();
+        for c in src.comissoes.iter().filter(|c| active(c)) {
+            let id = int(c, "idreserva");
+            let corretor = id
+                .and_then(|id| reservas.get(&id).and_then(|r| int(r, "idcorretor")))
+                .or_else(|| {
+                    id.and_then(|id| vendas_by_id.get(&id).and_then(|v| int(v, "idcorretor")))
+                });
+            let e = r.comissoes_por_corretor.entry(corretor).or_default();
+            e.comissoes += 1;
+            e.valor += cents(c, "valor_comissao").unwrap_or(0);
+            e.pago += cents(c, "valor_pagamento").unwrap_or(0);
+        }
+        // Pró-soluto per reservation (the load rule).
+        let mut cond: BTreeMap<i64, i64> = BTreeMap::new();
+        for c in src.reservas_condicoes.iter().filter(|c| active(c)) {
+            let Some(id) = int(c, "idreserva") else {
+                continue;
+            };
+            let serie = c
+                .get("serie")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_lowercase();
+            let bank = serie.contains("financ")
+                || serie.contains("fgts")
+                || serie.contains("subsídio")
+                || serie.contains("subsidio");
+            let e = cond.entry(id).or_insert(0);
+            if !bank {
+                *e += cents(c, "valor").unwrap_or(0);
+            }
+        }
+        let prosoluto = |id: i64| -> Option<i64> {
+            if let Some(p) = cond.get(&id) {
+                return Some(*p);
+            }
+            let res = reservas.get(&id)?;
+            let vc = cents(res, "valor_contrato")?;
+            Some(
+                vc - cents(res, "valor_financiamento").unwrap_or(0)
+                    - cents(res, "valor_fgts").unwrap_or(0)
+                    - cents(res, "valor_subsidio").unwrap_or(0),
+            )
+        };
+        for s in &sales {
+            let e = r
+                .prosoluto
+                .entry((s.emp, month(s.data.date())))
+                .or_default();
+            e.vendas_unidades += 1;
+            e.vgv += s.valor;
+            e.prosoluto += prosoluto(s.idreserva).unwrap_or(0);
+        }
+        // VSO: units (not blocked) and their entry month.
+        let mut entry: BTreeMap<i64, NaiveDate> = BTreeMap::new();
+        for p in src.unidades_precos.iter().filter(|p| active(p)) {
+            let (Some(u), Some(d)) = (
+                int(p, "idunidade"),
+                p.get("data_vigencia_de")
+                    .and_then(Value::as_str)
+                    .and_then(parse_date),
+            ) else {
+                continue;
+            };
+            let e = entry.entry(u).or_insert(d);
+            if d < *e {
+                *e = d;
+            }
+        }
+        // emp → (entries before any month, entries by month)
+        let mut units: BTreeMap<i64, (i64, BTreeMap<NaiveDate, i64>)> = BTreeMap::new();
+        for u in src.unidades {
+            let blocked = u
+                .get("situacao_bloqueada")
+                .map(|v| parse_bool(v).ok().flatten() == Some(true))
+                .unwrap_or(false);
+            let (Some(id), Some(emp)) = (int(u, "idunidade"), int(u, "idempreendimento")) else {
+                continue;
+            };
+            if blocked {
+                continue;
+            }
+            let e = units.entry(emp).or_default();
+            match entry.get(&id) {
+                Some(d) => *e.1.entry(month(*d)).or_default() += 1,
+                None => e.0 += 1,
+            }
+        }
+        let mut net: BTreeMap<(i64, NaiveDate), (i64, i64)> = BTreeMap::new();
+        for s in &sales {
+            if let Some(e) = s.emp {
+                net.entry((e, month(s.data.date()))).or_default().0 += 1;
+            }
+        }
+        for (m, emp) in &dist {
+            if let Some(e) = emp {
+                net.entry((*e, *m)).or_default().1 += 1;
+            }
+        }
+        let last = net.keys().map(|k| k.1).max();
+        if let Some(last) = last {
+            let emps: std::collections::BTreeSet<i64> = units
+                .keys()
+                .copied()
+                .chain(net.keys().map(|k| k.0))
+                .collect();
+            for emp in emps {
+                let (pre, by_month) = units.get(&emp).cloned().unwrap_or_default();
+                let first = by_month
+                    .keys()
+                    .copied()
+                    .chain(net.keys().filter(|k| k.0 == emp).map(|k| k.1))
+                    .min();
+                let Some(mut m) = first else { continue };
+                let mut entered_before = pre;
+                let mut net_before = 0i64;
+                while m <= last {
+                    let entradas = by_month.get(&m).copied().unwrap_or(0);
+                    let (vu, du) = net.get(&(emp, m)).copied().unwrap_or((0, 0));
+                    r.vso.insert(
+                        (emp, m),
+                        Vso {
+                            estoque_inicial: entered_before - net_before,
+                            entradas,
+                            vendas_unidades: vu,
+                            distratos_unidades: du,
+                        },
+                    );
+                    entered_before += entradas;
+                    net_before += vu - du;
+                    m = next_month(m);
+                }
+            }
+        }
+        r
+    }
+}

@@ -1,0 +1,503 @@
+//! # The HTTP API and the sales dashboard
+//!
+//! One axum [`Router`] serves both the api Lambda (through `lambda_http::run`, behind a function
+//! URL) and `cvdw serve` on a local port: the handlers exist once.
+//!
+//! ## Routes
+//! - `GET /health` — public: database reachable, freshness per tenant, version. No data values.
+//! - `GET /` and `GET /assets/*` — public: the dashboard page (it shows a login form until a
+//!   session exists) and its vendored assets (Chart.js from npm, served by the function itself).
+//! - `POST /login` (`{"key": "..."}`) / `POST /logout` — exchange an API key for a session cookie.
+//! - `GET /api/<metric>` for every entry of [`crate::analytics::METRICS`], `GET /api/empreendimentos`,
+//!   `GET /openapi.json` — need `Authorization: Bearer <key>` or the session cookie.
+//!
+//! ## Design
+//! - **Auth** ([`auth`]): keys are configured as SHA-256 hashes (`API_KEY_HASHES`); a presented
+//!   key is hashed and compared in constant time against every configured hash. The session
+//!   cookie is an HMAC of an expiry under a key derived from the matching key hash (never the key
+//!   itself), HttpOnly, Secure, SameSite=Strict.
+//! - **Filters** are validated into [`Filters`]; a bad one is a 400 JSON naming the parameter.
+//!   Unknown parameters are refused too (a typo would otherwise silently show unfiltered data).
+//! - **CSV** ([`csv`]): `?format=csv` or `Accept: text/csv`, for Excel pt-BR.
+//! - **DB**: one tokio-postgres connection per container, shared by all requests (the client
+//!   pipelines concurrent queries), re-opened when it is found closed ([`Database`]).
+//! - **OpenAPI** ([`openapi`]): generated from the same tables the router is built from.
+//! - **Headers**: gzip/br compression; CSP and friends on HTML; `nosniff` everywhere; private
+//!   short caching on data, long caching on versioned assets, `no-store` on health and login.
+//!   CORS is off unless `CORS_ALLOW_ORIGINS` lists origins.
+
+pub mod auth;
+pub mod csv;
+pub mod dashboard;
+pub mod openapi;
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::future::BoxFuture;
+use serde_json::{json, Value};
+use tokio::sync::RwLock;
+use tokio_postgres::Client;
+use tracing::{error, warn};
+
+use crate::analytics::{self, BadParam, Filters, Metric, Page, Source, METRICS};
+pub use auth::{hash_key, ApiConfig, ConfigError};
+
+/// The crate version reported by `/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Opens a new database connection (TLS or not is the caller's business).
+pub type ConnectFn = Arc<dyn Fn() -> BoxFuture<'static, Result<Client, String>> + Send + Sync>;
+
+/// The container's one database connection, re-opened when found closed.
+pub struct Database {
+    connect: ConnectFn,
+    client: RwLock<Option<Arc<Client>>>,
+}
+
+impl Database {
+    /// Nothing is opened until the first request (a Lambda init that cannot reach the database
+    /// still answers `/health` with 503 instead of crashing).
+    pub fn new(connect: ConnectFn) -> Self {
+        Self {
+            connect,
+            client: RwLock::new(None),
+        }
+    }
+
+    /// Open the connection now (warm-up at init).
+    pub async fn warm_up(&self) -> Result<(), ApiError> {
+        self.client().await.map(|_| ())
+    }
+
+    /// The open client, re-opened if it is missing or closed.
+    pub async fn client(&self) -> Result<Arc<Client>, ApiError> {
+        if let Some(c) = self.client.read().await.as_ref() {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+        }
+        let mut guard = self.client.write().await;
+        if let Some(c) = guard.as_ref() {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+            warn!("database connection closed; reconnecting");
+        }
+        let c = Arc::new(
+            (self.connect)()
+                .await
+                .map_err(ApiError::DatabaseUnavailable)?,
+        );
+        *guard = Some(c.clone());
+        Ok(c)
+    }
+}
+
+/// Shared state of the router.
+pub struct AppState {
+    pub db: Database,
+    pub config: ApiConfig,
+}
+
+/// Everything a handler can answer with besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    BadParam(#[from] BadParam),
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(String),
+    #[error("query failed: {0}")]
+    Query(#[from] tokio_postgres::Error),
+}
+
+impl ApiError {
+    /// Worth retrying by the caller (503) or not.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::DatabaseUnavailable(_) => true,
+            ApiError::Query(e) => e.is_closed() || e.code().is_none(),
+            _ => false,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self {
+            ApiError::BadParam(b) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "invalid parameter", "parameter": b.parameter, "reason": b.reason}),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "missing or invalid API key: send `Authorization: Bearer <key>` or log in"}),
+            ),
+            ApiError::DatabaseUnavailable(e) => {
+                error!(error = %e, "database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": "database unavailable, try again"}),
+                )
+            }
+            ApiError::Query(e) => {
+                // The detail goes to the log only: SQL errors can name tables and values.
+                error!(error = %e, "query failed");
+                if self.is_retryable() {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        json!({"error": "database unavailable, try again"}),
+                    )
+                } else {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        json!({"error": "internal error"}),
+                    )
+                }
+            }
+        };
+        let mut r = (status, Json(body)).into_response();
+        no_store(r.headers_mut());
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"cvdw\""),
+            );
+        }
+        r
+    }
+}
+
+/// The non-metric routes (path, method, public?, summary). The router and the OpenAPI document
+/// are both built from this list and [`METRICS`].
+pub const ROUTES: &[(&str, &str, bool, &str)] = &[
+    (
+        "/health",
+        "get",
+        true,
+        "Liveness: database reachable, data freshness per tenant, version",
+    ),
+    ("/", "get", true, "The sales dashboard (pt-BR)"),
+    ("/assets/app.js", "get", true, "Dashboard script"),
+    ("/assets/app.css", "get", true, "Dashboard styles"),
+    (
+        "/assets/chart.umd.min.js",
+        "get",
+        true,
+        "Chart.js (vendored from npm, MIT)",
+    ),
+    (
+        "/login",
+        "post",
+        true,
+        "Exchange an API key for a session cookie",
+    ),
+    ("/logout", "post", true, "Clear the session cookie"),
+    ("/openapi.json", "get", false, "This OpenAPI 3 document"),
+    (
+        "/api/empreendimentos",
+        "get",
+        false,
+        "Developments (ids and names) for filters",
+    ),
+];
+
+/// Build the router.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut api = Router::new()
+        .route("/openapi.json", get(openapi_handler))
+        .route("/api/empreendimentos", get(empreendimentos_handler));
+    for m in METRICS {
+        let path = format!("/api/{}", m.path);
+        api = api.route(
+            &path,
+            get(
+                move |state: State<Arc<AppState>>, headers: HeaderMap, q: QueryParams| {
+                    metric_handler(m, state, headers, q)
+                },
+            ),
+        );
+    }
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_auth,
+    ));
+    let mut app = Router::new()
+        .route("/health", get(health))
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .merge(dashboard::routes())
+        .merge(api)
+        .fallback(not_found)
+        .with_state(state.clone());
+    if let Some(cors) = state.config.cors_layer() {
+        app = app.layer(cors);
+    }
+    app.layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::map_response(common_headers))
+}
+
+async fn common_headers(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+fn no_store(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+async fn not_found() -> Response {
+    let mut r = (StatusCode::NOT_FOUND, Json(json!({"error": "not found"}))).into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+/// `GET /health`: no data values, only reachability, freshness and version.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let result = async {
+        let c = state.db.client().await?;
+        Ok::<_, ApiError>(analytics::freshness(&c).await?)
+    }
+    .await;
+    let (status, body) = match result {
+        Ok(f) => (
+            StatusCode::OK,
+            json!({"status": "ok", "version": VERSION, "database": {"reachable": true}, "tenants": f}),
+        ),
+        Err(e) => {
+            warn!(error = %e, "health check: database not reachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({"status": "unavailable", "version": VERSION, "database": {"reachable": false}, "tenants": []}),
+            )
+        }
+    };
+    let mut r = (status, Json(body)).into_response();
+    no_store(r.headers_mut());
+    r
+}
+
+/// Query pairs, keeping duplicates so they can be refused.
+type QueryParams = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// Which representation the client wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+/// The validated parameters of a metric request.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub filters: Filters,
+    pub page: Page,
+    pub format: Format,
+}
+
+/// Validate a request's query string for a metric (or, with `metric = None`, for the
+/// `empreendimentos` list, which takes `tenant` only).
+pub fn parse_params(
+    metric: Option<&Metric>,
+    pairs: &[(String, String)],
+    accept: Option<&str>,
+) -> Result<Params, BadParam> {
+    let paged = metric.is_some_and(|m| m.source == Source::Paged);
+    let tenant_only = metric.is_none_or(|m| m.source == Source::EtlStatus);
+    let mut allowed: Vec<&str> = vec!["tenant", "format"];
+    if !tenant_only {
+        allowed.extend(["de", "ate", "empreendimento"]);
+    }
+    if paged {
+        allowed.extend(["page", "per_page"]);
+    }
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for (k, v) in pairs {
+        if !allowed.contains(&k.as_str()) {
+            return Err(analytics::bad(
+                k,
+                format!(
+                    "unknown parameter; this endpoint accepts {}",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if seen.iter().any(|(s, _)| s == k) {
+            return Err(analytics::bad(k, "given more than once"));
+        }
+        seen.push((k.as_str(), v.as_str()));
+    }
+    let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?;
+    let page = Page::parse(get("page"), get("per_page"))?;
+    let format = match get("format").map(str::trim) {
+        Some("csv") => Format::Csv,
+        Some("json") => Format::Json,
+        Some(other) => {
+            return Err(analytics::bad(
+                "format",
+                format!("`{other}` is not a format; use json or csv"),
+            ))
+        }
+        None => {
+            if accept.is_some_and(|a| a.split(',').any(|p| p.trim().starts_with("text/csv"))) {
+                Format::Csv
+            } else {
+                Format::Json
+            }
+        }
+    };
+    Ok(Params {
+        filters,
+        page,
+        format,
+    })
+}
+
+fn pairs(q: QueryParams) -> Result<Vec<(String, String)>, ApiError> {
+    match q {
+        Ok(Query(p)) => Ok(p),
+        Err(e) => Err(analytics::bad("query", e.body_text()).into()),
+    }
+}
+
+async fn metric_handler(
+    metric: &'static Metric,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let params = parse_params(Some(metric), &pairs(q)?, accept)?;
+    let rows = run_metric(&state.db, metric, &params).await?;
+    let mut r = match params.format {
+        Format::Csv => csv::response(metric, &rows.rows),
+        Format::Json => {
+            let mut body = json!({
+                "metric": metric.path,
+                "filters": params.filters,
+                "rows": rows.rows,
+            });
+            if let Some(total) = rows.total {
+                body["total"] = json!(total);
+                body["page"] = json!(params.page.page);
+                body["per_page"] = json!(params.page.per_page);
+            }
+            Json(body).into_response()
+        }
+    };
+    data_cache_headers(r.headers_mut());
+    Ok(r)
+}
+
+/// Run a metric; a connection found closed mid-query is re-opened and the query tried once more.
+pub async fn run_metric(
+    db: &Database,
+    metric: &Metric,
+    params: &Params,
+) -> Result<analytics::Rows, ApiError> {
+    let c = db.client().await?;
+    match analytics::run(&c, metric, &params.filters, params.page).await {
+        Ok(r) => Ok(r),
+        Err(e) if e.is_closed() => {
+            warn!(error = %e, "connection closed during a query; retrying once");
+            let c = db.client().await?;
+            Ok(analytics::run(&c, metric, &params.filters, params.page).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Authenticated data: cacheable by the browser for a minute (loads land every 15–30 min),
+/// never by shared caches.
+fn data_cache_headers(h: &mut HeaderMap) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Authorization, Cookie, Accept, Accept-Encoding"),
+    );
+}
+
+async fn empreendimentos_handler(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let params = parse_params(None, &pairs(q)?, accept)?;
+    let c = state.db.client().await?;
+    let rows = analytics::empreendimentos(&c, params.filters.tenant.as_deref()).await?;
+    let rows: Vec<Value> = rows
+        .into_iter()
+        .map(|(t, id, nome)| json!({"tenant": t, "idempreendimento": id, "empreendimento": nome}))
+        .collect();
+    let mut r = Json(json!({"rows": rows})).into_response();
+    data_cache_headers(r.headers_mut());
+    Ok(r)
+}
+
+async fn openapi_handler() -> Response {
+    let mut r = Json(openapi::document()).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=300"),
+    );
+    r
+}
+
+/// Allowed CORS methods and headers, for [`ApiConfig::cors_layer`].
+pub(crate) fn cors_parts() -> ([Method; 2], [HeaderName; 3]) {
+    (
+        [Method::GET, Method::POST],
+        [header::AUTHORIZATION, header::ACCEPT, header::CONTENT_TYPE],
+    )
+}
+
+/// A [`ConnectFn`] over `shared::db` (TLS per `sslmode`, e.g. Neon in production).
+pub fn connect_with(config: crate::db::DbConfig) -> ConnectFn {
+    Arc::new(move || {
+        let config = config.clone();
+        Box::pin(async move {
+            crate::db::open_client(&config)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// A [`ConnectFn`] for a plain-TCP PostgreSQL URL (local servers, tests). Production goes
+/// through `shared::db` and its TLS set-up.
+pub fn connect_plain(url: String) -> ConnectFn {
+    Arc::new(move || {
+        let url = url.clone();
+        Box::pin(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    warn!(error = %e, "database connection ended");
+                }
+            });
+            Ok(client)
+        })
+    })
+}
+
+/// Serve the router on a bound listener until the task is dropped or the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
+    axum::serve(listener, app).await
+}

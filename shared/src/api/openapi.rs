@@ -1,0 +1,197 @@
+//! The OpenAPI 3 document, generated from [`METRICS`] and [`ROUTES`] — the same tables the
+//! router is built from — so it cannot drift from the routes.
+
+use serde_json::{json, Map, Value};
+
+use super::{ROUTES, VERSION};
+use crate::analytics::{ColType, Metric, Source, MAX_PER_PAGE, METRICS};
+
+fn schema_of(ty: ColType) -> Value {
+    match ty {
+        ColType::Text => json!({"type": "string", "nullable": true}),
+        ColType::Int => json!({"type": "integer", "format": "int64", "nullable": true}),
+        ColType::Money => json!({"type": "number", "nullable": true, "description": "R$"}),
+        ColType::Decimal => json!({"type": "number", "nullable": true}),
+        ColType::Date => json!({"type": "string", "format": "date", "nullable": true}),
+        ColType::Timestamp => json!({"type": "string", "format": "date-time", "nullable": true}),
+    }
+}
+
+fn row_schema(m: &Metric) -> Value {
+    let mut props = Map::new();
+    for c in m.columns {
+        let mut s = schema_of(c.ty);
+        s["description"] = json!(c.description);
+        props.insert(c.name.to_string(), s);
+    }
+    json!({"type": "object", "properties": props})
+}
+
+fn schema_name(m: &Metric) -> String {
+    let mut out = String::new();
+    let mut up = true;
+    for ch in m.path.chars() {
+        if ch == '-' || ch == '/' {
+            up = true;
+        } else if up {
+            out.extend(ch.to_uppercase());
+            up = false;
+        } else {
+            out.push(ch);
+        }
+    }
+    out + "Row"
+}
+
+fn param(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+/// The parameters an endpoint accepts (mirrors `parse_params`).
+pub fn parameters(m: Option<&Metric>) -> Vec<Value> {
+    let mut p = vec![param(
+        "tenant",
+        "Only this tenant",
+        json!({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}),
+    )];
+    let tenant_only = m.is_none_or(|m| m.source == Source::EtlStatus);
+    if !tenant_only {
+        p.push(param(
+            "de",
+            "Period start, inclusive (YYYY-MM-DD, or YYYY-MM for the month's first day)",
+            json!({"type": "string", "example": "2025-01-01"}),
+        ));
+        p.push(param(
+            "ate",
+            "Period end, inclusive (YYYY-MM-DD, or YYYY-MM for the month's last day)",
+            json!({"type": "string", "example": "2025-12-31"}),
+        ));
+        p.push(param(
+            "empreendimento",
+            "Only this development (idempreendimento)",
+            json!({"type": "integer", "minimum": 1}),
+        ));
+    }
+    if m.is_some_and(|m| m.source == Source::Paged) {
+        p.push(param(
+            "page",
+            "Page number",
+            json!({"type": "integer", "minimum": 1, "default": 1}),
+        ));
+        p.push(param(
+            "per_page",
+            "Rows per page",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 100}),
+        ));
+    }
+    p.push(param(
+        "format",
+        "json (default) or csv (also chosen by `Accept: text/csv`): UTF-8 with BOM, `;` separator, `,` decimal, dd/mm/aaaa dates, CRLF",
+        json!({"type": "string", "enum": ["json", "csv"]}),
+    ));
+    p
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    let errors = json!({
+        "400": {"description": "Invalid parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "401": {"description": "Missing or invalid API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "503": {"description": "Database unavailable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    });
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Error".into(),
+        json!({"type": "object", "required": ["error"], "properties": {
+            "error": {"type": "string"},
+            "parameter": {"type": "string", "description": "The offending query parameter"},
+            "reason": {"type": "string"}}}),
+    );
+    for m in METRICS {
+        let name = schema_name(m);
+        schemas.insert(name.clone(), row_schema(m));
+        let mut props = json!({
+            "metric": {"type": "string"},
+            "filters": {"type": "object"},
+            "rows": {"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}},
+        });
+        if m.source == Source::Paged {
+            props["total"] = json!({"type": "integer"});
+            props["page"] = json!({"type": "integer"});
+            props["per_page"] = json!({"type": "integer"});
+        }
+        let mut responses = json!({
+            "200": {"description": format!("Rows (view {})", m.view), "content": {
+                "application/json": {"schema": {"type": "object", "properties": props}},
+                "text/csv": {"schema": {"type": "string"}}}}
+        });
+        for (k, v) in errors.as_object().into_iter().flatten() {
+            responses[k] = v.clone();
+        }
+        paths.insert(
+            format!("/api/{}", m.path),
+            json!({"get": {
+                "summary": m.summary,
+                "operationId": m.path.replace(['-', '/'], "_"),
+                "parameters": parameters(Some(m)),
+                "security": [{"bearer": []}, {"session": []}],
+                "responses": responses}}),
+        );
+    }
+    for (path, method, public, summary) in ROUTES {
+        let mut op = json!({"summary": summary, "responses": {"200": {"description": "OK"}}});
+        match *path {
+            "/health" => {
+                op["responses"] = json!({
+                    "200": {"description": "Healthy", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}},
+                    "503": {"description": "Database unreachable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}});
+            }
+            "/login" => {
+                op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}}}}});
+                op["responses"] = json!({
+                    "204": {"description": "Logged in; sets the HttpOnly, Secure, SameSite=Strict session cookie"},
+                    "401": {"description": "Wrong key"}});
+            }
+            "/logout" => op["responses"] = json!({"204": {"description": "Cookie cleared"}}),
+            "/api/empreendimentos" => op["parameters"] = json!(parameters(None)),
+            _ => {}
+        }
+        if !public {
+            op["security"] = json!([{"bearer": []}, {"session": []}]);
+            op["responses"]["401"] = errors["401"].clone();
+        } else {
+            op["security"] = json!([]);
+        }
+        paths.insert(path.to_string(), json!({ *method: op }));
+    }
+    schemas.insert(
+        "Health".into(),
+        json!({"type": "object", "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "version": {"type": "string"},
+            "database": {"type": "object", "properties": {"reachable": {"type": "boolean"}}},
+            "tenants": {"type": "array", "items": {"type": "object", "properties": {
+                "tenant": {"type": "string"},
+                "last_fetched_at": {"type": "string", "format": "date-time", "nullable": true},
+                "last_loaded_at": {"type": "string", "format": "date-time", "nullable": true},
+                "age_seconds": {"type": "integer", "nullable": true}}}}}}),
+    );
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "cvdw-etl API",
+            "version": VERSION,
+            "description": "Sales analytics over the CV CRM CVDW data (definitions in docs/metrics.md)."
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API key"},
+                "session": {"type": "apiKey", "in": "cookie", "name": super::auth::COOKIE}
+            }
+        }
+    })
+}
