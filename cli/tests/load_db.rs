@@ -821,3 +821,69 @@ async fn tls_with_channel_binding_as_neon_urls_ask() {
     assert!(!msg.contains("s3cr3t-pw"), "{msg}");
     assert!(msg.contains("UnknownIssuer"), "{msg}");
 }
+
+#[tokio::test]
+async fn cvdw_load_reads_pages_and_manifests_from_disk() {
+    use cvdw_cli::load::{load_files, DbArgs, LoadArgs};
+    let mut t = TestDb::migrated("load_cli").await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_id(0, 0xd15c);
+    let pages = run_pages(
+        T,
+        "/vendas",
+        &run,
+        Mode::Full,
+        &(1..=6).map(|i| venda(i, 1)).collect::<Vec<_>>(),
+        4,
+    );
+    // Page 1 in the landing-zone layout (metadata from the path), page 2 anywhere with a
+    // sidecar, and the manifest under manifests/.
+    let p1 = dir.path().join(&pages[0].key);
+    std::fs::create_dir_all(p1.parent().unwrap()).unwrap();
+    std::fs::write(&p1, &pages[0].body).unwrap();
+    let p2 = dir.path().join("elsewhere/page-two.json");
+    std::fs::create_dir_all(p2.parent().unwrap()).unwrap();
+    std::fs::write(&p2, &pages[1].body).unwrap();
+    std::fs::write(
+        dir.path().join("elsewhere/page-two.json.meta.json"),
+        serde_json::to_vec(&pages[1].meta).unwrap(),
+    )
+    .unwrap();
+    let (mk, mb) = manifest(&pages, Mode::Full);
+    let mp = dir.path().join(&mk);
+    std::fs::create_dir_all(mp.parent().unwrap()).unwrap();
+    std::fs::write(&mp, mb).unwrap();
+    let url = url_for(t.config.dbname().unwrap());
+    let args = || LoadArgs {
+        db: DbArgs {
+            database_url: Some(url.clone()),
+        },
+        paths: vec![dir.path().to_path_buf()],
+        tenant: None,
+        object: None,
+        run_id: None,
+        page: None,
+        fetched_at: None,
+        mode: "full".into(),
+        force: false,
+    };
+    load_files(args()).await.unwrap();
+    // Both pages land under their canonical keys; the manifest was applied.
+    let (n, keys, applied): (i64, i64, i64) = {
+        let r = t
+            .client()
+            .query_one(
+                "SELECT (SELECT count(*) FROM cvdw.vendas), (SELECT count(*) FROM etl.pages WHERE source_key = ANY($1)), \
+                 (SELECT count(*) FROM etl.manifests WHERE applied_at IS NOT NULL)",
+                &[&vec![pages[0].key.clone(), pages[1].key.clone()]],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!((n, keys, applied), (6, 2, 1));
+    let before = dump(t.client()).await;
+    load_files(args()).await.unwrap();
+    assert_eq!(dump(t.client()).await, before);
+    t.drop().await;
+}

@@ -278,3 +278,19 @@ pub fn venda(id: i64, version: i64) -> Value {
 pub fn pessoa(id: i64, version: i64) -> Value {
     json!({"referencia": id, "referencia_data": "0000-00-00 00:00:00", "ativo": "S", "idpessoa": id, "nome": format!("Pessoa {id} v{version}")})
 }
+
+/// A connection URL for database `name` on the test server (`DATABASE_URL`'s or the local one).
+pub fn url_for(name: &str) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".into());
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_string(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let scheme_end = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => &head[..],
+    };
+    format!("{host_part}/{name}{query}")
+}

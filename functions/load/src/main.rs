@@ -66,3 +66,38 @@ async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lamb
         .into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::load::event::decode_s3_key;
+
+    /// The samples in `events/` are what S3 sends: they parse as `S3Event`, and their keys
+    /// decode to landing-zone keys.
+    #[test]
+    fn sample_events_parse_and_decode() {
+        for (file, prefix) in [
+            (
+                include_str!("../../../events/s3-object-created.json"),
+                "raw/",
+            ),
+            (
+                include_str!("../../../events/s3-manifest-created.json"),
+                "manifests/",
+            ),
+        ] {
+            let ev: S3Event = serde_json::from_str(file).unwrap();
+            let r = &ev.records[0];
+            assert_eq!(r.event_name.as_deref(), Some("ObjectCreated:Put"));
+            let key = decode_s3_key(r.s3.object.key.as_deref().unwrap());
+            assert!(
+                key.starts_with(prefix) && key.contains("construtora são josé"),
+                "{key}"
+            );
+        }
+        let page = decode_s3_key(
+            "raw/construtora+s%C3%A3o+jos%C3%A9/vendas/2026/11/29/20261129T043512Z-a1b2c3/00001.json",
+        );
+        assert!(shared::landing::PageKey::parse(&page).is_some());
+    }
+}
