@@ -147,6 +147,14 @@ impl PageKey {
     }
 }
 
+/// Hex sha256 of a page body: the `sha256` of [`PageMeta`], computed by extract when it stores
+/// a page and by load when it checks one.
+#[cfg(feature = "runtime")]
+pub fn sha256_hex(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
 /// The address of a manifest.
 pub fn manifest_key(tenant: &str, run_id: &RunId, object: &str) -> String {
     format!("{MANIFEST_PREFIX}{tenant}/{run_id}/{object}.json")

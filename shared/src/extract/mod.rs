@@ -88,11 +88,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-/// Hex sha256 of a page body (the `sha256` of [`PageMeta`](crate::landing::PageMeta)).
-pub fn sha256_hex(body: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(body))
-}
+pub use crate::landing::sha256_hex;
 
 /// Build one job per tenant. Tenants that share a credential (same base URL and e-mail)
 /// share one pacer: the limit is per credential, not per tenant.

@@ -48,7 +48,6 @@ use crate::db::is_retryable_pg;
 use crate::landing::{parse_manifest_key, Manifest, PageKey, PageMeta};
 use chrono::{DateTime, Utc};
 use rows::{build_batch, parse_envelope, Batch};
-use sha2::{Digest, Sha256};
 use std::time::Instant;
 use tables::TypedTable;
 use tokio_postgres::types::ToSql;
@@ -124,10 +123,7 @@ pub enum ManifestOutcome {
     AlreadyApplied,
 }
 
-/// Hex sha256 of a body (the ledger and `PageMeta::sha256` use it).
-pub fn sha256_hex(body: &[u8]) -> String {
-    hex::encode(Sha256::digest(body))
-}
+pub use crate::landing::sha256_hex;
 
 fn lock_name(tenant: &str, object: &str) -> String {
     format!("cvdw-load/{tenant}/{object}")
