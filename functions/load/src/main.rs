@@ -10,7 +10,8 @@
 //! thanks to the ledger) and, after the retries, the on-failure destination / DLQ keeps the
 //! event of a poison page. Bad pages are also in `etl.failed_pages` with the reason.
 //!
-//! Environment: `DATABASE_URL` (TLS with `sslmode=require`), the standard AWS variables.
+//! Environment: `DATABASE_URL_SECRET_ARN` (AWS) or `DATABASE_URL` (TLS with `sslmode=require`),
+//! the standard AWS variables.
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{service_fn, LambdaEvent};
@@ -30,7 +31,10 @@ struct State {
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::store::install_crypto_provider();
     shared::telemetry::init_for_lambda();
-    let config = DbConfig::from_env()?;
+    // DATABASE_URL comes from Secrets Manager (DATABASE_URL_SECRET_ARN) in AWS, or from the
+    // environment locally; read once, here.
+    let url = shared::secrets::require("DATABASE_URL", "DATABASE_URL_SECRET_ARN").await?;
+    let config = DbConfig::from_url(url.expose())?;
     let mut db = Db::connect(&config).await?;
     let report = db::migrate(db.client()).await?;
     tracing::info!(applied = ?report.applied, "migrations checked");
