@@ -99,9 +99,10 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     );
     for r in &rows {
         check_derived(r, &sales_of(r), "vw_vendas_por_empreendimento");
-        assert!(r["empreendimento"]
-            .as_str()
-            .is_some_and(|n| n.starts_with("Residencial")));
+        assert!(
+            r["empreendimento"].as_str().is_some_and(|n| !n.is_empty())
+                || r["idempreendimento"].is_null()
+        );
     }
 
     // vw_vendas_por_corretor (+ commissions) and vw_comissoes_por_corretor
@@ -186,9 +187,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     );
     for r in rows.iter().filter(|r| !r["idtime"].is_null()) {
         assert!(
-            r["nome_time"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("Time ")),
+            r["nome_time"].as_str().is_some_and(|n| !n.is_empty()),
             "{r:?}"
         );
     }
@@ -384,5 +383,107 @@ async fn every_view_matches_the_independent_computation() {
         eprintln!("kept database {:?}", db.config.dbname());
         return;
     }
+    db.drop().await;
+}
+
+/// Every page of one object from the simulator over HTTP (one full run).
+async fn crawl(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    run: &shared::landing::RunId,
+) -> Vec<api_support::load_support::Page> {
+    let mut pages = Vec::new();
+    let mut n = 1u32;
+    loop {
+        let resp = http
+            .get(format!("{base}{path}"))
+            .header("email", "demo@cvdw.local")
+            .header("token", "demo-token")
+            .query(&[
+                ("pagina", n.to_string()),
+                ("registros_por_pagina", "500".to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path} page {n}");
+        let body = resp.bytes().await.unwrap().to_vec();
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let rows = v["dados"].as_array().map(Vec::len).unwrap_or(0);
+        let total = v["total_de_paginas"].as_u64().unwrap_or(0) as u32;
+        pages.push(api_support::load_support::page(
+            "sim",
+            path,
+            run,
+            n,
+            shared::landing::Mode::Full,
+            body,
+        ));
+        if rows == 0 || n >= total {
+            break;
+        }
+        n += 1;
+    }
+    pages
+}
+
+#[tokio::test]
+async fn views_match_the_simulator_ground_truth() {
+    use simulator::{RateLimit, SimConfig, Simulator};
+    shared::store::install_crypto_provider();
+    let sim = Simulator::new(SimConfig {
+        seed: 11,
+        scale: 0.3,
+        rate_limit: RateLimit::disabled(),
+        ..Default::default()
+    });
+    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = running.base_url();
+    let http = reqwest::Client::new();
+    let mut db = api_support::TestDb::migrated("api_sim").await;
+    let run = api_support::load_support::run_id(0, 1);
+    let paths = [
+        "/unidades",
+        "/unidades/precos",
+        "/atendimentos/times",
+        "/atendimentos/times/integrantes",
+        "/reservas",
+        "/reservas/condicoes",
+        "/vendas",
+        "/distratos",
+        "/comissoes",
+    ];
+    let mut data = Dataset {
+        tenant: "sim".into(),
+        objects: Default::default(),
+    };
+    for path in paths {
+        for p in crawl(&http, &base, path, &run).await {
+            shared::load::load_page(
+                db.client(),
+                &p.key,
+                &p.body,
+                &p.meta,
+                None,
+                Default::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("loading {}: {e}", p.key));
+        }
+        data.objects.insert(path, sim.ground_truth(path));
+    }
+    db.client().batch_execute("ANALYZE").await.unwrap();
+    let r = check_tenant(db.client(), &data).await;
+    assert!(
+        r.mensal
+            .values()
+            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
+        "the simulator's history has months with distratos"
+    );
+    assert!(
+        r.vso.values().any(|v| v.distratos_unidades > 0),
+        "a VSO month with units returned to stock"
+    );
     db.drop().await;
 }

@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),
     },
+    Migration {
+        version: 101,
+        name: "0101_analytics_vso.sql",
+        sql: include_str!("../../migrations/0101_analytics_vso.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

@@ -1,6 +1,309 @@
-//! (placeholder: owned by the team member building this benchmark)
+//! `cvdw bench api`: API latency per endpoint under concurrent load against the same SQL run
+//! directly, and the server's start-to-first-response time.
+//!
+//! 1. A fresh database (next to `DATABASE_URL`'s, default the local server) is migrated and
+//!    filled **in SQL** with `--sales` sales (default 100 000) and their reservations, payment
+//!    conditions, commissions, distratos (1 in 12), units, price rows and teams — generating in
+//!    the database is what makes 100k+ rows quick; the loader has its own benchmark.
+//! 2. `cvdw serve` (this very binary, the router the api Lambda runs) is started as a child
+//!    process; start-up = spawn → first `200` from `/health`.
+//! 3. For every metric endpoint: `--requests` requests with `--concurrency` in flight through HTTP
+//!    (key auth, JSON), then the same statement with the same parameters directly on one
+//!    tokio-postgres connection with the same concurrency (the API also uses one pipelined
+//!    connection). p50/p99 of each, and the p99 ratio.
+//!
+//! Last line: `RESULT api p99_vs_sql=<worst ratio> start_ms=<n>` (goals ≤ 1.5 and ≤ 50).
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use shared::analytics::{self, Filters, Page, Source, METRICS};
+use shared::db::{self, DbConfig};
+use tokio_postgres::types::ToSql;
+
 #[derive(clap::Args)]
-pub struct Args {}
-pub async fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub struct Args {
+    /// Sales to generate.
+    #[arg(long, default_value_t = 100_000)]
+    pub sales: i32,
+    /// Requests per endpoint (and as many direct SQL runs).
+    #[arg(long, default_value_t = 40)]
+    pub requests: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Server (admin database) URL; a fresh database is created next to it and dropped after.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+    )]
+    pub database_url: String,
+    /// Keep the generated database (prints its name).
+    #[arg(long)]
+    pub keep: bool,
+}
+
+const TENANT: &str = "bench";
+const KEY: &str = "bench-key";
+
+/// Fill the database with `n` sales in SQL (deterministic).
+pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> {
+    let emps: i32 = 40;
+    let book = "'{}'::jsonb, 'r1', 'r1', now(), 'r1', 1, 'bench'";
+    let stmts: Vec<String> = vec![
+        format!("INSERT INTO cvdw.unidades (tenant, natural_key, idunidade, idempreendimento, nome_empreendimento, situacao_bloqueada, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, g::text, g, 1 + g % $3, 'Residencial ' || (1 + g % $3), g % 97 = 5, {book}
+         FROM generate_series(1, ($2 * 11 / 10)::int) g"),
+        format!("INSERT INTO cvdw.objects (tenant, object, natural_key, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, 'unidades_precos', g || '_1',
+                jsonb_build_object('idunidade', g, 'idtabela', 1, 'ativo', 'S',
+                  'data_vigencia_de', CASE WHEN g % $3 < 4 THEN '2023-06-01' ELSE '2021-12-01' END),
+                'r1', 'r1', now(), 'r1', 1, 'bench'
+         FROM generate_series(1, ($2 * 11 / 10)::int) g WHERE $3 > 0"),
+        format!("INSERT INTO cvdw.atendimentos_times (tenant, natural_key, idtime, nome, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, t::text, t, 'Time ' || t, true, {book} FROM generate_series(1, 20) t WHERE $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.atendimentos_times_integrantes (tenant, natural_key, idintegrante, idtime, idusuario, ativo, data_cad, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, u::text, u, 1 + u % 20, u, true, '2021-01-01', {book} FROM generate_series(1, 280) u WHERE $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.reservas (tenant, natural_key, idreserva, data_cad, idempreendimento, empreendimento, idunidade, idcorretor, corretor, valor_contrato, valor_financiamento, valor_fgts, valor_subsidio, vgv_tabela, idtime, nome_time, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, s::text, s, '2022-01-01'::timestamp + make_interval(secs => s::double precision * (4 * 365 * 86400) / $2),
+                1 + s % $3, 'Emp ' || (1 + s % $3), s, 1 + (s * 7) % 300, 'Corretor ' || (1 + (s * 7) % 300),
+                200000 + (s::bigint * 7919) % 600000, CASE WHEN s % 3 <> 0 THEN (120000 + (s::bigint * 7919) % 360000) ELSE 0 END,
+                CASE WHEN s % 4 = 0 THEN 20000 ELSE 0 END, 0, 210000 + (s::bigint * 7919) % 600000,
+                CASE WHEN s % 3 = 1 THEN NULL ELSE 1 + (1 + (s * 7) % 300) % 20 END,
+                CASE WHEN s % 3 = 1 THEN NULL ELSE 'Time ' || (1 + (1 + (s * 7) % 300) % 20) END, true, {book}
+         FROM generate_series(1, $2) s"),
+        format!("INSERT INTO cvdw.vendas (tenant, natural_key, idreserva, data_venda, valor_contrato, idcorretor, corretor, idempreendimento, empreendimento, idunidade, unidade, cliente, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT r.tenant, r.natural_key, r.idreserva, r.data_cad + interval '3 days', r.valor_contrato, r.idcorretor, r.corretor,
+                r.idempreendimento, r.empreendimento, r.idunidade, 'APTO ' || r.idunidade, 'Cliente ' || r.idreserva, r.idreserva % 211 <> 7, {book}
+         FROM cvdw.reservas r WHERE r.tenant = $1 AND $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.distratos (tenant, natural_key, idreserva, situacao_data, idempreendimento, idunidade, idcorretor, valor_contrato, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT v.tenant, v.natural_key, v.idreserva, v.data_venda + interval '60 days', v.idempreendimento, v.idunidade, v.idcorretor, v.valor_contrato, true, {book}
+         FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 12 = 3 AND $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.comissoes (tenant, natural_key, idcomissao, idreserva, corretor, valor_comissao, valor_pagamento, data_cad, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.corretor, round(v.valor_contrato * 0.05, 2),
+                CASE WHEN v.idreserva % 2 = 0 THEN round(v.valor_contrato * 0.05, 2) ELSE 0 END, v.data_venda, v.idreserva % 12 <> 3, {book}
+         FROM cvdw.vendas v WHERE v.tenant = $1 AND $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.reservas_condicoes (tenant, natural_key, idreservascondicoes, idreserva, serie, valor, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT r.tenant, (r.idreserva * 3 + k)::text, r.idreserva * 3 + k, r.idreserva, (ARRAY['Ato', 'Mensais', 'Financiamento'])[k + 1],
+                CASE k WHEN 0 THEN round(r.valor_contrato * 0.1, 2) WHEN 1 THEN round(r.valor_contrato * 0.3, 2) ELSE round(r.valor_contrato * 0.6, 2) END, true, {book}
+         FROM cvdw.reservas r CROSS JOIN generate_series(0, 2) k WHERE r.tenant = $1 AND r.idreserva % 2 = 0 AND $2 > 0 AND $3 > 0"),
+        "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, rows, loaded_rows, duplicates, rejected)
+         SELECT 'bench/' || o, $1, o, 'r1', 1, 'full', now(), 'x', $2, $2, 0, 0
+         FROM unnest(ARRAY['vendas', 'reservas', 'distratos', 'comissoes', 'unidades']) o WHERE $3 > 0".to_string(),
+    ];
+    for s in &stmts {
+        let params: [&(dyn ToSql + Sync); 3] = [&TENANT, &n, &emps];
+        c.execute(s.as_str(), &params)
+            .await
+            .with_context(|| format!("generating: {}", &s[..60.min(s.len())]))?;
+    }
+    c.batch_execute("ANALYZE").await?;
+    Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn timed<F, Fut>(requests: usize, concurrency: usize, f: F) -> anyhow::Result<Vec<f64>>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let f = Arc::new(f);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let f = f.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < requests {
+                let t = Instant::now();
+                f().await?;
+                out.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            Ok::<_, anyhow::Error>(out)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    Ok(all)
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    shared::store::install_crypto_provider();
+    if args.sales < 1 {
+        bail!("--sales must be positive");
+    }
+    let admin = DbConfig::from_url(&args.database_url)?;
+    let config = db::create_fresh_database(&admin, "bench_api").await?;
+    let name = config.dbname().unwrap_or_default().to_string();
+    let result = bench(&args, &config).await;
+    if args.keep {
+        println!("kept database {name}");
+    } else {
+        let _ = db::drop_database(&admin, &name).await;
+    }
+    result
+}
+
+async fn bench(args: &Args, config: &DbConfig) -> anyhow::Result<()> {
+    let mut dbh = db::Db::connect(config).await?;
+    db::migrate(dbh.client()).await?;
+    let t = Instant::now();
+    generate(dbh.client(), args.sales).await?;
+    println!(
+        "generated {} sales (+ reservations, conditions, commissions, distratos, units) in {:.1} s",
+        args.sales,
+        t.elapsed().as_secs_f64()
+    );
+
+    // Start `cvdw serve` (this binary) and time spawn → first 200 from /health.
+    let exe = std::env::current_exe()?;
+    let url = database_url_of(&args.database_url, config.dbname().unwrap_or_default());
+    let started = Instant::now();
+    let mut child = std::process::Command::new(exe)
+        .args(["serve", "--port", "0"])
+        .env("DATABASE_URL", &url)
+        .env("CVDW_API_KEY", KEY)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting cvdw serve")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    // The server prints its address on its first line; read it off the async runtime.
+    let addr = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            if let Some(rest) = line.split("http://").nth(1) {
+                return Ok(rest.split('/').next().unwrap_or_default().to_string());
+            }
+        }
+        bail!("cvdw serve exited before listening")
+    })
+    .await??;
+    let child = KillOnDrop(child);
+    let http = reqwest::Client::new();
+    let health = format!("http://{addr}/health");
+    loop {
+        if let Ok(r) = http.get(&health).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("no 200 from /health within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let start_ms = started.elapsed().as_millis();
+    println!("start-to-first-response (spawn → 200 /health): {start_ms} ms");
+
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    let client = Arc::new(client);
+    // A typical dashboard request: one tenant, one year.
+    let filters = Filters::parse(Some(TENANT), Some("2024-01-01"), Some("2024-12-31"), None)?;
+    let page = Page::default();
+    println!(
+        "{:<24} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "endpoint", "api p50", "api p99", "sql p50", "sql p99", "p99 x"
+    );
+    let mut worst: f64 = 0.0;
+    for m in METRICS {
+        let qs = match m.source {
+            Source::EtlStatus => format!("tenant={TENANT}"),
+            _ => format!("tenant={TENANT}&de=2024-01-01&ate=2024-12-31"),
+        };
+        let api_url = format!("http://{addr}/api/{}?{qs}", m.path);
+        // Warm both paths (plans cached, connection open).
+        let r = http.get(&api_url).bearer_auth(KEY).send().await?;
+        if !r.status().is_success() {
+            bail!("{} answered {}", m.path, r.status());
+        }
+        r.bytes().await?;
+        analytics::run(&client, m, &filters, page).await?;
+
+        let http2 = http.clone();
+        let u = api_url.clone();
+        let api = timed(args.requests, args.concurrency, move || {
+            let http = http2.clone();
+            let u = u.clone();
+            async move {
+                let r = http.get(&u).bearer_auth(KEY).send().await?;
+                if !r.status().is_success() {
+                    bail!("status {}", r.status());
+                }
+                r.bytes().await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let c2 = client.clone();
+        let f2 = filters.clone();
+        let sql = timed(args.requests, args.concurrency, move || {
+            let c = c2.clone();
+            let f = f2.clone();
+            async move {
+                analytics::run(&c, m, &f, page).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        let (a50, a99) = (percentile(&api, 0.5), percentile(&api, 0.99));
+        let (s50, s99) = (percentile(&sql, 0.5), percentile(&sql, 0.99));
+        let ratio = a99 / s99.max(0.001);
+        worst = worst.max(ratio);
+        println!(
+            "{:<24} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>7.2}",
+            m.path, a50, a99, s50, s99, ratio
+        );
+    }
+    drop(child);
+    println!(
+        "{} sales, {} requests per endpoint, {} in flight; baseline = the same SQL on one direct connection",
+        args.sales, args.requests, args.concurrency
+    );
+    println!("RESULT api p99_vs_sql={worst:.2} start_ms={start_ms}");
+    Ok(())
+}
+
+/// Ends the child server however the benchmark exits.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The server URL with another database name (the generated one).
+fn database_url_of(base: &str, dbname: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            let query = tail
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
+            format!("{scheme}://{authority}/{dbname}{query}")
+        }
+        // key=value form
+        None => format!("{base} dbname={dbname}"),
+    }
 }
