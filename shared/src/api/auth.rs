@@ -63,15 +63,20 @@ impl ApiConfig {
     /// extra key material for session cookies), `SESSION_TTL_SECS` (default 43200),
     /// `CORS_ALLOW_ORIGINS` (optional, comma-separated exact origins; unset = CORS off).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let hashes = std::env::var("API_KEY_HASHES").map_err(|_| ConfigError {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// [`ApiConfig::from_env`] over any lookup (the api Lambda overlays secrets read at init).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let hashes = get("API_KEY_HASHES").ok_or_else(|| ConfigError {
             variable: "API_KEY_HASHES",
             reason: "is not set (comma-separated hex SHA-256 of the API keys)".into(),
         })?;
         let mut c = Self::from_hashes(&hashes)?;
-        if let Ok(s) = std::env::var("SESSION_SECRET") {
+        if let Some(s) = get("SESSION_SECRET") {
             c.session_secret = Secret::new(s);
         }
-        if let Ok(s) = std::env::var("SESSION_TTL_SECS") {
+        if let Some(s) = get("SESSION_TTL_SECS") {
             c.session_ttl_secs = s
                 .trim()
                 .parse::<i64>()
@@ -82,7 +87,7 @@ impl ApiConfig {
                     reason: "must be a number of seconds from 60 to 2592000".into(),
                 })?;
         }
-        if let Ok(s) = std::env::var("CORS_ALLOW_ORIGINS") {
+        if let Some(s) = get("CORS_ALLOW_ORIGINS") {
             c.cors_origins = parse_origins(&s)?;
         }
         Ok(c)
