@@ -28,7 +28,7 @@ use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
 use shared::load::{LoadOptions, PageOutcome};
 use shared::store::{ObjectStore, S3Store};
 
-use crate::extract::{run_once, Display};
+use crate::extract::{run_once, start_simulator, Display};
 use crate::pg_local;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -219,12 +219,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             rate_limit: rate,
             ..Default::default()
         };
-        let (email, token) = (cfg.email.clone(), cfg.token.clone());
-        let s = simulator::Simulator::new(cfg);
-        let running = s
-            .serve("127.0.0.1:0".parse()?)
-            .await
-            .context("starting the simulator")?;
+        let (s, running) =
+            start_simulator(cfg, &args.tenant, &args.sim_rate_limit, &mut vars).await?;
         eprintln!(
             "cvdw: simulator at {} (seed {}, scale {}); its rate limit is relaxed to {} for the demo (the real CVDW allows 20/60s)",
             running.base_url(),
@@ -232,13 +228,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.scale,
             args.sim_rate_limit
         );
-        vars.insert("CVDW_BASE_URL".into(), running.base_url());
-        vars.insert("CVDW_TENANT".into(), args.tenant.clone());
-        vars.insert("CVDW_EMAIL".into(), email);
-        vars.insert("CVDW_TOKEN".into(), token);
-        vars.insert("CVDW_RATE_LIMIT".into(), args.sim_rate_limit.clone());
-        vars.remove("CVDW_TENANTS");
-        vars.remove("CVDW_SUBDOMAIN");
         sim = Some(s);
         _running_sim = Some(running);
     }

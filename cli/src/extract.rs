@@ -76,12 +76,7 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<()> {
             rate_limit: rate,
             ..Default::default()
         };
-        let (email, token) = (cfg.email.clone(), cfg.token.clone());
-        let sim = simulator::Simulator::new(cfg);
-        let running = sim
-            .serve("127.0.0.1:0".parse()?)
-            .await
-            .context("starting the in-process simulator")?;
+        let (_, running) = start_simulator(cfg, "demo", &args.sim_rate_limit, &mut vars).await?;
         eprintln!(
             "cvdw extract: no CVDW configured (CVDW_BASE_URL, CVDW_TENANTS, CVDW_SUBDOMAIN unset): \
              started the in-process simulator at {} (scale {}, limit {})",
@@ -89,12 +84,6 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<()> {
             args.sim_scale,
             args.sim_rate_limit
         );
-        vars.insert("CVDW_BASE_URL".into(), running.base_url());
-        vars.insert("CVDW_TENANT".into(), "demo".into());
-        vars.insert("CVDW_EMAIL".into(), email);
-        vars.insert("CVDW_TOKEN".into(), token);
-        vars.entry("CVDW_RATE_LIMIT".into())
-            .or_insert_with(|| args.sim_rate_limit.clone());
         _sim = Some(running);
     }
     if let Some(b) = &args.bucket {
@@ -176,6 +165,32 @@ pub async fn run(args: ExtractArgs) -> anyhow::Result<()> {
         eprintln!("cvdw extract: next run in {}", humanize(every));
         tokio::time::sleep(every).await;
     }
+}
+
+/// Start an in-process simulator on a free loopback port and point the extract configuration
+/// variables at it (base URL, tenant, its credentials; its rate limit for the pacer unless
+/// `CVDW_RATE_LIMIT` is already set). Keep the returned server alive while extracting.
+pub async fn start_simulator(
+    cfg: simulator::SimConfig,
+    tenant: &str,
+    rate_limit: &str,
+    vars: &mut HashMap<String, String>,
+) -> anyhow::Result<(simulator::Simulator, simulator::RunningSimulator)> {
+    let (email, token) = (cfg.email.clone(), cfg.token.clone());
+    let sim = simulator::Simulator::new(cfg);
+    let running = sim
+        .serve("127.0.0.1:0".parse()?)
+        .await
+        .context("starting the in-process simulator")?;
+    vars.insert("CVDW_BASE_URL".into(), running.base_url());
+    vars.insert("CVDW_TENANT".into(), tenant.into());
+    vars.insert("CVDW_EMAIL".into(), email);
+    vars.insert("CVDW_TOKEN".into(), token);
+    vars.entry("CVDW_RATE_LIMIT".into())
+        .or_insert_with(|| rate_limit.to_string());
+    vars.remove("CVDW_TENANTS");
+    vars.remove("CVDW_SUBDOMAIN");
+    Ok((sim, running))
 }
 
 /// One scheduled run (and, locally, every continuation it hands over). Returns the number
