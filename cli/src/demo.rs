@@ -29,6 +29,7 @@ use shared::load::{LoadOptions, PageOutcome};
 use shared::store::{ObjectStore, S3Store};
 
 use crate::extract::{run_once, start_simulator, Display};
+use crate::load::Summary;
 use crate::pg_local;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -69,17 +70,11 @@ pub struct DemoArgs {
     pub tenant: String,
 }
 
-/// What one cycle did.
+/// What one cycle did: the load totals `cvdw load`/`replay` report, plus the extract side.
 #[derive(Debug, Default, Clone)]
 pub struct CycleSummary {
     pub objects: usize,
-    pub pages: usize,
-    /// Deliveries of pages the ledger already had (no-ops).
-    pub duplicate_pages: usize,
-    pub manifests: usize,
-    pub rows: u64,
-    pub rejected: u64,
-    pub failed_pages: usize,
+    pub load: Summary,
     pub extract_failures: usize,
     pub seconds: f64,
 }
@@ -87,16 +82,10 @@ pub struct CycleSummary {
 impl CycleSummary {
     fn line(&self) -> String {
         format!(
-            "objects={} pages={} duplicate_pages={} manifests={} rows={} rejected={} failed_pages={} extract_failures={} seconds={:.1}",
+            "objects={} extract_failures={} {}",
             self.objects,
-            self.pages,
-            self.duplicate_pages,
-            self.manifests,
-            self.rows,
-            self.rejected,
-            self.failed_pages,
             self.extract_failures,
-            self.seconds
+            self.load.line(self.seconds)
         )
     }
 }
@@ -150,23 +139,20 @@ impl Pipeline {
                 handle_s3_event(&mut self.db, &self.s3, event, LoadOptions::default()).await?;
             for (key, outcome) in &report.done {
                 match outcome {
-                    KeyOutcome::Page(PageOutcome::Loaded(r)) => {
-                        summary.pages += 1;
-                        summary.rows += r.rows as u64;
-                        summary.rejected += r.rejected as u64;
-                        if let Some(o) = key.split('/').nth(2) {
+                    KeyOutcome::Page(page) => {
+                        summary.load.add_page(page);
+                        if let (PageOutcome::Loaded(_), Some(o)) = (page, key.split('/').nth(2)) {
                             objects.insert(o.to_string());
                         }
                     }
-                    KeyOutcome::Page(PageOutcome::Duplicate { .. }) => summary.duplicate_pages += 1,
-                    KeyOutcome::Manifest(_) => summary.manifests += 1,
+                    KeyOutcome::Manifest(_) => summary.load.manifests += 1,
                     KeyOutcome::Ignored => {}
                 }
             }
             for f in &report.failures {
                 eprintln!("load: FAILED {f}");
             }
-            summary.failed_pages += report.failures.len();
+            summary.load.failed += report.failures.len() as u64;
         }
         summary.objects = objects.len();
         summary.seconds = started.elapsed().as_secs_f64();
@@ -289,7 +275,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             first.line(),
             started.elapsed().as_secs_f64()
         );
-        if first.failed_pages > 0 || first.extract_failures > 0 {
+        if first.load.failed > 0 || first.extract_failures > 0 {
             anyhow::bail!("the cycle had failures (see above)");
         }
         return Ok(());

@@ -60,7 +60,7 @@ async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
     };
     assert_eq!(field("objects"), "70", "{summary}");
     assert_eq!(field("manifests"), "70", "{summary}");
-    assert_eq!(field("failed_pages"), "0", "{summary}");
+    assert_eq!(field("failed"), "0", "{summary}");
     assert_eq!(field("extract_failures"), "0", "{summary}");
     assert_eq!(field("rejected"), "0", "{summary}");
     assert!(field("pages").parse::<u32>().unwrap() >= 70, "{summary}");
