@@ -112,13 +112,28 @@ fn wants_full(payload: &Value) -> bool {
     flag(payload.get("full")) || flag(payload.get("detail").and_then(|d| d.get("full")))
 }
 
-/// The context deadline is wall-clock milliseconds since the epoch.
+/// The context deadline is wall-clock milliseconds since the epoch. cargo-lambda's local
+/// emulator (1.9) sends the remaining time instead (e.g. `600000`); no real epoch deadline is
+/// below 10^12 ms (2001), so such a value is read as "milliseconds from now", which keeps
+/// `cargo lambda watch` runs from handing over immediately.
 fn deadline_instant(deadline_ms: u64) -> Instant {
-    let now_ms = SystemTime::now()
+    Instant::now() + remaining(deadline_ms, now_epoch_ms())
+}
+
+fn now_epoch_ms() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or_default();
-    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+        .unwrap_or_default()
+}
+
+fn remaining(deadline_ms: u64, now_ms: u64) -> Duration {
+    const EPOCH_2001_MS: u64 = 1_000_000_000_000;
+    if deadline_ms < EPOCH_2001_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+    }
 }
 
 #[cfg(test)]
@@ -141,5 +156,14 @@ mod tests {
         let ev = parse_continuation(&cont).unwrap().unwrap();
         assert_eq!(ev.cvdw_continuation.tenant, "demo");
         assert!(parse_continuation(&json!({"cvdw_continuation": {"tenant": 1}})).is_err());
+    }
+
+    #[test]
+    fn deadlines_from_aws_and_from_the_local_emulator() {
+        let now = 1_764_400_000_000;
+        assert_eq!(remaining(now + 900_000, now), Duration::from_secs(900));
+        assert_eq!(remaining(now - 5, now), Duration::ZERO);
+        // cargo lambda watch: the remaining time itself.
+        assert_eq!(remaining(600_000, now), Duration::from_secs(600));
     }
 }
