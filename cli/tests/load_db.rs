@@ -5,9 +5,6 @@
 mod load_support;
 
 use load_support::*;
-use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use shared::db;
 use shared::landing::Mode;
@@ -441,12 +438,6 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
 }
 
 /// What arrives at the loader, in extraction order.
-#[derive(Clone, Debug)]
-enum Item {
-    Page(Page),
-    Manifest(String, Vec<u8>),
-}
-
 /// Four runs of two objects (typed `/vendas` with nested `associados`, generic `/pessoas`):
 /// full, incremental (with an in-page duplicate and a bad row), full with deletions,
 /// incremental with an un-deletion.
@@ -497,17 +488,6 @@ fn scenario() -> Vec<Item> {
     items
 }
 
-async fn deliver_item(c: &mut Client, it: &Item) {
-    match it {
-        Item::Page(p) => {
-            deliver(c, p).await;
-        }
-        Item::Manifest(k, b) => {
-            load_manifest(c, k, b).await.unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn any_order_and_duplication_gives_the_in_order_db() {
     let mut t = TestDb::migrated("load_prop").await;
@@ -530,24 +510,7 @@ async fn any_order_and_duplication_gives_the_in_order_db() {
         .iter()
         .all(|r| r.contains("\"deleted_at\": null")));
 
-    for seed in 0..12u64 {
-        truncate_all(t.client()).await;
-        let mut rng = SmallRng::seed_from_u64(seed);
-        let mut order: Vec<&Item> = items.iter().collect();
-        for it in &items {
-            if rng.random_bool(0.3) {
-                order.push(it);
-            }
-        }
-        order.shuffle(&mut rng);
-        for it in order {
-            deliver_item(t.client(), it).await;
-        }
-        let got = dump(t.client()).await;
-        for (table, rows) in &expected {
-            assert_eq!(&got[table], rows, "seed {seed}: {table} differs");
-        }
-    }
+    assert_any_order_converges(t.client(), &items, &expected, 0..12u64, 0.3).await;
     t.drop().await;
 }
 

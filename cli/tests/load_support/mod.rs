@@ -294,3 +294,63 @@ pub fn url_for(name: &str) -> String {
     };
     format!("{host_part}/{name}{query}")
 }
+
+/// One S3 delivery: a raw page or a manifest.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Page(Page),
+    Manifest(String, Vec<u8>),
+}
+
+/// Deliver one item to the loader, as the load function would.
+pub async fn deliver_item(c: &mut Client, it: &Item) {
+    match it {
+        Item::Page(p) => {
+            shared::load::load_page(
+                c,
+                &p.key,
+                &p.body,
+                &p.meta,
+                None,
+                shared::load::LoadOptions::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+        }
+        Item::Manifest(k, b) => {
+            shared::load::load_manifest(c, k, b).await.unwrap();
+        }
+    }
+}
+
+/// For each seed: empty the tables, deliver `items` shuffled, each duplicated with
+/// probability `dup_rate`, and assert the database equals `expected` (the dump of in-order,
+/// once-only delivery). Seeded, so a failure names a reproducible case.
+pub async fn assert_any_order_converges(
+    c: &mut Client,
+    items: &[Item],
+    expected: &BTreeMap<String, Vec<String>>,
+    seeds: std::ops::Range<u64>,
+    dup_rate: f64,
+) {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    for seed in seeds {
+        truncate_all(c).await;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut order: Vec<&Item> = items.iter().collect();
+        for it in items {
+            if rng.random_bool(dup_rate) {
+                order.push(it);
+            }
+        }
+        order.shuffle(&mut rng);
+        for it in order {
+            deliver_item(c, it).await;
+        }
+        let got = dump(c).await;
+        for (table, rows) in expected {
+            assert_eq!(&got[table], rows, "seed {seed}: {table} differs");
+        }
+    }
+}
