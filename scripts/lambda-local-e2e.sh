@@ -3,9 +3,13 @@
 # emulator (`cargo lambda watch`), against the CVDW simulator, a local S3-compatible server
 # (s3s-fs, the real S3 protocol) and PostgreSQL:
 #
-#   1. extract  invoked with the scheduler payload; lands raw pages, manifests and state in S3;
+#   1. extract  invoked with events/scheduler-extract.json (the EventBridge Scheduler event);
+#               lands raw pages, manifests and state in S3;
 #   2. load     invoked once per stored raw page, then per manifest, with the S3 ObjectCreated
-#               event S3 would send for it (key URL-encoded the way S3 does);
+#               event S3 would send for it (key URL-encoded the way S3 does); then
+#               events/s3-object-created.json and events/s3-manifest-created.json as they
+#               are (a key with spaces and accents, URL-encoded), after storing a page and
+#               its manifest under those keys;
 #   3. api      invoked with every events/api-*.json, then fetched over HTTP through the
 #               emulator's function URL route (/lambda-url/api/...).
 #
@@ -26,10 +30,9 @@
 #                           to have produced data; "extract" alone checks the landing zone)
 #   E2E_EXTRACT=lambda      or `cli`: land the pages with `cvdw extract --once` (the same code,
 #                           outside Lambda) and drive only load and api through the emulator.
-#                           cargo-lambda 1.9.2's emulator sends `Lambda-Runtime-Deadline-Ms` as a
-#                           duration (600000) where Lambda sends an epoch time, so an extract
-#                           handler that trusts it sees its deadline passed and hands over to a
-#                           continuation at once, again and again.
+#                           (cargo-lambda 1.9's emulator sends `Lambda-Runtime-Deadline-Ms` as
+#                           the remaining time, not an epoch time; the extract handler reads
+#                           values below 10^12 ms as relative, so `lambda` works.)
 #   KEEP=1                  keep the work directory and the database for inspection
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -170,9 +173,8 @@ if [ "$E2E_EXTRACT" = cli ]; then
   "$CVDW" extract --once --objects "$E2E_OBJECTS" >"$WORK/extract.out" 2>"$WORK/extract.err" || {
     tail -30 "$WORK/extract.err"; fail "cvdw extract"; }
 else
-  step "extract: scheduled run of $E2E_OBJECTS"
-  printf '%s' '{"trigger":"schedule"}' >"$WORK/schedule.json" # the template's schedule Input
-  invoke extract "$WORK/schedule.json" >"$WORK/extract.out" || {
+  step "extract: scheduled run of $E2E_OBJECTS (events/scheduler-extract.json)"
+  invoke extract events/scheduler-extract.json >"$WORK/extract.out" || {
     tail -50 "$WORK/watch.log"; fail "extract invocation"; }
   head -c 600 "$WORK/extract.out"; echo
 fi
@@ -225,6 +227,54 @@ done
 echo "load: $n invocations succeeded"
 # Replaying the first event is a no-op (idempotent loader), and must not fail either.
 invoke load "$WORK/events/00000.json" >/dev/null || fail "replayed load event"
+
+step "load: the sample events (events/s3-object-created.json, events/s3-manifest-created.json)"
+# Store a page and its manifest under the keys those events name, in the bucket they name,
+# as extract would (PageMeta as user metadata; the non-ASCII tenant RFC 2047-encoded, as S3
+# returns it), then invoke load with the event files unchanged.
+SAMPLE_BUCKET=$(python3 -c 'import json;print(json.load(open("events/s3-object-created.json"))["Records"][0]["s3"]["bucket"]["name"])')
+s3 create-bucket --bucket "$SAMPLE_BUCKET" >/dev/null 2>&1 || true
+first_raw=$(python3 -c 'import json,sys;print([o["Key"] for o in json.load(open(sys.argv[1]))["Contents"] if o["Key"].startswith("raw/") and "/vendas/" in o["Key"]][0])' "$WORK/listing.json")
+s3 get-object --bucket "$BUCKET" --key "$first_raw" "$WORK/first-page.json" >/dev/null
+python3 - "$WORK/first-page.json" "$WORK/sample" <<'PY'
+import base64, hashlib, json, os, sys, urllib.parse
+src, out = json.load(open(sys.argv[1])), sys.argv[2]
+os.makedirs(out, exist_ok=True)
+page_ev = json.load(open("events/s3-object-created.json"))["Records"][0]["s3"]["object"]["key"]
+man_ev = json.load(open("events/s3-manifest-created.json"))["Records"][0]["s3"]["object"]["key"]
+dec = lambda k: urllib.parse.unquote_plus(k)
+rows = src["dados"][:2]
+body = json.dumps({"pagina": 1, "registros": 500, "total_de_registros": len(rows),
+                   "total_de_paginas": 1, "dados": rows}, ensure_ascii=False).encode()
+open(f"{out}/page.json", "wb").write(body)
+sha = hashlib.sha256(body).hexdigest()
+manifest = json.load(open("events/manifest-vendas-full.json"))
+manifest["pages"][0].update({"key": dec(page_ev), "rows": len(rows), "sha256": sha})
+manifest["rows"] = len(rows)
+open(f"{out}/manifest.json", "w").write(json.dumps(manifest, ensure_ascii=False))
+tenant = "=?UTF-8?B?" + base64.b64encode(manifest["tenant"].encode()).decode() + "?="
+meta = {"tenant": tenant, "run-id": manifest["run_id"], "object-path": "/vendas", "page": "1",
+        "params": "pagina=1&registros_por_pagina=500", "http-status": "200",
+        "fetched-at": manifest["started_at"], "mode": "full", "rows": str(len(rows)), "sha256": sha}
+open(f"{out}/meta.json", "w").write(json.dumps(meta))
+open(f"{out}/keys", "w").write(dec(page_ev) + "\n" + dec(man_ev) + "\n")
+PY
+{ read -r sample_page_key; read -r sample_manifest_key; } <"$WORK/sample/keys"
+s3 put-object --bucket "$SAMPLE_BUCKET" --key "$sample_page_key" --body "$WORK/sample/page.json" \
+  --metadata "file://$WORK/sample/meta.json" >/dev/null
+s3 put-object --bucket "$SAMPLE_BUCKET" --key "$sample_manifest_key" --body "$WORK/sample/manifest.json" >/dev/null
+invoke load events/s3-object-created.json >"$WORK/load.out" || {
+  cat "$WORK/load.out"; tail -50 "$WORK/watch.log"; fail "load of events/s3-object-created.json"; }
+invoke load events/s3-manifest-created.json >"$WORK/load.out" || {
+  cat "$WORK/load.out"; tail -50 "$WORK/watch.log"; fail "load of events/s3-manifest-created.json"; }
+got=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atqc \
+  "select count(*) from cvdw.vendas where tenant = 'construtora são josé' and source_key = '$sample_page_key'")
+echo "  cvdw.vendas rows of tenant 'construtora são josé' from the sample page: $got"
+[ "$got" = 2 ] || fail "the sample page's two rows did not load (got $got)"
+applied=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atqc \
+  "select count(*) from etl.manifests where manifest_key = '$sample_manifest_key' and applied_at is not null")
+echo "  applied etl.manifests entries for the sample manifest: $applied"
+[ "$applied" = 1 ] || fail "the sample manifest was not applied"
 
 rows=0
 while read -r table; do
