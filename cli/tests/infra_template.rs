@@ -756,3 +756,59 @@ fn function_url_events_are_what_lambda_http_accepts() {
     }
     assert!(saw_root && saw_bearer && saw_csv);
 }
+
+/// The freshness alarm is only as good as the metric behind it: the metric filter's field must
+/// be one the load function actually prints (shared::emf::load_lines), positive for a loaded
+/// page and absent/zero for a mere redelivery.
+#[test]
+fn freshness_alarm_counts_a_metric_the_load_function_emits() {
+    use shared::load::event::{EventReport, KeyOutcome};
+    use shared::load::{PageOutcome, PageReport};
+
+    let t = template();
+    let filter = props(&t, "PagesLoadedMetricFilter");
+    let pattern = filter["FilterPattern"].as_str().expect("FilterPattern");
+    let field = pattern
+        .split("$.")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a `$.Field` in the filter pattern");
+    assert_eq!(
+        filter["MetricTransformations"][0]["MetricValue"].as_str(),
+        Some(format!("$.{field}").as_str())
+    );
+    let alarm = props(&t, "FreshnessAlarm");
+    assert_eq!(
+        alarm["MetricName"],
+        filter["MetricTransformations"][0]["MetricName"]
+    );
+    assert_eq!(alarm["TreatMissingData"].as_str(), Some("breaching"));
+
+    let page = |outcome| EventReport {
+        done: vec![(
+            "raw/acme/vendas/2026/11/29/20261129T100000Z-a1b2c3/00001.json".into(),
+            KeyOutcome::Page(outcome),
+        )],
+        failures: vec![],
+    };
+    let emitted = |report: &EventReport| -> i64 {
+        shared::emf::load_lines(report, 0)
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| v[field].as_i64().unwrap_or(0))
+            .sum()
+    };
+    let loaded = page(PageOutcome::Loaded(PageReport {
+        key: "k".into(),
+        rows: 3,
+        loaded: 3,
+        ..Default::default()
+    }));
+    assert_eq!(
+        emitted(&loaded),
+        1,
+        "a loaded page must count for freshness"
+    );
+    let redelivered = page(PageOutcome::Duplicate { key: "k".into() });
+    assert_eq!(emitted(&redelivered), 0, "a redelivery is not fresh data");
+}

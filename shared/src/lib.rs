@@ -22,6 +22,7 @@
 //! half only.
 
 pub mod catalogue;
+pub mod emf;
 pub mod landing;
 pub mod secret;
 pub mod values;

@@ -52,6 +52,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lambda_runtime::Error> {
     let mut db = state.db.lock().await;
     let report = handle_s3_event(&mut db, &state.s3, event, LoadOptions::default()).await?;
+    // EMF metrics (stdout, raw): the freshness alarm counts `PagesLoaded`.
+    for line in shared::emf::load_lines(&report, now_ms()) {
+        println!("{line}");
+    }
     if report.failures.is_empty() {
         let loaded: Vec<_> = report
             .done
@@ -69,6 +73,13 @@ async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lamb
         )
         .into())
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

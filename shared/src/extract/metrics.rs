@@ -1,64 +1,58 @@
-//! CloudWatch Embedded Metric Format: one JSON line per tenant run (dimension `Tenant`) and
-//! one per object it touched (dimensions `Tenant`, `Object`), namespace `cvdw-etl`. Printed
-//! to stdout as raw lines (not through `tracing`, which would wrap them), CloudWatch turns them
-//! into metrics without any API call.
+//! The extract function's EMF lines ([`crate::emf`]): one per tenant run (dimension `Tenant`)
+//! and one per object it touched (dimensions `Tenant`, `Object`).
 
 use super::run::TenantReport;
-use serde_json::{json, Value};
+use crate::emf::line;
+use serde_json::{Map, Value};
 
-pub const NAMESPACE: &str = "cvdw-etl";
+pub use crate::emf::NAMESPACE;
 
 /// The EMF lines for one tenant's invocation.
 pub fn emf_lines(r: &TenantReport, timestamp_ms: i64) -> Vec<String> {
-    let metrics = |names: &[(&str, &str)]| -> Vec<Value> {
-        names
-            .iter()
-            .map(|(n, u)| json!({"Name": n, "Unit": u}))
-            .collect()
-    };
     let run_id = r.run_id.as_ref().map(|r| r.to_string()).unwrap_or_default();
-    let outcome = serde_json::to_value(&r.outcome).unwrap_or(Value::Null);
-    let mut out = vec![json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Tenant"]],
-                "Metrics": metrics(&[("Pages", "Count"), ("Rows", "Count"), ("Throttled", "Count"),
-                    ("Retries", "Count"), ("DurationMs", "Milliseconds"), ("FailedObjects", "Count")]),
-            }]
-        },
-        "Tenant": r.tenant,
-        "Pages": r.pages,
-        "Rows": r.rows,
-        "Throttled": r.throttled,
-        "Retries": r.retries,
-        "DurationMs": r.duration_ms,
-        "FailedObjects": r.objects.iter().filter(|o| o.status != super::run::ObjectStatus::Done).count(),
-        "run_id": run_id,
-        "outcome": outcome,
-    })
-    .to_string()];
+    let props = |extra: &[(&str, Value)]| -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("Tenant".into(), Value::String(r.tenant.clone()));
+        m.insert("run_id".into(), Value::String(run_id.clone()));
+        for (k, v) in extra {
+            m.insert((*k).to_string(), v.clone());
+        }
+        m
+    };
+    let failed = r
+        .objects
+        .iter()
+        .filter(|o| o.status != super::run::ObjectStatus::Done)
+        .count();
+    let mut out = vec![line(
+        timestamp_ms,
+        &["Tenant"],
+        &[
+            ("Pages", "Count", r.pages.into()),
+            ("Rows", "Count", r.rows.into()),
+            ("Throttled", "Count", r.throttled.into()),
+            ("Retries", "Count", r.retries.into()),
+            ("DurationMs", "Milliseconds", r.duration_ms.into()),
+            ("FailedObjects", "Count", failed.into()),
+        ],
+        props(&[(
+            "outcome",
+            serde_json::to_value(&r.outcome).unwrap_or(Value::Null),
+        )]),
+    )];
     for o in &r.objects {
-        out.push(
-            json!({
-                "_aws": {
-                    "Timestamp": timestamp_ms,
-                    "CloudWatchMetrics": [{
-                        "Namespace": NAMESPACE,
-                        "Dimensions": [["Tenant", "Object"]],
-                        "Metrics": metrics(&[("Pages", "Count"), ("Rows", "Count")]),
-                    }]
-                },
-                "Tenant": r.tenant,
-                "Object": o.object,
-                "Pages": o.pages,
-                "Rows": o.rows,
-                "run_id": run_id,
-                "mode": o.mode.as_str(),
-            })
-            .to_string(),
-        );
+        out.push(line(
+            timestamp_ms,
+            &["Tenant", "Object"],
+            &[
+                ("Pages", "Count", o.pages.into()),
+                ("Rows", "Count", o.rows.into()),
+            ],
+            props(&[
+                ("Object", Value::String(o.object.clone())),
+                ("mode", Value::String(o.mode.as_str().into())),
+            ]),
+        ));
     }
     out
 }
