@@ -129,6 +129,9 @@ pub struct EventReport {
     /// `key: error` for each record that failed (the event as a whole must then fail, so
     /// Lambda retries it and, after the retries, its on-failure destination keeps it).
     pub failures: Vec<String>,
+    /// How many of `failures` cannot succeed on a redelivery (a bad page or manifest); the
+    /// others (a dropped connection, a serialization failure) are expected to pass on retry.
+    pub permanent_failures: usize,
 }
 
 /// Handle an S3 notification event: every `ObjectCreated` record is decoded and loaded from
@@ -164,6 +167,9 @@ pub async fn handle_s3_event(
             Err(e) => {
                 tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
                 report.failures.push(format!("{key}: {e}"));
+                if !e.is_retryable() {
+                    report.permanent_failures += 1;
+                }
                 // A dead connection is re-opened before the next record.
                 db.ensure_connected().await?;
             }
