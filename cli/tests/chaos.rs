@@ -10,9 +10,11 @@
 //! | CVDW faults | the simulator answers ~10% of requests with a random fault of every kind (429, 200-with-429-body, HTML 500, 422, truncated body, slow, reset); slow answers outlast a short client timeout, so they cost little |
 //! | extract crashes | each invocation runs in a task over a [`ChaosStore`] that kills it at a seeded point: before a page is stored, after a page is stored but before its checkpoint, after a manifest but before the state, after the state but before the checkpoint, or while the Nth HTTP request is in flight (mid-page). A killed invocation never touches the bucket again (even its background checkpoint writes hang) and leaves its lock held: the restart waits out the lock's TTL and takes it over, as after a Lambda crash |
 //! | hand-overs | some invocations get a page budget and hand over through a continuation event |
+//! | overlap | some invocations get an overlapping twin (a second scheduled invocation): it must find the lock held, or take over a crashed holder |
+//! | zombies | in two runs an invocation freezes before a page for three lock TTLs; a second invocation takes the expired lock over and carries the run on, and the frozen one wakes up, writes its page and checkpoint as a zombie, and must stop on losing the lock |
 //! | S3 events | one `ObjectCreated` event per successful put under `raw/` and `manifests/` (the template's notification filter, overwrites included), delivered shuffled, a quarter of them twice, and with a fifth of a run's pages held back until after the next run's events |
 //! | PostgreSQL | at seeded events the loader's connection is killed with `pg_terminate_backend`: while idle before the event, or mid-transaction while the loader waits on a table lock the test holds; the event must fail *retryably*, and it is redelivered later (as Lambda's async retry does) and must then succeed |
-//! | time | the simulator's clock advances between runs (creations, updates, inactivations, hard deletions): a full run, three incremental runs, a final full run |
+//! | time | the simulator's clock advances between runs (creations, updates, distratos, inactivations, hard deletions): a full run, three incremental runs, a final full run |
 //!
 //! Then, after the final full run: the typed tables (and two objects of `cvdw.objects`) equal
 //! the simulator's ground truth row for row (no key missing, none duplicated, no payload or
@@ -41,8 +43,8 @@ use shared::catalogue::{self, ObjectSpec};
 use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, RetryPolicy};
 use shared::extract::{
     continuation_key, lock_key, ContinuationEvent, Deadline, ExtractError, Extractor, FullEvery,
-    LocalContinuer, LockRecord, NoDeadline, ObjectStatus, Outcome, Quiet, RunSettings, TenantJob,
-    TenantReport, Trigger,
+    LocalContinuer, LockError, LockRecord, NoDeadline, ObjectStatus, Outcome, Quiet, RunSettings,
+    TenantJob, TenantReport, Trigger,
 };
 use shared::landing::{Mode, RunId};
 use shared::load::event::{handle_s3_event, object_created_event, EventReport};
@@ -100,6 +102,11 @@ struct KillSwitch {
     states: AtomicU32,
     dead: AtomicBool,
     killed: tokio::sync::Notify,
+    /// Stall (a frozen process, a network partition) before the Nth page, long enough for the
+    /// lock to expire and another invocation to take it over; then carry on as a zombie.
+    stall: Option<u32>,
+    stall_pages: AtomicU32,
+    stalled: tokio::sync::Notify,
 }
 
 /// The invocation's view of the bucket. Every successful put is recorded as the S3 event it
@@ -177,6 +184,12 @@ impl ObjectStore for ChaosStore {
         metadata: &HashMap<String, String>,
     ) -> Result<Option<String>, StoreError> {
         self.gate().await;
+        if class(key) == Class::Page
+            && self.kill.stall == Some(self.kill.stall_pages.fetch_add(1, Ordering::SeqCst) + 1)
+        {
+            self.kill.stalled.notify_one();
+            tokio::time::sleep(LOCK_TTL * 3).await;
+        }
         let (before, after) = self.at(key);
         if before {
             self.die().await;
@@ -241,6 +254,9 @@ impl Deadline for PageBudget {
 #[derive(Default)]
 struct Figures {
     invocations: u32,
+    twins: u32,
+    stalls: u32,
+    lost_locks: u32,
     kills: BTreeMap<&'static str, u32>,
     lock_waits: u32,
     handovers: u32,
@@ -263,6 +279,11 @@ struct Ctx {
     fig: Figures,
 }
 
+type Task = tokio::task::JoinHandle<(
+    Result<TenantReport, ExtractError>,
+    Option<ContinuationEvent>,
+)>;
+
 enum Invocation {
     Done(
         Result<TenantReport, ExtractError>,
@@ -272,16 +293,20 @@ enum Invocation {
 }
 
 impl Ctx {
-    /// One invocation in its own task, killed as `kill` says.
-    async fn invoke(
+    /// Start one invocation in its own task (after `delay`), over a store that kills it as
+    /// `kill` says.
+    fn spawn(
         &mut self,
         trigger: Trigger,
         kill: Option<Kill>,
+        stall: Option<u32>,
         budget: Option<i64>,
-    ) -> Invocation {
+        delay: Duration,
+    ) -> (Task, Arc<KillSwitch>) {
         self.fig.invocations += 1;
         let switch = Arc::new(KillSwitch {
             plan: kill,
+            stall,
             ..Default::default()
         });
         let store = ChaosStore {
@@ -291,7 +316,8 @@ impl Ctx {
         };
         let job = self.job.clone();
         let settings = self.settings.clone();
-        let mut task = tokio::spawn(async move {
+        let task = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
             let continuer = LocalContinuer::default();
             let deadline: Box<dyn Deadline> = match budget {
                 Some(n) => Box::new(PageBudget(AtomicI64::new(n))),
@@ -307,33 +333,71 @@ impl Ctx {
             let r = ex.run_tenant(&job, trigger).await;
             (r, continuer.pop())
         });
+        (task, switch)
+    }
+
+    /// One invocation, killed as `kill` says; with `twin`, a second scheduled invocation
+    /// starts that much later and overlaps it (an overlapping schedule: it must find the lock
+    /// held, or take over a crashed or expired holder). With `stall`, the invocation freezes
+    /// before that page and a second one starts once its lock has expired: the usurper takes
+    /// the run over, the frozen one wakes up as a zombie and must notice it lost the lock.
+    /// Outcomes in start order.
+    async fn invoke(
+        &mut self,
+        trigger: Trigger,
+        (kill, stall): (Option<Kill>, Option<u32>),
+        budget: Option<i64>,
+        twin: Option<Duration>,
+        force_full: bool,
+    ) -> Vec<Invocation> {
+        let (mut task, switch) = self.spawn(trigger, kill, stall, budget, Duration::ZERO);
+        let mut twin = twin.map(|d| {
+            self.fig.twins += 1;
+            self.spawn(Trigger::Scheduled { force_full }, None, None, None, d)
+                .0
+        });
         let in_flight = match kill {
             Some(Kill::MidRequest(n)) => Some(self.sim.stats().requests + n),
             _ => None,
         };
+        let mut out = Vec::new();
         loop {
             tokio::select! {
                 r = &mut task => {
                     let (r, cont) = r.expect("the extract task panicked");
-                    return Invocation::Done(r, cont);
+                    out.push(Invocation::Done(r, cont));
+                    break;
                 }
-                _ = switch.killed.notified() => break,
+                _ = switch.killed.notified() => {}
+                _ = switch.stalled.notified(), if twin.is_none() => {
+                    // Its lock has at most one TTL left: start the usurper after that.
+                    self.fig.stalls += 1;
+                    let after = LOCK_TTL + Duration::from_millis(200);
+                    twin = Some(self.spawn(Trigger::Scheduled { force_full }, None, None, None, after).0);
+                }
                 _ = tokio::time::sleep(Duration::from_millis(2)), if in_flight.is_some() => {
                     if in_flight.is_some_and(|n| self.sim.stats().requests >= n) {
                         switch.dead.store(true, Ordering::SeqCst);
-                        break;
                     }
                 }
             }
+            if switch.dead.load(Ordering::SeqCst) {
+                task.abort();
+                let _ = (&mut task).await;
+                *self
+                    .fig
+                    .kills
+                    .entry(kill.map_or("?", Kill::name))
+                    .or_default() += 1;
+                out.push(Invocation::Killed);
+                break;
+            }
         }
-        task.abort();
-        let _ = task.await;
-        *self
-            .fig
-            .kills
-            .entry(kill.map_or("?", Kill::name))
-            .or_default() += 1;
-        Invocation::Killed
+        if let Some(t) = twin {
+            let (r, cont) = t.await.expect("the extract task panicked");
+            out.push(Invocation::Done(r, cont));
+        }
+        out
     }
 
     /// The next kill: the kinds take turns by kills that happened (so each one happens), the
@@ -354,12 +418,18 @@ impl Ctx {
 
     /// Extract until a run completes, crashing `kills` invocations on the way. Returns the
     /// completed runs (more than one if a crash hit after a run's last write).
-    async fn extract(&mut self, force_full: bool, mut kills: u32, pages_hint: u32) -> Vec<RunId> {
+    async fn extract(
+        &mut self,
+        force_full: bool,
+        mut kills: u32,
+        mut stall: bool,
+        pages_hint: u32,
+    ) -> Vec<RunId> {
         let objects = self.job.objects.len() as u32;
         let mut trigger = Trigger::Scheduled { force_full };
         let mut runs = Vec::new();
         for _ in 0..500 {
-            let kill = if kills > 0 && self.rng.random_bool(0.8) {
+            let kill = if kills > 0 {
                 Some(self.next_kill(pages_hint, objects))
             } else {
                 None
@@ -369,44 +439,83 @@ impl Ctx {
             } else {
                 None
             };
-            match self.invoke(trigger.clone(), kill, budget).await {
-                Invocation::Killed => {
-                    kills -= 1;
-                    // The crashed invocation's hand-over never happens; the schedule resumes.
-                    trigger = Trigger::Scheduled { force_full };
-                }
-                Invocation::Done(Err(e), _) => {
-                    assert!(e.is_retryable(), "extract failed permanently: {e}");
-                    self.fig.extract_errors += 1;
-                    trigger = Trigger::Scheduled { force_full };
-                }
-                Invocation::Done(Ok(r), cont) => {
-                    for o in &r.objects {
-                        assert_eq!(o.status, ObjectStatus::Done, "{}: {:?}", o.object, o.status);
-                    }
-                    match r.outcome {
-                        Outcome::Completed => {
-                            runs.push(r.run_id.clone().expect("a completed run has an id"));
-                            return runs;
-                        }
-                        Outcome::Continued => {
-                            self.fig.handovers += 1;
-                            let ev = cont.expect("a continued run hands over");
-                            trigger = Trigger::Continuation {
-                                run_id: Some(ev.cvdw_continuation.run_id),
-                            };
-                        }
-                        Outcome::Skipped(_) => {
-                            // A crashed invocation's lock: wait a bit of its TTL, retry.
-                            self.fig.lock_waits += 1;
-                            tokio::time::sleep(LOCK_TTL / 4).await;
-                            trigger = Trigger::Scheduled { force_full };
-                        }
-                        Outcome::NothingToContinue => {
-                            trigger = Trigger::Scheduled { force_full };
+            let twin = if self.rng.random_bool(0.15) {
+                Some(Duration::from_millis(self.rng.random_range(0..1500)))
+            } else {
+                None
+            };
+            // In a stalling phase, once its kills are done, invocations stall (unkilled,
+            // unlimited) until one does.
+            let (kill, twin, budget, stall_at) = if stall && kills == 0 {
+                // Early, so that the pages left after the kills still reach it.
+                let at = self.rng.random_range(1..=2);
+                (None, None, None, Some(at))
+            } else {
+                (kill, twin, budget, None)
+            };
+            let stalls = self.fig.stalls;
+            let outcomes = self
+                .invoke(trigger.clone(), (kill, stall_at), budget, twin, force_full)
+                .await;
+            stall &= self.fig.stalls == stalls;
+            trigger = Trigger::Scheduled { force_full };
+            let mut done = false;
+            let mut skipped = false;
+            for o in outcomes {
+                match o {
+                    Invocation::Killed => kills = kills.saturating_sub(1),
+                    Invocation::Done(Err(e), _) => {
+                        assert!(e.is_retryable(), "extract failed permanently: {e}");
+                        if matches!(e, ExtractError::Lock(LockError::Lost { .. })) {
+                            self.fig.lost_locks += 1;
+                        } else {
+                            self.fig.extract_errors += 1;
                         }
                     }
+                    Invocation::Done(Ok(r), cont) => {
+                        for o in &r.objects {
+                            assert_eq!(
+                                o.status,
+                                ObjectStatus::Done,
+                                "{}: {:?}",
+                                o.object,
+                                o.status
+                            );
+                        }
+                        match r.outcome {
+                            Outcome::Completed => {
+                                runs.push(r.run_id.clone().expect("a completed run has an id"));
+                                done = true;
+                            }
+                            Outcome::Continued => {
+                                self.fig.handovers += 1;
+                                let ev = cont.expect("a continued run hands over");
+                                trigger = Trigger::Continuation {
+                                    run_id: Some(ev.cvdw_continuation.run_id),
+                                };
+                            }
+                            // The lock of a crashed (or live, overlapping) invocation.
+                            Outcome::Skipped(_) => {
+                                self.fig.lock_waits += 1;
+                                skipped = true;
+                            }
+                            Outcome::NothingToContinue => {}
+                        }
+                    }
                 }
+            }
+            // Done when a run completed and none is pending (an overlapping invocation may
+            // have started another one, which this phase then finishes).
+            let pending = !matches!(
+                self.store.get(&continuation_key(TENANT)).await,
+                Err(StoreError::NotFound { .. })
+            );
+            if done && !pending {
+                return runs;
+            }
+            if skipped {
+                // Give a held lock a quarter of its TTL before the schedule tries again.
+                tokio::time::sleep(LOCK_TTL / 4).await;
             }
         }
         panic!("the extract never completed in 500 invocations");
@@ -747,6 +856,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         fault_rate: 0.10,
         slow_delay: Duration::from_millis(1500),
         malformed: malformations(),
+        // Small worlds almost never see a distrato; this one sees a few every run.
+        distratos_per_day: Some(0.5),
         ..Default::default()
     });
     let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -775,24 +886,38 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         Loader::connect(&t.config, &store).await,
     ];
 
-    // (label, days to advance first, force full, extract kills)
+    // (label, days to advance first, force full, extract kills, a stalled invocation)
     let phases = [
-        ("full", 0, false, 4),
-        ("incremental", 3, false, 2),
-        ("incremental", 4, false, 2),
-        ("incremental", 5, false, 2),
-        ("final full", 2, true, 3),
+        ("full", 0, false, 4, true),
+        ("incremental", 3, false, 2, false),
+        ("incremental", 4, false, 2, true),
+        ("incremental", 5, false, 2, false),
+        ("final full", 2, true, 3, false),
     ];
     let mut held: Vec<String> = Vec::new();
     let mut hard_deleted: HashMap<String, HashSet<String>> = HashMap::new();
     let mut pages_hint = 120;
-    for (i, (label, days, force_full, kills)) in phases.into_iter().enumerate() {
+    for (i, (label, days, force_full, kills, stall)) in phases.into_iter().enumerate() {
         // A floor of one fault of each kind per run, in a row: five transient failures on one
         // page exhaust its attempts, so the invocation stops retryably and the schedule
         // resumes it. The random 10% come on top.
         sim.script_faults(Fault::ALL);
+        let mut changed = String::new();
         if days > 0 {
             let changes = sim.advance(days);
+            let mut total = simulator::ObjectChanges::default();
+            for o in &objects {
+                let c = changes.counts(catalogue::find(o).unwrap().path);
+                total.created += c.created;
+                total.updated += c.updated;
+                total.inactivated += c.inactivated;
+                total.deleted += c.deleted;
+            }
+            let distratos = changes.counts("/distratos").created;
+            changed = format!(
+                " after {days} days ({} created incl. {distratos} distratos, {} updated, {} inactivated, {} deleted)",
+                total.created, total.updated, total.inactivated, total.deleted
+            );
             for (path, keys) in changes.deleted_keys {
                 if objects.contains(&catalogue::find(&path).unwrap().name) {
                     hard_deleted.entry(path).or_default().extend(keys);
@@ -801,7 +926,7 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         }
         let start = ctx.events.lock().unwrap().len();
         let clock = std::time::Instant::now();
-        let runs = ctx.extract(force_full, kills, pages_hint).await;
+        let runs = ctx.extract(force_full, kills, stall, pages_hint).await;
         let events: Vec<String> = ctx.events.lock().unwrap()[start..].to_vec();
         let pages = events.iter().filter(|k| k.starts_with("raw/")).count();
         let extracted = clock.elapsed();
@@ -811,7 +936,7 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         let before = std::mem::take(&mut held);
         held = deliver_run(&mut ctx, &mut lanes, events, before, !last).await;
         println!(
-            "chaos: run {i} ({label}) {}: {pages} page and {} manifest events; extract {:.1}s, load {:.1}s",
+            "chaos: run {i} ({label}){changed} {}: {pages} page and {} manifest events; extract {:.1}s, load {:.1}s",
             runs.iter().map(RunId::as_str).collect::<Vec<_>>().join(", "),
             n_events - pages,
             extracted.as_secs_f64(),
@@ -1001,8 +1126,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         by_kind.join(" ")
     );
     println!(
-        "chaos: extract invocations={} kills={:?} lock takeovers waited={} hand-overs={} retryable errors={}",
-        fig.invocations, fig.kills, fig.lock_waits, fig.handovers, fig.extract_errors
+        "chaos: extract invocations={} (overlapping={}) kills={:?} skipped on a held lock={} stalled={} zombies that lost their lock={} hand-overs={} retryable errors={}",
+        fig.invocations, fig.twins, fig.kills, fig.lock_waits, fig.stalls, fig.lost_locks, fig.handovers, fig.extract_errors
     );
     println!(
         "chaos: events={} duplicated={} held back={} pg kills={:?} failed deliveries={} retried={}",
@@ -1052,6 +1177,11 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
     );
     assert!(fig.failed_deliveries > 0 && fig.retries > 0);
     assert!(deleted > 0, "no deletion was reflected");
+    assert!(fig.stalls > 0, "no invocation stalled");
+    assert_eq!(
+        fig.lost_locks, fig.stalls,
+        "every stalled invocation found its lock taken over"
+    );
     drop(lanes);
     t.drop().await;
 }

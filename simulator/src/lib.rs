@@ -210,6 +210,9 @@ pub struct SimConfig {
     /// Rows to deliberately malform (a test aid for the loader's quarantine; empty by default,
     /// and the real API is never assumed to do this). See [`Simulator::malformed_rows`].
     pub malformed: Vec<MalformSpec>,
+    /// Expected distratos per simulated day while the clock advances; `None` (the default):
+    /// about 7% of sales, which at small scales is almost never (tests that need some set it).
+    pub distratos_per_day: Option<f64>,
 }
 
 impl SimConfig {
@@ -243,6 +246,7 @@ impl Default for SimConfig {
                 .unwrap_or_default(),
             history_years: 3,
             malformed: Vec::new(),
+            distratos_per_day: None,
         }
     }
 }

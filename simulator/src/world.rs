@@ -513,6 +513,8 @@ pub struct World {
     pub reservas_per_day: f64,
     /// Rows deliberately malformed ([`SimConfig::malformed`]): (object index, row position).
     pub malformed: BTreeMap<(usize, u32), Malformation>,
+    /// [`SimConfig::distratos_per_day`].
+    pub distratos_per_day: Option<f64>,
 }
 
 pub fn obj_index(path: &str) -> usize {
@@ -592,6 +594,7 @@ impl World {
             leads_per_day: n_leads as f64 / (years * 365) as f64,
             reservas_per_day: n_res as f64 / (years * 365) as f64,
             malformed: BTreeMap::new(),
+            distratos_per_day: cfg.distratos_per_day,
         };
 
         // Developments, phases, blocks, units.
@@ -1327,7 +1330,10 @@ impl World {
             }
         }
         // Distratos: about 7 % of sales eventually.
-        let n = poisson_ish(rng, self.reservas_per_day * 0.06);
+        let rate = self
+            .distratos_per_day
+            .unwrap_or(self.reservas_per_day * 0.06);
+        let n = poisson_ish(rng, rate);
         for _ in 0..n {
             let sold: Vec<u32> = Vec::new();
             let _ = sold;

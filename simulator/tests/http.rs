@@ -1431,3 +1431,25 @@ async fn malformed_rows_are_opt_in_served_and_named() {
     }
     run.shutdown().await;
 }
+
+#[test]
+fn distratos_per_day_is_opt_in() {
+    let busy = Simulator::new(SimConfig {
+        distratos_per_day: Some(2.0),
+        ..small()
+    });
+    let plain = Simulator::new(small());
+    let before = busy.ground_truth("/distratos");
+    assert_eq!(
+        before,
+        plain.ground_truth("/distratos"),
+        "the generated world is the same"
+    );
+    let changes = busy.advance(10);
+    assert!(
+        changes.counts("/distratos").created >= 5,
+        "{:?}",
+        changes.counts("/distratos")
+    );
+    assert!(busy.row_count("/distratos") > before.len());
+}
