@@ -373,7 +373,8 @@ impl Ctx {
                     // Its lock has at most one TTL left: start the usurper after that.
                     self.fig.stalls += 1;
                     let after = LOCK_TTL + Duration::from_millis(200);
-                    twin = Some(self.spawn(Trigger::Scheduled { force_full }, None, None, None, after).0);
+                    let budget = Some(3);
+                    twin = Some(self.spawn(Trigger::Scheduled { force_full }, None, None, budget, after).0);
                 }
                 _ = tokio::time::sleep(Duration::from_millis(2)), if in_flight.is_some() => {
                     if in_flight.is_some_and(|n| self.sim.stats().requests >= n) {
@@ -444,10 +445,10 @@ impl Ctx {
             } else {
                 None
             };
-            // In a stalling phase, once its kills are done, invocations stall (unkilled,
-            // unlimited) until one does.
-            let (kill, twin, budget, stall_at) = if stall && kills == 0 {
-                // Early, so that the pages left after the kills still reach it.
+            // A stalling phase starts with invocations that stall (unkilled, unlimited) until
+            // one does; the usurper hands over soon, and the kills come after.
+            let (kill, twin, budget, stall_at) = if stall {
+                // Early: the first invocations of a run may fail on the scripted faults.
                 let at = self.rng.random_range(1..=2);
                 (None, None, None, Some(at))
             } else {
