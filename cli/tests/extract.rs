@@ -706,3 +706,36 @@ async fn single_flight_per_tenant() {
     let d = run_chain(&e.store, &jobs, &s, &unlimited).await;
     assert!(matches!(d[0].outcome, Outcome::Skipped(_)));
 }
+
+/// Regression (found by the chaos test): a store failure early in a long object used to hang
+/// the invocation. The writer stopped, but the page queue stayed open, so the fetcher kept
+/// fetching until the queue was full and then waited on it forever. The timeout only guards
+/// against that hang; it asserts nothing about speed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_failure_early_in_a_long_object_stops_the_invocation() {
+    let limit = RateLimit::new(1000, Duration::from_secs(1));
+    let e = env(sim_cfg(0.05, limit)).await;
+    // /leads at scale 0.05 is 400 rows: 80 pages of 5, far more than the fetch-ahead queue.
+    let jobs = [job(&e, "leads", 5, pacer_for(limit))];
+    let flaky = FailOnce {
+        inner: e.store.clone(),
+        left: Arc::new(AtomicU32::new(2)),
+    };
+    let s = settings();
+    let run = drive(&flaky, &s, &jobs, &Quiet, &unlimited, false, 10);
+    let first = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the invocation hung after the store failed");
+    let err = first[0][0].1.as_ref().unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    // The fetcher stopped too: at most the queue's worth of pages past the failure.
+    assert!(e.sim.stats().pages < 20, "{:?}", e.sim.stats());
+    let second = run_chain(&flaky, &jobs, &s, &unlimited).await;
+    assert_eq!(second[0].outcome, Outcome::Completed);
+    let spec = catalogue::find("leads").unwrap();
+    assert_exactly_once(
+        spec,
+        &e.sim.ground_truth(spec.path),
+        &landed(&e.store, spec, None).await,
+    );
+}

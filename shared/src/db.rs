@@ -2,8 +2,8 @@
 //!
 //! ## Connection
 //! One [`Db`] per process (per Lambda container): created at init, reused by every
-//! invocation, checked with `is_closed()` before use and re-established after a failure
-//! ([`Db::ensure_connected`]). The connection task is spawned on the runtime (tokio-postgres
+//! invocation, checked with `is_closed()` before use ([`Db::ensure_connected`]) and
+//! re-established after an error that says the connection is gone ([`Db::reconnect`]). The connection task is spawned on the runtime (tokio-postgres
 //! does its I/O there).
 //!
 //! `DATABASE_URL` is read once into [`DbConfig`]. Its password never reaches a log line, a
@@ -120,6 +120,22 @@ pub fn is_retryable_pg(e: &tokio_postgres::Error) -> bool {
             c.starts_with("08") || c.starts_with("40") || c.starts_with("53") || c.starts_with("57")
         }
         // No SQLSTATE: an I/O or protocol error.
+        None => true,
+    }
+}
+
+/// Whether an error means the connection itself is gone (closed, I/O, or the server ending the
+/// session: class 08, or 57P01–57P03 as sent by `pg_terminate_backend`, a shutdown or a
+/// restart), so that every later statement on it would fail too.
+pub fn is_connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03")
+        }
         None => true,
     }
 }
@@ -290,6 +306,16 @@ impl Db {
             tracing::warn!("database connection closed; reconnecting");
             self.client = open(&self.config).await?;
         }
+        Ok(())
+    }
+
+    /// Open a new connection whatever `is_closed()` says. After an error that
+    /// [`is_connection_lost`] recognises, the connection task may not have read the server's
+    /// EOF yet, so `is_closed()` can still be false and [`Db::ensure_connected`] would keep
+    /// the dead connection for one more statement.
+    pub async fn reconnect(&mut self) -> Result<(), DbError> {
+        tracing::warn!("database connection lost; reconnecting");
+        self.client = open(&self.config).await?;
         Ok(())
     }
 

@@ -207,6 +207,12 @@ pub struct SimConfig {
     pub start_now: chrono::NaiveDateTime,
     /// Years of history generated before `start_now`.
     pub history_years: u32,
+    /// Rows to deliberately malform (a test aid for the loader's quarantine; empty by default,
+    /// and the real API is never assumed to do this). See [`Simulator::malformed_rows`].
+    pub malformed: Vec<MalformSpec>,
+    /// Expected distratos per simulated day while the clock advances; `None` (the default):
+    /// about 7% of sales, which at small scales is almost never (tests that need some set it).
+    pub distratos_per_day: Option<f64>,
 }
 
 impl SimConfig {
@@ -239,8 +245,38 @@ impl Default for SimConfig {
                 .and_then(|d| d.and_hms_opt(9, 0, 0))
                 .unwrap_or_default(),
             history_years: 3,
+            malformed: Vec::new(),
+            distratos_per_day: None,
         }
     }
+}
+
+/// A deliberate defect in one served row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Malformation {
+    /// The natural-key fields are left out (`referencia` still names the row).
+    NoKey,
+    /// `field` (one of the object's documented fields) holds text where the API sends a number.
+    TextIn { field: String },
+}
+
+/// Malform `count` rows of `object` (a catalogue path or name), chosen by the seed among the
+/// rows that exist when the world is generated. A chosen row stays malformed in every answer
+/// and in [`Simulator::ground_truth`]; rows created later are never malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MalformSpec {
+    pub object: String,
+    pub count: u32,
+    pub malformation: Malformation,
+}
+
+/// One malformed row: its object, its natural key as it would render without the defect
+/// (`shared::catalogue::ObjectSpec::natural_key`), and the defect.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedRow {
+    pub object_path: String,
+    pub key: String,
+    pub malformation: Malformation,
 }
 
 /// A fault to inject into a response.
@@ -366,6 +402,8 @@ pub(crate) struct Inner {
     pub(crate) requests: AtomicU64,
     pub(crate) throttled: AtomicU64,
     pub(crate) faults: AtomicU64,
+    /// Injected faults by kind, indexed as [`Fault::ALL`].
+    pub(crate) faults_by_kind: [AtomicU64; Fault::ALL.len()],
     pub(crate) pages: AtomicU64,
 }
 
@@ -390,6 +428,7 @@ impl Simulator {
                 requests: AtomicU64::new(0),
                 throttled: AtomicU64::new(0),
                 faults: AtomicU64::new(0),
+                faults_by_kind: Default::default(),
                 pages: AtomicU64::new(0),
             }),
         }
@@ -426,6 +465,12 @@ impl Simulator {
         w.all_rows(spec)
     }
 
+    /// Every row [`SimConfig::malformed`] chose, including rows since deleted, by object path
+    /// and key.
+    pub fn malformed_rows(&self) -> Vec<MalformedRow> {
+        self.read_world().malformed_rows()
+    }
+
     /// Dashboard figures over the data currently served (see [`SalesAggregates`]).
     pub fn sales_aggregates(&self) -> SalesAggregates {
         self.read_world().sales_aggregates()
@@ -451,6 +496,15 @@ impl Simulator {
             faults: self.inner.faults.load(Ordering::Relaxed),
             pages: self.inner.pages.load(Ordering::Relaxed),
         }
+    }
+
+    /// Injected faults (scripted or random) by kind, in [`Fault::ALL`] order.
+    pub fn fault_counts(&self) -> Vec<(Fault, u64)> {
+        Fault::ALL
+            .iter()
+            .zip(&self.inner.faults_by_kind)
+            .map(|(f, n)| (*f, n.load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// Change the rate limit (and forget the current windows).

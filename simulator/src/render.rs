@@ -1424,7 +1424,35 @@ impl<'a> R<'a> {
     }
 
     /// Render the row as (field, value) pairs in field-list order.
+    /// The row as served: its fields, then the deliberate defect if it has one.
     fn pairs(&self) -> Vec<(&'static str, Value)> {
+        let mut out = self.clean_pairs();
+        if let Some(m) = self.w.malformed.get(&(self.oi, self.pos)) {
+            self.malform(m, &mut out);
+        }
+        out
+    }
+
+    /// Apply a [`crate::Malformation`]; `referencia` (already computed) keeps naming the row.
+    fn malform(&self, m: &crate::Malformation, out: &mut Vec<(&'static str, Value)>) {
+        match m {
+            crate::Malformation::NoKey => out.retain(|(k, _)| !self.spec.key.contains(k)),
+            crate::Malformation::TextIn { field } => {
+                let text = Value::from("não informado");
+                if let Some(slot) = out.iter_mut().find(|(k, _)| *k == field.as_str()) {
+                    slot.1 = text;
+                } else if let Some(&(name, _)) = field_lists()[self.oi]
+                    .iter()
+                    .find(|(k, _)| *k == field.as_str())
+                {
+                    // A documented field this row leaves out (a nested array with the quirk off).
+                    out.push((name, text));
+                }
+            }
+        }
+    }
+
+    fn clean_pairs(&self) -> Vec<(&'static str, Value)> {
         let list = &field_lists()[self.oi];
         let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(list.len());
         for &(name, ty) in list {
@@ -1498,6 +1526,17 @@ pub fn row_value(w: &World, oi: usize, pos: u32) -> Value {
     let r = R::new(w, oi, pos);
     Value::Object(
         r.pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
+}
+
+/// One row as [`row_value`] renders it, without its deliberate defect (if any).
+pub fn clean_row_value(w: &World, oi: usize, pos: u32) -> Value {
+    let r = R::new(w, oi, pos);
+    Value::Object(
+        r.clean_pairs()
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),

@@ -572,6 +572,9 @@ async fn object_handler(
     }
     if let Some(f) = fault {
         sim.inner.faults.fetch_add(1, Ordering::Relaxed);
+        if let Some(i) = Fault::ALL.iter().position(|k| *k == f) {
+            sim.inner.faults_by_kind[i].fetch_add(1, Ordering::Relaxed);
+        }
         tracing::debug!(fault = ?f, object = spec.path, "injecting fault");
         match f {
             Fault::TooManyRequests => return too_many(StatusCode::TOO_MANY_REQUESTS),

@@ -26,7 +26,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use shared::catalogue::{ObjectSpec, OBJECTS};
 
-use crate::{ChangeSummary, ObjectChanges, Quirks, SimConfig};
+use crate::{ChangeSummary, Malformation, MalformedRow, ObjectChanges, Quirks, SimConfig};
 
 /// Seconds since 2000-01-01 00:00:00 (naive local time).
 pub type T = i32;
@@ -511,6 +511,10 @@ pub struct World {
     /// Per-day event rates, derived from the generated history.
     pub leads_per_day: f64,
     pub reservas_per_day: f64,
+    /// Rows deliberately malformed ([`SimConfig::malformed`]): (object index, row position).
+    pub malformed: BTreeMap<(usize, u32), Malformation>,
+    /// [`SimConfig::distratos_per_day`].
+    pub distratos_per_day: Option<f64>,
 }
 
 pub fn obj_index(path: &str) -> usize {
@@ -589,6 +593,8 @@ impl World {
             defs: OBJECTS.iter().map(|o| def_for(o.path)).collect(),
             leads_per_day: n_leads as f64 / (years * 365) as f64,
             reservas_per_day: n_res as f64 / (years * 365) as f64,
+            malformed: BTreeMap::new(),
+            distratos_per_day: cfg.distratos_per_day,
         };
 
         // Developments, phases, blocks, units.
@@ -865,7 +871,44 @@ impl World {
         for t in w.tables.iter_mut() {
             t.rebuild();
         }
+        w.choose_malformed(cfg);
         w
+    }
+
+    /// Pick the rows [`SimConfig::malformed`] asks for, with an RNG of their own so that the
+    /// world (and its later evolution) is the same with or without them.
+    fn choose_malformed(&mut self, cfg: &SimConfig) {
+        for spec in &cfg.malformed {
+            let Some(obj) = shared::catalogue::find(&spec.object) else {
+                continue;
+            };
+            let oi = obj_index(obj.path);
+            let mut rng = SmallRng::seed_from_u64(mix(cfg.seed ^ 0xbad0_0000 ^ oi as u64));
+            let mut candidates: Vec<u32> = self.tables[oi]
+                .index
+                .iter()
+                .map(|&(_, pos)| pos)
+                .filter(|pos| !self.malformed.contains_key(&(oi, *pos)))
+                .collect();
+            for _ in 0..spec.count {
+                if candidates.is_empty() {
+                    break;
+                }
+                let pos = candidates.swap_remove(rng.random_range(0..candidates.len()));
+                self.malformed.insert((oi, pos), spec.malformation.clone());
+            }
+        }
+    }
+
+    pub fn malformed_rows(&self) -> Vec<MalformedRow> {
+        self.malformed
+            .iter()
+            .map(|(&(oi, pos), m)| MalformedRow {
+                object_path: OBJECTS[oi].path.to_string(),
+                key: self.key_of(oi, pos),
+                malformation: m.clone(),
+            })
+            .collect()
     }
 
     fn push_generic(&mut self, rng: &mut SmallRng, oi: usize, ctx: u32, base: T) -> u32 {
@@ -1287,7 +1330,10 @@ impl World {
             }
         }
         // Distratos: about 7 % of sales eventually.
-        let n = poisson_ish(rng, self.reservas_per_day * 0.06);
+        let rate = self
+            .distratos_per_day
+            .unwrap_or(self.reservas_per_day * 0.06);
+        let n = poisson_ish(rng, rate);
         for _ in 0..n {
             let sold: Vec<u32> = Vec::new();
             let _ = sold;
@@ -1494,9 +1540,9 @@ impl World {
         a
     }
 
-    /// The natural key of a row (as `ObjectSpec::natural_key` renders it).
+    /// The natural key of a row (as `ObjectSpec::natural_key` renders it), malformed or not.
     pub fn key_of(&self, oi: usize, pos: u32) -> String {
-        let v = crate::render::row_value(self, oi, pos);
+        let v = crate::render::clean_row_value(self, oi, pos);
         OBJECTS[oi].natural_key(&v).unwrap_or_default()
     }
 }

@@ -1343,3 +1343,113 @@ async fn incremental_sync_from_the_cursor_reproduces_every_object() {
     }
     run.shutdown().await;
 }
+
+// Opt-in malformed rows (a test aid for the loader's quarantine) ----------------------------
+
+#[tokio::test]
+async fn malformed_rows_are_opt_in_served_and_named() {
+    use simulator::{MalformSpec, Malformation};
+    let plain = Simulator::new(small());
+    assert!(plain.malformed_rows().is_empty(), "off by default");
+    let cfg = SimConfig {
+        malformed: vec![
+            MalformSpec {
+                object: "/vendas".into(),
+                count: 2,
+                malformation: Malformation::TextIn {
+                    field: "valor_contrato".into(),
+                },
+            },
+            MalformSpec {
+                object: "reservas".into(),
+                count: 1,
+                malformation: Malformation::NoKey,
+            },
+        ],
+        ..small()
+    };
+    let (sim, run) = start(cfg).await;
+    let bad = sim.malformed_rows();
+    assert_eq!(bad.len(), 3, "{bad:?}");
+    let c = client();
+    for o in OBJECTS {
+        let crawled = crawl(&c, &run.base_url(), o.path, &[]).await;
+        assert_eq!(
+            crawled,
+            sim.ground_truth(o.path),
+            "{}: served as ground truth",
+            o.path
+        );
+        let clean = plain.ground_truth(o.path);
+        assert_eq!(crawled.len(), clean.len(), "{}", o.path);
+        let mine: Vec<_> = bad.iter().filter(|b| b.object_path == o.path).collect();
+        // Exactly the named rows differ from the same world without defects.
+        let mut differ = 0;
+        for (got, want) in crawled.iter().zip(&clean) {
+            if got == want {
+                continue;
+            }
+            differ += 1;
+            let key = o.natural_key(want).unwrap();
+            let b = mine
+                .iter()
+                .find(|b| b.key == key)
+                .unwrap_or_else(|| panic!("{} {key} differs but is not named", o.path));
+            match &b.malformation {
+                Malformation::NoKey => {
+                    assert_eq!(o.natural_key(got), None);
+                    assert_eq!(got["referencia"], want["referencia"], "still named");
+                }
+                Malformation::TextIn { field } => {
+                    assert_eq!(got[field.as_str()], json!("não informado"));
+                    assert!(want[field.as_str()].is_number(), "{}", want[field.as_str()]);
+                    assert_eq!(o.natural_key(got).as_deref(), Some(key.as_str()));
+                }
+            }
+        }
+        assert_eq!(differ, mine.len(), "{}", o.path);
+    }
+    // They stay malformed as the clock moves (and the world moves as it would without them).
+    let changes = sim.advance(10);
+    assert_eq!(changes, plain.advance(10));
+    for b in sim.malformed_rows() {
+        let truth = sim.ground_truth(&b.object_path);
+        let spec = shared::catalogue::find(&b.object_path).unwrap();
+        let row = truth.iter().find(|r| {
+            spec.natural_key(r).as_deref() == Some(b.key.as_str())
+                || (b.malformation == Malformation::NoKey && spec.natural_key(r).is_none())
+        });
+        if let Some(row) = row {
+            assert_ne!(
+                plain
+                    .ground_truth(&b.object_path)
+                    .iter()
+                    .find(|r| spec.natural_key(r).as_deref() == Some(b.key.as_str())),
+                Some(row)
+            );
+        }
+    }
+    run.shutdown().await;
+}
+
+#[test]
+fn distratos_per_day_is_opt_in() {
+    let busy = Simulator::new(SimConfig {
+        distratos_per_day: Some(2.0),
+        ..small()
+    });
+    let plain = Simulator::new(small());
+    let before = busy.ground_truth("/distratos");
+    assert_eq!(
+        before,
+        plain.ground_truth("/distratos"),
+        "the generated world is the same"
+    );
+    let changes = busy.advance(10);
+    assert!(
+        changes.counts("/distratos").created >= 5,
+        "{:?}",
+        changes.counts("/distratos")
+    );
+    assert!(busy.row_count("/distratos") > before.len());
+}

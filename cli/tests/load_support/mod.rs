@@ -354,3 +354,140 @@ pub async fn assert_any_order_converges(
         }
     }
 }
+
+/// How one object's rows in the database differ from what the source serves now.
+#[derive(Debug, Default)]
+pub struct TruthDiff {
+    /// Keys the source serves that have no live row.
+    pub missing: Vec<String>,
+    /// Keys held by more than one row.
+    pub duplicated: Vec<String>,
+    /// Live rows whose payload or `ativo` differ from the source's row, or that the source no
+    /// longer serves (a deletion not reflected), or that it serves malformed.
+    pub stale: Vec<String>,
+    /// Rows correctly marked deleted (`deleted_at` set) for keys the source no longer serves.
+    pub deleted: usize,
+}
+
+/// The `cvdw` table holding `object` and the extra filter for `cvdw.objects`. Test code: the
+/// table names come from the static list, never from input.
+fn table_of(object: &str) -> (String, &'static str) {
+    match shared::load::tables::typed(object) {
+        Some(t) => (format!("cvdw.{}", t.table), ""),
+        None => ("cvdw.objects".to_string(), " AND object = $2"),
+    }
+}
+
+/// Compare one object's rows with the source's ground truth, row for row. `malformed` are the
+/// natural keys the source deliberately malformed: they must not be live (rows without a
+/// natural key are skipped; they cannot be stored at all).
+pub async fn diff_against_truth(
+    c: &Client,
+    tenant: &str,
+    spec: &shared::catalogue::ObjectSpec,
+    truth: &[Value],
+    malformed: &std::collections::HashSet<String>,
+) -> TruthDiff {
+    use std::collections::HashMap;
+    let (table, filter) = table_of(spec.name);
+    let q = format!(
+        "SELECT natural_key, ativo, payload, deleted_at IS NULL FROM {table} WHERE tenant = $1{filter}"
+    );
+    let rows = if filter.is_empty() {
+        c.query(&q, &[&tenant]).await
+    } else {
+        c.query(&q, &[&tenant, &spec.name]).await
+    }
+    .unwrap();
+    let mut by_key: HashMap<String, Vec<(Option<bool>, Value, bool)>> = HashMap::new();
+    for r in &rows {
+        by_key
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get(1), r.get(2), r.get(3)));
+    }
+    let mut d = TruthDiff::default();
+    let mut want: HashMap<String, &Value> = HashMap::new();
+    for row in truth {
+        if let Some(k) = spec.natural_key(row) {
+            if !malformed.contains(&k) {
+                want.insert(k, row);
+            }
+        }
+    }
+    for (k, seen) in &by_key {
+        if seen.len() > 1 {
+            d.duplicated.push(format!("{} {k}", spec.name));
+        }
+        let live: Vec<_> = seen.iter().filter(|s| s.2).collect();
+        match (want.get(k), live.first()) {
+            (None, Some(_)) => d.stale.push(format!("{} {k}: live, not served", spec.name)),
+            (None, None) => d.deleted += 1,
+            (Some(row), Some((ativo, payload, _))) => {
+                let want_ativo = row
+                    .get("ativo")
+                    .and_then(|a| shared::values::parse_bool(a).ok())
+                    .flatten();
+                if payload != *row || *ativo != want_ativo {
+                    d.stale
+                        .push(format!("{} {k}: payload or ativo differ", spec.name));
+                }
+            }
+            (Some(_), None) => {}
+        }
+    }
+    for k in want.keys() {
+        if !by_key.get(k).is_some_and(|s| s.iter().any(|r| r.2)) {
+            d.missing.push(format!("{} {k}", spec.name));
+        }
+    }
+    d
+}
+
+/// Bookkeeping columns: which observation a row's values came from and when it was deleted.
+/// Two databases holding the same data differ only there.
+const BOOKKEEPING: &str = "ARRAY['first_seen_run','last_seen_run','fetched_at','run_id','page','source_key','deleted_at','deleted_by_run']";
+
+/// The live content of `objects` (typed columns, payload, and child rows of live parents), as
+/// sorted JSON texts per table, without bookkeeping columns.
+pub async fn content_dump(
+    c: &Client,
+    tenant: &str,
+    objects: &[&str],
+) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for &o in objects {
+        let (table, filter) = table_of(o);
+        let q = format!(
+            "SELECT (to_jsonb(x) - {BOOKKEEPING}::text[])::text FROM {table} x \
+             WHERE tenant = $1 AND deleted_at IS NULL{filter}"
+        );
+        let rows = if filter.is_empty() {
+            c.query(&q, &[&tenant]).await
+        } else {
+            c.query(&q, &[&tenant, &o]).await
+        }
+        .unwrap();
+        let mut v: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        v.sort();
+        out.insert(format!("{table} {o}"), v);
+        if let Some(child) = shared::load::tables::typed(o).and_then(|t| t.child) {
+            let q = format!(
+                "SELECT to_jsonb(ch)::text FROM cvdw.{} ch JOIN {table} p \
+                 ON p.tenant = ch.tenant AND p.natural_key = ch.natural_key \
+                 WHERE ch.tenant = $1 AND p.deleted_at IS NULL",
+                child.table
+            );
+            let mut v: Vec<String> = c
+                .query(&q, &[&tenant])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            v.sort();
+            out.insert(format!("cvdw.{}", child.table), v);
+        }
+    }
+    out
+}

@@ -599,6 +599,9 @@ impl<S: ObjectStore> Extractor<'_, S> {
                     Ok::<(), ExtractError>(())
                 }
                 .await;
+                // Stop the fetcher: a writer that failed must not leave it fetching ahead and
+                // then waiting forever on a full queue (the receiver outlives this future).
+                rx.close();
                 // Whatever happened, the last checkpoint started must land (or fail) first.
                 let last = join_checkpoint(inflight.take()).await;
                 result.and(last)

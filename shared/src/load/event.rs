@@ -129,6 +129,9 @@ pub struct EventReport {
     /// `key: error` for each record that failed (the event as a whole must then fail, so
     /// Lambda retries it and, after the retries, its on-failure destination keeps it).
     pub failures: Vec<String>,
+    /// How many of `failures` cannot succeed on a redelivery (a bad page or manifest); the
+    /// others (a dropped connection, a serialization failure) are expected to pass on retry.
+    pub permanent_failures: usize,
 }
 
 /// Handle an S3 notification event: every `ObjectCreated` record is decoded and loaded from
@@ -162,14 +165,41 @@ pub async fn handle_s3_event(
         match handle_key(db.client(), &store, &key, opts).await {
             Ok(outcome) => report.done.push((key, outcome)),
             Err(e) => {
-                tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
-                report.failures.push(format!("{key}: {e}"));
-                // A dead connection is re-opened before the next record.
-                db.ensure_connected().await?;
+                let message = with_causes(&e);
+                tracing::error!(key, error = %message, retryable = e.is_retryable(), "record failed");
+                report.failures.push(format!("{key}: {message}"));
+                if !e.is_retryable() {
+                    report.permanent_failures += 1;
+                }
+                // A dead connection is re-opened before the next record. `is_closed()` can lag
+                // behind an error that already says so (the server's FATAL arrives before its
+                // EOF is read), so such an error reconnects unconditionally.
+                match &e {
+                    LoadError::Db(pg) if crate::db::is_connection_lost(pg) => {
+                        db.reconnect().await?
+                    }
+                    _ => db.ensure_connected().await?,
+                }
             }
         }
     }
     Ok(report)
+}
+
+/// An error and its causes on one line: a tokio-postgres error alone says only `db error`; the
+/// server's message (`FATAL: terminating connection…`) is its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// Encode a key the way S3 notifications do (form encoding: `+` for a space, `%XX` for
