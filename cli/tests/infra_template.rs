@@ -790,6 +790,7 @@ fn freshness_alarm_counts_a_metric_the_load_function_emits() {
             KeyOutcome::Page(outcome),
         )],
         failures: vec![],
+        permanent_failures: 0,
     };
     let emitted = |report: &EventReport| -> i64 {
         shared::emf::load_lines(report, 0)

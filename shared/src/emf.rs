@@ -125,6 +125,7 @@ mod tests {
                 ),
             ],
             failures: vec!["raw/beta/reservas/2026/11/29/r/00001.json: database: closed".into()],
+            permanent_failures: 0,
         };
         let lines: Vec<Value> = load_lines(&report, 1_764_400_000_000)
             .iter()
