@@ -335,6 +335,17 @@ pub fn parse_params(
         if seen.iter().any(|(s, _)| s == k) {
             return Err(analytics::bad(k, "given more than once"));
         }
+        // Exactly what the OpenAPI document says: no empty values (`?empreendimento=` is not an
+        // id; leaving a filter out is how to not filter) and no padding around them.
+        if v.trim().is_empty() {
+            return Err(analytics::bad(
+                k,
+                "is empty; leave the parameter out to not filter by it",
+            ));
+        }
+        if v.trim() != v {
+            return Err(analytics::bad(k, "has leading or trailing spaces"));
+        }
         seen.push((k.as_str(), v.as_str()));
     }
     let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
