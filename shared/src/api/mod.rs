@@ -114,7 +114,7 @@ pub enum ApiError {
     Unauthorized,
     #[error("the database is unavailable: {0}")]
     DatabaseUnavailable(String),
-    #[error("query failed: {0}")]
+    #[error("query failed: {}", crate::db::pg_error_text(.0))]
     Query(#[from] tokio_postgres::Error),
 }
 
@@ -149,7 +149,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Query(e) => {
                 // The detail goes to the log only: SQL errors can name tables and values.
-                error!(error = %e, "query failed");
+                error!(error = %crate::db::pg_error_text(e), "query failed");
                 if self.is_retryable() {
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -497,7 +497,9 @@ pub fn connect_plain(url: String) -> ConnectFn {
         Box::pin(async move {
             let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                 .await
-                .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+                .map_err(|e| {
+                    format!("connecting to PostgreSQL: {}", crate::db::pg_error_text(&e))
+                })?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     warn!(error = %e, "database connection ended");

@@ -56,7 +56,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("database: {0}")]
+    #[error("database: {}", crate::db::pg_error_text(.0))]
     Db(#[from] tokio_postgres::Error),
     /// The page cannot be loaded as it is (recorded in `etl.failed_pages`).
     #[error("page {key}: {reason}")]
