@@ -180,7 +180,9 @@ pub async fn handle_s3_event(
         }
         let key = decode_s3_key(&raw_key);
         let store = crate::store::S3Store::new(s3.clone(), bucket);
-        match handle_key(db.client(), &store, &key, opts).await {
+        // Boxed: the loader's future is deep, and inlined into a Lambda handler's it overflows
+        // rustc's query depth when the compiler lays the handler's future out.
+        match Box::pin(handle_key(db.client(), &store, &key, opts)).await {
             Ok(outcome) => report.done.push((key, outcome)),
             Err(e) => {
                 tracing::error!(key, error = %e, retryable = e.is_retryable(), "record failed");
