@@ -3,8 +3,10 @@
 //! order-proof property (random permutations + duplications converge to in-order delivery).
 
 mod load_support;
+mod pg_cluster;
 
 use load_support::*;
+use pg_cluster::PgCluster as TlsServer;
 use serde_json::{json, Value};
 use shared::db;
 use shared::landing::Mode;
@@ -634,102 +636,6 @@ async fn a_closed_connection_is_reestablished() {
     ));
     drop(admin);
     t.drop().await;
-}
-
-/// A private PostgreSQL with TLS (certificate from a throwaway CA) and SCRAM auth, stopped on
-/// drop. `None` when this machine has no initdb/openssl.
-struct TlsServer {
-    dir: tempfile::TempDir,
-    port: u16,
-    as_postgres: bool,
-}
-
-const TLS_SETUP: &str = r#"set -e
-cd "$D"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj "/CN=cvdw test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
-printf "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n" > ext.cnf
-openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -sha256 -extfile ext.cnf 2>/dev/null
-echo 's3cr3t-pw' > pw
-if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$D"; RUN="runuser -u postgres --"; else RUN=""; fi
-$RUN "$BIN/initdb" -D "$D/data" -U postgres --auth=scram-sha-256 --pwfile="$D/pw" -E UTF8 --no-sync >/dev/null
-cp server.crt server.key "$D/data/"
-[ "$(id -u)" = 0 ] && chown postgres:postgres "$D"/data/server.*
-chmod 600 "$D/data/server.key"
-$RUN "$BIN/pg_ctl" -D "$D/data" -o "-p $PORT -k $D -c listen_addresses=127.0.0.1 -c ssl=on -c fsync=off" -l "$D/pg.log" -w start >/dev/null
-"#;
-
-fn pg_bin() -> Option<String> {
-    [
-        "/usr/lib/postgresql/17/bin",
-        "/usr/lib/postgresql/16/bin",
-        "/usr/lib/postgresql/15/bin",
-    ]
-    .into_iter()
-    .find(|d| std::path::Path::new(&format!("{d}/initdb")).exists())
-    .map(String::from)
-}
-
-impl TlsServer {
-    fn start() -> Option<TlsServer> {
-        let bin = pg_bin()?;
-        std::process::Command::new("openssl")
-            .arg("version")
-            .output()
-            .ok()?;
-        let dir = tempfile::tempdir().ok()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let as_postgres = std::process::Command::new("id")
-            .arg("-u")
-            .output()
-            .ok()?
-            .stdout
-            == b"0\n";
-        let ok = std::process::Command::new("sh")
-            .args(["-c", TLS_SETUP])
-            .env("D", dir.path())
-            .env("BIN", &bin)
-            .env("PORT", port.to_string())
-            .status()
-            .ok()?
-            .success();
-        assert!(ok, "TLS PostgreSQL set-up failed");
-        Some(TlsServer {
-            dir,
-            port,
-            as_postgres,
-        })
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let mut cmd = if self.as_postgres {
-            let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--"]);
-            c
-        } else {
-            std::process::Command::new("sh")
-        };
-        if let Some(bin) = pg_bin() {
-            if self.as_postgres {
-                cmd.arg(format!("{bin}/pg_ctl"));
-            } else {
-                cmd = std::process::Command::new(format!("{bin}/pg_ctl"));
-            }
-            let _ = cmd
-                .arg("-D")
-                .arg(&data)
-                .args(["-m", "immediate", "stop"])
-                .output();
-        }
-    }
 }
 
 #[tokio::test]

@@ -83,16 +83,35 @@ pub enum DbError {
     /// The variable is missing or the URL does not parse. Never includes the URL itself.
     #[error("database configuration: {0}")]
     Config(String),
-    #[error("connecting to PostgreSQL: {0}")]
-    Connect(#[source] tokio_postgres::Error),
-    #[error("PostgreSQL: {0}")]
-    Query(#[from] tokio_postgres::Error),
+    // The messages carry the cause themselves (see `pg_error_text`), so no `#[source]`: a
+    // chain printer (anyhow) would only repeat it.
+    #[error("connecting to PostgreSQL: {}", pg_error_text(.0))]
+    Connect(tokio_postgres::Error),
+    #[error("PostgreSQL: {}", pg_error_text(.0))]
+    Query(tokio_postgres::Error),
     #[error("migration {name} was changed after it was applied (checksum {applied} in the database, {embedded} embedded); migrations are append-only")]
     MigrationChanged {
         name: String,
         applied: String,
         embedded: String,
     },
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Query(e)
+    }
+}
+
+/// A tokio-postgres error with its cause. Its own `Display` is only the kind ("db error",
+/// "error performing TLS handshake"), which says nothing of what went wrong; the cause is the
+/// server's message ("FATAL: password authentication failed for user ...") or the client's
+/// ("server does not support TLS"). Neither quotes the connection's password.
+pub fn pg_error_text(e: &tokio_postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
 }
 
 impl DbError {

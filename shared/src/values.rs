@@ -4,7 +4,7 @@
 //! or `YYYY-MM-DD`. The sentinels `0000-00-00`, `0000-00-00 00:00:00`, `""` and `null` mean
 //! "no date" and must never move a cursor or land as a real value.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::Value;
 
 /// The wire format of a CVDW timestamp.
@@ -12,9 +12,19 @@ pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 /// The wire format of a CVDW date.
 pub const DATE_FORMAT: &str = "%Y-%m-%d";
 
+/// CVDW writes four-digit years. Year 0 is not a calendar year (chrono would read it as 1 BC),
+/// so a value outside 1–9999 is garbage, not a date.
+fn real_year(d: &NaiveDate) -> bool {
+    (1..=9999).contains(&d.year())
+}
+
 /// Parse a CVDW date or timestamp. A date alone means midnight. Zero dates, empty strings and
-/// anything else that is not a real calendar value give `None`.
+/// anything else that is not a real calendar value (years outside 1–9999 included) give `None`.
 pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    parse_datetime_any_year(s).filter(|dt| real_year(&dt.date()))
+}
+
+fn parse_datetime_any_year(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
     if s.is_empty() || s.starts_with("0000-00-00") {
         return None;
@@ -30,8 +40,12 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// Parse a CVDW date (`YYYY-MM-DD`; a timestamp is cut to its date). `/unidades` may send
-/// Brazilian `dd/mm/yyyy` (§5), which is accepted too.
+/// Brazilian `dd/mm/yyyy` (§5), which is accepted too. Years outside 1–9999 give `None`.
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    parse_date_any_year(s).filter(real_year)
+}
+
+fn parse_date_any_year(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     if s.is_empty() || s.starts_with("0000-00-00") || s.starts_with("00/00/0000") {
         return None;
@@ -197,6 +211,11 @@ mod tests {
             parse_date("2024-10-01 12:00:00"),
             NaiveDate::from_ymd_opt(2024, 10, 1)
         );
+        // Year 0 is not "no date" but not a date either; 1900 and 9999 are real years.
+        assert_eq!(parse_datetime("0000-01-01 00:00:00"), None);
+        assert_eq!(parse_date("01/01/0000"), None);
+        assert!(parse_datetime("1900-01-01 00:00:00").is_some());
+        assert!(parse_datetime("9999-12-31 23:59:59").is_some());
         assert!(parse_filter_datetime("0000-00-00 00:00:00").is_none());
         assert!(parse_filter_datetime("2024-01-01T00:00:00").is_none());
         assert!(parse_filter_datetime("2024-01-01").is_some());

@@ -114,7 +114,7 @@ pub enum ApiError {
     Unauthorized,
     #[error("the database is unavailable: {0}")]
     DatabaseUnavailable(String),
-    #[error("query failed: {0}")]
+    #[error("query failed: {}", crate::db::pg_error_text(.0))]
     Query(#[from] tokio_postgres::Error),
 }
 
@@ -149,7 +149,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Query(e) => {
                 // The detail goes to the log only: SQL errors can name tables and values.
-                error!(error = %e, "query failed");
+                error!(error = %crate::db::pg_error_text(e), "query failed");
                 if self.is_retryable() {
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
@@ -335,6 +335,17 @@ pub fn parse_params(
         if seen.iter().any(|(s, _)| s == k) {
             return Err(analytics::bad(k, "given more than once"));
         }
+        // Exactly what the OpenAPI document says: no empty values (`?empreendimento=` is not an
+        // id; leaving a filter out is how to not filter) and no padding around them.
+        if v.trim().is_empty() {
+            return Err(analytics::bad(
+                k,
+                "is empty; leave the parameter out to not filter by it",
+            ));
+        }
+        if v.trim() != v {
+            return Err(analytics::bad(k, "has leading or trailing spaces"));
+        }
         seen.push((k.as_str(), v.as_str()));
     }
     let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
@@ -486,7 +497,9 @@ pub fn connect_plain(url: String) -> ConnectFn {
         Box::pin(async move {
             let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
                 .await
-                .map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+                .map_err(|e| {
+                    format!("connecting to PostgreSQL: {}", crate::db::pg_error_text(&e))
+                })?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     warn!(error = %e, "database connection ended");

@@ -43,12 +43,20 @@ fn schema_name(m: &Metric) -> String {
     out + "Row"
 }
 
+/// The highest `page` `analytics::Page::parse` accepts (checked by a test below).
+const MAX_PAGE: i64 = 1_000_000;
+
+/// `YYYY-MM-DD` or `YYYY-MM`; the calendar check (no 30th of February) is the server's.
+const PERIOD_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?$";
+
 fn param(name: &str, description: &str, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
 }
 
 /// The parameters an endpoint accepts (mirrors `parse_params`).
 pub fn parameters(m: Option<&Metric>) -> Vec<Value> {
+    // Patterns say exactly what `parse_params` accepts, so that a client (and the fuzzer in
+    // scripts/schemathesis.sh) knows a 400 in advance.
     let mut p = vec![param(
         "tenant",
         "Only this tenant",
@@ -59,24 +67,24 @@ pub fn parameters(m: Option<&Metric>) -> Vec<Value> {
         p.push(param(
             "de",
             "Period start, inclusive (YYYY-MM-DD, or YYYY-MM for the month's first day)",
-            json!({"type": "string", "example": "2025-01-01"}),
+            json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-01-01"}),
         ));
         p.push(param(
             "ate",
-            "Period end, inclusive (YYYY-MM-DD, or YYYY-MM for the month's last day)",
-            json!({"type": "string", "example": "2025-12-31"}),
+            "Period end, inclusive (YYYY-MM-DD, or YYYY-MM for the month's last day); not before `de` (400)",
+            json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-12-31"}),
         ));
         p.push(param(
             "empreendimento",
             "Only this development (idempreendimento)",
-            json!({"type": "integer", "minimum": 1}),
+            json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}),
         ));
     }
     if m.is_some_and(|m| m.source == Source::Paged) {
         p.push(param(
             "page",
             "Page number",
-            json!({"type": "integer", "minimum": 1, "default": 1}),
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
         ));
         p.push(param(
             "per_page",
@@ -152,10 +160,15 @@ pub fn document() -> Value {
                     "type": "object", "required": ["key"], "properties": {"key": {"type": "string"}}}}}});
                 op["responses"] = json!({
                     "204": {"description": "Logged in; sets the HttpOnly, Secure, SameSite=Strict session cookie"},
-                    "401": {"description": "Wrong key"}});
+                    "400": errors["400"].clone(),
+                    "401": {"description": "Wrong key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}});
             }
             "/logout" => op["responses"] = json!({"204": {"description": "Cookie cleared"}}),
-            "/api/empreendimentos" => op["parameters"] = json!(parameters(None)),
+            "/api/empreendimentos" => {
+                op["parameters"] = json!(parameters(None));
+                op["responses"]["400"] = errors["400"].clone();
+                op["responses"]["503"] = errors["503"].clone();
+            }
             _ => {}
         }
         if !public {
@@ -194,4 +207,27 @@ pub fn document() -> Value {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::Page;
+
+    #[test]
+    fn bounds_match_the_parsers_and_every_input_documents_its_400() {
+        assert!(Page::parse(Some(&MAX_PAGE.to_string()), None).is_ok());
+        assert!(Page::parse(Some(&(MAX_PAGE + 1).to_string()), None).is_err());
+        assert!(Page::parse(None, Some(&MAX_PER_PAGE.to_string())).is_ok());
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let takes_input = op["parameters"].as_array().is_some_and(|a| !a.is_empty())
+                    || op.get("requestBody").is_some();
+                if takes_input {
+                    assert!(op["responses"].get("400").is_some(), "{method} {path}");
+                }
+            }
+        }
+    }
 }

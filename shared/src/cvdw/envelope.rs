@@ -159,7 +159,10 @@ impl<'de> Deserialize<'de> for Dados {
     }
 }
 
-/// One row, reduced to its `referencia_data` when that is a string.
+/// One row, reduced to its `referencia_data` when that is a string. A row that is not an
+/// object (a string, a number, null, an array) is still a row: counted, never a cursor, and
+/// stored with its page — the loader quarantines it. Refusing the page for it would retry it
+/// forever and block the object's every later run on one bad row.
 struct RowProbe {
     referencia_data: Option<String>,
 }
@@ -167,15 +170,16 @@ struct RowProbe {
 impl<'de> Deserialize<'de> for RowProbe {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
+        const NONE: RowProbe = RowProbe {
+            referencia_data: None,
+        };
         impl<'de> de::Visitor<'de> for V {
             type Value = RowProbe;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a row object")
+                f.write_str("a row")
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<RowProbe, A::Error> {
-                let mut out = RowProbe {
-                    referencia_data: None,
-                };
+                let mut out = NONE;
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     if key == "referencia_data" {
                         let v: serde_json::Value = map.next_value()?;
@@ -186,8 +190,30 @@ impl<'de> Deserialize<'de> for RowProbe {
                 }
                 Ok(out)
             }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RowProbe, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(NONE)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<RowProbe, E> {
+                Ok(NONE)
+            }
         }
-        d.deserialize_map(V)
+        d.deserialize_any(V)
     }
 }
 
@@ -275,5 +301,14 @@ mod tests {
             Body::Malformed(m) if m.contains("dados")
         ));
         assert!(matches!(inspect(b"[1,2]"), Body::Malformed(_)));
+        // Rows that are not objects are rows (the loader quarantines them), not a broken page.
+        let odd = page(
+            r#"{"pagina":1,"dados":["x",7,-1,1.5,true,null,[1,{"referencia_data":"2099-01-01"}],{"referencia_data":"2024-05-01 10:00:00"}]}"#,
+        );
+        assert_eq!(odd.rows, 8);
+        assert_eq!(
+            odd.max_referencia_data.map(|d| d.to_string()).as_deref(),
+            Some("2024-05-01 10:00:00")
+        );
     }
 }

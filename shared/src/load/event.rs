@@ -76,7 +76,7 @@ pub async fn load_stored_page<S: ObjectStore>(
     key: &str,
     opts: LoadOptions,
 ) -> Result<PageOutcome, LoadError> {
-    let obj = store.get(key).await?;
+    let obj = get_or_record(client, store, key).await?;
     let metadata: std::collections::HashMap<String, String> = obj
         .metadata
         .iter()
@@ -97,6 +97,27 @@ pub async fn load_stored_page<S: ObjectStore>(
     load_page(client, key, &obj.body, &meta, obj.etag.as_deref(), opts).await
 }
 
+/// Get an object an event named. One that does not exist (deleted since, or an event for
+/// another bucket) is recorded in `etl.failed_pages` like a bad page, so that it shows where
+/// operators look, and fails permanently: S3 reads are strongly consistent, so retrying will
+/// not make it appear.
+async fn get_or_record<S: ObjectStore>(
+    client: &Client,
+    store: &S,
+    key: &str,
+) -> Result<crate::store::StoredObject, LoadError> {
+    match store.get(key).await {
+        Ok(obj) => Ok(obj),
+        Err(e @ crate::store::StoreError::NotFound { .. }) => {
+            let reason = format!("{e} (deleted after the event, or an event for another bucket)");
+            tracing::error!(key, reason = %reason, "object missing");
+            record_failure(client, key, None, None, None, &reason, &[]).await?;
+            Err(e.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Handle one (already decoded) key of an ObjectCreated event.
 pub async fn handle_key<S: ObjectStore>(
     client: &mut Client,
@@ -109,7 +130,7 @@ pub async fn handle_key<S: ObjectStore>(
             load_stored_page(client, store, key, opts).await?,
         )),
         Route::Manifest => {
-            let obj = store.get(key).await?;
+            let obj = get_or_record(client, store, key).await?;
             Ok(KeyOutcome::Manifest(
                 load_manifest(client, key, &obj.body).await?,
             ))
@@ -162,7 +183,9 @@ pub async fn handle_s3_event(
         }
         let key = decode_s3_key(&raw_key);
         let store = crate::store::S3Store::new(s3.clone(), bucket);
-        match handle_key(db.client(), &store, &key, opts).await {
+        // Boxed: the loader's future is deep, and inlined into a Lambda handler's it overflows
+        // rustc's query depth when the compiler lays the handler's future out.
+        match Box::pin(handle_key(db.client(), &store, &key, opts)).await {
             Ok(outcome) => report.done.push((key, outcome)),
             Err(e) => {
                 let message = with_causes(&e);

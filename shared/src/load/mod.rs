@@ -38,6 +38,7 @@
 //!   page against the manifest application of the same object.
 
 pub mod event;
+pub mod guard;
 pub mod replay;
 pub mod rows;
 pub mod sql;
@@ -55,7 +56,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("database: {0}")]
+    #[error("database: {}", crate::db::pg_error_text(.0))]
     Db(#[from] tokio_postgres::Error),
     /// The page cannot be loaded as it is (recorded in `etl.failed_pages`).
     #[error("page {key}: {reason}")]
@@ -150,7 +151,8 @@ pub(crate) async fn record_failure(
     reason: &str,
     body: &[u8],
 ) -> Result<(), tokio_postgres::Error> {
-    let prefix = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    let prefix = guard::storable_text(&String::from_utf8_lossy(&body[..body.len().min(200)]));
+    let reason = &guard::storable_text(reason);
     client
         .execute(
             "INSERT INTO etl.failed_pages (source_key, tenant, object, run_id, sha256, reason, body_prefix) \

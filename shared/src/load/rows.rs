@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 
 /// Why a page cannot be loaded at all.
 pub fn parse_envelope(body: &[u8]) -> Result<Vec<Value>, String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let v: Value = super::guard::parse_json(body).map_err(|e| format!("not JSON: {e}"))?;
     let Value::Object(mut m) = v else {
         return Err("not a CVDW envelope: the body is not a JSON object".into());
     };
@@ -213,6 +213,13 @@ pub fn build_batch(spec: &ObjectSpec, typed: Option<&TypedTable>, rows: Vec<Valu
     let mut duplicates = 0;
     for (index, row) in rows.into_iter().enumerate() {
         let index = index as i32;
+        let row = match super::guard::screen(spec, index, row) {
+            Ok(row) => row,
+            Err(r) => {
+                rejected.push(*r);
+                continue;
+            }
+        };
         if !row.is_object() {
             rejected.push(Rejected {
                 index,
