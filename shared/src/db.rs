@@ -120,7 +120,11 @@ impl DbError {
     pub fn is_retryable(&self) -> bool {
         match self {
             DbError::Config(_) | DbError::MigrationChanged { .. } => false,
-            DbError::Connect(_) => true,
+            // Wrong credentials (class 28) or database (3D000) stay wrong until someone fixes
+            // the secret; anything else at connect time (network, restart, pooler) may pass.
+            DbError::Connect(e) => !e
+                .code()
+                .is_some_and(|c| c.code().starts_with("28") || c.code() == "3D000"),
             DbError::Query(e) => is_retryable_pg(e),
         }
     }

@@ -38,8 +38,20 @@ pub struct PageSummary {
     pub total_de_paginas: Option<u64>,
     /// Rows in `dados`.
     pub rows: u32,
-    /// Highest real `referencia_data` on the page; null, empty and zero dates never count.
+    /// Highest real `referencia_data` on the page; null, empty and zero dates never count,
+    /// nor dates past [`future_ceiling`].
     pub max_referencia_data: Option<NaiveDateTime>,
+    /// Rows whose `referencia_data` lies past [`future_ceiling`]: kept and stored like any
+    /// row, but not trusted as a cursor.
+    pub future_referencia_data: u32,
+}
+
+/// The latest `referencia_data` that can move a cursor: the real clock plus two days.
+/// CVDW stamps a row when it changes, so a later stamp is a typo or a placeholder
+/// (`9999-12-31`); taken as the cursor it would hide every later change from incremental
+/// runs until the next full run. Ignoring it costs at most some re-fetched rows.
+pub fn future_ceiling() -> NaiveDateTime {
+    chrono::Utc::now().naive_utc() + chrono::Duration::days(2)
 }
 
 impl PageSummary {
@@ -86,6 +98,7 @@ pub fn inspect(body: &[u8]) -> Body {
                 total_de_paginas: raw.total_de_paginas.and_then(|n| n.0),
                 rows: u32::try_from(dados.rows).unwrap_or(u32::MAX),
                 max_referencia_data: dados.max,
+                future_referencia_data: dados.future,
             })
         }
         Err(e) if e.is_eof() => Body::Malformed(format!("truncated JSON: {e}")),
@@ -130,6 +143,7 @@ impl<'de> Deserialize<'de> for LenientU64 {
 struct Dados {
     rows: usize,
     max: Option<NaiveDateTime>,
+    future: u32,
 }
 
 impl<'de> Deserialize<'de> for Dados {
@@ -141,13 +155,22 @@ impl<'de> Deserialize<'de> for Dados {
                 f.write_str("an array of rows")
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Dados, A::Error> {
-                let mut out = Dados { rows: 0, max: None };
+                let mut out = Dados {
+                    rows: 0,
+                    max: None,
+                    future: 0,
+                };
+                let ceiling = future_ceiling();
                 while let Some(row) = seq.next_element::<RowProbe>()? {
                     out.rows += 1;
                     let when = row
                         .referencia_data
                         .as_deref()
                         .and_then(crate::values::parse_datetime);
+                    if when.is_some_and(|w| w > ceiling) {
+                        out.future += 1;
+                        continue;
+                    }
                     if when > out.max {
                         out.max = when;
                     }
@@ -258,6 +281,30 @@ mod tests {
         let zero =
             page(r#"{"pagina":1,"total_de_paginas":1,"dados":[{"referencia_data":"0000-00-00"}]}"#);
         assert_eq!(zero.max_referencia_data, None);
+    }
+
+    #[test]
+    fn a_date_from_the_future_never_becomes_the_cursor() {
+        // One placeholder stamp must not hide every later change from incremental runs.
+        let p = page(
+            r#"{"pagina":1,"total_de_paginas":1,"dados":[
+            {"referencia_data":"2024-05-01 10:00:00"},{"referencia_data":"9999-12-31 23:59:59"},
+            {"referencia_data":"2998-01-01"}]}"#,
+        );
+        assert_eq!(p.rows, 3);
+        assert_eq!(p.future_referencia_data, 2);
+        assert_eq!(
+            p.max_referencia_data.map(|d| d.to_string()),
+            Some("2024-05-01 10:00:00".into())
+        );
+        let tomorrow = (chrono::Utc::now().naive_utc() + chrono::Duration::days(1))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let near = page(&format!(
+            r#"{{"pagina":1,"total_de_paginas":1,"dados":[{{"referencia_data":"{tomorrow}"}}]}}"#
+        ));
+        assert_eq!(near.future_referencia_data, 0, "time zones and clock skew fit");
+        assert!(near.max_referencia_data.is_some());
     }
 
     #[test]

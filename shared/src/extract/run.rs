@@ -560,6 +560,13 @@ impl<S: ObjectStore> Extractor<'_, S> {
                                 .page_stored(&job.tenant, spec.name, page_no, e.rows);
                             p.pages.push(e);
                         }
+                        if fetched.summary.future_referencia_data > 0 {
+                            tracing::warn!(
+                                page = page_no,
+                                rows = fetched.summary.future_referencia_data,
+                                "referencia_data in the future: stored, but not used as the cursor"
+                            );
+                        }
                         if let Some(m) = fetched.summary.max_referencia_data {
                             let prev = p
                                 .max_referencia_data
