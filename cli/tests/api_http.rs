@@ -265,6 +265,8 @@ async fn auth_sessions_health_and_headers() {
         c.get(format!("http://{addr}/openapi.json")),
         c.get(format!("http://{addr}/api/empreendimentos"))
             .header("cookie", "cvdw_session=v1.99999999999.00"),
+        c.get(format!("http://{addr}/api/kpis"))
+            .header("x-api-key", "errada"),
     ] {
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 401);
@@ -276,6 +278,15 @@ async fn auth_sessions_health_and_headers() {
     let resp = c
         .get(format!("http://{addr}/api/kpis"))
         .bearer_auth("outra-chave")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // X-Api-Key carries the key when Authorization is SigV4's (function URL with AWS_IAM).
+    let resp = c
+        .get(format!("http://{addr}/api/kpis"))
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/sa-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
+        .header("x-api-key", KEY)
         .send()
         .await
         .unwrap();

@@ -271,10 +271,23 @@ fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// The header that carries the key when `Authorization` cannot: behind a function URL with
+/// `AuthType: AWS_IAM`, SigV4 itself is the `Authorization` header.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// The presented key: `Authorization: Bearer <key>`, else `X-Api-Key: <key>`.
 fn bearer(req_headers: &axum::http::HeaderMap) -> Option<&str> {
-    let v = req_headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let from_authorization = req_headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .and_then(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()));
+    from_authorization.or_else(|| {
+        req_headers
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })
 }
 
 fn session_cookie(req_headers: &axum::http::HeaderMap) -> Option<String> {

@@ -470,10 +470,15 @@ async fn openapi_handler() -> Response {
 }
 
 /// Allowed CORS methods and headers, for [`ApiConfig::cors_layer`].
-pub(crate) fn cors_parts() -> ([Method; 2], [HeaderName; 3]) {
+pub(crate) fn cors_parts() -> ([Method; 2], [HeaderName; 4]) {
     (
         [Method::GET, Method::POST],
-        [header::AUTHORIZATION, header::ACCEPT, header::CONTENT_TYPE],
+        [
+            header::AUTHORIZATION,
+            HeaderName::from_static(auth::API_KEY_HEADER),
+            header::ACCEPT,
+            header::CONTENT_TYPE,
+        ],
     )
 }
 

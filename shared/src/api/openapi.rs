@@ -143,7 +143,7 @@ pub fn document() -> Value {
                 "summary": m.summary,
                 "operationId": m.path.replace(['-', '/'], "_"),
                 "parameters": parameters(Some(m)),
-                "security": [{"bearer": []}, {"session": []}],
+                "security": [{"bearer": []}, {"apiKeyHeader": []}, {"session": []}],
                 "responses": responses}}),
         );
     }
@@ -172,7 +172,7 @@ pub fn document() -> Value {
             _ => {}
         }
         if !public {
-            op["security"] = json!([{"bearer": []}, {"session": []}]);
+            op["security"] = json!([{"bearer": []}, {"apiKeyHeader": []}, {"session": []}]);
             op["responses"]["401"] = errors["401"].clone();
         } else {
             op["security"] = json!([]);
@@ -203,6 +203,7 @@ pub fn document() -> Value {
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "API key"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key", "description": "The same API key, for callers whose Authorization header is taken (a function URL with AuthType AWS_IAM: SigV4)"},
                 "session": {"type": "apiKey", "in": "cookie", "name": super::auth::COOKIE}
             }
         }

@@ -303,7 +303,10 @@ mod tests {
         let near = page(&format!(
             r#"{{"pagina":1,"total_de_paginas":1,"dados":[{{"referencia_data":"{tomorrow}"}}]}}"#
         ));
-        assert_eq!(near.future_referencia_data, 0, "time zones and clock skew fit");
+        assert_eq!(
+            near.future_referencia_data, 0,
+            "time zones and clock skew fit"
+        );
         assert!(near.max_referencia_data.is_some());
     }
 
