@@ -1,6 +1,8 @@
 //! Every analytics view equals the same metric computed independently in Rust
 //! (`shared::analytics::reference`) from the CVDW rows that were loaded through the real loader
-//! into a fresh PostgreSQL database.
+//! into a fresh PostgreSQL database — on the live definitions (cache stale) and on the cache
+//! (`analytics.atualizar()`), and the cache goes stale whenever a delivery changes the data,
+//! in whatever order deliveries arrive and commit.
 
 mod api_support;
 
@@ -342,13 +344,57 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
             assert_eq!(cents(&r[&format!("vgv_{suffix}")]), s.vendas_valor);
         }
     }
+    // Without `ate`, "ano atual" is the year of the newest sale, not today's.
+    let newest_sale = reference
+        .mensal
+        .iter()
+        .filter(|(_, s)| s.vendas_unidades > 0)
+        .map(|(m, _)| m.year())
+        .max()
+        .unwrap();
+    let rows = c
+        .query(
+            "SELECT ano_atual, ano_passado FROM analytics.vendas_ano_atual_vs_passado($1, NULL, NULL, NULL)",
+            &[&t],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        assert_eq!(
+            (r.get::<_, i32>(0), r.get::<_, i32>(1)),
+            (newest_sale, newest_sale - 1)
+        );
+    }
     reference
+}
+
+async fn cache_valid(c: &Client) -> bool {
+    c.query_one("SELECT analytics.cache_valida()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn refresh(c: &Client) -> bool {
+    c.query_one("SELECT analytics.atualizar()", &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 #[tokio::test]
 async fn every_view_matches_the_independent_computation() {
     let (mut db, acme, beta) = loaded_db("api_views").await;
     let c = db.client();
+    // Just loaded: the cache is stale and the views read the live definitions.
+    assert!(!cache_valid(c).await);
+    check_tenant(c, &acme).await;
+    check_tenant(c, &beta).await;
+    // Built: the same numbers, from the cache.
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    assert!(!refresh(c).await, "a valid cache is not rebuilt");
     let r = check_tenant(c, &acme).await;
     check_tenant(c, &beta).await;
 
@@ -474,6 +520,8 @@ async fn views_match_the_simulator_ground_truth() {
         data.objects.insert(path, sim.ground_truth(path));
     }
     db.client().batch_execute("ANALYZE").await.unwrap();
+    check_tenant(db.client(), &data).await;
+    assert!(refresh(db.client()).await);
     let r = check_tenant(db.client(), &data).await;
     assert!(
         r.mensal
@@ -485,5 +533,125 @@ async fn views_match_the_simulator_ground_truth() {
         r.vso.values().any(|v| v.distratos_unidades > 0),
         "a VSO month with units returned to stock"
     );
+    db.drop().await;
+}
+
+async fn deliver(c: &mut Client, p: &api_support::load_support::Page, force: bool) {
+    shared::load::load_page(
+        c,
+        &p.key,
+        &p.body,
+        &p.meta,
+        None,
+        shared::load::LoadOptions { force },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+}
+
+/// The cache never serves numbers the data no longer supports: pages delivered in any order,
+/// duplicated, re-loaded, and a load transaction that started before a refresh but committed
+/// after it (its `loaded_at`, the transaction's start, is older than the newest the refresh
+/// saw — the case a "max(loaded_at) grew" check would miss).
+#[tokio::test]
+async fn the_cache_goes_stale_on_every_change_in_any_order() {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    use shared::landing::Mode;
+
+    let mut db = api_support::TestDb::migrated("api_cache").await;
+    let data = api_support::generate("acme", 21, 160);
+    let run = api_support::load_support::run_id(0, 1);
+    let mut pages: Vec<api_support::load_support::Page> = data
+        .objects
+        .iter()
+        .flat_map(|(path, rows)| {
+            api_support::load_support::run_pages("acme", path, &run, Mode::Incremental, rows, 40)
+        })
+        .collect();
+    pages.shuffle(&mut rand::rngs::SmallRng::seed_from_u64(5));
+    let (first, rest) = pages.split_at(pages.len() / 2);
+    for p in first {
+        deliver(db.client(), p, false).await;
+    }
+    let c = db.client();
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    // The other half, in shuffled order (and one page twice): stale after the first one.
+    for (i, p) in rest.iter().enumerate() {
+        deliver(db.client(), p, false).await;
+        assert!(!cache_valid(db.client()).await, "stale after page {i}");
+    }
+    deliver(db.client(), &rest[0], false).await;
+    let c = db.client();
+    c.batch_execute("ANALYZE").await.unwrap();
+    // Stale: the views read the live definitions, which already hold everything.
+    check_tenant(c, &data).await;
+    assert!(refresh(c).await);
+    check_tenant(c, &data).await;
+    // A re-delivery of identical bytes is a no-op for the loader, and for the cache.
+    deliver(db.client(), &first[0], false).await;
+    assert!(cache_valid(db.client()).await);
+    // A forced re-load (`cvdw replay --force`) counts as a change.
+    deliver(db.client(), &first[0], true).await;
+    assert!(!cache_valid(db.client()).await);
+    assert!(refresh(db.client()).await);
+
+    // A load transaction B starts, a later one commits, the cache is rebuilt, then B commits.
+    let (late, conn) = tokio_postgres::connect(
+        &format!(
+            "postgres://postgres@127.0.0.1:5432/{}?sslmode=disable",
+            db.config.dbname().unwrap()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    late.batch_execute(
+        "BEGIN;
+         UPDATE cvdw.vendas SET valor_contrato = valor_contrato + 1000
+          WHERE tenant = 'acme' AND idreserva = (SELECT min(idreserva) FROM analytics.cache_vendas);
+         INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256,
+                                rows, loaded_rows, duplicates, rejected)
+         VALUES ('late/vendas/1', 'acme', 'vendas', 'late', 1, 'incremental', now(), 'x', 1, 1, 0, 0);",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // (a page of another object: B holds a row lock on a sale)
+    let later = pages
+        .iter()
+        .find(|p| p.meta.object_path == "/comissoes")
+        .unwrap()
+        .clone();
+    deliver(db.client(), &later, true).await;
+    let c = db.client();
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    let before: String = c
+        .query_one(
+            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    late.batch_execute("COMMIT").await.unwrap();
+    assert!(
+        !cache_valid(c).await,
+        "a commit of a transaction older than the refresh stales the cache"
+    );
+    let after: String = c
+        .query_one(
+            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let diff: f64 = after.parse::<f64>().unwrap() - before.parse::<f64>().unwrap();
+    assert_eq!(diff, 1000.0, "the live path shows the late change");
+    drop(late);
     db.drop().await;
 }

@@ -534,7 +534,7 @@ pub struct Rows {
 #[cfg(feature = "runtime")]
 mod sql {
     use super::*;
-    use tokio_postgres::types::ToSql;
+    use tokio_postgres::types::{ToSql, Type};
     use tokio_postgres::Client;
 
     /// The statement a metric runs and its parameters (also used by `cvdw bench api` to time
@@ -554,7 +554,10 @@ mod sql {
         WHERE ($1::text IS NULL OR t.tenant = $1) AND ($2::date IS NULL OR t.data_venda >= $2) \
         AND ($3::date IS NULL OR t.data_venda <= $3) AND ($4::bigint IS NULL OR t.idempreendimento = $4)";
 
-    /// Run a metric with bound parameters.
+    /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
+    /// (one round trip instead of three for prepare/execute/close, and no named statement, so
+    /// it also works behind a transaction pooler); the page count of `tabela-geral` is
+    /// pipelined with the page itself.
     pub async fn run(
         client: &Client,
         metric: &Metric,
@@ -564,25 +567,36 @@ mod sql {
         let stmt = statement(metric);
         let limit = page.per_page as i32;
         let offset = ((page.page - 1) * page.per_page).min(i32::MAX as i64) as i32;
-        let four: [&(dyn ToSql + Sync); 4] = [&f.tenant, &f.de, &f.ate, &f.empreendimento];
-        let rows = match metric.source {
-            Source::Function(_) => client.query(&stmt, &four).await?,
+        let four: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&f.tenant, Type::TEXT),
+            (&f.de, Type::DATE),
+            (&f.ate, Type::DATE),
+            (&f.empreendimento, Type::INT8),
+        ];
+        let (rows, total) = match metric.source {
+            Source::Function(_) => (client.query_typed(&stmt, &four).await?, None),
             Source::Paged => {
-                let six: [&(dyn ToSql + Sync); 6] =
-                    [&f.tenant, &f.de, &f.ate, &f.empreendimento, &limit, &offset];
-                client.query(&stmt, &six).await?
+                let six: [(&(dyn ToSql + Sync), Type); 6] = [
+                    four[0].clone(),
+                    four[1].clone(),
+                    four[2].clone(),
+                    four[3].clone(),
+                    (&limit, Type::INT4),
+                    (&offset, Type::INT4),
+                ];
+                let (rows, count) = futures::future::try_join(
+                    client.query_typed(&stmt, &six),
+                    client.query_typed_one(COUNT_TABELA, &four),
+                )
+                .await?;
+                (rows, Some(count.get::<_, i64>(0)))
             }
-            Source::EtlStatus => client.query(&stmt, &[&f.tenant]).await?,
-        };
-        let total = if metric.source == Source::Paged {
-            Some(
+            Source::EtlStatus => (
                 client
-                    .query_one(COUNT_TABELA, &four)
-                    .await?
-                    .get::<_, i64>(0),
-            )
-        } else {
-            None
+                    .query_typed(&stmt, &[(&f.tenant, Type::TEXT)])
+                    .await?,
+                None,
+            ),
         };
         let rows = rows
             .iter()
@@ -598,7 +612,7 @@ mod sql {
     /// time a page of the tenant was fetched and loaded. No data values.
     pub async fn freshness(client: &Client) -> Result<Vec<Freshness>, tokio_postgres::Error> {
         let rows = client
-            .query(
+            .query_typed(
                 "SELECT tenant, max(fetched_at), max(loaded_at), \
                  extract(epoch FROM now() - max(fetched_at))::bigint \
                  FROM etl.pages GROUP BY tenant ORDER BY tenant",
@@ -622,10 +636,10 @@ mod sql {
         tenant: Option<&str>,
     ) -> Result<Vec<(String, i64, Option<String>)>, tokio_postgres::Error> {
         let rows = client
-            .query(
+            .query_typed(
                 "SELECT tenant, idempreendimento, nome FROM analytics.empreendimentos \
                  WHERE ($1::text IS NULL OR tenant = $1) ORDER BY tenant, nome, idempreendimento",
-                &[&tenant],
+                &[(&tenant, Type::TEXT)],
             )
             .await?;
         Ok(rows
