@@ -1,8 +1,11 @@
 //! # Sales analytics: the metric queries the API runs, and an independent reference
 //!
-//! The metrics are defined once, in SQL, in `migrations/0100_analytics.sql`: each one is a
+//! The metrics are defined once, in SQL, in `migrations/0102_analytics_cache.sql`: each one is a
 //! set-returning function `analytics.<name>(tenant, de, ate, idempreendimento)` and each
-//! `analytics.vw_*` view is that function without filters (what BI tools read). This module
+//! `analytics.vw_*` view is that function without filters (what BI tools read). The functions
+//! read facts that are cached in `analytics.cache_*` tables and gated on the cache being valid
+//! (else they read the live definitions), see `docs/metrics.md`; the api refreshes the cache
+//! (`shared::api::Database::ensure_analytics_cache`). This module
 //! - validates the filters ([`Filters`]) and runs those functions with bound parameters
 //!   ([`run`]); the function names come from the static [`METRICS`] table, never from input;
 //! - computes the same metrics in plain Rust from CVDW rows ([`reference`]), so tests can check
@@ -522,13 +525,27 @@ impl Page {
     }
 }
 
-/// A metric's answer: rows as JSON objects (numbers exact as PostgreSQL's `to_jsonb` writes
-/// them), and the total row count for paginated metrics.
-#[derive(Debug, Clone, Default, Serialize)]
+/// A metric's answer: each row as the JSON object PostgreSQL wrote (`to_jsonb(row)::text`),
+/// unparsed, and the total row count for paginated metrics. The JSON API copies the rows into
+/// the response as they are: numbers stay exactly as PostgreSQL's numerics (no round trip
+/// through `f64`), and no CPU goes into parsing and re-serialising what is already JSON.
+#[derive(Debug, Clone, Default)]
 pub struct Rows {
-    pub rows: Vec<serde_json::Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Vec<String>,
     pub total: Option<i64>,
+}
+
+impl Rows {
+    /// The rows parsed into JSON objects (for CSV and tests).
+    pub fn objects(&self) -> Vec<serde_json::Map<String, Value>> {
+        self.rows
+            .iter()
+            .map(|r| match serde_json::from_str(r) {
+                Ok(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            })
+            .collect()
+    }
 }
 
 #[cfg(feature = "runtime")]
@@ -543,10 +560,10 @@ mod sql {
         // Function and view names come from the static METRICS table, never from input.
         match metric.source {
             Source::Function(f) => {
-                format!("SELECT to_jsonb(t) FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
+                format!("SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
             }
-            Source::Paged => "SELECT to_jsonb(t) FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
-            Source::EtlStatus => "SELECT to_jsonb(t) FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
+            Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
+            Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
         }
     }
 
@@ -598,13 +615,7 @@ mod sql {
                 None,
             ),
         };
-        let rows = rows
-            .iter()
-            .map(|r| match r.get::<_, Value>(0) {
-                Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            })
-            .collect();
+        let rows = rows.iter().map(|r| r.get::<_, String>(0)).collect();
         Ok(Rows { rows, total })
     }
 
