@@ -9,7 +9,10 @@
 --      subqueries), read straight from the `cvdw` tables. Always current, costly.
 --   2. `analytics.cache_*` tables: those same views materialised by `analytics.atualizar()`,
 --      with the indexes the API's filters need (tenant + date, tenant + development), plus the
---      full VSO month series per development (so a request never rebuilds the unit stock).
+--      full VSO month series per development (so a request never rebuilds the unit stock) and
+--      monthly rollups per development, broker and team: a period is read as its whole months
+--      from the rollups and its partial first/last months from the facts, so the cost of a
+--      request follows the number of months and developments, not of sales.
 --   3. `analytics.fato_*` (and `empreendimentos`, `vso_serie`, `tenants`): what every metric
 --      reads. Each is `cache WHERE cache is valid UNION ALL vivo WHERE NOT valid`. The test is a
 --      one-time filter, so exactly one branch runs, and the live branch is a non-inlined
@@ -387,6 +390,209 @@ CREATE VIEW analytics.vso AS
   UNION ALL
   SELECT * FROM analytics.vivo_vso() WHERE NOT analytics.cache_valida();
 
+-- Monthly rollups of the facts, so that a request over whole months (the dashboard opens on the
+-- whole history) reads a few thousand rows instead of every sale. Months are each fact's own
+-- (sale, distrato, commission date). Per development: everything; per broker and per team:
+-- without the development (with an `empreendimento` filter the metrics read the facts, which
+-- that filter already narrows).
+CREATE VIEW analytics.vivo_mes_emp AS
+SELECT tenant, mes, idempreendimento,
+       sum(vu)::bigint AS vu, sum(vs) AS vs, sum(pv) AS pv, sum(pn)::bigint AS pn,
+       sum(du)::bigint AS du, sum(ds) AS ds, sum(cv) AS cv, sum(cp) AS cp
+FROM (
+  SELECT tenant, mes, idempreendimento, count(*) AS vu, sum(valor_contrato) AS vs,
+         sum(valor_prosoluto) AS pv, count(*) FILTER (WHERE valor_prosoluto > 0) AS pn,
+         0 AS du, 0 AS ds, 0 AS cv, 0 AS cp
+  FROM analytics.fato_vendas GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT tenant, mes, idempreendimento, 0, 0, NULL, 0, count(*), sum(valor), 0, 0
+  FROM analytics.fato_distratos GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT tenant, date_trunc('month', data::timestamp)::date, idempreendimento, 0, 0, NULL, 0, 0, 0,
+         sum(valor_comissao), sum(valor_pago)
+  FROM analytics.fato_comissoes GROUP BY 1, 2, 3
+) x
+GROUP BY 1, 2, 3;
+
+CREATE VIEW analytics.vivo_mes_corretor AS
+SELECT tenant, mes, idcorretor,
+       max(nome_v) AS nome_v, sum(vu)::bigint AS vu, sum(vs) AS vs,
+       max(nome_d) AS nome_d, sum(du)::bigint AS du, sum(ds) AS ds,
+       max(nome_c) AS nome_c, sum(cn)::bigint AS cn, sum(cv) AS cv, sum(cp) AS cp
+FROM (
+  SELECT tenant, mes, idcorretor, max(corretor) AS nome_v, count(*) AS vu, sum(valor_contrato) AS vs,
+         NULL::text AS nome_d, 0 AS du, 0 AS ds, NULL::text AS nome_c, 0 AS cn, 0 AS cv, 0 AS cp
+  FROM analytics.fato_vendas GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT tenant, mes, idcorretor, NULL, 0, 0, max(corretor), count(*), sum(valor), NULL, 0, 0, 0
+  FROM analytics.fato_distratos GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT tenant, date_trunc('month', data::timestamp)::date, idcorretor, NULL, 0, 0, NULL, 0, 0,
+         max(corretor), count(*), sum(valor_comissao), sum(valor_pago)
+  FROM analytics.fato_comissoes GROUP BY 1, 2, 3
+) x
+GROUP BY 1, 2, 3;
+
+CREATE VIEW analytics.vivo_mes_time AS
+SELECT tenant, mes, idtime,
+       max(nome_v) AS nome_v, sum(vu)::bigint AS vu, sum(vs) AS vs,
+       sum(por_reserva)::bigint AS por_reserva, sum(por_integrantes)::bigint AS por_integrantes,
+       max(nome_d) AS nome_d, sum(du)::bigint AS du, sum(ds) AS ds
+FROM (
+  SELECT tenant, mes, idtime, max(nome_time) AS nome_v, count(*) AS vu, sum(valor_contrato) AS vs,
+         count(*) FILTER (WHERE origem_time = 'reserva') AS por_reserva,
+         count(*) FILTER (WHERE origem_time = 'integrantes') AS por_integrantes,
+         NULL::text AS nome_d, 0 AS du, 0 AS ds
+  FROM analytics.fato_vendas GROUP BY 1, 2, 3
+  UNION ALL
+  SELECT tenant, mes, idtime, NULL, 0, 0, 0, 0, max(nome_time), count(*), sum(valor)
+  FROM analytics.fato_distratos GROUP BY 1, 2, 3
+) x
+GROUP BY 1, 2, 3;
+
+CREATE UNLOGGED TABLE analytics.cache_mes_emp (LIKE analytics.vivo_mes_emp);
+CREATE INDEX ON analytics.cache_mes_emp (tenant, mes);
+CREATE UNLOGGED TABLE analytics.cache_mes_corretor (LIKE analytics.vivo_mes_corretor);
+CREATE INDEX ON analytics.cache_mes_corretor (tenant, mes);
+CREATE UNLOGGED TABLE analytics.cache_mes_time (LIKE analytics.vivo_mes_time);
+CREATE INDEX ON analytics.cache_mes_time (tenant, mes);
+CREATE FUNCTION analytics.vivo_mes_emp() RETURNS SETOF analytics.vivo_mes_emp
+LANGUAGE sql STABLE SET jit = off AS $$ SELECT * FROM analytics.vivo_mes_emp $$;
+CREATE FUNCTION analytics.vivo_mes_corretor() RETURNS SETOF analytics.vivo_mes_corretor
+LANGUAGE sql STABLE SET jit = off AS $$ SELECT * FROM analytics.vivo_mes_corretor $$;
+CREATE FUNCTION analytics.vivo_mes_time() RETURNS SETOF analytics.vivo_mes_time
+LANGUAGE sql STABLE SET jit = off AS $$ SELECT * FROM analytics.vivo_mes_time $$;
+CREATE VIEW analytics.mes_emp AS
+  SELECT * FROM analytics.cache_mes_emp WHERE analytics.cache_valida()
+  UNION ALL
+  SELECT * FROM analytics.vivo_mes_emp() WHERE NOT analytics.cache_valida();
+CREATE VIEW analytics.mes_corretor AS
+  SELECT * FROM analytics.cache_mes_corretor WHERE analytics.cache_valida()
+  UNION ALL
+  SELECT * FROM analytics.vivo_mes_corretor() WHERE NOT analytics.cache_valida();
+CREATE VIEW analytics.mes_time AS
+  SELECT * FROM analytics.cache_mes_time WHERE analytics.cache_valida()
+  UNION ALL
+  SELECT * FROM analytics.vivo_mes_time() WHERE NOT analytics.cache_valida();
+
+-- A period [p_de, p_ate] (inclusive dates, NULL = open) is read as its whole months, from the
+-- rollups, plus its partial first and last months ("bordas"), from the facts:
+--   mes_cheio_de(p_de)   first day of the first month wholly inside the period;
+--   mes_cheio_ate(p_ate) first day of the last month wholly inside the period;
+--   nas_bordas(d, ...)   d is in the period but not in a whole month of it: before
+--                        mes_cheio_de, or from the month after mes_cheio_ate (never twice).
+-- IMMUTABLE and inlined: with the API's bound values they fold to constants, so the rollups are
+-- filtered by month and the facts by two index ranges at most.
+CREATE FUNCTION analytics.mes_cheio_de(p_de date) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_de IS NULL THEN '-infinity'::date
+              WHEN extract(day FROM p_de) = 1 THEN p_de
+              ELSE (date_trunc('month', p_de::timestamp) + interval '1 month')::date END
+$$;
+CREATE FUNCTION analytics.mes_cheio_ate(p_ate date) RETURNS date
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN p_ate IS NULL THEN 'infinity'::date
+              WHEN extract(day FROM p_ate + 1) = 1 THEN date_trunc('month', p_ate::timestamp)::date
+              ELSE (date_trunc('month', p_ate::timestamp) - interval '1 month')::date END
+$$;
+CREATE FUNCTION analytics.nas_bordas(d date, p_de date, p_ate date) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT (d >= p_de AND d < analytics.mes_cheio_de(p_de) AND (p_ate IS NULL OR d <= p_ate))
+      OR (d >= greatest((analytics.mes_cheio_ate(p_ate) + interval '1 month')::date,
+                        analytics.mes_cheio_de(p_de))
+          AND d <= p_ate AND (p_de IS NULL OR d >= p_de))
+$$;
+
+-- The period's sales, distratos and commissions per development and month, in the units of
+-- analytics.mes_emp: whole months from the rollup, the partial ones from the facts.
+CREATE FUNCTION analytics.periodo_emp(p_tenant text, p_de date, p_ate date, p_emp bigint)
+RETURNS TABLE (tenant text, mes date, idempreendimento bigint, vu bigint, vs numeric, pv numeric,
+               pn bigint, du bigint, ds numeric, cv numeric, cp numeric)
+LANGUAGE sql STABLE AS $$
+  SELECT r.tenant, r.mes, r.idempreendimento, r.vu, r.vs, r.pv, r.pn, r.du, r.ds, r.cv, r.cp
+  FROM analytics.mes_emp r
+  WHERE (p_tenant IS NULL OR r.tenant = p_tenant) AND (p_emp IS NULL OR r.idempreendimento = p_emp)
+    AND r.mes >= analytics.mes_cheio_de(p_de) AND r.mes <= analytics.mes_cheio_ate(p_ate)
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idempreendimento, 1, f.valor_contrato, f.valor_prosoluto,
+         (f.valor_prosoluto > 0)::int, 0, 0, 0, 0
+  FROM analytics.fato_vendas f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
+    AND analytics.nas_bordas(f.data_venda, p_de, p_ate)
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idempreendimento, 0, 0, NULL, 0, 1, f.valor, 0, 0
+  FROM analytics.fato_distratos f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
+    AND analytics.nas_bordas(f.data, p_de, p_ate)
+  UNION ALL
+  SELECT f.tenant, date_trunc('month', f.data::timestamp)::date, f.idempreendimento, 0, 0, NULL, 0,
+         0, 0, f.valor_comissao, f.valor_pago
+  FROM analytics.fato_comissoes f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
+    AND analytics.nas_bordas(f.data, p_de, p_ate)
+$$;
+
+-- The same per broker (analytics.mes_corretor's units). With a development filter: all facts.
+CREATE FUNCTION analytics.periodo_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint)
+RETURNS TABLE (tenant text, mes date, idcorretor bigint, nome_v text, vu bigint, vs numeric,
+               nome_d text, du bigint, ds numeric, nome_c text, cn bigint, cv numeric, cp numeric)
+LANGUAGE sql STABLE AS $$
+  SELECT r.tenant, r.mes, r.idcorretor, r.nome_v, r.vu, r.vs, r.nome_d, r.du, r.ds, r.nome_c, r.cn,
+         r.cv, r.cp
+  FROM analytics.mes_corretor r
+  WHERE p_emp IS NULL AND (p_tenant IS NULL OR r.tenant = p_tenant)
+    AND r.mes >= analytics.mes_cheio_de(p_de) AND r.mes <= analytics.mes_cheio_ate(p_ate)
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idcorretor, f.corretor, 1, f.valor_contrato, NULL, 0, 0, NULL, 0, 0, 0
+  FROM analytics.fato_vendas f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant)
+    AND ((p_emp IS NULL AND analytics.nas_bordas(f.data_venda, p_de, p_ate))
+      OR (p_emp IS NOT NULL AND f.idempreendimento = p_emp
+          AND (p_de IS NULL OR f.data_venda >= p_de) AND (p_ate IS NULL OR f.data_venda <= p_ate)))
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idcorretor, NULL, 0, 0, f.corretor, 1, f.valor, NULL, 0, 0, 0
+  FROM analytics.fato_distratos f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant)
+    AND ((p_emp IS NULL AND analytics.nas_bordas(f.data, p_de, p_ate))
+      OR (p_emp IS NOT NULL AND f.idempreendimento = p_emp
+          AND (p_de IS NULL OR f.data >= p_de) AND (p_ate IS NULL OR f.data <= p_ate)))
+  UNION ALL
+  SELECT f.tenant, date_trunc('month', f.data::timestamp)::date, f.idcorretor, NULL, 0, 0, NULL, 0, 0,
+         f.corretor, 1, f.valor_comissao, f.valor_pago
+  FROM analytics.fato_comissoes f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant)
+    AND ((p_emp IS NULL AND analytics.nas_bordas(f.data, p_de, p_ate))
+      OR (p_emp IS NOT NULL AND f.idempreendimento = p_emp
+          AND (p_de IS NULL OR f.data >= p_de) AND (p_ate IS NULL OR f.data <= p_ate)))
+$$;
+
+-- The same per team (analytics.mes_time's units). With a development filter: all facts.
+CREATE FUNCTION analytics.periodo_time(p_tenant text, p_de date, p_ate date, p_emp bigint)
+RETURNS TABLE (tenant text, mes date, idtime bigint, nome_v text, vu bigint, vs numeric,
+               por_reserva bigint, por_integrantes bigint, nome_d text, du bigint, ds numeric)
+LANGUAGE sql STABLE AS $$
+  SELECT r.tenant, r.mes, r.idtime, r.nome_v, r.vu, r.vs, r.por_reserva, r.por_integrantes,
+         r.nome_d, r.du, r.ds
+  FROM analytics.mes_time r
+  WHERE p_emp IS NULL AND (p_tenant IS NULL OR r.tenant = p_tenant)
+    AND r.mes >= analytics.mes_cheio_de(p_de) AND r.mes <= analytics.mes_cheio_ate(p_ate)
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idtime, f.nome_time, 1, f.valor_contrato,
+         (f.origem_time = 'reserva')::int, (f.origem_time = 'integrantes')::int, NULL, 0, 0
+  FROM analytics.fato_vendas f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant)
+    AND ((p_emp IS NULL AND analytics.nas_bordas(f.data_venda, p_de, p_ate))
+      OR (p_emp IS NOT NULL AND f.idempreendimento = p_emp
+          AND (p_de IS NULL OR f.data_venda >= p_de) AND (p_ate IS NULL OR f.data_venda <= p_ate)))
+  UNION ALL
+  SELECT f.tenant, f.mes, f.idtime, NULL, 0, 0, 0, 0, f.nome_time, 1, f.valor
+  FROM analytics.fato_distratos f
+  WHERE (p_tenant IS NULL OR f.tenant = p_tenant)
+    AND ((p_emp IS NULL AND analytics.nas_bordas(f.data, p_de, p_ate))
+      OR (p_emp IS NOT NULL AND f.idempreendimento = p_emp
+          AND (p_de IS NULL OR f.data >= p_de) AND (p_ate IS NULL OR f.data <= p_ate)))
+$$;
+
 -- Refresh the cache if it is stale. One refresh at a time (advisory lock); `p_esperar = false`
 -- returns at once when another one is running. Returns whether this call rebuilt the cache.
 -- The signature is taken BEFORE the data is read (each statement below sees a newer snapshot),
@@ -417,6 +623,9 @@ BEGIN
   DELETE FROM analytics.cache_tenants;
   DELETE FROM analytics.cache_entradas;
   DELETE FROM analytics.cache_vso;
+  DELETE FROM analytics.cache_mes_emp;
+  DELETE FROM analytics.cache_mes_corretor;
+  DELETE FROM analytics.cache_mes_time;
   -- From here on THIS transaction sees the cache as valid (unless a page commits meanwhile:
   -- then the gated views read the live definitions, still correct), so each step below builds
   -- on the tables the previous steps filled: distratos on the cached sales, the VSO series on
@@ -432,11 +641,15 @@ BEGIN
     SELECT tenant, max(data_venda) FROM analytics.cache_vendas GROUP BY tenant;
   INSERT INTO analytics.cache_entradas SELECT * FROM analytics.vivo_entradas;
   INSERT INTO analytics.cache_vso SELECT * FROM analytics.vso_serie;
+  INSERT INTO analytics.cache_mes_emp SELECT * FROM analytics.vivo_mes_emp;
+  INSERT INTO analytics.cache_mes_corretor SELECT * FROM analytics.vivo_mes_corretor;
+  INSERT INTO analytics.cache_mes_time SELECT * FROM analytics.vivo_mes_time;
   UPDATE analytics.cache_estado
      SET duracao_ms = (extract(epoch FROM clock_timestamp() - inicio) * 1000)::integer;
   ANALYZE analytics.cache_vendas, analytics.cache_distratos, analytics.cache_comissoes,
           analytics.cache_empreendimentos, analytics.cache_tenants, analytics.cache_entradas,
-          analytics.cache_vso;
+          analytics.cache_vso, analytics.cache_mes_emp, analytics.cache_mes_corretor,
+          analytics.cache_mes_time;
   RETURN true;
 END
 $$;
@@ -451,22 +664,16 @@ RETURNS TABLE (tenant text, mes date, vendas_unidades bigint, vendas_valor numer
                distratos_unidades bigint, distratos_valor numeric, liquidas_unidades bigint,
                liquidas_valor numeric, vgv numeric, ticket_medio numeric)
 LANGUAGE sql STABLE AS $$
-  WITH v AS (
-    SELECT f.tenant, f.mes, count(*) AS u, sum(f.valor_contrato) AS s FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant, f.mes
-  ), d AS (
-    SELECT f.tenant, f.mes, count(*) AS u, sum(f.valor) AS s FROM analytics.fato_distratos f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant, f.mes
-  )
-  SELECT tenant, mes, coalesce(v.u, 0), coalesce(v.s, 0), coalesce(d.u, 0), coalesce(d.s, 0),
-         coalesce(v.u, 0) - coalesce(d.u, 0), coalesce(v.s, 0) - coalesce(d.s, 0),
-         coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2)
-  FROM v FULL JOIN d USING (tenant, mes)
-  ORDER BY tenant, mes
+  SELECT x.tenant, x.mes, x.vu, x.vs, x.du, x.ds, x.vu - x.du, x.vs - x.ds, x.vs,
+         round(x.vs / nullif(x.vu, 0), 2)
+  FROM (
+    SELECT p.tenant, p.mes, sum(p.vu)::bigint AS vu, sum(p.vs) AS vs, sum(p.du)::bigint AS du,
+           sum(p.ds) AS ds
+    FROM analytics.periodo_emp(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant, p.mes
+    HAVING sum(p.vu) > 0 OR sum(p.du) > 0
+  ) x
+  ORDER BY x.tenant, x.mes
 $$;
 
 CREATE FUNCTION analytics.vendas_por_empreendimento(p_tenant text, p_de date, p_ate date, p_emp bigint)
@@ -474,27 +681,18 @@ RETURNS TABLE (tenant text, idempreendimento bigint, empreendimento text, vendas
                vendas_valor numeric, distratos_unidades bigint, distratos_valor numeric,
                liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric)
 LANGUAGE sql STABLE AS $$
-  WITH v AS (
-    SELECT f.tenant, coalesce(f.idempreendimento, -1) AS k, count(*) AS u, sum(f.valor_contrato) AS s
-    FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  ), d AS (
-    SELECT f.tenant, coalesce(f.idempreendimento, -1) AS k, count(*) AS u, sum(f.valor) AS s
-    FROM analytics.fato_distratos f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  )
-  -- NULL ids are keyed -1 so a FULL JOIN pairs them (NULL never equals NULL).
-  SELECT coalesce(v.tenant, d.tenant), nullif(coalesce(v.k, d.k), -1), e.nome, coalesce(v.u, 0),
-         coalesce(v.s, 0), coalesce(d.u, 0), coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0),
-         coalesce(v.s, 0) - coalesce(d.s, 0), coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2)
-  FROM v FULL JOIN d USING (tenant, k)
+  SELECT x.tenant, x.idempreendimento, e.nome, x.vu, x.vs, x.du, x.ds, x.vu - x.du, x.vs - x.ds,
+         x.vs, round(x.vs / nullif(x.vu, 0), 2)
+  FROM (
+    SELECT p.tenant, p.idempreendimento, sum(p.vu)::bigint AS vu, sum(p.vs) AS vs,
+           sum(p.du)::bigint AS du, sum(p.ds) AS ds
+    FROM analytics.periodo_emp(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant, p.idempreendimento
+    HAVING sum(p.vu) > 0 OR sum(p.du) > 0
+  ) x
   LEFT JOIN analytics.empreendimentos e
-    ON e.tenant = coalesce(v.tenant, d.tenant) AND e.idempreendimento = coalesce(v.k, d.k)
-  ORDER BY 1, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, 2
+    ON e.tenant = x.tenant AND e.idempreendimento = x.idempreendimento
+  ORDER BY x.tenant, x.vs - x.ds DESC, x.idempreendimento
 $$;
 
 CREATE FUNCTION analytics.vendas_por_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint)
@@ -503,46 +701,29 @@ RETURNS TABLE (tenant text, idcorretor bigint, corretor text, vendas_unidades bi
                liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric,
                comissao_valor numeric, comissao_paga numeric)
 LANGUAGE sql STABLE AS $$
-  WITH v AS (
-    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, count(*) AS u,
-           sum(f.valor_contrato) AS s
-    FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  ), d AS (
-    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, count(*) AS u, sum(f.valor) AS s
-    FROM analytics.fato_distratos f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  ), c AS (
-    SELECT f.tenant, coalesce(f.idcorretor, -1) AS k, max(f.corretor) AS nome, sum(f.valor_comissao) AS s,
-           sum(f.valor_pago) AS p
-    FROM analytics.fato_comissoes f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  )
-  SELECT tenant, nullif(k, -1), coalesce(v.nome, d.nome, c.nome), coalesce(v.u, 0), coalesce(v.s, 0),
-         coalesce(d.u, 0), coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0),
-         coalesce(v.s, 0) - coalesce(d.s, 0), coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2),
-         coalesce(c.s, 0), coalesce(c.p, 0)
-  FROM v FULL JOIN d USING (tenant, k) FULL JOIN c USING (tenant, k)
-  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, k
+  SELECT x.tenant, x.idcorretor, coalesce(x.nome_v, x.nome_d, x.nome_c), x.vu, x.vs, x.du, x.ds,
+         x.vu - x.du, x.vs - x.ds, x.vs, round(x.vs / nullif(x.vu, 0), 2), x.cv, x.cp
+  FROM (
+    SELECT p.tenant, p.idcorretor, max(p.nome_v) AS nome_v, max(p.nome_d) AS nome_d,
+           max(p.nome_c) AS nome_c, sum(p.vu)::bigint AS vu, sum(p.vs) AS vs,
+           sum(p.du)::bigint AS du, sum(p.ds) AS ds, sum(p.cv) AS cv, sum(p.cp) AS cp
+    FROM analytics.periodo_corretor(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant, p.idcorretor
+    HAVING sum(p.vu) > 0 OR sum(p.du) > 0 OR sum(p.cn) > 0
+  ) x
+  ORDER BY x.tenant, x.vs - x.ds DESC, coalesce(x.idcorretor, -1)
 $$;
 
 CREATE FUNCTION analytics.comissoes_por_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint)
 RETURNS TABLE (tenant text, idcorretor bigint, corretor text, comissoes bigint,
                comissao_valor numeric, comissao_paga numeric, comissao_a_pagar numeric)
 LANGUAGE sql STABLE AS $$
-  SELECT f.tenant, f.idcorretor, max(f.corretor), count(*), sum(f.valor_comissao), sum(f.valor_pago),
-         sum(f.valor_comissao) - sum(f.valor_pago)
-  FROM analytics.fato_comissoes f
-  WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-    AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-  GROUP BY f.tenant, f.idcorretor
-  ORDER BY f.tenant, sum(f.valor_comissao) DESC, f.idcorretor
+  SELECT p.tenant, p.idcorretor, max(p.nome_c), sum(p.cn)::bigint, sum(p.cv), sum(p.cp),
+         sum(p.cv) - sum(p.cp)
+  FROM analytics.periodo_corretor(p_tenant, p_de, p_ate, p_emp) p
+  GROUP BY p.tenant, p.idcorretor
+  HAVING sum(p.cn) > 0
+  ORDER BY p.tenant, sum(p.cv) DESC, p.idcorretor
 $$;
 
 CREATE FUNCTION analytics.vendas_por_time(p_tenant text, p_de date, p_ate date, p_emp bigint)
@@ -551,28 +732,18 @@ RETURNS TABLE (tenant text, idtime bigint, nome_time text, vendas_unidades bigin
                liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric,
                vendas_time_da_reserva bigint, vendas_time_dos_integrantes bigint)
 LANGUAGE sql STABLE AS $$
-  WITH v AS (
-    SELECT f.tenant, coalesce(f.idtime, -1) AS k, max(f.nome_time) AS nome, count(*) AS u,
-           sum(f.valor_contrato) AS s,
-           count(*) FILTER (WHERE f.origem_time = 'reserva') AS por_reserva,
-           count(*) FILTER (WHERE f.origem_time = 'integrantes') AS por_integrantes
-    FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  ), d AS (
-    SELECT f.tenant, coalesce(f.idtime, -1) AS k, max(f.nome_time) AS nome, count(*) AS u, sum(f.valor) AS s
-    FROM analytics.fato_distratos f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY 1, 2
-  )
-  SELECT tenant, nullif(k, -1), coalesce(v.nome, d.nome, 'Sem time'), coalesce(v.u, 0), coalesce(v.s, 0),
-         coalesce(d.u, 0), coalesce(d.s, 0), coalesce(v.u, 0) - coalesce(d.u, 0),
-         coalesce(v.s, 0) - coalesce(d.s, 0), coalesce(v.s, 0), round(v.s / nullif(v.u, 0), 2),
-         coalesce(v.por_reserva, 0), coalesce(v.por_integrantes, 0)
-  FROM v FULL JOIN d USING (tenant, k)
-  ORDER BY tenant, coalesce(v.s, 0) - coalesce(d.s, 0) DESC, nullif(k, -1) NULLS LAST
+  SELECT x.tenant, x.idtime, coalesce(x.nome_v, x.nome_d, 'Sem time'), x.vu, x.vs, x.du, x.ds,
+         x.vu - x.du, x.vs - x.ds, x.vs, round(x.vs / nullif(x.vu, 0), 2), x.por_reserva,
+         x.por_integrantes
+  FROM (
+    SELECT p.tenant, p.idtime, max(p.nome_v) AS nome_v, max(p.nome_d) AS nome_d,
+           sum(p.vu)::bigint AS vu, sum(p.vs) AS vs, sum(p.du)::bigint AS du, sum(p.ds) AS ds,
+           sum(p.por_reserva)::bigint AS por_reserva, sum(p.por_integrantes)::bigint AS por_integrantes
+    FROM analytics.periodo_time(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant, p.idtime
+    HAVING sum(p.vu) > 0 OR sum(p.du) > 0
+  ) x
+  ORDER BY x.tenant, x.vs - x.ds DESC, x.idtime NULLS LAST
 $$;
 
 -- VSO per development and month (analytics.vso). Filters: p_de/p_ate select whole months (the
@@ -590,7 +761,8 @@ LANGUAGE sql STABLE AS $$
   FROM analytics.vso s
   LEFT JOIN analytics.empreendimentos e ON e.tenant = s.tenant AND e.idempreendimento = s.idempreendimento
   WHERE (p_tenant IS NULL OR s.tenant = p_tenant) AND (p_emp IS NULL OR s.idempreendimento = p_emp)
-    AND (p_de IS NULL OR s.mes >= date_trunc('month', p_de)::date) AND (p_ate IS NULL OR s.mes <= p_ate)
+    AND (p_de IS NULL OR s.mes >= date_trunc('month', p_de::timestamp)::date)
+    AND (p_ate IS NULL OR s.mes <= p_ate)
   ORDER BY s.tenant, s.idempreendimento, s.mes
 $$;
 
@@ -601,19 +773,17 @@ RETURNS TABLE (tenant text, idempreendimento bigint, empreendimento text, mes da
                vendas_unidades bigint, vgv numeric, prosoluto_valor numeric, prosoluto_pct numeric,
                vendas_com_prosoluto bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT f.tenant, f.idempreendimento, e.nome, f.mes, f.u, f.s, f.p,
-         round(100 * f.p / nullif(f.s, 0), 4), f.n
+  SELECT x.tenant, x.idempreendimento, e.nome, x.mes, x.vu, x.vs, x.pv,
+         round(100 * x.pv / nullif(x.vs, 0), 4), x.pn
   FROM (
-    SELECT f.tenant, f.idempreendimento, f.mes, count(*) AS u, sum(f.valor_contrato) AS s,
-           coalesce(sum(f.valor_prosoluto), 0) AS p,
-           count(*) FILTER (WHERE f.valor_prosoluto > 0) AS n
-    FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant, f.idempreendimento, f.mes
-  ) f
-  LEFT JOIN analytics.empreendimentos e ON e.tenant = f.tenant AND e.idempreendimento = f.idempreendimento
-  ORDER BY f.tenant, f.idempreendimento, f.mes
+    SELECT p.tenant, p.idempreendimento, p.mes, sum(p.vu)::bigint AS vu, sum(p.vs) AS vs,
+           coalesce(sum(p.pv), 0) AS pv, sum(p.pn)::bigint AS pn
+    FROM analytics.periodo_emp(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant, p.idempreendimento, p.mes
+    HAVING sum(p.vu) > 0
+  ) x
+  LEFT JOIN analytics.empreendimentos e ON e.tenant = x.tenant AND e.idempreendimento = x.idempreendimento
+  ORDER BY x.tenant, x.idempreendimento, x.mes
 $$;
 
 -- This year against last year, month by month. "This year" is the year of p_ate; without p_ate,
@@ -667,23 +837,10 @@ RETURNS TABLE (tenant text, vendas_unidades bigint, vendas_valor numeric, distra
                prosoluto_valor numeric, prosoluto_pct numeric)
 LANGUAGE sql STABLE AS $$
   WITH v AS (
-    SELECT f.tenant, count(*) AS vu, sum(f.valor_contrato) AS vs, sum(f.valor_prosoluto) AS pv
-    FROM analytics.fato_vendas f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data_venda >= p_de)
-      AND (p_ate IS NULL OR f.data_venda <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant
-  ), d AS (
-    SELECT f.tenant, count(*) AS du, sum(f.valor) AS ds
-    FROM analytics.fato_distratos f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant
-  ), c AS (
-    SELECT f.tenant, sum(f.valor_comissao) AS cv, sum(f.valor_pago) AS cp
-    FROM analytics.fato_comissoes f
-    WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_de IS NULL OR f.data >= p_de)
-      AND (p_ate IS NULL OR f.data <= p_ate) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    GROUP BY f.tenant
+    SELECT p.tenant, sum(p.vu)::bigint AS vu, sum(p.vs) AS vs, sum(p.pv) AS pv,
+           sum(p.du)::bigint AS du, sum(p.ds) AS ds, sum(p.cv) AS cv, sum(p.cp) AS cp
+    FROM analytics.periodo_emp(p_tenant, p_de, p_ate, p_emp) p
+    GROUP BY p.tenant
   ), o AS (
     -- offer of the period = stock at the start of its first month + entries during it
     SELECT tenant, sum(liquidas_unidades) AS liq,
@@ -692,24 +849,39 @@ LANGUAGE sql STABLE AS $$
           FROM analytics.vso_mensal(p_tenant, p_de, p_ate, p_emp) x) x
     GROUP BY tenant
   )
-  SELECT tenant, coalesce(v.vu, 0), coalesce(v.vs, 0), coalesce(d.du, 0), coalesce(d.ds, 0),
-         coalesce(v.vu, 0) - coalesce(d.du, 0), coalesce(v.vs, 0) - coalesce(d.ds, 0), coalesce(v.vs, 0),
-         round(v.vs / nullif(v.vu, 0), 2), coalesce(c.cv, 0), coalesce(c.cp, 0),
+  SELECT tenant, coalesce(v.vu, 0), coalesce(v.vs, 0), coalesce(v.du, 0), coalesce(v.ds, 0),
+         coalesce(v.vu, 0) - coalesce(v.du, 0), coalesce(v.vs, 0) - coalesce(v.ds, 0), coalesce(v.vs, 0),
+         round(v.vs / nullif(v.vu, 0), 2), coalesce(v.cv, 0), coalesce(v.cp, 0),
          round(o.liq / nullif(o.oferta, 0), 6), coalesce(v.pv, 0),
          round(100 * coalesce(v.pv, 0) / nullif(v.vs, 0), 4)
-  FROM v FULL JOIN d USING (tenant) FULL JOIN c USING (tenant) FULL JOIN o USING (tenant)
+  FROM v FULL JOIN o USING (tenant)
   ORDER BY tenant
 $$;
 
+-- A page of the general table, newest first. PL/pgSQL so that a valid cache is read straight
+-- from its table, in the order of its (tenant, data_venda, idreserva) index, stopping after the
+-- page; through the gated view the planner can only sort the whole period. EXECUTE plans with
+-- the bound values, so the NULL tests fold as in the SQL functions.
 CREATE FUNCTION analytics.tabela_geral(p_tenant text, p_de date, p_ate date, p_emp bigint,
                                        p_limit integer, p_offset integer)
 RETURNS SETOF analytics.vw_tabela_geral_vendas
-LANGUAGE sql STABLE AS $$
-  SELECT * FROM analytics.vw_tabela_geral_vendas t
-  WHERE (p_tenant IS NULL OR t.tenant = p_tenant) AND (p_de IS NULL OR t.data_venda >= p_de)
-    AND (p_ate IS NULL OR t.data_venda <= p_ate) AND (p_emp IS NULL OR t.idempreendimento = p_emp)
-  ORDER BY t.data_venda DESC, t.tenant, t.idreserva DESC
-  LIMIT p_limit OFFSET p_offset
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  origem text := CASE WHEN analytics.cache_valida() THEN 'analytics.cache_vendas'
+                      ELSE 'analytics.vw_tabela_geral_vendas' END;
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'SELECT t.tenant, t.idreserva, t.data_venda, t.idempreendimento, t.empreendimento, t.etapa,
+            t.bloco, t.unidade, t.cliente, t.idcorretor, t.corretor, t.imobiliaria, t.idtime,
+            t.nome_time, t.valor_contrato, t.vgv_tabela, t.valor_prosoluto, t.data_distrato,
+            t.situacao, t.valor_comissao
+     FROM %s t
+     WHERE ($1::text IS NULL OR t.tenant = $1) AND ($2::date IS NULL OR t.data_venda >= $2)
+       AND ($3::date IS NULL OR t.data_venda <= $3) AND ($4::bigint IS NULL OR t.idempreendimento = $4)
+     ORDER BY t.data_venda DESC, t.tenant, t.idreserva DESC
+     LIMIT $5 OFFSET $6', origem)
+    USING p_tenant, p_de, p_ate, p_emp, p_limit, p_offset;
+END
 $$;
 
 -- The views BI tools read: the functions with no filter.

@@ -655,3 +655,149 @@ async fn the_cache_goes_stale_on_every_change_in_any_order() {
     drop(late);
     db.drop().await;
 }
+
+/// Period filters: every metric reads whole months from the monthly rollups and the partial
+/// first/last months from the facts. Whatever the period (whole months, partial months, one
+/// partial month, with a development filter), each metric equals the plain aggregation of the
+/// facts filtered by date — on the cache and on the live path.
+#[tokio::test]
+async fn period_filters_equal_the_facts_filtered_by_date() {
+    let mut db = api_support::TestDb::migrated("api_periods").await;
+    let data = api_support::generate("acme", 9, 300);
+    api_support::load(&mut db, &data, 0).await;
+    let c = db.client();
+    let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+    let periods: Vec<(Option<NaiveDate>, Option<NaiveDate>, Option<i64>)> = vec![
+        (None, None, None),
+        (d("2024-02-01"), d("2024-11-30"), None),
+        (d("2024-01-15"), d("2024-03-10"), None),
+        (d("2024-06-10"), d("2024-06-20"), None),
+        (d("2024-05-01"), d("2024-05-31"), None),
+        (d("2024-07-31"), d("2024-08-01"), None),
+        (None, d("2024-09-17"), None),
+        (d("2024-04-02"), None, None),
+        (d("2024-03-05"), d("2025-02-20"), Some(2)),
+        (None, None, Some(4)),
+    ];
+    // (what, the metric's numbers, the same aggregated straight from the facts)
+    let fv = "FROM analytics.fato_vendas f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data_venda >= $2) \
+              AND ($3::date IS NULL OR f.data_venda <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let fd = "FROM analytics.fato_distratos f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data >= $2) \
+              AND ($3::date IS NULL OR f.data <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let fc = "FROM analytics.fato_comissoes f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data >= $2) \
+              AND ($3::date IS NULL OR f.data <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let checks: Vec<(&str, String, String)> = vec![
+        (
+            "vendas_mensais",
+            "SELECT mes, vendas_unidades, vendas_valor, distratos_unidades, distratos_valor \
+             FROM analytics.vendas_mensais($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT mes, sum(vu)::bigint, sum(vs), sum(du)::bigint, sum(ds) FROM ( \
+                 SELECT f.mes, 1 AS vu, f.valor_contrato AS vs, 0 AS du, 0 AS ds {fv} \
+                 UNION ALL SELECT f.mes, 0, 0, 1, f.valor {fd}) x GROUP BY mes"
+            ),
+        ),
+        (
+            "vendas_por_empreendimento",
+            "SELECT idempreendimento, vendas_unidades, vendas_valor, distratos_unidades, distratos_valor \
+             FROM analytics.vendas_por_empreendimento($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idempreendimento, sum(vu)::bigint, sum(vs), sum(du)::bigint, sum(ds) FROM ( \
+                 SELECT f.idempreendimento, 1 AS vu, f.valor_contrato AS vs, 0 AS du, 0 AS ds {fv} \
+                 UNION ALL SELECT f.idempreendimento, 0, 0, 1, f.valor {fd}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "vendas_por_corretor",
+            "SELECT idcorretor, corretor, vendas_unidades, vendas_valor, distratos_unidades, \
+             distratos_valor, comissao_valor, comissao_paga FROM analytics.vendas_por_corretor($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idcorretor, coalesce(max(nv), max(nd), max(nc)), sum(vu)::bigint, sum(vs), \
+                 sum(du)::bigint, sum(ds), sum(cv), sum(cp) FROM ( \
+                 SELECT f.idcorretor, f.corretor AS nv, NULL AS nd, NULL AS nc, 1 AS vu, \
+                        f.valor_contrato AS vs, 0 AS du, 0 AS ds, 0 AS cv, 0 AS cp {fv} \
+                 UNION ALL SELECT f.idcorretor, NULL, f.corretor, NULL, 0, 0, 1, f.valor, 0, 0 {fd} \
+                 UNION ALL SELECT f.idcorretor, NULL, NULL, f.corretor, 0, 0, 0, 0, f.valor_comissao, \
+                        f.valor_pago {fc}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "comissoes_por_corretor",
+            "SELECT idcorretor, corretor, comissoes, comissao_valor, comissao_paga \
+             FROM analytics.comissoes_por_corretor($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT f.idcorretor, max(f.corretor), count(*), sum(f.valor_comissao), \
+                 sum(f.valor_pago) {fc} GROUP BY 1"
+            ),
+        ),
+        (
+            "vendas_por_time",
+            "SELECT idtime, nome_time, vendas_unidades, vendas_valor, distratos_unidades, \
+             distratos_valor, vendas_time_da_reserva, vendas_time_dos_integrantes \
+             FROM analytics.vendas_por_time($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idtime, coalesce(max(nv), max(nd), 'Sem time'), sum(vu)::bigint, sum(vs), \
+                 sum(du)::bigint, sum(ds), sum(r)::bigint, sum(i)::bigint FROM ( \
+                 SELECT f.idtime, f.nome_time AS nv, NULL AS nd, 1 AS vu, f.valor_contrato AS vs, \
+                        0 AS du, 0 AS ds, (f.origem_time = 'reserva')::int AS r, \
+                        (f.origem_time = 'integrantes')::int AS i {fv} \
+                 UNION ALL SELECT f.idtime, NULL, f.nome_time, 0, 0, 1, f.valor, 0, 0 {fd}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "prosoluto_analise",
+            "SELECT idempreendimento, mes, vendas_unidades, vgv, prosoluto_valor, vendas_com_prosoluto \
+             FROM analytics.prosoluto_analise($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT f.idempreendimento, f.mes, count(*), sum(f.valor_contrato), \
+                 coalesce(sum(f.valor_prosoluto), 0), count(*) FILTER (WHERE f.valor_prosoluto > 0) \
+                 {fv} GROUP BY 1, 2"
+            ),
+        ),
+        (
+            "kpis",
+            "SELECT vendas_unidades, vendas_valor, distratos_unidades, distratos_valor, comissao_valor, \
+             comissao_paga, prosoluto_valor FROM analytics.kpis($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT (SELECT count(*) {fv}), (SELECT coalesce(sum(f.valor_contrato), 0) {fv}), \
+                 (SELECT count(*) {fd}), (SELECT coalesce(sum(f.valor), 0) {fd}), \
+                 (SELECT coalesce(sum(f.valor_comissao), 0) {fc}), (SELECT coalesce(sum(f.valor_pago), 0) {fc}), \
+                 (SELECT coalesce(sum(f.valor_prosoluto), 0) {fv})"
+            ),
+        ),
+    ];
+    for cached in [true, false] {
+        if cached {
+            assert!(refresh(c).await);
+        } else {
+            c.batch_execute("DELETE FROM analytics.cache_estado")
+                .await
+                .unwrap();
+            assert!(!cache_valid(c).await);
+        }
+        for (de, ate, emp) in &periods {
+            for (what, got, want) in &checks {
+                let sql = format!(
+                    "SELECT count(*) FROM ((({got}) EXCEPT ({want})) UNION ALL (({want}) EXCEPT ({got}))) d"
+                );
+                let n: i64 = c
+                    .query_one(&sql, &[&"acme", de, ate, emp])
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: {e}"))
+                    .get(0);
+                assert_eq!(
+                    n, 0,
+                    "{what} for de={de:?} ate={ate:?} emp={emp:?} (cache: {cached}) differs from the facts"
+                );
+            }
+        }
+    }
+    db.drop().await;
+}

@@ -567,9 +567,10 @@ mod sql {
         }
     }
 
-    pub const COUNT_TABELA: &str = "SELECT count(*) FROM analytics.vw_tabela_geral_vendas t \
-        WHERE ($1::text IS NULL OR t.tenant = $1) AND ($2::date IS NULL OR t.data_venda >= $2) \
-        AND ($3::date IS NULL OR t.data_venda <= $3) AND ($4::bigint IS NULL OR t.idempreendimento = $4)";
+    /// Rows of `tabela-geral` for the filters: its vendas, counted from the monthly rollup
+    /// (plus the partial months), not by scanning the period's sales.
+    pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
+        FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
 
     /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
     /// (one round trip instead of three for prepare/execute/close, and no named statement, so
