@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// A plain API key for local use (hashed in memory). Without it, `API_KEY_HASHES` is required.
     #[arg(long, env = "CVDW_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Database connections at most (opened on demand; concurrent requests run in parallel).
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = api::DEFAULT_POOL_SIZE)]
+    pub db_pool_size: usize,
 }
 
 /// Build the state from flags and environment.
@@ -33,9 +36,10 @@ pub fn state(args: &ServeArgs) -> anyhow::Result<Arc<AppState>> {
         _ => ApiConfig::from_env()?,
     };
     Ok(Arc::new(AppState {
-        db: Database::new(api::connect_with(shared::db::DbConfig::from_url(
-            &args.database_url,
-        )?)),
+        db: Database::with_pool_size(
+            api::connect_with(shared::db::DbConfig::from_url(&args.database_url)?),
+            args.db_pool_size,
+        ),
         config,
     }))
 }

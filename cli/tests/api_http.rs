@@ -38,10 +38,26 @@ fn cents(v: &Value) -> i64 {
 
 #[tokio::test]
 async fn endpoints_filters_and_csv() {
-    let (db, acme, _beta) = loaded_db("api_http").await;
+    let (mut db, acme, _beta) = loaded_db("api_http").await;
     let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
     let c = client();
     let r = compute(&acme.source());
+
+    // The load left the analytics cache stale; the first metric request rebuilds it.
+    let valid = "SELECT analytics.cache_valida()";
+    assert!(!db
+        .client()
+        .query_one(valid, &[])
+        .await
+        .unwrap()
+        .get::<_, bool>(0));
+    get_json(&c, addr, "/api/kpis?tenant=acme").await;
+    assert!(db
+        .client()
+        .query_one(valid, &[])
+        .await
+        .unwrap()
+        .get::<_, bool>(0));
 
     // Every metric answers JSON with rows.
     for m in METRICS {

@@ -1,6 +1,8 @@
 //! Every analytics view equals the same metric computed independently in Rust
 //! (`shared::analytics::reference`) from the CVDW rows that were loaded through the real loader
-//! into a fresh PostgreSQL database.
+//! into a fresh PostgreSQL database — on the live definitions (cache stale) and on the cache
+//! (`analytics.atualizar()`), and the cache goes stale whenever a delivery changes the data,
+//! in whatever order deliveries arrive and commit.
 
 mod api_support;
 
@@ -342,13 +344,57 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
             assert_eq!(cents(&r[&format!("vgv_{suffix}")]), s.vendas_valor);
         }
     }
+    // Without `ate`, "ano atual" is the year of the newest sale, not today's.
+    let newest_sale = reference
+        .mensal
+        .iter()
+        .filter(|(_, s)| s.vendas_unidades > 0)
+        .map(|(m, _)| m.year())
+        .max()
+        .unwrap();
+    let rows = c
+        .query(
+            "SELECT ano_atual, ano_passado FROM analytics.vendas_ano_atual_vs_passado($1, NULL, NULL, NULL)",
+            &[&t],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 12);
+    for r in &rows {
+        assert_eq!(
+            (r.get::<_, i32>(0), r.get::<_, i32>(1)),
+            (newest_sale, newest_sale - 1)
+        );
+    }
     reference
+}
+
+async fn cache_valid(c: &Client) -> bool {
+    c.query_one("SELECT analytics.cache_valida()", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn refresh(c: &Client) -> bool {
+    c.query_one("SELECT analytics.atualizar()", &[])
+        .await
+        .unwrap()
+        .get(0)
 }
 
 #[tokio::test]
 async fn every_view_matches_the_independent_computation() {
     let (mut db, acme, beta) = loaded_db("api_views").await;
     let c = db.client();
+    // Just loaded: the cache is stale and the views read the live definitions.
+    assert!(!cache_valid(c).await);
+    check_tenant(c, &acme).await;
+    check_tenant(c, &beta).await;
+    // Built: the same numbers, from the cache.
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    assert!(!refresh(c).await, "a valid cache is not rebuilt");
     let r = check_tenant(c, &acme).await;
     check_tenant(c, &beta).await;
 
@@ -474,6 +520,8 @@ async fn views_match_the_simulator_ground_truth() {
         data.objects.insert(path, sim.ground_truth(path));
     }
     db.client().batch_execute("ANALYZE").await.unwrap();
+    check_tenant(db.client(), &data).await;
+    assert!(refresh(db.client()).await);
     let r = check_tenant(db.client(), &data).await;
     assert!(
         r.mensal
@@ -485,5 +533,271 @@ async fn views_match_the_simulator_ground_truth() {
         r.vso.values().any(|v| v.distratos_unidades > 0),
         "a VSO month with units returned to stock"
     );
+    db.drop().await;
+}
+
+async fn deliver(c: &mut Client, p: &api_support::load_support::Page, force: bool) {
+    shared::load::load_page(
+        c,
+        &p.key,
+        &p.body,
+        &p.meta,
+        None,
+        shared::load::LoadOptions { force },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+}
+
+/// The cache never serves numbers the data no longer supports: pages delivered in any order,
+/// duplicated, re-loaded, and a load transaction that started before a refresh but committed
+/// after it (its `loaded_at`, the transaction's start, is older than the newest the refresh
+/// saw — the case a "max(loaded_at) grew" check would miss).
+#[tokio::test]
+async fn the_cache_goes_stale_on_every_change_in_any_order() {
+    use rand::seq::SliceRandom;
+    use rand::SeedableRng;
+    use shared::landing::Mode;
+
+    let mut db = api_support::TestDb::migrated("api_cache").await;
+    let data = api_support::generate("acme", 21, 160);
+    let run = api_support::load_support::run_id(0, 1);
+    let mut pages: Vec<api_support::load_support::Page> = data
+        .objects
+        .iter()
+        .flat_map(|(path, rows)| {
+            api_support::load_support::run_pages("acme", path, &run, Mode::Incremental, rows, 40)
+        })
+        .collect();
+    pages.shuffle(&mut rand::rngs::SmallRng::seed_from_u64(5));
+    let (first, rest) = pages.split_at(pages.len() / 2);
+    for p in first {
+        deliver(db.client(), p, false).await;
+    }
+    let c = db.client();
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    // The other half, in shuffled order (and one page twice): stale after the first one.
+    for (i, p) in rest.iter().enumerate() {
+        deliver(db.client(), p, false).await;
+        assert!(!cache_valid(db.client()).await, "stale after page {i}");
+    }
+    deliver(db.client(), &rest[0], false).await;
+    let c = db.client();
+    c.batch_execute("ANALYZE").await.unwrap();
+    // Stale: the views read the live definitions, which already hold everything.
+    check_tenant(c, &data).await;
+    assert!(refresh(c).await);
+    check_tenant(c, &data).await;
+    // A re-delivery of identical bytes is a no-op for the loader, and for the cache.
+    deliver(db.client(), &first[0], false).await;
+    assert!(cache_valid(db.client()).await);
+    // A forced re-load (`cvdw replay --force`) counts as a change.
+    deliver(db.client(), &first[0], true).await;
+    assert!(!cache_valid(db.client()).await);
+    assert!(refresh(db.client()).await);
+
+    // A load transaction B starts, a later one commits, the cache is rebuilt, then B commits.
+    let (late, conn) = tokio_postgres::connect(
+        &format!(
+            "postgres://postgres@127.0.0.1:5432/{}?sslmode=disable",
+            db.config.dbname().unwrap()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    late.batch_execute(
+        "BEGIN;
+         UPDATE cvdw.vendas SET valor_contrato = valor_contrato + 1000
+          WHERE tenant = 'acme' AND idreserva = (SELECT min(idreserva) FROM analytics.cache_vendas);
+         INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256,
+                                rows, loaded_rows, duplicates, rejected)
+         VALUES ('late/vendas/1', 'acme', 'vendas', 'late', 1, 'incremental', now(), 'x', 1, 1, 0, 0);",
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // (a page of another object: B holds a row lock on a sale)
+    let later = pages
+        .iter()
+        .find(|p| p.meta.object_path == "/comissoes")
+        .unwrap()
+        .clone();
+    deliver(db.client(), &later, true).await;
+    let c = db.client();
+    assert!(refresh(c).await);
+    assert!(cache_valid(c).await);
+    let before: String = c
+        .query_one(
+            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    late.batch_execute("COMMIT").await.unwrap();
+    assert!(
+        !cache_valid(c).await,
+        "a commit of a transaction older than the refresh stales the cache"
+    );
+    let after: String = c
+        .query_one(
+            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let diff: f64 = after.parse::<f64>().unwrap() - before.parse::<f64>().unwrap();
+    assert_eq!(diff, 1000.0, "the live path shows the late change");
+    drop(late);
+    db.drop().await;
+}
+
+/// Period filters: every metric reads whole months from the monthly rollups and the partial
+/// first/last months from the facts. Whatever the period (whole months, partial months, one
+/// partial month, with a development filter), each metric equals the plain aggregation of the
+/// facts filtered by date — on the cache and on the live path.
+#[tokio::test]
+async fn period_filters_equal_the_facts_filtered_by_date() {
+    let mut db = api_support::TestDb::migrated("api_periods").await;
+    let data = api_support::generate("acme", 9, 300);
+    api_support::load(&mut db, &data, 0).await;
+    let c = db.client();
+    let d = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
+    let periods: Vec<(Option<NaiveDate>, Option<NaiveDate>, Option<i64>)> = vec![
+        (None, None, None),
+        (d("2024-02-01"), d("2024-11-30"), None),
+        (d("2024-01-15"), d("2024-03-10"), None),
+        (d("2024-06-10"), d("2024-06-20"), None),
+        (d("2024-05-01"), d("2024-05-31"), None),
+        (d("2024-07-31"), d("2024-08-01"), None),
+        (None, d("2024-09-17"), None),
+        (d("2024-04-02"), None, None),
+        (d("2024-03-05"), d("2025-02-20"), Some(2)),
+        (None, None, Some(4)),
+    ];
+    // (what, the metric's numbers, the same aggregated straight from the facts)
+    let fv = "FROM analytics.fato_vendas f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data_venda >= $2) \
+              AND ($3::date IS NULL OR f.data_venda <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let fd = "FROM analytics.fato_distratos f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data >= $2) \
+              AND ($3::date IS NULL OR f.data <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let fc = "FROM analytics.fato_comissoes f WHERE f.tenant = $1 AND ($2::date IS NULL OR f.data >= $2) \
+              AND ($3::date IS NULL OR f.data <= $3) AND ($4::bigint IS NULL OR f.idempreendimento = $4)";
+    let checks: Vec<(&str, String, String)> = vec![
+        (
+            "vendas_mensais",
+            "SELECT mes, vendas_unidades, vendas_valor, distratos_unidades, distratos_valor \
+             FROM analytics.vendas_mensais($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT mes, sum(vu)::bigint, sum(vs), sum(du)::bigint, sum(ds) FROM ( \
+                 SELECT f.mes, 1 AS vu, f.valor_contrato AS vs, 0 AS du, 0 AS ds {fv} \
+                 UNION ALL SELECT f.mes, 0, 0, 1, f.valor {fd}) x GROUP BY mes"
+            ),
+        ),
+        (
+            "vendas_por_empreendimento",
+            "SELECT idempreendimento, vendas_unidades, vendas_valor, distratos_unidades, distratos_valor \
+             FROM analytics.vendas_por_empreendimento($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idempreendimento, sum(vu)::bigint, sum(vs), sum(du)::bigint, sum(ds) FROM ( \
+                 SELECT f.idempreendimento, 1 AS vu, f.valor_contrato AS vs, 0 AS du, 0 AS ds {fv} \
+                 UNION ALL SELECT f.idempreendimento, 0, 0, 1, f.valor {fd}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "vendas_por_corretor",
+            "SELECT idcorretor, corretor, vendas_unidades, vendas_valor, distratos_unidades, \
+             distratos_valor, comissao_valor, comissao_paga FROM analytics.vendas_por_corretor($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idcorretor, coalesce(max(nv), max(nd), max(nc)), sum(vu)::bigint, sum(vs), \
+                 sum(du)::bigint, sum(ds), sum(cv), sum(cp) FROM ( \
+                 SELECT f.idcorretor, f.corretor AS nv, NULL AS nd, NULL AS nc, 1 AS vu, \
+                        f.valor_contrato AS vs, 0 AS du, 0 AS ds, 0 AS cv, 0 AS cp {fv} \
+                 UNION ALL SELECT f.idcorretor, NULL, f.corretor, NULL, 0, 0, 1, f.valor, 0, 0 {fd} \
+                 UNION ALL SELECT f.idcorretor, NULL, NULL, f.corretor, 0, 0, 0, 0, f.valor_comissao, \
+                        f.valor_pago {fc}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "comissoes_por_corretor",
+            "SELECT idcorretor, corretor, comissoes, comissao_valor, comissao_paga \
+             FROM analytics.comissoes_por_corretor($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT f.idcorretor, max(f.corretor), count(*), sum(f.valor_comissao), \
+                 sum(f.valor_pago) {fc} GROUP BY 1"
+            ),
+        ),
+        (
+            "vendas_por_time",
+            "SELECT idtime, nome_time, vendas_unidades, vendas_valor, distratos_unidades, \
+             distratos_valor, vendas_time_da_reserva, vendas_time_dos_integrantes \
+             FROM analytics.vendas_por_time($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT idtime, coalesce(max(nv), max(nd), 'Sem time'), sum(vu)::bigint, sum(vs), \
+                 sum(du)::bigint, sum(ds), sum(r)::bigint, sum(i)::bigint FROM ( \
+                 SELECT f.idtime, f.nome_time AS nv, NULL AS nd, 1 AS vu, f.valor_contrato AS vs, \
+                        0 AS du, 0 AS ds, (f.origem_time = 'reserva')::int AS r, \
+                        (f.origem_time = 'integrantes')::int AS i {fv} \
+                 UNION ALL SELECT f.idtime, NULL, f.nome_time, 0, 0, 1, f.valor, 0, 0 {fd}) x GROUP BY 1"
+            ),
+        ),
+        (
+            "prosoluto_analise",
+            "SELECT idempreendimento, mes, vendas_unidades, vgv, prosoluto_valor, vendas_com_prosoluto \
+             FROM analytics.prosoluto_analise($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT f.idempreendimento, f.mes, count(*), sum(f.valor_contrato), \
+                 coalesce(sum(f.valor_prosoluto), 0), count(*) FILTER (WHERE f.valor_prosoluto > 0) \
+                 {fv} GROUP BY 1, 2"
+            ),
+        ),
+        (
+            "kpis",
+            "SELECT vendas_unidades, vendas_valor, distratos_unidades, distratos_valor, comissao_valor, \
+             comissao_paga, prosoluto_valor FROM analytics.kpis($1, $2, $3, $4)"
+                .into(),
+            format!(
+                "SELECT (SELECT count(*) {fv}), (SELECT coalesce(sum(f.valor_contrato), 0) {fv}), \
+                 (SELECT count(*) {fd}), (SELECT coalesce(sum(f.valor), 0) {fd}), \
+                 (SELECT coalesce(sum(f.valor_comissao), 0) {fc}), (SELECT coalesce(sum(f.valor_pago), 0) {fc}), \
+                 (SELECT coalesce(sum(f.valor_prosoluto), 0) {fv})"
+            ),
+        ),
+    ];
+    for cached in [true, false] {
+        if cached {
+            assert!(refresh(c).await);
+        } else {
+            c.batch_execute("DELETE FROM analytics.cache_estado")
+                .await
+                .unwrap();
+            assert!(!cache_valid(c).await);
+        }
+        for (de, ate, emp) in &periods {
+            for (what, got, want) in &checks {
+                let sql = format!(
+                    "SELECT count(*) FROM ((({got}) EXCEPT ({want})) UNION ALL (({want}) EXCEPT ({got}))) d"
+                );
+                let n: i64 = c
+                    .query_one(&sql, &[&"acme", de, ate, emp])
+                    .await
+                    .unwrap_or_else(|e| panic!("{what}: {e}"))
+                    .get(0);
+                assert_eq!(
+                    n, 0,
+                    "{what} for de={de:?} ate={ate:?} emp={emp:?} (cache: {cached}) differs from the facts"
+                );
+            }
+        }
+    }
     db.drop().await;
 }

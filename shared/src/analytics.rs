@@ -1,8 +1,11 @@
 //! # Sales analytics: the metric queries the API runs, and an independent reference
 //!
-//! The metrics are defined once, in SQL, in `migrations/0100_analytics.sql`: each one is a
+//! The metrics are defined once, in SQL, in `migrations/0102_analytics_cache.sql`: each one is a
 //! set-returning function `analytics.<name>(tenant, de, ate, idempreendimento)` and each
-//! `analytics.vw_*` view is that function without filters (what BI tools read). This module
+//! `analytics.vw_*` view is that function without filters (what BI tools read). The functions
+//! read facts that are cached in `analytics.cache_*` tables and gated on the cache being valid
+//! (else they read the live definitions), see `docs/metrics.md`; the api refreshes the cache
+//! (`shared::api::Database::ensure_analytics_cache`). This module
 //! - validates the filters ([`Filters`]) and runs those functions with bound parameters
 //!   ([`run`]); the function names come from the static [`METRICS`] table, never from input;
 //! - computes the same metrics in plain Rust from CVDW rows ([`reference`]), so tests can check
@@ -522,19 +525,33 @@ impl Page {
     }
 }
 
-/// A metric's answer: rows as JSON objects (numbers exact as PostgreSQL's `to_jsonb` writes
-/// them), and the total row count for paginated metrics.
-#[derive(Debug, Clone, Default, Serialize)]
+/// A metric's answer: each row as the JSON object PostgreSQL wrote (`to_jsonb(row)::text`),
+/// unparsed, and the total row count for paginated metrics. The JSON API copies the rows into
+/// the response as they are: numbers stay exactly as PostgreSQL's numerics (no round trip
+/// through `f64`), and no CPU goes into parsing and re-serialising what is already JSON.
+#[derive(Debug, Clone, Default)]
 pub struct Rows {
-    pub rows: Vec<serde_json::Map<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Vec<String>,
     pub total: Option<i64>,
+}
+
+impl Rows {
+    /// The rows parsed into JSON objects (for CSV and tests).
+    pub fn objects(&self) -> Vec<serde_json::Map<String, Value>> {
+        self.rows
+            .iter()
+            .map(|r| match serde_json::from_str(r) {
+                Ok(Value::Object(m)) => m,
+                _ => serde_json::Map::new(),
+            })
+            .collect()
+    }
 }
 
 #[cfg(feature = "runtime")]
 mod sql {
     use super::*;
-    use tokio_postgres::types::ToSql;
+    use tokio_postgres::types::{ToSql, Type};
     use tokio_postgres::Client;
 
     /// The statement a metric runs and its parameters (also used by `cvdw bench api` to time
@@ -543,18 +560,22 @@ mod sql {
         // Function and view names come from the static METRICS table, never from input.
         match metric.source {
             Source::Function(f) => {
-                format!("SELECT to_jsonb(t) FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
+                format!("SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
             }
-            Source::Paged => "SELECT to_jsonb(t) FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
-            Source::EtlStatus => "SELECT to_jsonb(t) FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
+            Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
+            Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
         }
     }
 
-    pub const COUNT_TABELA: &str = "SELECT count(*) FROM analytics.vw_tabela_geral_vendas t \
-        WHERE ($1::text IS NULL OR t.tenant = $1) AND ($2::date IS NULL OR t.data_venda >= $2) \
-        AND ($3::date IS NULL OR t.data_venda <= $3) AND ($4::bigint IS NULL OR t.idempreendimento = $4)";
+    /// Rows of `tabela-geral` for the filters: its vendas, counted from the monthly rollup
+    /// (plus the partial months), not by scanning the period's sales.
+    pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
+        FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
 
-    /// Run a metric with bound parameters.
+    /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
+    /// (one round trip instead of three for prepare/execute/close, and no named statement, so
+    /// it also works behind a transaction pooler); the page count of `tabela-geral` is
+    /// pipelined with the page itself.
     pub async fn run(
         client: &Client,
         metric: &Metric,
@@ -564,33 +585,38 @@ mod sql {
         let stmt = statement(metric);
         let limit = page.per_page as i32;
         let offset = ((page.page - 1) * page.per_page).min(i32::MAX as i64) as i32;
-        let four: [&(dyn ToSql + Sync); 4] = [&f.tenant, &f.de, &f.ate, &f.empreendimento];
-        let rows = match metric.source {
-            Source::Function(_) => client.query(&stmt, &four).await?,
+        let four: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&f.tenant, Type::TEXT),
+            (&f.de, Type::DATE),
+            (&f.ate, Type::DATE),
+            (&f.empreendimento, Type::INT8),
+        ];
+        let (rows, total) = match metric.source {
+            Source::Function(_) => (client.query_typed(&stmt, &four).await?, None),
             Source::Paged => {
-                let six: [&(dyn ToSql + Sync); 6] =
-                    [&f.tenant, &f.de, &f.ate, &f.empreendimento, &limit, &offset];
-                client.query(&stmt, &six).await?
+                let six: [(&(dyn ToSql + Sync), Type); 6] = [
+                    four[0].clone(),
+                    four[1].clone(),
+                    four[2].clone(),
+                    four[3].clone(),
+                    (&limit, Type::INT4),
+                    (&offset, Type::INT4),
+                ];
+                let (rows, count) = futures::future::try_join(
+                    client.query_typed(&stmt, &six),
+                    client.query_typed_one(COUNT_TABELA, &four),
+                )
+                .await?;
+                (rows, Some(count.get::<_, i64>(0)))
             }
-            Source::EtlStatus => client.query(&stmt, &[&f.tenant]).await?,
-        };
-        let total = if metric.source == Source::Paged {
-            Some(
+            Source::EtlStatus => (
                 client
-                    .query_one(COUNT_TABELA, &four)
-                    .await?
-                    .get::<_, i64>(0),
-            )
-        } else {
-            None
+                    .query_typed(&stmt, &[(&f.tenant, Type::TEXT)])
+                    .await?,
+                None,
+            ),
         };
-        let rows = rows
-            .iter()
-            .map(|r| match r.get::<_, Value>(0) {
-                Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            })
-            .collect();
+        let rows = rows.iter().map(|r| r.get::<_, String>(0)).collect();
         Ok(Rows { rows, total })
     }
 
@@ -598,7 +624,7 @@ mod sql {
     /// time a page of the tenant was fetched and loaded. No data values.
     pub async fn freshness(client: &Client) -> Result<Vec<Freshness>, tokio_postgres::Error> {
         let rows = client
-            .query(
+            .query_typed(
                 "SELECT tenant, max(fetched_at), max(loaded_at), \
                  extract(epoch FROM now() - max(fetched_at))::bigint \
                  FROM etl.pages GROUP BY tenant ORDER BY tenant",
@@ -622,10 +648,10 @@ mod sql {
         tenant: Option<&str>,
     ) -> Result<Vec<(String, i64, Option<String>)>, tokio_postgres::Error> {
         let rows = client
-            .query(
+            .query_typed(
                 "SELECT tenant, idempreendimento, nome FROM analytics.empreendimentos \
                  WHERE ($1::text IS NULL OR tenant = $1) ORDER BY tenant, nome, idempreendimento",
-                &[&tenant],
+                &[(&tenant, Type::TEXT)],
             )
             .await?;
         Ok(rows

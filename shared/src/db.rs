@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0101_analytics_vso.sql",
         sql: include_str!("../../migrations/0101_analytics_vso.sql"),
     },
+    Migration {
+        version: 102,
+        name: "0102_analytics_cache.sql",
+        sql: include_str!("../../migrations/0102_analytics_cache.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

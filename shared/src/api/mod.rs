@@ -19,8 +19,10 @@
 //! - **Filters** are validated into [`Filters`]; a bad one is a 400 JSON naming the parameter.
 //!   Unknown parameters are refused too (a typo would otherwise silently show unfiltered data).
 //! - **CSV** ([`csv`]): `?format=csv` or `Accept: text/csv`, for Excel pt-BR.
-//! - **DB**: one tokio-postgres connection per container, shared by all requests (the client
-//!   pipelines concurrent queries), re-opened when it is found closed ([`Database`]).
+//! - **DB**: a small pool of tokio-postgres connections, opened on demand, re-opened when found
+//!   closed ([`Database`]); one statement per query (`query_typed`: one round trip). Metrics
+//!   read the analytics cache, which [`Database::ensure_analytics_cache`] refreshes when a load
+//!   has made it stale (docs/metrics.md, "Como é calculado").
 //! - **OpenAPI** ([`openapi`]): generated from the same tables the router is built from.
 //! - **Headers**: gzip/br compression; CSP and friends on HTML; `nosniff` everywhere; private
 //!   short caching on data, long caching on versioned assets, `no-store` on health and login.
@@ -31,7 +33,9 @@ pub mod csv;
 pub mod dashboard;
 pub mod openapi;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -43,7 +47,7 @@ use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 use tokio_postgres::Client;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::analytics::{self, BadParam, Filters, Metric, Page, Source, METRICS};
 pub use auth::{hash_key, ApiConfig, ConfigError};
@@ -54,38 +58,131 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Opens a new database connection (TLS or not is the caller's business).
 pub type ConnectFn = Arc<dyn Fn() -> BoxFuture<'static, Result<Client, String>> + Send + Sync>;
 
-/// The container's one database connection, re-opened when found closed.
+/// Connections a [`Database`] opens at most, by default.
+pub const DEFAULT_POOL_SIZE: usize = 4;
+
+/// How long a "the analytics cache is valid" answer is trusted before asking again. The SQL
+/// checks validity itself on every query (a stale cache is never read), so this only bounds how
+/// long after a load a request may take the slow live path before someone refreshes.
+const CACHE_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// After a failed check or refresh, wait this long before trying again.
+const CACHE_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// A small pool of database connections, opened on demand and re-opened when found closed.
+///
+/// PostgreSQL runs one statement at a time per connection, so with a single shared (pipelined)
+/// connection concurrent requests queue behind each other; a few connections let them run in
+/// parallel. A request takes the connection with the fewest requests in flight, lowest slot
+/// first, so a process serving one request at a time (a Lambda container) opens just one.
 pub struct Database {
     connect: ConnectFn,
+    slots: Vec<Slot>,
+    cache: CacheCheck,
+}
+
+struct Slot {
     client: RwLock<Option<Arc<Client>>>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// When the analytics cache was last found valid (see [`Database::ensure_analytics_cache`]).
+struct CacheCheck {
+    next: std::sync::Mutex<Option<Instant>>,
+    single_flight: tokio::sync::Mutex<()>,
+}
+
+impl CacheCheck {
+    fn due(&self) -> bool {
+        let next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        next.is_none_or(|t| Instant::now() >= t)
+    }
+    fn defer(&self, by: Duration) {
+        *self.next.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now() + by);
+    }
+}
+
+/// A connection of the pool, counted as busy until dropped.
+pub struct PooledClient {
+    client: Arc<Client>,
+    _busy: Busy,
+}
+
+impl std::ops::Deref for PooledClient {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// One request in flight on a slot; the count goes down on drop, also when the request is
+/// cancelled halfway through connecting.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Database {
     /// Nothing is opened until the first request (a Lambda init that cannot reach the database
     /// still answers `/health` with 503 instead of crashing).
     pub fn new(connect: ConnectFn) -> Self {
+        Self::with_pool_size(connect, DEFAULT_POOL_SIZE)
+    }
+
+    /// At most `size` connections (at least one).
+    pub fn with_pool_size(connect: ConnectFn, size: usize) -> Self {
         Self {
             connect,
-            client: RwLock::new(None),
+            slots: (0..size.max(1))
+                .map(|_| Slot {
+                    client: RwLock::new(None),
+                    in_flight: Arc::new(AtomicUsize::new(0)),
+                })
+                .collect(),
+            cache: CacheCheck {
+                next: std::sync::Mutex::new(None),
+                single_flight: tokio::sync::Mutex::new(()),
+            },
         }
     }
 
-    /// Open the connection now (warm-up at init).
+    /// Open the first connection now (warm-up at init).
     pub async fn warm_up(&self) -> Result<(), ApiError> {
         self.client().await.map(|_| ())
     }
 
-    /// The open client, re-opened if it is missing or closed.
-    pub async fn client(&self) -> Result<Arc<Client>, ApiError> {
-        if let Some(c) = self.client.read().await.as_ref() {
+    /// The least busy connection, opened (or re-opened, if found closed) as needed.
+    pub async fn client(&self) -> Result<PooledClient, ApiError> {
+        let slot = self
+            .slots
+            .iter()
+            .min_by_key(|s| s.in_flight.load(Ordering::Relaxed))
+            .unwrap_or(&self.slots[0]);
+        let busy = Busy::new(&slot.in_flight);
+        if let Some(c) = slot.client.read().await.as_ref() {
             if !c.is_closed() {
-                return Ok(c.clone());
+                return Ok(PooledClient {
+                    client: c.clone(),
+                    _busy: busy,
+                });
             }
         }
-        let mut guard = self.client.write().await;
-        if let Some(c) = guard.as_ref() {
+        let mut open = slot.client.write().await;
+        if let Some(c) = open.as_ref() {
             if !c.is_closed() {
-                return Ok(c.clone());
+                return Ok(PooledClient {
+                    client: c.clone(),
+                    _busy: busy,
+                });
             }
             warn!("database connection closed; reconnecting");
         }
@@ -94,8 +191,59 @@ impl Database {
                 .await
                 .map_err(ApiError::DatabaseUnavailable)?,
         );
-        *guard = Some(c.clone());
-        Ok(c)
+        *open = Some(c.clone());
+        Ok(PooledClient {
+            client: c,
+            _busy: busy,
+        })
+    }
+
+    /// Make sure the analytics cache (`migrations/0102_analytics_cache.sql`) is valid before a
+    /// metric query, refreshing it if a load has changed the data since it was built.
+    ///
+    /// Why here and not in the loader: the refresh must follow every page and manifest, in any
+    /// order, and the loader stays unaware of analytics. Why wait instead of answering from
+    /// the live views: the dashboard sends about ten requests at once; they all wait for ONE
+    /// refresh (in-process single flight here, across processes the advisory lock inside
+    /// `analytics.atualizar()`), which costs about as much as one live query, instead of each
+    /// running its own live query. Correctness never depends on this: the SQL itself reads the
+    /// live definitions while the cache is stale. Failures are logged and retried later.
+    pub async fn ensure_analytics_cache(&self) {
+        if !self.cache.due() {
+            return;
+        }
+        let _one = self.cache.single_flight.lock().await;
+        if !self.cache.due() {
+            return;
+        }
+        let outcome = async {
+            let c = self.client().await?;
+            let valid: bool = c
+                .query_typed_one("SELECT analytics.cache_valida()", &[])
+                .await?
+                .get(0);
+            if !valid {
+                let t = Instant::now();
+                let rebuilt: bool = c
+                    .query_typed_one("SELECT analytics.atualizar(true)", &[])
+                    .await?
+                    .get(0);
+                info!(
+                    rebuilt,
+                    ms = t.elapsed().as_millis() as u64,
+                    "analytics cache refreshed"
+                );
+            }
+            Ok::<_, ApiError>(())
+        }
+        .await;
+        match outcome {
+            Ok(()) => self.cache.defer(CACHE_CHECK_EVERY),
+            Err(e) => {
+                warn!(error = %e, "analytics cache check failed; queries read the live views");
+                self.cache.defer(CACHE_RETRY_AFTER);
+            }
+        }
     }
 }
 
@@ -240,8 +388,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     if let Some(cors) = state.config.cors_layer() {
         app = app.layer(cors);
     }
-    app.layer(tower_http::compression::CompressionLayer::new())
-        .layer(axum::middleware::map_response(common_headers))
+    // Level 4, not the default: brotli's default is its slowest (11), tens of milliseconds of
+    // CPU per 100 kB for a few percent of size; level 4 compresses JSON and CSV about as well
+    // as gzip -6 at a fraction of the cost.
+    app.layer(
+        tower_http::compression::CompressionLayer::new()
+            .quality(tower_http::CompressionLevel::Precise(4)),
+    )
+    .layer(axum::middleware::map_response(common_headers))
 }
 
 async fn common_headers(mut r: Response) -> Response {
@@ -392,23 +546,57 @@ async fn metric_handler(
     let params = parse_params(Some(metric), &pairs(q)?, accept)?;
     let rows = run_metric(&state.db, metric, &params).await?;
     let mut r = match params.format {
-        Format::Csv => csv::response(metric, &rows.rows),
-        Format::Json => {
-            let mut body = json!({
-                "metric": metric.path,
-                "filters": params.filters,
-                "rows": rows.rows,
-            });
-            if let Some(total) = rows.total {
-                body["total"] = json!(total);
-                body["page"] = json!(params.page.page);
-                body["per_page"] = json!(params.page.per_page);
-            }
-            Json(body).into_response()
-        }
+        Format::Csv => csv::response(metric, &rows.objects()),
+        Format::Json => metric_json(metric, &params, &rows),
     };
     data_cache_headers(r.headers_mut());
     Ok(r)
+}
+
+/// The JSON answer of a metric: `{"metric", "filters", "rows", ["total", "page", "per_page"]}`,
+/// with the rows copied in as PostgreSQL wrote them (see [`analytics::Rows`]).
+fn metric_json(metric: &Metric, params: &Params, rows: &analytics::Rows) -> Response {
+    let size: usize = rows.rows.iter().map(|r| r.len() + 1).sum();
+    let mut buf = Vec::with_capacity(size + 256);
+    buf.extend_from_slice(b"{\"metric\":");
+    let head = serde_json::to_writer(&mut buf, metric.path).and_then(|()| {
+        buf.extend_from_slice(b",\"filters\":");
+        serde_json::to_writer(&mut buf, &params.filters)
+    });
+    if let Err(e) = head {
+        error!(error = %e, "serialising a response");
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": "internal error"})),
+        )
+            .into_response();
+    }
+    buf.extend_from_slice(b",\"rows\":[");
+    for (i, row) in rows.rows.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(row.as_bytes());
+    }
+    buf.push(b']');
+    if let Some(total) = rows.total {
+        buf.extend_from_slice(
+            format!(
+                ",\"total\":{total},\"page\":{},\"per_page\":{}",
+                params.page.page, params.page.per_page
+            )
+            .as_bytes(),
+        );
+    }
+    buf.push(b'}');
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        buf,
+    )
+        .into_response()
 }
 
 /// Run a metric; a connection found closed mid-query is re-opened and the query tried once more.
@@ -417,6 +605,9 @@ pub async fn run_metric(
     metric: &Metric,
     params: &Params,
 ) -> Result<analytics::Rows, ApiError> {
+    if metric.source != Source::EtlStatus {
+        db.ensure_analytics_cache().await;
+    }
     let c = db.client().await?;
     match analytics::run(&c, metric, &params.filters, params.page).await {
         Ok(r) => Ok(r),
@@ -449,6 +640,7 @@ async fn empreendimentos_handler(
 ) -> Result<Response, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let params = parse_params(None, &pairs(q)?, accept)?;
+    state.db.ensure_analytics_cache().await;
     let c = state.db.client().await?;
     let rows = analytics::empreendimentos(&c, params.filters.tenant.as_deref()).await?;
     let rows: Vec<Value> = rows
