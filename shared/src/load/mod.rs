@@ -659,6 +659,48 @@ async fn try_apply(
     Ok(ManifestOutcome::Applied { deleted })
 }
 
+/// The tables behind catalogue objects: typed table (and its child table) or `cvdw.objects`.
+/// Names come from the static table list, never from input (they are spliced into SQL).
+pub fn tables_of<'a>(objects: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in objects {
+        let names = match tables::typed(o) {
+            Some(t) => std::iter::once(t.table)
+                .chain(t.child.map(|c| c.table))
+                .map(|n| format!("cvdw.{n}"))
+                .collect(),
+            None => vec!["cvdw.objects".to_string()],
+        };
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Refresh planner statistics after a bulk load (`cvdw load`, `cvdw replay`) of `objects`:
+/// a table filled in one go has none until autovacuum gets round to it, and queries are
+/// planned as if it were empty meanwhile (the api benchmark saw that). Once per bulk run,
+/// never per page (the Lambda path leaves it to autovacuum). Returns the tables analysed.
+pub async fn analyze_loaded<'a>(
+    client: &Client,
+    objects: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let mut tables = tables_of(objects);
+    if tables.is_empty() {
+        return Ok(tables);
+    }
+    tables.push("etl.pages".to_string());
+    let t = Instant::now();
+    client
+        .batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+        .await?;
+    tracing::info!(tables = %tables.join(","), ms = t.elapsed().as_millis() as u64, "analyzed");
+    Ok(tables)
+}
+
 /// Record a manifest and apply it if all its pages are loaded (otherwise it stays pending and
 /// the page that completes it applies it).
 #[tracing::instrument(name = "load_manifest", skip_all, fields(key))]
