@@ -261,6 +261,7 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
     db::migrate(db.client()).await?;
     let opts = LoadOptions { force: args.force };
     let mut sum = Summary::default();
+    let mut touched: Vec<&'static str> = Vec::new();
     let total = items.len();
     for (i, item) in items.iter().enumerate() {
         match item {
@@ -271,7 +272,12 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
                 })?;
                 let key = load::canonical_key(spec, meta);
                 match load::load_page(db.client(), &key, &body, meta, None, opts).await {
-                    Ok(out) => sum.add_page(&out),
+                    Ok(out) => {
+                        if matches!(out, PageOutcome::Loaded(_)) && !touched.contains(&spec.name) {
+                            touched.push(spec.name);
+                        }
+                        sum.add_page(&out)
+                    }
                     Err(e) if !e.is_retryable() => {
                         sum.failed += 1;
                         eprintln!("{}: {e}", path.display());
@@ -284,6 +290,14 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
                 match load::load_manifest(db.client(), key, &body).await {
                     Ok(out) => {
                         sum.manifests += 1;
+                        if let ManifestOutcome::Applied { .. } = out {
+                            let object = shared::landing::parse_manifest_key(key)
+                                .and_then(|(_, _, o)| shared::catalogue::find(&o))
+                                .map(|s| s.name);
+                            if let Some(o) = object.filter(|o| !touched.contains(o)) {
+                                touched.push(o);
+                            }
+                        }
                         if let ManifestOutcome::Pending { missing } = out {
                             eprintln!("{key}: pending, {missing} page(s) not loaded yet");
                         }
@@ -303,6 +317,10 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
         );
     }
     eprintln!();
+    // Statistics for what was just bulk-loaded (a failure loses nothing: warn only).
+    if let Err(e) = load::analyze_loaded(db.client(), touched.iter().copied()).await {
+        eprintln!("warning: ANALYZE after the load failed: {e}");
+    }
     println!("load {}", sum.line(started.elapsed().as_secs_f64()));
     if sum.failed > 0 {
         bail!(

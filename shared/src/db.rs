@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0003_cvdw_views.sql"),
     },
     Migration {
+        version: 4,
+        name: "0004_payload_lz4.sql",
+        sql: include_str!("../../migrations/0004_payload_lz4.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),

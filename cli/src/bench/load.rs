@@ -161,7 +161,10 @@ fn text_rows(p: &BenchPage) -> anyhow::Result<Vec<Vec<Option<String>>>> {
     let b = build_batch(spec, t, rows);
     let mut out = Vec::with_capacity(b.keys.len());
     for i in 0..b.keys.len() {
-        let mut r = vec![Some(b.keys[i].clone()), Some(b.payloads[i].to_string())];
+        let mut r = vec![
+            Some(b.keys[i].clone()),
+            Some(b.payloads[i].get().to_string()),
+        ];
         for c in &b.cols {
             r.push(match c {
                 ColData::Text(v) | ColData::Num(v) => v[i].clone(),

@@ -35,8 +35,21 @@ const NOT_UTF8: char = '\u{10FFFE}';
 /// error is the answer.
 pub fn parse_json(body: &[u8]) -> Result<Value, serde_json::Error> {
     let strict = serde_json::from_slice(body);
-    if strict.is_ok() || std::str::from_utf8(body).is_ok() {
+    if strict.is_ok() {
         return strict;
+    }
+    match marked_utf8(body) {
+        Some(text) => serde_json::from_str(&text).or(strict),
+        None => strict,
+    }
+}
+
+/// A body that is not UTF-8, as text with each run of bad bytes replaced by the marker
+/// [`screen`] rejects; `None` for a UTF-8 body (the common case: no copy). The loader parses
+/// the marked text instead, so one Latin-1 field costs its row, not the page.
+pub fn marked_utf8(body: &[u8]) -> Option<String> {
+    if std::str::from_utf8(body).is_ok() {
+        return None;
     }
     let mut text = String::with_capacity(body.len());
     for chunk in body.utf8_chunks() {
@@ -45,7 +58,7 @@ pub fn parse_json(body: &[u8]) -> Result<Value, serde_json::Error> {
             text.push(NOT_UTF8);
         }
     }
-    serde_json::from_str(&text).or(strict)
+    Some(text)
 }
 
 /// Quarantine a row PostgreSQL cannot hold (see the module docs), or hand it back.

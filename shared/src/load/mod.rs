@@ -32,7 +32,10 @@
 //!     loaded), so an existing row with that key is marked deleted; fix and replay.
 //! - **Fast.** One transaction per page; one UNNEST `INSERT … ON CONFLICT DO UPDATE … WHERE`
 //!   per table (typed values as arrays, one parameter per column, no row-by-row round
-//!   trips, nothing session-scoped: fine behind Neon's transaction pooler).
+//!   trips). Statements go out unnamed with their parameter types, one round trip each, and
+//!   independent ones are pipelined; nothing is session-scoped, so it is fine behind Neon's
+//!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
+//!   for the figures).
 //! - **No deadlocks.** Keys are sorted before the statement, and each page transaction
 //!   takes a transaction-level advisory lock on `(tenant, object)`, which also serialises a
 //!   page against the manifest application of the same object.
@@ -49,10 +52,14 @@ use crate::db::is_retryable_pg;
 use crate::landing::{parse_manifest_key, Manifest, PageKey, PageMeta};
 use chrono::{DateTime, Utc};
 use rows::{build_batch, parse_envelope, Batch};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tables::TypedTable;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, GenericClient, Transaction};
+
+/// A parameter with its wire type: every statement of the page transaction is sent unnamed,
+/// typed, in one round trip (see [`sql`]).
+type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -109,6 +116,23 @@ pub struct PageReport {
     pub rejected: u32,
     /// Pending manifests this page completed (and that were applied).
     pub manifests_applied: u32,
+    /// Where the time went.
+    pub phases: PagePhases,
+}
+
+/// Wall time of a page load by phase (what `cvdw bench load` breaks its figure down into).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PagePhases {
+    /// Client CPU: sha256, JSON parse, coercion, de-duplication.
+    pub parse: Duration,
+    /// Ledger check, BEGIN, the object lock and the reads under it.
+    pub begin: Duration,
+    /// The bulk upsert (plus, for a late out-of-order page, the bookkeeping of newer rows).
+    pub upsert: Duration,
+    /// Children, quarantine, ledger and pending manifests (pipelined), and manifests applied.
+    pub rest: Duration,
+    /// COMMIT (the WAL flush).
+    pub commit: Duration,
 }
 
 /// What loading a manifest did.
@@ -220,38 +244,45 @@ pub async fn load_page(
         ))
         .await;
     }
+    let t_check = Instant::now();
     if !opts.force && ledger_has(&*client, key, &sha).await? {
         tracing::info!(key, "page already loaded; skipped");
         return Ok(PageOutcome::Duplicate {
             key: key.to_string(),
         });
     }
-    let rows = match parse_envelope(body) {
+    let check = t_check.elapsed();
+    let t_parse = Instant::now();
+    let marked = guard::marked_utf8(body);
+    let rows = match parse_envelope(marked.as_deref().map_or(body, str::as_bytes)) {
         Ok(rows) => rows,
         Err(reason) => return fail(reason).await,
     };
     let typed = tables::typed(spec.name);
     let batch = build_batch(spec, typed, rows);
-    tracing::debug!(
-        ms = started.elapsed().as_millis() as u64,
-        "parsed and coerced"
-    );
+    // sha256 and the checks above are client CPU too.
+    let parse = t_parse.elapsed() + (t_check - started);
 
+    let t_begin = Instant::now();
     let tx = client.transaction().await?;
     // Pipelined: the lock is sent first, so the server runs the two reads after it is held.
     let lock = lock_name(&meta.tenant, spec.name);
     let run = meta.run_id.as_str();
-    let lock_params: [&(dyn ToSql + Sync); 1] = [&lock];
-    let d_params: [&(dyn ToSql + Sync); 3] = [&meta.tenant, &spec.name, &run];
+    let lock_params: [Param; 1] = [(&lock, Type::TEXT)];
+    let d_params: [Param; 3] = [
+        (&meta.tenant, Type::TEXT),
+        (&spec.name, Type::TEXT),
+        (&run, Type::TEXT),
+    ];
     let (_, already, deletion) = futures::try_join!(
-        tx.execute(
+        tx.execute_typed(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
             &lock_params
         ),
         // Again under the lock: a concurrent delivery of the same page may have just finished.
         ledger_has(&tx, key, &sha),
         // D(R): the first applied full run after this page's run, if any (see module docs).
-        tx.query_opt(
+        tx.query_typed_opt(
             "SELECT run_id, started_at FROM etl.manifests \
              WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
              ORDER BY run_id LIMIT 1",
@@ -265,13 +296,17 @@ pub async fn load_page(
         });
     }
     let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
-    let report = write_page(
+    let begin = check + t_begin.elapsed();
+    let mut report = write_page(
         &tx, spec, typed, key, &sha, etag, meta, &batch, deletion, started,
     )
     .await?;
     let t_commit = Instant::now();
     tx.commit().await?;
-    tracing::debug!(ms = t_commit.elapsed().as_millis() as u64, "commit");
+    report.phases.parse = parse;
+    report.phases.begin = begin;
+    report.phases.commit = t_commit.elapsed();
+    let ph = &report.phases;
     tracing::info!(
         key,
         rows = report.rows,
@@ -280,6 +315,11 @@ pub async fn load_page(
         duplicates = report.duplicates,
         manifests_applied = report.manifests_applied,
         ms = started.elapsed().as_millis() as u64,
+        parse_us = ph.parse.as_micros() as u64,
+        begin_us = ph.begin.as_micros() as u64,
+        upsert_us = ph.upsert.as_micros() as u64,
+        rest_us = ph.rest.as_micros() as u64,
+        commit_us = ph.commit.as_micros() as u64,
         "page loaded"
     );
     Ok(PageOutcome::Loaded(report))
@@ -291,12 +331,76 @@ async fn ledger_has(
     sha: &str,
 ) -> Result<bool, tokio_postgres::Error> {
     let row = c
-        .query_opt(
+        .query_typed_opt(
             "SELECT sha256 FROM etl.pages WHERE source_key = $1",
-            &[&key],
+            &[(&key, Type::TEXT)],
         )
         .await?;
     Ok(row.is_some_and(|r| r.get::<_, String>(0).eq_ignore_ascii_case(sha)))
+}
+
+/// Upsert the page's rows; returns the keys whose stored values now come from this page
+/// (sorted), and fixes the bookkeeping of the rows the page is older than (see [`sql`]).
+#[allow(clippy::too_many_arguments)]
+async fn upsert_rows(
+    tx: &Transaction<'_>,
+    stmts: &sql::TableSql,
+    object: Option<&str>,
+    key: &str,
+    meta: &PageMeta,
+    batch: &Batch<'_>,
+    deleted_at: &Option<DateTime<Utc>>,
+    deleted_by: &Option<String>,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let run = meta.run_id.as_str();
+    let page = meta.page as i32;
+    let mut params: Vec<Param> = vec![
+        (&meta.tenant, Type::TEXT),
+        (&run, Type::TEXT),
+        (&meta.fetched_at, Type::TIMESTAMPTZ),
+        (&page, Type::INT4),
+        (&key, Type::TEXT),
+        (deleted_at, Type::TIMESTAMPTZ),
+        (deleted_by, Type::TEXT),
+    ];
+    if let Some(o) = &object {
+        params.push((o, Type::TEXT));
+    }
+    params.push((&batch.keys, Type::TEXT_ARRAY));
+    params.push((&batch.payloads, Type::JSONB_ARRAY));
+    params.extend(batch.cols.iter().map(|c| c.typed_param()));
+    let written = tx.execute_typed(stmts.upsert.as_str(), &params).await?;
+    if written == batch.keys.len() as u64 {
+        // The usual case (pages arrive in order): the page is the newest observation of
+        // every key, and the upsert did all the bookkeeping.
+        return Ok(batch.keys.clone());
+    }
+    // A late page: find which keys it won, and give the others its sighting.
+    let mut took_params: Vec<Param> = vec![
+        (&meta.tenant, Type::TEXT),
+        (&run, Type::TEXT),
+        (&meta.fetched_at, Type::TIMESTAMPTZ),
+        (&page, Type::INT4),
+        (&batch.keys, Type::TEXT_ARRAY),
+    ];
+    let mut seen_params: Vec<Param> = vec![
+        (&meta.tenant, Type::TEXT),
+        (&run, Type::TEXT),
+        (deleted_at, Type::TIMESTAMPTZ),
+        (deleted_by, Type::TEXT),
+        (&batch.keys, Type::TEXT_ARRAY),
+    ];
+    if let Some(o) = &object {
+        took_params.push((o, Type::TEXT));
+        seen_params.push((o, Type::TEXT));
+    }
+    let (took, _) = futures::try_join!(
+        tx.query_typed(stmts.took.as_str(), &took_params),
+        tx.execute_typed(stmts.seen.as_str(), &seen_params)
+    )?;
+    let mut keys: Vec<String> = took.iter().map(|r| r.get::<_, String>(0)).collect();
+    keys.sort();
+    Ok(keys)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -308,7 +412,7 @@ async fn write_page(
     sha: &str,
     etag: Option<&str>,
     meta: &PageMeta,
-    batch: &Batch,
+    batch: &Batch<'_>,
     deletion: Option<(String, DateTime<Utc>)>,
     started: Instant,
 ) -> Result<PageReport, LoadError> {
@@ -320,40 +424,25 @@ async fn write_page(
     };
 
     let stmts = sql::for_object(typed);
-    let mut newest_keys: Vec<String> = Vec::new();
-    if !batch.keys.is_empty() {
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
-            &meta.tenant,
-            &run,
-            &meta.fetched_at,
-            &page,
-            &key,
+    let t_upsert = Instant::now();
+    let newest_keys = if batch.keys.is_empty() {
+        Vec::new()
+    } else {
+        let object = typed.is_none().then_some(spec.name);
+        upsert_rows(
+            tx,
+            stmts,
+            object,
+            key,
+            meta,
+            batch,
             &deleted_at,
             &deleted_by,
-        ];
-        let object = spec.name;
-        if typed.is_none() {
-            params.push(&object);
-        }
-        params.push(&batch.keys);
-        params.push(&batch.payloads);
-        for c in &batch.cols {
-            params.push(c.as_sql());
-        }
-        let t_upsert = Instant::now();
-        let returned = tx.query(stmts.upsert.as_str(), &params).await?;
-        tracing::debug!(
-            ms = t_upsert.elapsed().as_millis() as u64,
-            rows = batch.keys.len(),
-            "upsert"
-        );
-        newest_keys = returned
-            .iter()
-            .filter(|r| r.get::<_, bool>(1))
-            .map(|r| r.get::<_, String>(0))
-            .collect();
-        newest_keys.sort();
-    }
+        )
+        .await?
+    };
+    let upsert = t_upsert.elapsed();
+    let t_rest = Instant::now();
 
     // Everything below is independent: pipeline it on the connection (one round trip instead
     // of one per statement, which is what matters against a remote database).
@@ -367,18 +456,21 @@ async fn write_page(
             if !newest_keys.is_empty() {
                 // Children follow their parent: replaced whenever the parent's values are.
                 let sel = children.select(&newest_keys, t.cols);
-                let del_params: [&(dyn ToSql + Sync); 2] = [&meta.tenant, &newest_keys];
-                let del_fut = tx.execute(del.as_str(), &del_params);
+                let del_params: [Param; 2] =
+                    [(&meta.tenant, Type::TEXT), (&newest_keys, Type::TEXT_ARRAY)];
+                let del_fut = tx.execute_typed(del.as_str(), &del_params);
                 if sel.parent_keys.is_empty() {
                     del_fut.await?;
                 } else {
-                    let mut p: Vec<&(dyn ToSql + Sync)> =
-                        vec![&meta.tenant, &sel.parent_keys, &sel.ordinals, &sel.payloads];
-                    for c in &sel.cols {
-                        p.push(c.as_sql());
-                    }
+                    let mut p: Vec<Param> = vec![
+                        (&meta.tenant, Type::TEXT),
+                        (&sel.parent_keys, Type::TEXT_ARRAY),
+                        (&sel.ordinals, Type::INT4_ARRAY),
+                        (&sel.payloads, Type::JSONB_ARRAY),
+                    ];
+                    p.extend(sel.cols.iter().map(|c| c.typed_param()));
                     // Sent in this order, executed in this order by the server.
-                    futures::try_join!(del_fut, tx.execute(ins.as_str(), &p))?;
+                    futures::try_join!(del_fut, tx.execute_typed(ins.as_str(), &p))?;
                 }
             }
         }
@@ -395,25 +487,25 @@ async fn write_page(
     let reasons: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
     let raws: Vec<&serde_json::Value> = batch.rejected.iter().map(|r| &r.raw).collect();
     let rejected_fut = async {
-        let del_params: [&(dyn ToSql + Sync); 1] = [&key];
-        let del = tx.execute(
+        let del_params: [Param; 1] = [(&key, Type::TEXT)];
+        let del = tx.execute_typed(
             "DELETE FROM etl.rejected_rows WHERE source_key = $1",
             &del_params,
         );
         if batch.rejected.is_empty() {
             del.await?;
         } else {
-            let ins_params: [&(dyn ToSql + Sync); 8] = [
-                &key,
-                &meta.tenant,
-                &spec.name,
-                &run,
-                &idx,
-                &rkeys,
-                &reasons,
-                &raws,
+            let ins_params: [Param; 8] = [
+                (&key, Type::TEXT),
+                (&meta.tenant, Type::TEXT),
+                (&spec.name, Type::TEXT),
+                (&run, Type::TEXT),
+                (&idx, Type::INT4_ARRAY),
+                (&rkeys, Type::TEXT_ARRAY),
+                (&reasons, Type::TEXT_ARRAY),
+                (&raws, Type::JSONB_ARRAY),
             ];
-            let ins = tx.execute(
+            let ins = tx.execute_typed(
                 "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
                  SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
                  FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
@@ -433,25 +525,29 @@ async fn write_page(
     let rejected = batch.rejected.len() as i32;
     let ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
     let mode = meta.mode.as_str();
-    let ledger_params: [&(dyn ToSql + Sync); 14] = [
-        &key,
-        &meta.tenant,
-        &spec.name,
-        &run,
-        &page,
-        &mode,
-        &meta.fetched_at,
-        &sha,
-        &etag,
-        &rows,
-        &loaded,
-        &duplicates,
-        &rejected,
-        &ms,
+    let ledger_params: [Param; 14] = [
+        (&key, Type::TEXT),
+        (&meta.tenant, Type::TEXT),
+        (&spec.name, Type::TEXT),
+        (&run, Type::TEXT),
+        (&page, Type::INT4),
+        (&mode, Type::TEXT),
+        (&meta.fetched_at, Type::TIMESTAMPTZ),
+        (&sha, Type::TEXT),
+        (&etag, Type::TEXT),
+        (&rows, Type::INT4),
+        (&loaded, Type::INT4),
+        (&duplicates, Type::INT4),
+        (&rejected, Type::INT4),
+        (&ms, Type::INT4),
     ];
-    let key_param: [&(dyn ToSql + Sync); 1] = [&key];
-    let pending_params: [&(dyn ToSql + Sync); 3] = [&meta.tenant, &spec.name, &key];
-    let ledger_fut = tx.execute(
+    let key_param: [Param; 1] = [(&key, Type::TEXT)];
+    let pending_params: [Param; 3] = [
+        (&meta.tenant, Type::TEXT),
+        (&spec.name, Type::TEXT),
+        (&key, Type::TEXT),
+    ];
+    let ledger_fut = tx.execute_typed(
         "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, etag, rows, loaded_rows, duplicates, rejected, load_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          ON CONFLICT (source_key) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag, rows = excluded.rows, \
@@ -459,11 +555,11 @@ async fn write_page(
            loads = etl.pages.loads + 1, loaded_at = now(), load_ms = excluded.load_ms",
         &ledger_params,
     );
-    let resolved_fut = tx.execute(
+    let resolved_fut = tx.execute_typed(
         "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
         &key_param,
     );
-    let pending_fut = tx.query(
+    let pending_fut = tx.query_typed(
         "SELECT run_id FROM etl.manifests \
          WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
         &pending_params,
@@ -494,6 +590,11 @@ async fn write_page(
         duplicates: batch.duplicates,
         rejected: batch.rejected.len() as u32,
         manifests_applied,
+        phases: PagePhases {
+            upsert,
+            rest: t_rest.elapsed(),
+            ..PagePhases::default()
+        },
     })
 }
 
@@ -505,12 +606,16 @@ async fn try_apply(
     run_id: &str,
 ) -> Result<ManifestOutcome, LoadError> {
     let Some(m) = tx
-        .query_opt(
+        .query_typed_opt(
             "SELECT mode, started_at, applied_at IS NOT NULL, \
                (SELECT count(*) FROM unnest(m.page_keys) AS k(key) \
                  WHERE NOT EXISTS (SELECT 1 FROM etl.pages p WHERE p.source_key = k.key)) \
              FROM etl.manifests m WHERE tenant = $1 AND object = $2 AND run_id = $3",
-            &[&tenant, &object, &run_id],
+            &[
+                (&tenant, Type::TEXT),
+                (&object, Type::TEXT),
+                (&run_id, Type::TEXT),
+            ],
         )
         .await?
     else {
@@ -530,21 +635,71 @@ async fn try_apply(
     if mode == "full" {
         let typed = tables::typed(object);
         let stmt = sql::for_object(typed).delete_absent.as_str();
-        deleted = if typed.is_some() {
-            tx.execute(stmt, &[&tenant, &run_id, &started_at]).await?
-        } else {
-            tx.execute(stmt, &[&tenant, &run_id, &started_at, &object])
-                .await?
-        };
+        let mut p: Vec<Param> = vec![
+            (&tenant, Type::TEXT),
+            (&run_id, Type::TEXT),
+            (&started_at, Type::TIMESTAMPTZ),
+        ];
+        if typed.is_none() {
+            p.push((&object, Type::TEXT));
+        }
+        deleted = tx.execute_typed(stmt, &p).await?;
     }
     let deleted_i = deleted.min(i32::MAX as u64) as i32;
-    tx.execute(
+    tx.execute_typed(
         "UPDATE etl.manifests SET applied_at = now(), deleted_rows = $4 WHERE tenant = $1 AND object = $2 AND run_id = $3",
-        &[&tenant, &object, &run_id, &deleted_i],
+        &[
+            (&tenant, Type::TEXT),
+            (&object, Type::TEXT),
+            (&run_id, Type::TEXT),
+            (&deleted_i, Type::INT4),
+        ],
     )
     .await?;
     tracing::info!(run_id, object, mode, deleted, "manifest applied");
     Ok(ManifestOutcome::Applied { deleted })
+}
+
+/// The tables behind catalogue objects: typed table (and its child table) or `cvdw.objects`.
+/// Names come from the static table list, never from input (they are spliced into SQL).
+pub fn tables_of<'a>(objects: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for o in objects {
+        let names = match tables::typed(o) {
+            Some(t) => std::iter::once(t.table)
+                .chain(t.child.map(|c| c.table))
+                .map(|n| format!("cvdw.{n}"))
+                .collect(),
+            None => vec!["cvdw.objects".to_string()],
+        };
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Refresh planner statistics after a bulk load (`cvdw load`, `cvdw replay`) of `objects`:
+/// a table filled in one go has none until autovacuum gets round to it, and queries are
+/// planned as if it were empty meanwhile (the api benchmark saw that). Once per bulk run,
+/// never per page (the Lambda path leaves it to autovacuum). Returns the tables analysed.
+pub async fn analyze_loaded<'a>(
+    client: &Client,
+    objects: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, tokio_postgres::Error> {
+    let mut tables = tables_of(objects);
+    if tables.is_empty() {
+        return Ok(tables);
+    }
+    tables.push("etl.pages".to_string());
+    let t = Instant::now();
+    client
+        .batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+        .await?;
+    tracing::info!(tables = %tables.join(","), ms = t.elapsed().as_millis() as u64, "analyzed");
+    Ok(tables)
 }
 
 /// Record a manifest and apply it if all its pages are loaded (otherwise it stays pending and

@@ -8,7 +8,8 @@
 //! the result equals the incremental path's whatever the interleaving.
 //!
 //! A bad page is counted and skipped (it is in `etl.failed_pages`); a retryable error is
-//! retried with backoff on a fresh connection, then aborts the replay.
+//! retried with backoff on a fresh connection, then aborts the replay. At the end, the tables
+//! of the replayed objects are `ANALYZE`d (see [`super::analyze_loaded`]).
 
 use super::event::load_stored_page;
 use super::{load_manifest, LoadError, LoadOptions, ManifestOutcome, PageOutcome};
@@ -224,6 +225,9 @@ pub async fn replay<S: ObjectStore>(
 ) -> Result<ReplaySummary, ReplayError> {
     let groups = plan(store, filter).await?;
     let total: u64 = groups.values().map(|g| g.pages.len() as u64).sum();
+    let mut objects: Vec<String> = groups.keys().map(|(_, o)| o.clone()).collect();
+    objects.sort();
+    objects.dedup();
     let sum = Arc::new(Mutex::new(ReplaySummary {
         pages_total: total,
         ..Default::default()
@@ -281,5 +285,18 @@ pub async fn replay<S: ObjectStore>(
         return Err(e);
     }
     let out = sum.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if out.pages + out.manifests > 0 {
+        // Statistics for what was just bulk-loaded; a failure here loses no data, so it
+        // only warns.
+        let analyzed = match Db::connect(db).await {
+            Ok(mut c) => super::analyze_loaded(c.client(), objects.iter().map(String::as_str))
+                .await
+                .map_err(crate::db::DbError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = analyzed {
+            tracing::warn!(error = %e, "ANALYZE after the replay failed");
+        }
+    }
     Ok(out)
 }

@@ -2,29 +2,94 @@
 //!
 //! Pure code (no I/O), so every rule is unit-tested here: a row that cannot be coerced is
 //! *rejected* with a reason naming the field and the value; the rest of the page goes on.
+//!
+//! The page is split into its rows as raw JSON text borrowed from the body, and each row is
+//! parsed into a `Value` only while its cells are taken out; the payload goes to PostgreSQL as
+//! the row's original text ([`RawJson`]). A whole page as one `Value` tree (tens of thousands
+//! of small allocations kept alive at once) cost about twice the CPU of parsing row by row,
+//! and re-serialising the payloads came on top (`docs/load-benchmark.md`); it also sets the
+//! peak memory of the Lambda. The original text is also the more lossless payload: a number
+//! keeps every digit instead of going through an `f64`.
 
 use super::tables::{all_cols, Col, Kind, TypedTable};
 use crate::catalogue::ObjectSpec;
 use crate::values;
+use bytes::{BufMut, BytesMut};
 use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::HashMap;
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
-/// Why a page cannot be loaded at all.
-pub fn parse_envelope(body: &[u8]) -> Result<Vec<Value>, String> {
-    let v: Value = super::guard::parse_json(body).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(mut m) = v else {
-        return Err("not a CVDW envelope: the body is not a JSON object".into());
+/// The part of the envelope the loader reads; the other fields are skipped unparsed.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    dados: Option<Vec<&'a RawValue>>,
+}
+
+/// The rows of a page (raw JSON text borrowed from `body`), or why the page cannot be loaded
+/// at all.
+pub fn parse_envelope(body: &[u8]) -> Result<Vec<&RawValue>, String> {
+    match serde_json::from_slice::<Envelope>(body) {
+        Ok(Envelope { dados: Some(rows) }) => Ok(rows),
+        // Rare: say precisely what is wrong (this parse is only paid on the failure path).
+        Ok(Envelope { dados: None }) => Err(envelope_error(body, None)),
+        Err(e) => Err(envelope_error(body, Some(e))),
+    }
+}
+
+fn envelope_error(body: &[u8], e: Option<serde_json::Error>) -> String {
+    let v: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => return format!("not JSON: {e}"),
     };
-    match m.remove("dados") {
-        Some(Value::Array(rows)) => Ok(rows),
-        Some(_) => Err("not a CVDW envelope: `dados` is not an array".into()),
+    let Value::Object(m) = v else {
+        return "not a CVDW envelope: the body is not a JSON object".into();
+    };
+    match m.get("dados") {
+        Some(Value::Array(_)) => format!(
+            "not a CVDW envelope: {}",
+            e.map(|e| e.to_string()).unwrap_or_default()
+        ),
+        Some(_) => "not a CVDW envelope: `dados` is not an array".into(),
         None => {
             let keys: Vec<&String> = m.keys().take(5).collect();
-            Err(format!("not a CVDW envelope: no `dados` (keys: {keys:?})"))
+            format!("not a CVDW envelope: no `dados` (keys: {keys:?})")
         }
     }
+}
+
+/// A JSON text sent to a `json`/`jsonb` parameter as it is (the server parses it into jsonb
+/// anyway): no re-serialisation on the client.
+#[derive(Debug, Clone, Copy)]
+pub struct RawJson<'a>(pub &'a RawValue);
+
+impl RawJson<'_> {
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl ToSql for RawJson<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            // jsonb's binary format: a version byte, then the text.
+            out.put_u8(1);
+        }
+        out.put_slice(self.0.get().as_bytes());
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        matches!(*ty, Type::JSON | Type::JSONB)
+    }
+
+    to_sql_checked!();
 }
 
 /// One typed value.
@@ -123,6 +188,18 @@ impl ColData {
             ColData::Date(v) => v,
         }
     }
+    /// The value with its wire type, for statements sent without a prepare round trip
+    /// (numerics travel as text, cast in the statement: see `Kind::array_cast`).
+    pub fn typed_param(&self) -> (&(dyn ToSql + Sync), Type) {
+        let ty = match self {
+            ColData::Text(_) | ColData::Num(_) => Type::TEXT_ARRAY,
+            ColData::Int(_) => Type::INT8_ARRAY,
+            ColData::Bool(_) => Type::BOOL_ARRAY,
+            ColData::Ts(_) => Type::TIMESTAMP_ARRAY,
+            ColData::Date(_) => Type::DATE_ARRAY,
+        };
+        (self.as_sql(), ty)
+    }
 }
 
 /// A row set aside, with why.
@@ -181,11 +258,11 @@ fn cell_at(c: &ColData, ix: usize) -> Cell {
 }
 
 /// The accepted rows of a page, de-duplicated (last in page wins) and sorted by natural key,
-/// as column arrays.
+/// as column arrays; payloads borrow the page body.
 #[derive(Debug)]
-pub struct Batch {
+pub struct Batch<'a> {
     pub keys: Vec<String>,
-    pub payloads: Vec<Value>,
+    pub payloads: Vec<RawJson<'a>>,
     /// Typed tables: one entry per column of `all_cols`; generic: referencia, referencia_data,
     /// ativo.
     pub cols: Vec<ColData>,
@@ -197,22 +274,41 @@ pub struct Batch {
     pub total: u32,
 }
 
-struct Accepted {
+struct Accepted<'a> {
     key: String,
     cells: Vec<Cell>,
     children: Vec<(Vec<Cell>, Value)>,
-    row: Value,
+    raw: &'a RawValue,
 }
 
 /// Split a page's rows into accepted (coerced) and rejected.
-pub fn build_batch(spec: &ObjectSpec, typed: Option<&TypedTable>, rows: Vec<Value>) -> Batch {
+pub fn build_batch<'a>(
+    spec: &ObjectSpec,
+    typed: Option<&TypedTable>,
+    rows: Vec<&'a RawValue>,
+) -> Batch<'a> {
     let total = rows.len() as u32;
     let mut rejected = Vec::new();
     let mut accepted: Vec<Accepted> = Vec::with_capacity(rows.len());
     let mut position: HashMap<String, usize> = HashMap::with_capacity(rows.len());
     let mut duplicates = 0;
-    for (index, row) in rows.into_iter().enumerate() {
+    for (index, raw) in rows.into_iter().enumerate() {
         let index = index as i32;
+        // Parsed for its cells only, and dropped at the end of the iteration.
+        let row: Value = match serde_json::from_str(raw.get()) {
+            Ok(v) => v,
+            Err(e) => {
+                rejected.push(Rejected {
+                    index,
+                    natural_key: None,
+                    reason: format!("row is not valid JSON: {e}"),
+                    raw: Value::String(raw.get().to_string()),
+                });
+                continue;
+            }
+        };
+        // What PostgreSQL cannot hold (a NUL, bytes that were not UTF-8, a huge key) is
+        // quarantined here, before it could fail the whole page's statement.
         let row = match super::guard::screen(spec, index, row) {
             Ok(row) => row,
             Err(r) => {
@@ -258,7 +354,7 @@ pub fn build_batch(spec: &ObjectSpec, typed: Option<&TypedTable>, rows: Vec<Valu
                     key: key.clone(),
                     cells,
                     children,
-                    row,
+                    raw,
                 };
                 match position.get(&key) {
                     Some(&p) => {
@@ -310,7 +406,7 @@ pub fn build_batch(spec: &ObjectSpec, typed: Option<&TypedTable>, rows: Vec<Valu
             cb.by_parent.insert(a.key.clone(), ixs);
         }
         keys.push(a.key);
-        payloads.push(a.row);
+        payloads.push(RawJson(a.raw));
     }
     Batch {
         keys,
@@ -405,6 +501,22 @@ mod tests {
     }
 
     #[test]
+    fn payload_is_the_rows_own_text() {
+        // A number beyond f64 keeps its digits, and the text is exactly the row's.
+        let body = br#"{"dados": [ {"idreserva": 7, "valor": 12345678901234567890.123456789} ], "pagina": 1}"#;
+        let spec = find("vendas").unwrap();
+        let b = build_batch(spec, typed("vendas"), parse_envelope(body).unwrap());
+        assert_eq!(
+            b.payloads[0].get(),
+            r#"{"idreserva": 7, "valor": 12345678901234567890.123456789}"#
+        );
+        let mut out = BytesMut::new();
+        b.payloads[0].to_sql(&Type::JSONB, &mut out).unwrap();
+        assert_eq!(out[0], 1, "jsonb binary version byte");
+        assert_eq!(&out[1..], b.payloads[0].get().as_bytes());
+    }
+
+    #[test]
     fn coercions() {
         assert_eq!(
             coerce(Kind::Ts, &json!("0000-00-00 00:00:00")),
@@ -447,11 +559,13 @@ mod tests {
             json!("nope"),
             json!({"idreserva": 0, "ativo": "N"}),
         ];
-        let b = build_batch(spec, typed("vendas"), rows);
+        let body = serde_json::to_vec(&json!({ "pagina": 1, "dados": rows })).unwrap();
+        let b = build_batch(spec, typed("vendas"), parse_envelope(&body).unwrap());
         assert_eq!(b.total, 8);
         assert_eq!(b.keys, vec!["0", "2"]);
         assert_eq!(b.duplicates, 1);
-        assert_eq!(b.payloads[1]["valor_contrato"], json!(20));
+        let payload: Value = serde_json::from_str(b.payloads[1].get()).unwrap();
+        assert_eq!(payload["valor_contrato"], json!(20));
         let reasons: Vec<_> = b
             .rejected
             .iter()

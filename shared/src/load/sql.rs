@@ -1,5 +1,13 @@
 //! SQL text of the bulk statements, generated once per table from the static column lists in
 //! [`super::tables`] (never from input). Values always travel as parameters.
+//!
+//! Every statement is sent with explicit parameter types as an *unnamed* statement
+//! (`query_typed`/`execute_typed`): Parse, Bind and Execute go out in one message, so each
+//! statement costs one round trip, nothing outlives the transaction, and it works behind any
+//! pooler (Neon's PgBouncer in transaction mode included). Named prepared statements cached per
+//! connection would save the server's parse and plan (about 1–2 ms per page for the upsert,
+//! measured, see `docs/load-benchmark.md`), but they need a per-connection cache that survives
+//! reconnects and a pooler that tracks protocol-level statements; the gain does not pay for that.
 
 use super::tables::{all_cols, Col, TypedTable, TYPED};
 use std::sync::OnceLock;
@@ -14,15 +22,28 @@ fn q(name: &str) -> String {
     format!("\"{name}\"")
 }
 
+/// Deletion columns follow `last_seen_run`: they change only when this page's run is at least
+/// the stored last sighting (`{run}` is the incoming run, `{at}`/`{by}` its deletion D(R)).
+fn deletion_sets(run: &str, at: &str, by: &str) -> [String; 2] {
+    [
+        format!("deleted_at = CASE WHEN {run} >= t.last_seen_run THEN {at} ELSE t.deleted_at END"),
+        format!(
+            "deleted_by_run = CASE WHEN {run} >= t.last_seen_run THEN {by} ELSE t.deleted_by_run END"
+        ),
+    ]
+}
+
 /// The upsert of one page into a table.
 ///
 /// Parameters: `$1` tenant, `$2` run_id, `$3` fetched_at, `$4` page, `$5` source_key,
 /// `$6` deleted_at, `$7` deleted_by_run, then (generic table only) `$8` object; then the arrays:
 /// natural_key, payload, and one per column.
 ///
-/// Bookkeeping is order-independent by construction: first/last seen are least/greatest;
-/// data columns take the newest observation; deletion columns follow `last_seen_run` (the
-/// caller passes the deletion implied by this page's run, see `super`).
+/// Only rows for which this page is the newest observation are written (`WHERE` newer): their
+/// data columns simply take the page's values, with no per-column `CASE`. The row count is the
+/// number of keys whose values now come from this page. Rows the page is *older* than still
+/// owe it their bookkeeping (first/last seen, deletion); [`TableSql::seen`] does that, and is
+/// only needed when the count is short (a late, out-of-order page).
 fn upsert(table: &str, cols: &[&Col], generic: bool) -> String {
     let fixed = if generic { 8 } else { 7 };
     let mut names = vec!["natural_key".to_string(), "payload".to_string()];
@@ -44,30 +65,55 @@ fn upsert(table: &str, cols: &[&Col], generic: bool) -> String {
     let mut sets = vec![
         "first_seen_run = least(t.first_seen_run, excluded.first_seen_run)".to_string(),
         "last_seen_run = greatest(t.last_seen_run, excluded.last_seen_run)".to_string(),
-        "deleted_at = CASE WHEN excluded.last_seen_run >= t.last_seen_run THEN excluded.deleted_at ELSE t.deleted_at END".to_string(),
-        "deleted_by_run = CASE WHEN excluded.last_seen_run >= t.last_seen_run THEN excluded.deleted_by_run ELSE t.deleted_by_run END".to_string(),
     ];
+    sets.extend(deletion_sets(
+        "excluded.last_seen_run",
+        "excluded.deleted_at",
+        "excluded.deleted_by_run",
+    ));
     for c in ["payload", "fetched_at", "run_id", "page", "source_key"]
         .into_iter()
         .map(String::from)
         .chain(cols.iter().map(|c| q(c.name)))
     {
-        sets.push(format!(
-            "{c} = CASE WHEN {NEWER} THEN excluded.{c} ELSE t.{c} END"
-        ));
+        sets.push(format!("{c} = excluded.{c}"));
     }
     format!(
         "INSERT INTO {table} AS t (tenant, {obj_col}natural_key, payload, {cols}, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key, deleted_at, deleted_by_run) \
          SELECT $1, {obj_val}u.natural_key, u.payload, {ucols}, $2, $2, $3, $2, $4, $5, $6, $7 \
          FROM unnest({args}) AS u({names}) \
          ON CONFLICT {conflict} DO UPDATE SET {sets} \
-         WHERE {NEWER} OR excluded.first_seen_run < t.first_seen_run OR excluded.last_seen_run > t.last_seen_run \
-         RETURNING t.natural_key, (t.fetched_at = $3 AND t.run_id = $2 AND t.page = $4) AS took",
+         WHERE {NEWER}",
         cols = col_list.join(", "),
         ucols = u_cols.join(", "),
         args = unnest_args.join(", "),
         names = names.join(", "),
         sets = sets.join(", "),
+    )
+}
+
+/// The keys (of `$5`) whose stored values now come from this observation: `$1` tenant, `$2`
+/// run_id, `$3` fetched_at, `$4` page, `$5` keys, (generic) `$6` object.
+fn took_sql(table: &str, generic: bool) -> String {
+    let obj = if generic { " AND object = $6" } else { "" };
+    format!(
+        "SELECT natural_key FROM {table} \
+         WHERE tenant = $1{obj} AND natural_key = ANY($5::text[]) AND fetched_at = $3 AND run_id = $2 AND page = $4"
+    )
+}
+
+/// The bookkeeping a page owes the rows it is older than: `$1` tenant, `$2` run_id, `$3`
+/// deleted_at, `$4` deleted_by_run (the page's D(R)), `$5` keys, (generic) `$6` object. Rows
+/// the upsert just wrote already have `first_seen_run <= $2 <= last_seen_run`, so passing every
+/// key of the page is correct.
+fn seen_sql(table: &str, generic: bool) -> String {
+    let obj = if generic { " AND t.object = $6" } else { "" };
+    let [del_at, del_by] = deletion_sets("$2", "$3", "$4");
+    format!(
+        "UPDATE {table} AS t SET first_seen_run = least(t.first_seen_run, $2), \
+           last_seen_run = greatest(t.last_seen_run, $2), {del_at}, {del_by} \
+         WHERE t.tenant = $1{obj} AND t.natural_key = ANY($5::text[]) \
+           AND (t.first_seen_run > $2 OR t.last_seen_run < $2)"
     )
 }
 
@@ -107,6 +153,8 @@ fn delete_sql(table: &str, generic: bool) -> String {
 #[derive(Debug)]
 pub struct TableSql {
     pub upsert: String,
+    pub took: String,
+    pub seen: String,
     pub child_delete: Option<String>,
     pub child_insert: Option<String>,
     pub delete_absent: String,
@@ -129,6 +177,8 @@ fn typed_sql() -> &'static [TableSql] {
                 };
                 TableSql {
                     upsert: upsert(&table, &cols, false),
+                    took: took_sql(&table, false),
+                    seen: seen_sql(&table, false),
                     child_delete: cd,
                     child_insert: ci,
                     delete_absent: delete_sql(&table, false),
@@ -158,6 +208,8 @@ fn generic_sql() -> &'static TableSql {
         let refs: Vec<&Col> = cols.iter().collect();
         TableSql {
             upsert: upsert("cvdw.objects", &refs, true),
+            took: took_sql("cvdw.objects", true),
+            seen: seen_sql("cvdw.objects", true),
             child_delete: None,
             child_insert: None,
             delete_absent: delete_sql("cvdw.objects", true),
