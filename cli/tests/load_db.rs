@@ -516,6 +516,21 @@ async fn any_order_and_duplication_gives_the_in_order_db() {
     t.drop().await;
 }
 
+/// The same property with four loaders delivering at once (the load Lambda's concurrency):
+/// pages of one object load in parallel under the shared object lock, so this is what shows
+/// that neither row locks nor the ledger let concurrent deliveries deadlock, fail or diverge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_loaders_give_the_in_order_db() {
+    let mut t = TestDb::migrated("load_conc").await;
+    let items = scenario();
+    for it in &items {
+        deliver_item(t.client(), it).await;
+    }
+    let expected = dump(t.client()).await;
+    assert_concurrent_delivery_converges(&t.config, &items, &expected, 0..16u64, 0.5, 4).await;
+    t.drop().await;
+}
+
 #[tokio::test]
 async fn derived_views() {
     let mut t = TestDb::migrated("load_views").await;

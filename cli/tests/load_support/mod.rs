@@ -491,3 +491,57 @@ pub async fn content_dump(
     }
     out
 }
+
+/// Like [`assert_any_order_converges`], but `workers` loaders on their own connections take the
+/// shuffled (and duplicated) deliveries from one queue, as concurrent load Lambdas do: pages
+/// of one object upsert at the same time, a page and its duplicate race, manifests land in
+/// between. The database must still equal `expected`, and no delivery may fail (a deadlock
+/// or a unique violation between loaders would).
+pub async fn assert_concurrent_delivery_converges(
+    config: &DbConfig,
+    items: &[Item],
+    expected: &BTreeMap<String, Vec<String>>,
+    seeds: std::ops::Range<u64>,
+    dup_rate: f64,
+    workers: usize,
+) {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    use std::sync::{Arc, Mutex};
+    let mut check = Db::connect(config).await.expect("connect");
+    let mut loaders = Vec::new();
+    for _ in 0..workers {
+        loaders.push(Db::connect(config).await.expect("connect"));
+    }
+    for seed in seeds {
+        truncate_all(check.client()).await;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut order: Vec<Item> = items.to_vec();
+        for it in items {
+            if rng.random_bool(dup_rate) {
+                order.push(it.clone());
+            }
+        }
+        order.shuffle(&mut rng);
+        let queue = Arc::new(Mutex::new(std::collections::VecDeque::from(order)));
+        let mut tasks = Vec::new();
+        for mut db in loaders.drain(..) {
+            let queue = queue.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().expect("queue").pop_front();
+                    let Some(it) = next else { break };
+                    deliver_item(db.client(), &it).await;
+                }
+                db
+            }));
+        }
+        for t in tasks {
+            loaders.push(t.await.unwrap_or_else(|e| panic!("seed {seed}: {e}")));
+        }
+        let got = dump(check.client()).await;
+        for (table, rows) in expected {
+            assert_eq!(&got[table], rows, "seed {seed}: {table} differs");
+        }
+    }
+}

@@ -36,9 +36,19 @@
 //!   independent ones are pipelined; nothing is session-scoped, so it is fine behind Neon's
 //!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
 //!   for the figures).
-//! - **No deadlocks.** Keys are sorted before the statement, and each page transaction
-//!   takes a transaction-level advisory lock on `(tenant, object)`, which also serialises a
-//!   page against the manifest application of the same object.
+//! - **Concurrent, without deadlocks.** The load Lambda runs several pages at once, often of
+//!   the same object (a run's pages land together). Each page transaction takes two
+//!   transaction-level advisory locks, always in this order: its page key exclusively (two
+//!   deliveries of one page queue, and the second finds the first in the ledger), then
+//!   `(tenant, object)` *shared*, so pages of one object upsert in parallel. Their row locks
+//!   cannot form a cycle: keys are sorted before each statement, and `ON CONFLICT DO UPDATE`
+//!   locks every key of the page (written or not) in that order before anything else touches
+//!   them. Applying a manifest takes `(tenant, object)` exclusively, so it never interleaves
+//!   with a page: a page's `D(R)` read and a manifest's deletion pass each see the other
+//!   committed or not started. A page that finds, under the shared lock, a pending manifest it
+//!   completes rolls back and loads again under the exclusive lock (rare: the last page of a
+//!   full run when its manifest came first), so "the page that completes a manifest applies
+//!   it, in the same transaction" still holds.
 
 pub mod event;
 pub mod guard;
@@ -244,63 +254,108 @@ pub async fn load_page(
         ))
         .await;
     }
+    // The ledger check (a redelivery is a no-op) and the parse overlap: the query goes out
+    // first, and the page is parsed while it travels (one round trip less per page against a
+    // remote database). A duplicate's parse is wasted CPU, but duplicates are rare.
     let t_check = Instant::now();
-    if !opts.force && ledger_has(&*client, key, &sha).await? {
+    let marked = guard::marked_utf8(body);
+    let (already, parsed) = futures::join!(
+        async {
+            if opts.force {
+                Ok(false)
+            } else {
+                ledger_has(&*client, key, &sha).await
+            }
+        },
+        async {
+            let t_parse = Instant::now();
+            let rows = parse_envelope(marked.as_deref().map_or(body, str::as_bytes));
+            let typed = tables::typed(spec.name);
+            let batch = rows.map(|rows| build_batch(spec, typed, rows));
+            (typed, batch, t_parse.elapsed())
+        }
+    );
+    if already? {
         tracing::info!(key, "page already loaded; skipped");
         return Ok(PageOutcome::Duplicate {
             key: key.to_string(),
         });
     }
-    let check = t_check.elapsed();
-    let t_parse = Instant::now();
-    let marked = guard::marked_utf8(body);
-    let rows = match parse_envelope(marked.as_deref().map_or(body, str::as_bytes)) {
-        Ok(rows) => rows,
+    let (typed, batch, parse) = parsed;
+    let batch = match batch {
+        Ok(batch) => batch,
         Err(reason) => return fail(reason).await,
     };
-    let typed = tables::typed(spec.name);
-    let batch = build_batch(spec, typed, rows);
-    // sha256 and the checks above are client CPU too.
-    let parse = t_parse.elapsed() + (t_check - started);
+    // Client CPU: the parse, sha256 and the checks above. `begin` gets what the ledger check
+    // added on top of the parse it overlapped.
+    let check = t_check.elapsed().saturating_sub(parse);
+    let parse = parse + (t_check - started);
 
     let t_begin = Instant::now();
-    let tx = client.transaction().await?;
-    // Pipelined: the lock is sent first, so the server runs the two reads after it is held.
     let lock = lock_name(&meta.tenant, spec.name);
+    let page_lock = format!("cvdw-page/{key}");
     let run = meta.run_id.as_str();
     let lock_params: [Param; 1] = [(&lock, Type::TEXT)];
+    let page_lock_params: [Param; 1] = [(&page_lock, Type::TEXT)];
     let d_params: [Param; 3] = [
         (&meta.tenant, Type::TEXT),
         (&spec.name, Type::TEXT),
         (&run, Type::TEXT),
     ];
-    let (_, already, deletion) = futures::try_join!(
-        tx.execute_typed(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &lock_params
-        ),
-        // Again under the lock: a concurrent delivery of the same page may have just finished.
-        ledger_has(&tx, key, &sha),
-        // D(R): the first applied full run after this page's run, if any (see module docs).
-        tx.query_typed_opt(
-            "SELECT run_id, started_at FROM etl.manifests \
-             WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
-             ORDER BY run_id LIMIT 1",
-            &d_params,
+    // Pages of one object load concurrently (the object lock is taken shared); only applying
+    // a manifest takes it exclusively. A page that turns out to complete a pending manifest is
+    // rolled back and loaded again under the exclusive lock (see the module docs).
+    let mut exclusive = false;
+    let (tx, mut report) = loop {
+        let tx = client.transaction().await?;
+        let object_lock = if exclusive {
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+        } else {
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
+        };
+        // Pipelined: the locks are sent first (page, then object: every loader takes them in
+        // this order), so the server runs the two reads after they are held.
+        let (_, _, already, deletion) = futures::try_join!(
+            tx.execute_typed(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                &page_lock_params
+            ),
+            tx.execute_typed(object_lock, &lock_params),
+            // Again under the lock: a concurrent delivery of the same page may have just finished.
+            ledger_has(&tx, key, &sha),
+            // D(R): the first applied full run after this page's run, if any (see module docs).
+            tx.query_typed_opt(
+                "SELECT run_id, started_at FROM etl.manifests \
+                 WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
+                 ORDER BY run_id LIMIT 1",
+                &d_params,
+            )
+        )?;
+        if !opts.force && already {
+            tx.commit().await?;
+            return Ok(PageOutcome::Duplicate {
+                key: key.to_string(),
+            });
+        }
+        let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
+        match write_page(
+            &tx, spec, typed, key, &sha, etag, meta, &batch, deletion, started, exclusive,
         )
-    )?;
-    if !opts.force && already {
-        tx.commit().await?;
-        return Ok(PageOutcome::Duplicate {
-            key: key.to_string(),
-        });
-    }
-    let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
-    let begin = check + t_begin.elapsed();
-    let mut report = write_page(
-        &tx, spec, typed, key, &sha, etag, meta, &batch, deletion, started,
-    )
-    .await?;
+        .await?
+        {
+            Some(report) => break (tx, report),
+            None => {
+                tracing::info!(
+                    key,
+                    "page completes a pending manifest; loading it again under the exclusive lock"
+                );
+                tx.rollback().await?;
+                exclusive = true;
+            }
+        }
+    };
+    let begin =
+        (check + t_begin.elapsed()).saturating_sub(report.phases.upsert + report.phases.rest);
     let t_commit = Instant::now();
     tx.commit().await?;
     report.phases.parse = parse;
@@ -415,7 +470,8 @@ async fn write_page(
     batch: &Batch<'_>,
     deletion: Option<(String, DateTime<Utc>)>,
     started: Instant,
-) -> Result<PageReport, LoadError> {
+    exclusive: bool,
+) -> Result<Option<PageReport>, LoadError> {
     let run = meta.run_id.as_str();
     let page = meta.page as i32;
     let (deleted_by, deleted_at): (Option<String>, Option<DateTime<Utc>>) = match deletion {
@@ -573,6 +629,10 @@ async fn write_page(
     )?;
 
     // Manifests that were waiting for this page (their check sees this page's ledger row).
+    // Applying one needs the object lock exclusively: the caller retries with it.
+    if !pending.is_empty() && !exclusive {
+        return Ok(None);
+    }
     let mut manifests_applied = 0;
     for r in pending {
         let run_id: String = r.get(0);
@@ -582,7 +642,7 @@ async fn write_page(
             manifests_applied += 1;
         }
     }
-    Ok(PageReport {
+    Ok(Some(PageReport {
         key: key.to_string(),
         rows: batch.total,
         loaded: batch.keys.len() as u32,
@@ -595,7 +655,7 @@ async fn write_page(
             rest: t_rest.elapsed(),
             ..PagePhases::default()
         },
-    })
+    }))
 }
 
 /// Apply a manifest if every page it lists is in the ledger (caller holds the object lock).
