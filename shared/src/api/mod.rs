@@ -388,12 +388,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     if let Some(cors) = state.config.cors_layer() {
         app = app.layer(cors);
     }
-    // Level 4, not the default: brotli's default is its slowest (11), tens of milliseconds of
-    // CPU per 100 kB for a few percent of size; level 4 compresses JSON and CSV about as well
-    // as gzip -6 at a fraction of the cost.
+    // Level 1, not the default: brotli's default is its slowest (11), tens of milliseconds of
+    // CPU per 100 kB for a few percent of size. Even level 4 cost ~2.6 ms per 100 kB of JSON
+    // (`/api/prosoluto` for a year), a fifth of the query itself, on every request; level 1
+    // still shrinks these repetitive rows about tenfold (docs/api-benchmark.md).
     app.layer(
         tower_http::compression::CompressionLayer::new()
-            .quality(tower_http::CompressionLevel::Precise(4)),
+            .quality(tower_http::CompressionLevel::Precise(1)),
     )
     .layer(axum::middleware::map_response(common_headers))
 }
