@@ -235,6 +235,41 @@ impl DbConfig {
         c
     }
 
+    /// The first TCP address of the server, if it is reached over TCP.
+    pub fn tcp_address(&self) -> Option<(String, u16)> {
+        let host = match self.config.get_hosts().first()? {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        Some((host, port))
+    }
+
+    /// The same settings, reaching the server through another address (a benchmark's
+    /// latency-injecting proxy).
+    pub fn via(&self, host: &str, port: u16) -> Self {
+        let mut c = self.clone();
+        c.config = Config::new();
+        c.config
+            .host(host)
+            .port(port)
+            .ssl_mode(self.config.get_ssl_mode());
+        if let Some(u) = self.config.get_user() {
+            c.config.user(u);
+        }
+        if let Some(p) = self.config.get_password() {
+            c.config.password(p);
+        }
+        if let Some(d) = self.config.get_dbname() {
+            c.config.dbname(d);
+        }
+        if let Some(a) = self.config.get_application_name() {
+            c.config.application_name(a);
+        }
+        c
+    }
+
     pub fn uses_tls(&self) -> bool {
         self.config.get_ssl_mode() != SslMode::Disable
     }

@@ -8,6 +8,15 @@
 //!   UNLOGGED table without indexes (the text is prepared before the clock starts);
 //! - (c) the old system: one `INSERT … ON CONFLICT DO UPDATE` round trip per row, autocommit.
 //!
+//! The RESULT line compares ONE loader (one connection, one page at a time) with the single COPY
+//! stream and the single row-by-row client. The figure with `--concurrency` loaders taking
+//! pages from one queue (what the load Lambda does with its reserved concurrency; pages of one
+//! object upsert in parallel) is printed above it.
+//!
+//! `--rtt-ms` routes every connection through a local proxy that adds that round-trip time
+//! ([`super::latency`]), since what separates one statement per page from one per row is the
+//! network; the round trip actually measured through the proxy is printed.
+//!
 //! It also prints the peak RSS of a fresh process that connects, migrates and loads one
 //! 500-row page (what a 128 MB Lambda has to fit), measured in a child process.
 
@@ -28,9 +37,17 @@ pub struct Args {
     /// Pages of 500 rows per pass.
     #[arg(long, default_value_t = 20)]
     pub pages: u32,
+    /// Loaders for the concurrent figure (the load Lambda's reserved concurrency, default 5
+    /// in the template); the RESULT line uses the single loader.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
     /// Pages for the row-by-row baseline (it is slow; its rate does not depend on N).
     #[arg(long, default_value_t = 2)]
     pub row_by_row_pages: u32,
+    /// Add this round-trip time between the benchmark and the server (a local TCP proxy), to
+    /// see the figures a loader gets over a network (Lambda → Neon: ~1–3 ms). 0 = direct.
+    #[arg(long, default_value_t = 0.0)]
+    pub rtt_ms: f64,
     /// Internal: load one page and print the peak RSS (run in a child process).
     #[arg(long, hide = true)]
     pub rss_probe: bool,
@@ -110,7 +127,7 @@ struct BenchPage {
     meta: PageMeta,
 }
 
-fn pages(run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
+fn pages(tenant: &str, run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
     let started = chrono::NaiveDateTime::parse_from_str(&run.as_str()[..16], "%Y%m%dT%H%M%SZ")
         .map(|d| d.and_utc())
         .unwrap_or_default();
@@ -122,7 +139,7 @@ fn pages(run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
             let body = serde_json::to_vec(&json!({"pagina": p, "registros": 500, "total_de_registros": n as usize * ROWS_PER_PAGE, "total_de_paginas": n, "dados": rows}))
                 .unwrap_or_default();
             let meta = PageMeta {
-                tenant: "bench".into(),
+                tenant: tenant.into(),
                 run_id: run.clone(),
                 object_path: "/vendas".into(),
                 page: p,
@@ -134,7 +151,7 @@ fn pages(run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
                 sha256: load::sha256_hex(&body),
             };
             let key = PageKey {
-                tenant: "bench".into(),
+                tenant: tenant.into(),
                 object: "vendas".into(),
                 run_id: run.clone(),
                 page: p,
@@ -149,6 +166,48 @@ async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<f64> 
     let t = Instant::now();
     for p in pages {
         load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await?;
+    }
+    Ok(t.elapsed().as_secs_f64())
+}
+
+/// `k` loaders on their own connections take the pages from one queue, as concurrent load
+/// Lambdas do; seconds from the first page to the last commit.
+async fn run_loaders_concurrent(
+    cfg: &DbConfig,
+    pages: Vec<BenchPage>,
+    k: usize,
+) -> anyhow::Result<f64> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let mut dbs = Vec::with_capacity(k);
+    for _ in 0..k.max(1) {
+        dbs.push(Db::connect(cfg).await?);
+    }
+    let pages = Arc::new(pages);
+    let next = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for mut db in dbs {
+        let (pages, next) = (pages.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = pages.get(i) else { break };
+                load::load_page(
+                    db.client(),
+                    &p.key,
+                    &p.body,
+                    &p.meta,
+                    None,
+                    LoadOptions::default(),
+                )
+                .await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
     }
     Ok(t.elapsed().as_secs_f64())
 }
@@ -281,7 +340,7 @@ async fn rss_probe(admin: &DbConfig) -> anyhow::Result<()> {
         let mut db = Db::connect(&cfg).await?;
         db::migrate(db.client()).await?;
         let run = RunId::new(chrono::Utc::now(), 1);
-        let p = pages(&run, 1, 1).pop().context("one page")?;
+        let p = pages("bench", &run, 1, 1).pop().context("one page")?;
         load::load_page(
             db.client(),
             &p.key,
@@ -309,7 +368,41 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let cfg = db::create_fresh_database(&admin, "bench_load").await?;
     let name = cfg.dbname().unwrap_or_default().to_string();
     eprintln!("bench load: fresh database {name}, {n} pages × {ROWS_PER_PAGE} /vendas rows");
-    let result = bench(&cfg, n, args.row_by_row_pages.clamp(1, n)).await;
+    // Every connection of (a), (b) and (c) goes through the same proxy.
+    let proxy = if args.rtt_ms > 0.0 {
+        let target = cfg
+            .tcp_address()
+            .context("--rtt-ms needs a server reached over TCP")?;
+        if cfg.uses_tls() {
+            anyhow::bail!(
+                "--rtt-ms is for a local server without TLS (a remote one has its own latency)"
+            );
+        }
+        let rtt = std::time::Duration::from_secs_f64(args.rtt_ms / 1000.0);
+        let p = super::latency::start(target, rtt).await?;
+        // The proxy's timers tick in whole milliseconds, so say what a round trip really costs.
+        let direct = super::latency::round_trip_ms(&cfg).await?;
+        let proxied = super::latency::round_trip_ms(&cfg.via("127.0.0.1", p.port)).await?;
+        println!(
+            "through a proxy adding {:.1} ms per round trip: measured round trip {proxied:.2} ms (direct {direct:.2} ms; median of 50 `SELECT 1`)",
+            args.rtt_ms
+        );
+        Some(p)
+    } else {
+        None
+    };
+    let bench_cfg = match &proxy {
+        Some(p) => cfg.via("127.0.0.1", p.port),
+        None => cfg.clone(),
+    };
+    let result = bench(
+        &bench_cfg,
+        n,
+        args.row_by_row_pages.clamp(1, n),
+        args.concurrency,
+    )
+    .await;
+    drop(proxy);
     let _ = db::drop_database(&admin, &name).await;
     let (a, b, c) = result?;
 
@@ -345,19 +438,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Returns rows/s of (a) loader, (b) COPY, (c) row by row.
-async fn bench(cfg: &DbConfig, n: u32, rbr_pages: u32) -> anyhow::Result<(f64, f64, f64)> {
+async fn bench(
+    cfg: &DbConfig,
+    n: u32,
+    rbr_pages: u32,
+    concurrency: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
     let mut db = Db::connect(cfg).await?;
     db::migrate(db.client()).await?;
     let run1 = RunId::new(chrono::Utc::now() - chrono::Duration::hours(1), 0x000b01);
     let run2 = RunId::new(chrono::Utc::now(), 0x000b02);
-    let p1 = pages(&run1, n, 1);
-    let p2 = pages(&run2, n, 2);
+    let p1 = pages("bench", &run1, n, 1);
+    let p2 = pages("bench", &run2, n, 2);
     let rows = (n as usize * ROWS_PER_PAGE) as f64;
 
     // Warm-up outside the clock: plan caches, catalog, first connection costs.
     {
         let warm_run = RunId::new(chrono::Utc::now() - chrono::Duration::hours(2), 0x000b00);
-        let mut w = pages(&warm_run, 1, 0);
+        let mut w = pages("bench", &warm_run, 1, 0);
         for p in &mut w {
             p.meta.tenant = "warmup".into();
             p.key = p.key.replacen("raw/bench/", "raw/warmup/", 1);
@@ -373,6 +471,20 @@ async fn bench(cfg: &DbConfig, n: u32, rbr_pages: u32) -> anyhow::Result<(f64, f
         rows / a_empty,
         rows / a_full,
         a
+    );
+
+    // The same, with `concurrency` loaders (another tenant: an empty slice of the same table).
+    let loaders = concurrency.max(1);
+    let run3 = RunId::new(chrono::Utc::now() - chrono::Duration::minutes(30), 0x000b03);
+    let run4 = RunId::new(chrono::Utc::now(), 0x000b04);
+    let ak_empty = run_loaders_concurrent(cfg, pages("bench-c", &run3, n, 1), loaders).await?;
+    let ak_full = run_loaders_concurrent(cfg, pages("bench-c", &run4, n, 2), loaders).await?;
+    let ak = 2.0 * rows / (ak_empty + ak_full);
+    println!(
+        "(a) {loaders} loaders   empty table: {:>9.0} rows/s   full table (newer run, same keys): {:>9.0} rows/s   overall {:>9.0} rows/s",
+        rows / ak_empty,
+        rows / ak_full,
+        ak
     );
 
     let mut text = Vec::with_capacity(n as usize * ROWS_PER_PAGE);
@@ -405,9 +517,11 @@ async fn bench(cfg: &DbConfig, n: u32, rbr_pages: u32) -> anyhow::Result<(f64, f
         k
     );
     println!(
-        "loader / COPY = {:.3}   loader / row-by-row = {:.1}",
+        "loader / COPY = {:.3}   loader / row-by-row = {:.1}   ({loaders} loaders: / COPY = {:.3}, / row-by-row = {:.1})",
         a / b,
-        a / cr
+        a / cr,
+        ak / b,
+        ak / cr
     );
     Ok((a, b, cr))
 }

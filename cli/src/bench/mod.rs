@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 pub mod api;
 pub mod extract;
+pub mod latency;
 pub mod load;
 pub mod simulator;
 
