@@ -14,7 +14,7 @@ use shared::load::tables::{all_cols, Kind, TYPED};
 use shared::load::{
     load_manifest, load_page, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use tokio_postgres::Client;
 
 const T: &str = "acme";
@@ -490,14 +490,20 @@ fn scenario() -> Vec<Item> {
     items
 }
 
-#[tokio::test]
-async fn any_order_and_duplication_gives_the_in_order_db() {
-    let mut t = TestDb::migrated("load_prop").await;
+/// A fresh database, the [`scenario`], and the dump of delivering it in order, once.
+async fn in_order_scenario(prefix: &str) -> (TestDb, Vec<Item>, BTreeMap<String, Vec<String>>) {
+    let mut t = TestDb::migrated(prefix).await;
     let items = scenario();
     for it in &items {
         deliver_item(t.client(), it).await;
     }
     let expected = dump(t.client()).await;
+    (t, items, expected)
+}
+
+#[tokio::test]
+async fn any_order_and_duplication_gives_the_in_order_db() {
+    let (mut t, items, expected) = in_order_scenario("load_prop").await;
     // Sanity: the scenario exercises what it claims.
     assert_eq!(expected["cvdw.vendas"].len(), 22);
     assert!(
@@ -521,12 +527,7 @@ async fn any_order_and_duplication_gives_the_in_order_db() {
 /// that neither row locks nor the ledger let concurrent deliveries deadlock, fail or diverge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_loaders_give_the_in_order_db() {
-    let mut t = TestDb::migrated("load_conc").await;
-    let items = scenario();
-    for it in &items {
-        deliver_item(t.client(), it).await;
-    }
-    let expected = dump(t.client()).await;
+    let (t, items, expected) = in_order_scenario("load_conc").await;
     assert_concurrent_delivery_converges(&t.config, &items, &expected, 0..16u64, 0.5, 4).await;
     t.drop().await;
 }

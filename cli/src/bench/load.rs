@@ -162,10 +162,16 @@ fn pages(tenant: &str, run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
         .collect()
 }
 
+/// One page through the loader, as the load Lambda calls it.
+async fn load_one(c: &mut Client, p: &BenchPage) -> anyhow::Result<()> {
+    load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await?;
+    Ok(())
+}
+
 async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<f64> {
     let t = Instant::now();
     for p in pages {
-        load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await?;
+        load_one(c, p).await?;
     }
     Ok(t.elapsed().as_secs_f64())
 }
@@ -193,15 +199,7 @@ async fn run_loaders_concurrent(
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(p) = pages.get(i) else { break };
-                load::load_page(
-                    db.client(),
-                    &p.key,
-                    &p.body,
-                    &p.meta,
-                    None,
-                    LoadOptions::default(),
-                )
-                .await?;
+                load_one(db.client(), p).await?;
             }
             anyhow::Ok(())
         }));
@@ -341,16 +339,7 @@ async fn rss_probe(admin: &DbConfig) -> anyhow::Result<()> {
         db::migrate(db.client()).await?;
         let run = RunId::new(chrono::Utc::now(), 1);
         let p = pages("bench", &run, 1, 1).pop().context("one page")?;
-        load::load_page(
-            db.client(),
-            &p.key,
-            &p.body,
-            &p.meta,
-            None,
-            LoadOptions::default(),
-        )
-        .await?;
-        anyhow::Ok(())
+        load_one(db.client(), &p).await
     }
     .await;
     println!("RSS_PROBE peak_kb={}", peak_rss_kb().unwrap_or(0));
