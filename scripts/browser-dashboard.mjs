@@ -60,7 +60,7 @@ try {
     while (!(await evaluate(expr))) { if (Date.now() > deadline) throw new Error('timed out waiting for ' + what + '; problems: ' + problems.join(' | ')); await sleep(200); }
   };
   await send('Runtime.enable'); await send('Log.enable'); await send('Page.enable');
-  await send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 2200, deviceScaleFactor: 1, mobile: false });
+  await send('Emulation.setDeviceMetricsOverride', { width: 1280, height: 3200, deviceScaleFactor: 1, mobile: false });
   await send('Page.navigate', { url: base + '/' });
   await waitFor(`document.readyState === 'complete' && !document.getElementById('login').hidden`, 'the login form');
   await evaluate(`document.getElementById('chave').value = ${JSON.stringify(key)}; document.getElementById('login-form').requestSubmit(); true`);
@@ -76,7 +76,7 @@ try {
       etl_rows: document.querySelectorAll('#etl-linhas tr').length, cookie_visible: document.cookie,
       errors: window.__painel.erros };
   })()`);
-  const png = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true });
+  const png = await send('Page.captureScreenshot', { format: 'png' });
   mkdirSync(dirname(shot), { recursive: true });
   writeFileSync(shot, Buffer.from(png.data, 'base64'));
   // A phone-sized render too.
