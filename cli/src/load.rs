@@ -353,7 +353,7 @@ pub struct ReplayArgs {
     /// Reload pages already in the ledger.
     #[arg(long)]
     pub force: bool,
-    /// Objects loaded in parallel (one connection each).
+    /// Pages loaded at once (one connection each; pages of one object too).
     #[arg(long, default_value_t = 4)]
     pub parallel: usize,
 }

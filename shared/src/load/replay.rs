@@ -1,11 +1,12 @@
 //! `cvdw replay`: rebuild (or top up) the database from the S3 archive through the same loader.
 //!
-//! The archive is listed once; pages are grouped by `(tenant, object)` and each group is
-//! loaded in observation order (`run_id`, then page — run ids sort by start time, pages by
-//! fetch time within a run), followed by that group's manifests. Groups run in parallel, one
-//! connection per worker: different objects never touch the same rows, and the loader's
-//! per-object advisory lock would serialise them anyway. Because the loader is order-proof,
-//! the result equals the incremental path's whatever the interleaving.
+//! The archive is listed once. Every page of the slice goes into one queue in observation
+//! order (`run_id`, then page: run ids sort by start time, pages by fetch time within a run),
+//! and `parallelism` workers, one connection each, take pages from it — pages of one object
+//! too, since the loader takes the object lock shared for a page (see [`super`]). When every
+//! page is in, the manifests follow the same way; each then applies at once (its pages are
+//! all loaded). Because the loader is order-proof, the result equals the incremental path's
+//! whatever the interleaving.
 //!
 //! A bad page is counted and skipped (it is in `etl.failed_pages`); a retryable error is
 //! retried with backoff on a fresh connection, then aborts the replay. At the end, the tables
@@ -142,6 +143,12 @@ async fn plan<S: ObjectStore>(
     Ok(groups)
 }
 
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    Pages,
+    Manifests,
+}
+
 enum Work<'a> {
     Page(&'a str),
     Manifest(&'a str),
@@ -232,57 +239,67 @@ pub async fn replay<S: ObjectStore>(
         pages_total: total,
         ..Default::default()
     }));
-    let queue = Arc::new(Mutex::new(groups.into_iter().collect::<VecDeque<_>>()));
+    // Pages in observation order across objects, then (after all of them) the manifests.
+    let mut pages: Vec<(String, u32, String)> = Vec::with_capacity(total as usize);
+    let mut manifests: Vec<String> = Vec::new();
+    for g in groups.into_values() {
+        pages.extend(g.pages);
+        manifests.extend(g.manifests);
+    }
+    pages.sort();
+    manifests.sort();
+    let pages: Vec<String> = pages.into_iter().map(|(_, _, key)| key).collect();
+    let load_opts = LoadOptions { force: opts.force };
     let workers = opts.parallelism.max(1);
-    let mut handles = Vec::new();
+    let mut dbs = Vec::with_capacity(workers);
     for _ in 0..workers {
-        let queue = queue.clone();
-        let sum = sum.clone();
-        let store = store.clone();
-        let db_cfg = db.clone();
-        let progress = progress.clone();
-        let load_opts = LoadOptions { force: opts.force };
-        handles.push(tokio::spawn(async move {
-            let mut db = Db::connect(&db_cfg).await?;
-            loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-                let Some(((tenant, object), group)) = next else {
-                    break;
-                };
-                tracing::debug!(tenant = %tenant, object = %object, pages = group.pages.len(), "replaying group");
-                for (_, _, key) in &group.pages {
-                    attempt(&mut db, &store, &Work::Page(key), load_opts, &sum).await?;
-                    if let Some(p) = &progress {
+        dbs.push(Db::connect(db).await?);
+    }
+    for (phase, keys) in [(Phase::Pages, pages), (Phase::Manifests, manifests)] {
+        let queue = Arc::new(Mutex::new(VecDeque::from(keys)));
+        let mut handles = Vec::new();
+        for mut conn in dbs.drain(..) {
+            let queue = queue.clone();
+            let sum = sum.clone();
+            let store = store.clone();
+            let progress = progress.clone();
+            handles.push(tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some(key) = next else { break };
+                    let work = match phase {
+                        Phase::Pages => Work::Page(&key),
+                        Phase::Manifests => Work::Manifest(&key),
+                    };
+                    attempt(&mut conn, &store, &work, load_opts, &sum).await?;
+                    if let (Phase::Pages, Some(p)) = (phase, &progress) {
                         p(&sum.lock().unwrap_or_else(|p| p.into_inner()));
                     }
                 }
-                for key in &group.manifests {
-                    attempt(&mut db, &store, &Work::Manifest(key), load_opts, &sum).await?;
+                Ok::<Db, ReplayError>(conn)
+            }));
+        }
+        let mut first_err = None;
+        for h in handles {
+            match h.await {
+                Ok(Ok(conn)) => dbs.push(conn),
+                Ok(Err(e)) => {
+                    first_err.get_or_insert(e);
+                }
+                Err(join) => {
+                    first_err.get_or_insert(ReplayError::Load {
+                        key: String::new(),
+                        source: LoadError::BadPage {
+                            key: String::new(),
+                            reason: format!("replay worker panicked: {join}"),
+                        },
+                    });
                 }
             }
-            Ok::<(), ReplayError>(())
-        }));
-    }
-    let mut first_err = None;
-    for h in handles {
-        match h.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
-            }
-            Err(join) => {
-                first_err.get_or_insert(ReplayError::Load {
-                    key: String::new(),
-                    source: LoadError::BadPage {
-                        key: String::new(),
-                        reason: format!("replay worker panicked: {join}"),
-                    },
-                });
-            }
         }
-    }
-    if let Some(e) = first_err {
-        return Err(e);
+        if let Some(e) = first_err {
+            return Err(e);
+        }
     }
     let out = sum.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if out.pages + out.manifests > 0 {
