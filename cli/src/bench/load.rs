@@ -444,12 +444,7 @@ async fn bench(
     // Warm-up outside the clock: plan caches, catalog, first connection costs.
     {
         let warm_run = RunId::new(chrono::Utc::now() - chrono::Duration::hours(2), 0x000b00);
-        let mut w = pages("bench", &warm_run, 1, 0);
-        for p in &mut w {
-            p.meta.tenant = "warmup".into();
-            p.key = p.key.replacen("raw/bench/", "raw/warmup/", 1);
-        }
-        run_loader(db.client(), &w).await?;
+        run_loader(db.client(), &pages("warmup", &warm_run, 1, 0)).await?;
     }
 
     let a_empty = run_loader(db.client(), &p1).await?;

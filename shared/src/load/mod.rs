@@ -160,6 +160,10 @@ pub enum ManifestOutcome {
 
 pub use crate::landing::sha256_hex;
 
+/// Take a transaction-level advisory lock named `$1`: exclusively, or shared.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+const LOCK_SHARED: &str = "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))";
+
 fn lock_name(tenant: &str, object: &str) -> String {
     format!("cvdw-load/{tenant}/{object}")
 }
@@ -308,18 +312,11 @@ pub async fn load_page(
     let mut exclusive = false;
     let (tx, mut report) = loop {
         let tx = client.transaction().await?;
-        let object_lock = if exclusive {
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-        } else {
-            "SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))"
-        };
+        let object_lock = if exclusive { LOCK } else { LOCK_SHARED };
         // Pipelined: the locks are sent first (page, then object: every loader takes them in
         // this order), so the server runs the two reads after they are held.
         let (_, _, already, deletion) = futures::try_join!(
-            tx.execute_typed(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                &page_lock_params
-            ),
+            tx.execute_typed(LOCK, &page_lock_params),
             tx.execute_typed(object_lock, &lock_params),
             // Again under the lock: a concurrent delivery of the same page may have just finished.
             ledger_has(&tx, key, &sha),
@@ -658,7 +655,8 @@ async fn write_page(
     }))
 }
 
-/// Apply a manifest if every page it lists is in the ledger (caller holds the object lock).
+/// Apply a manifest if every page it lists is in the ledger (caller holds the object lock
+/// exclusively).
 async fn try_apply(
     tx: &Transaction<'_>,
     tenant: &str,
@@ -801,11 +799,7 @@ pub async fn load_manifest(
     };
     let rows = m.rows.min(i64::MAX as u64) as i64;
     let tx = client.transaction().await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        &[&lock_name(&tenant, &object)],
-    )
-    .await?;
+    tx.execute(LOCK, &[&lock_name(&tenant, &object)]).await?;
     tx.execute(
         "INSERT INTO etl.manifests (tenant, object, run_id, mode, manifest_key, started_at, finished_at, page_keys, rows, body) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant, object, run_id) DO NOTHING",

@@ -18,7 +18,7 @@ use crate::db::{Db, DbConfig};
 use crate::landing::{parse_manifest_key, PageKey, MANIFEST_PREFIX, RAW_PREFIX};
 use crate::store::ObjectStore;
 use chrono::NaiveDate;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,10 +77,14 @@ pub enum ReplayError {
     },
 }
 
+/// The slice of the archive to replay: page keys in observation order, then manifest keys.
 #[derive(Debug, Default)]
-struct Group {
+struct Plan {
+    /// `(run_id, page, key)`, sorted.
     pages: Vec<(String, u32, String)>,
     manifests: Vec<String>,
+    /// Catalogue names of the objects involved (for the final ANALYZE).
+    objects: BTreeSet<String>,
 }
 
 pub type Progress = Arc<dyn Fn(&ReplaySummary) + Send + Sync>;
@@ -92,17 +96,14 @@ fn wanted(filter: &ReplayFilter, tenant: &str, object: &str, date: NaiveDate) ->
         && filter.until.is_none_or(|d| date <= d)
 }
 
-/// List and group the archive.
-async fn plan<S: ObjectStore>(
-    store: &S,
-    filter: &ReplayFilter,
-) -> Result<BTreeMap<(String, String), Group>, ReplayError> {
+/// List the archive slice.
+async fn plan<S: ObjectStore>(store: &S, filter: &ReplayFilter) -> Result<Plan, ReplayError> {
     let narrow = |base: &str| match (&filter.tenant, &filter.object) {
         (Some(t), Some(o)) if base == RAW_PREFIX => format!("{base}{t}/{o}/"),
         (Some(t), _) => format!("{base}{t}/"),
         _ => base.to_string(),
     };
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut plan = Plan::default();
     for obj in store
         .list(&narrow(RAW_PREFIX))
         .await
@@ -113,11 +114,8 @@ async fn plan<S: ObjectStore>(
             continue;
         };
         if wanted(filter, &pk.tenant, &pk.object, pk.run_id.date()) {
-            groups
-                .entry((pk.tenant.clone(), pk.object.clone()))
-                .or_default()
-                .pages
-                .push((pk.run_id.to_string(), pk.page, obj.key));
+            plan.objects.insert(pk.object.clone());
+            plan.pages.push((pk.run_id.to_string(), pk.page, obj.key));
         }
     }
     for obj in store
@@ -129,18 +127,13 @@ async fn plan<S: ObjectStore>(
             continue;
         };
         if wanted(filter, &tenant, &object, run_id.date()) {
-            groups
-                .entry((tenant, object))
-                .or_default()
-                .manifests
-                .push(obj.key);
+            plan.objects.insert(object);
+            plan.manifests.push(obj.key);
         }
     }
-    for g in groups.values_mut() {
-        g.pages.sort();
-        g.manifests.sort();
-    }
-    Ok(groups)
+    plan.pages.sort();
+    plan.manifests.sort();
+    Ok(plan)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -230,24 +223,16 @@ pub async fn replay<S: ObjectStore>(
     opts: ReplayOptions,
     progress: Option<Progress>,
 ) -> Result<ReplaySummary, ReplayError> {
-    let groups = plan(store, filter).await?;
-    let total: u64 = groups.values().map(|g| g.pages.len() as u64).sum();
-    let mut objects: Vec<String> = groups.keys().map(|(_, o)| o.clone()).collect();
-    objects.sort();
-    objects.dedup();
+    let Plan {
+        pages,
+        manifests,
+        objects,
+    } = plan(store, filter).await?;
     let sum = Arc::new(Mutex::new(ReplaySummary {
-        pages_total: total,
+        pages_total: pages.len() as u64,
         ..Default::default()
     }));
     // Pages in observation order across objects, then (after all of them) the manifests.
-    let mut pages: Vec<(String, u32, String)> = Vec::with_capacity(total as usize);
-    let mut manifests: Vec<String> = Vec::new();
-    for g in groups.into_values() {
-        pages.extend(g.pages);
-        manifests.extend(g.manifests);
-    }
-    pages.sort();
-    manifests.sort();
     let pages: Vec<String> = pages.into_iter().map(|(_, _, key)| key).collect();
     let load_opts = LoadOptions { force: opts.force };
     let workers = opts.parallelism.max(1);
