@@ -376,6 +376,17 @@ async fn cache_valid(c: &Client) -> bool {
         .get(0)
 }
 
+/// `vendas_valor` of tenant acme from `vw_kpis`, as PostgreSQL prints it.
+async fn acme_vendas_valor(c: &Client) -> String {
+    c.query_one(
+        "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
 async fn refresh(c: &Client) -> bool {
     c.query_one("SELECT analytics.atualizar()", &[])
         .await
@@ -629,27 +640,13 @@ async fn the_cache_goes_stale_on_every_change_in_any_order() {
     let c = db.client();
     assert!(refresh(c).await);
     assert!(cache_valid(c).await);
-    let before: String = c
-        .query_one(
-            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let before = acme_vendas_valor(c).await;
     late.batch_execute("COMMIT").await.unwrap();
     assert!(
         !cache_valid(c).await,
         "a commit of a transaction older than the refresh stales the cache"
     );
-    let after: String = c
-        .query_one(
-            "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let after = acme_vendas_valor(c).await;
     let diff: f64 = after.parse::<f64>().unwrap() - before.parse::<f64>().unwrap();
     assert_eq!(diff, 1000.0, "the live path shows the late change");
     drop(late);

@@ -16,7 +16,7 @@ use shared::landing::{Mode, RunId};
 use shared::load::event::{handle_key, handle_s3_event, object_created_event, KeyOutcome};
 use shared::load::{load_page, LoadError, LoadOptions, PageOutcome};
 use shared::local_s3::LocalS3;
-use shared::store::{ObjectStore, S3Store};
+use shared::store::ObjectStore;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres::Client;
@@ -602,18 +602,6 @@ impl GetTuple for tokio_postgres::Row {
     }
 }
 
-async fn put(store: &S3Store, p: &Page) {
-    store
-        .put(
-            &p.key,
-            p.body.clone().into(),
-            "application/json",
-            &p.meta.to_metadata(),
-        )
-        .await
-        .unwrap();
-}
-
 /// The S3 path: events for keys that are empty, missing, undecodable or hold garbage fail (or
 /// are ignored) one by one, are recorded, and never stop the good page in the same event.
 #[tokio::test]
@@ -635,7 +623,7 @@ async fn s3_events_with_bad_keys_and_objects_fail_alone() {
         Mode::Full,
         envelope(&[venda(1, 1), venda(2, 1)], 1),
     );
-    put(&store, &good).await;
+    put_page(&store, &good).await;
     let garbage = page(
         TENANT,
         "/vendas",
@@ -644,7 +632,7 @@ async fn s3_events_with_bad_keys_and_objects_fail_alone() {
         Mode::Full,
         b"<html>erro</html>".to_vec(),
     );
-    put(&store, &garbage).await;
+    put_page(&store, &garbage).await;
     // A page written without its metadata (not by extract).
     let bare = page(
         TENANT,

@@ -11,7 +11,7 @@ use shared::load::event::{decode_s3_key, handle_key, KeyOutcome};
 use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
 use shared::load::{LoadError, LoadOptions, ManifestOutcome, PageOutcome};
 use shared::local_s3::LocalS3;
-use shared::store::{ObjectStore, S3Store};
+use shared::store::ObjectStore;
 
 fn sample_event_key(file: &str) -> String {
     let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -20,18 +20,6 @@ fn sample_event_key(file: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-async fn put_page(store: &S3Store, p: &Page) {
-    store
-        .put(
-            &p.key,
-            p.body.clone().into(),
-            "application/json",
-            &p.meta.to_metadata(),
-        )
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

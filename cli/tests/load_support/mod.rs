@@ -545,3 +545,17 @@ pub async fn assert_concurrent_delivery_converges(
         }
     }
 }
+
+/// Store a page in the landing zone as the extractor does: its bytes, with its metadata.
+pub async fn put_page(store: &shared::store::S3Store, p: &Page) {
+    use shared::store::ObjectStore;
+    store
+        .put(
+            &p.key,
+            p.body.clone().into(),
+            "application/json",
+            &p.meta.to_metadata(),
+        )
+        .await
+        .unwrap();
+}
