@@ -137,6 +137,86 @@ async fn same_page_twice_gives_an_identical_db() {
     t.drop().await;
 }
 
+/// Numerics travel in `numeric`'s binary form, encoded by the loader from the digits as sent
+/// (`shared::load::wire`): every one must read back as PostgreSQL's own parse of that text.
+#[tokio::test]
+async fn numerics_keep_the_digits_they_were_sent_with() {
+    let mut t = TestDb::migrated("load_numeric").await;
+    let numbers = [
+        "0",
+        "-0",
+        "0.00",
+        "150000.50",
+        "-62.35",
+        "0.0001",
+        "0.00012",
+        "10000",
+        "99999999",
+        "9999.9999",
+        "1e21",
+        "1E+3",
+        "1.5e-7",
+        "123.456e2",
+        "-1.25E-2",
+        "1e400",
+        "12345678901234567890.123456789",
+        "0.1",
+        "100000000.00000001",
+    ];
+    let rows: Vec<String> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!(r#"{{"idreserva":{},"valor_contrato":{n}}}"#, i + 1))
+        .chain([
+            // Strings take the numeric-string rules (§5), then the same encoding.
+            r#"{"idreserva":100,"valor_contrato":"1.234,56"}"#.to_string(),
+            r#"{"idreserva":101,"valor_contrato":" 9999.99 "}"#.to_string(),
+        ])
+        .collect();
+    let body = format!(r#"{{"pagina":1,"dados":[{}]}}"#, rows.join(","));
+    let p = page(
+        T,
+        "/vendas",
+        &run_id(0, 1),
+        1,
+        Mode::Incremental,
+        body.into_bytes(),
+    );
+    match deliver(t.client(), &p).await {
+        PageOutcome::Loaded(r) => assert_eq!((r.loaded, r.rejected), (21, 0), "{r:?}"),
+        other => panic!("{other:?}"),
+    }
+    let c = t.client();
+    let got = c
+        .query(
+            "SELECT idreserva, valor_contrato::text, (payload->>'valor_contrato') \
+             FROM cvdw.vendas WHERE tenant = $1 AND idreserva < 100 ORDER BY idreserva",
+            &[&T],
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.len(), numbers.len());
+    for (r, sent) in got.iter().zip(numbers) {
+        let expected: String = c
+            .query_one("SELECT $1::text::numeric::text", &[&sent])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(r.get::<_, String>(1), expected, "sent {sent}");
+    }
+    let strings: Vec<String> = c
+        .query(
+            "SELECT valor_contrato::text FROM cvdw.vendas WHERE idreserva >= 100 ORDER BY idreserva",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(strings, ["1234.56", "9999.99"]);
+}
+
 #[tokio::test]
 async fn bad_rows_are_quarantined_and_the_rest_loads() {
     let mut t = TestDb::migrated("load_bad").await;

@@ -29,6 +29,9 @@ fn parse_datetime_any_year(s: &str) -> Option<NaiveDateTime> {
     if s.is_empty() || s.starts_with("0000-00-00") {
         return None;
     }
+    if let Some(dt) = canonical_datetime(s) {
+        return Some(dt);
+    }
     if let Ok(dt) = NaiveDateTime::parse_from_str(s, DATETIME_FORMAT) {
         return Some(dt);
     }
@@ -37,6 +40,32 @@ fn parse_datetime_any_year(s: &str) -> Option<NaiveDateTime> {
         return Some(dt);
     }
     parse_date(s).map(|d| d.and_time(NaiveTime::MIN))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` exactly, read without chrono's format interpreter (the shape nearly
+/// every CVDW timestamp has; a page holds thousands). Anything else is left to
+/// `parse_from_str`, so the result is the same either way.
+fn canonical_datetime(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?.and_hms_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    )
 }
 
 /// Parse a CVDW date (`YYYY-MM-DD`; a timestamp is cut to its date). `/unidades` may send
@@ -100,12 +129,17 @@ pub fn parse_bool(v: &Value) -> Result<Option<bool>, NotA> {
     match v {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(*b)),
-        Value::String(s) => match s.trim() {
-            "" => Ok(None),
-            "S" | "s" | "Sim" | "SIM" | "sim" => Ok(Some(true)),
-            "N" | "n" | "Não" | "NÃO" | "não" | "Nao" | "NAO" | "nao" => Ok(Some(false)),
-            _ => Err(NotA("a boolean (S/N, Sim/Não)")),
-        },
+        Value::String(s) => parse_bool_str(s),
+        _ => Err(NotA("a boolean (S/N, Sim/Não)")),
+    }
+}
+
+/// [`parse_bool`] of a JSON string.
+pub fn parse_bool_str(s: &str) -> Result<Option<bool>, NotA> {
+    match s.trim() {
+        "" => Ok(None),
+        "S" | "s" | "Sim" | "SIM" | "sim" => Ok(Some(true)),
+        "N" | "n" | "Não" | "NÃO" | "não" | "Nao" | "NAO" | "nao" => Ok(Some(false)),
         _ => Err(NotA("a boolean (S/N, Sim/Não)")),
     }
 }
@@ -117,31 +151,34 @@ pub fn parse_decimal(v: &Value) -> Result<Option<String>, NotA> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => Ok(Some(n.to_string())),
-        Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            let normalised = if s.contains(',') {
-                s.replace('.', "").replace(',', ".")
-            } else {
-                s.to_string()
-            };
-            let valid = !normalised.is_empty()
-                && normalised
-                    .parse::<f64>()
-                    .map(f64::is_finite)
-                    .unwrap_or(false)
-                && normalised
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
-            if valid {
-                Ok(Some(normalised))
-            } else {
-                Err(NotA("a number"))
-            }
-        }
+        Value::String(s) => parse_decimal_str(s),
         _ => Err(NotA("a number")),
+    }
+}
+
+/// [`parse_decimal`] of a JSON string.
+pub fn parse_decimal_str(s: &str) -> Result<Option<String>, NotA> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let normalised = if s.contains(',') {
+        s.replace('.', "").replace(',', ".")
+    } else {
+        s.to_string()
+    };
+    let valid = !normalised.is_empty()
+        && normalised
+            .parse::<f64>()
+            .map(f64::is_finite)
+            .unwrap_or(false)
+        && normalised
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+    if valid {
+        Ok(Some(normalised))
+    } else {
+        Err(NotA("a number"))
     }
 }
 
@@ -159,15 +196,18 @@ pub fn parse_int(v: &Value) -> Result<Option<i64>, NotA> {
                 }
             }
         }
-        Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() {
-                Ok(None)
-            } else {
-                s.parse::<i64>().map(Some).map_err(|_| NotA("an integer"))
-            }
-        }
+        Value::String(s) => parse_int_str(s),
         _ => Err(NotA("an integer")),
+    }
+}
+
+/// [`parse_int`] of a JSON string.
+pub fn parse_int_str(s: &str) -> Result<Option<i64>, NotA> {
+    let s = s.trim();
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        s.parse::<i64>().map(Some).map_err(|_| NotA("an integer"))
     }
 }
 

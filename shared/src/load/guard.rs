@@ -94,6 +94,14 @@ pub fn screen(spec: &ObjectSpec, index: i32, row: Value) -> Result<Value, Box<Re
     }
 }
 
+/// Whether a row's JSON text may hold what [`screen`] rejects: an escaped NUL, or the marker
+/// [`marked_utf8`] put in place of bytes that were not UTF-8. `false` is certain (a NUL can
+/// only be written `\u0000` in JSON text), so the loader screens only the rows where it is
+/// `true` and skips walking every value of the others.
+pub fn may_hold_unstorable(json_text: &str) -> bool {
+    json_text.contains("\\u0000") || json_text.contains(NOT_UTF8)
+}
+
 fn bad_char(s: &str) -> Option<char> {
     s.chars().find(|&c| c == '\0' || c == NOT_UTF8)
 }

@@ -56,6 +56,7 @@ pub mod replay;
 pub mod rows;
 pub mod sql;
 pub mod tables;
+pub mod wire;
 
 use crate::catalogue::{self, ObjectSpec};
 use crate::db::is_retryable_pg;
@@ -83,6 +84,9 @@ pub enum LoadError {
     BadManifest { key: String, reason: String },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The database's table differs from what the loader writes (a migration is missing).
+    #[error(transparent)]
+    Layout(#[from] wire::LayoutMismatch),
 }
 
 impl LoadError {
@@ -90,7 +94,9 @@ impl LoadError {
     pub fn is_retryable(&self) -> bool {
         match self {
             LoadError::Db(e) => is_retryable_pg(e),
-            LoadError::BadPage { .. } | LoadError::BadManifest { .. } => false,
+            LoadError::BadPage { .. } | LoadError::BadManifest { .. } | LoadError::Layout(_) => {
+                false
+            }
             LoadError::Store(e) => e.is_retryable(),
         }
     }
@@ -315,9 +321,10 @@ pub async fn load_page(
         let object_lock = if exclusive { LOCK } else { LOCK_SHARED };
         // Pipelined: the locks are sent first (page, then object: every loader takes them in
         // this order), so the server runs the two reads after they are held.
-        let (_, _, already, deletion) = futures::try_join!(
+        let (_, _, row_types, already, deletion) = futures::try_join!(
             tx.execute_typed(LOCK, &page_lock_params),
             tx.execute_typed(object_lock, &lock_params),
+            RowTypes::fetch(&tx, sql::for_object(typed)),
             // Again under the lock: a concurrent delivery of the same page may have just finished.
             ledger_has(&tx, key, &sha),
             // D(R): the first applied full run after this page's run, if any (see module docs).
@@ -336,7 +343,8 @@ pub async fn load_page(
         }
         let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
         match write_page(
-            &tx, spec, typed, key, &sha, etag, meta, &batch, deletion, started, exclusive,
+            &tx, spec, typed, &row_types, key, &sha, etag, meta, &batch, deletion, started,
+            exclusive,
         )
         .await?
         {
@@ -397,15 +405,25 @@ async fn ledger_has(
 async fn upsert_rows(
     tx: &Transaction<'_>,
     stmts: &sql::TableSql,
+    row_type: &wire::RowType,
+    col_names: &[&str],
     object: Option<&str>,
     key: &str,
     meta: &PageMeta,
     batch: &Batch<'_>,
     deleted_at: &Option<DateTime<Utc>>,
     deleted_by: &Option<String>,
-) -> Result<Vec<String>, tokio_postgres::Error> {
+) -> Result<Vec<String>, LoadError> {
     let run = meta.run_id.as_str();
     let page = meta.page as i32;
+    let rows = wire::RowSet::new(
+        row_type,
+        &batch.keys,
+        None,
+        wire::Payloads::Raw(&batch.payloads),
+        col_names,
+        &batch.cols,
+    )?;
     let mut params: Vec<Param> = vec![
         (&meta.tenant, Type::TEXT),
         (&run, Type::TEXT),
@@ -418,9 +436,7 @@ async fn upsert_rows(
     if let Some(o) = &object {
         params.push((o, Type::TEXT));
     }
-    params.push((&batch.keys, Type::TEXT_ARRAY));
-    params.push((&batch.payloads, Type::JSONB_ARRAY));
-    params.extend(batch.cols.iter().map(|c| c.typed_param()));
+    params.push((&rows, row_type.array_type()));
     let written = tx.execute_typed(stmts.upsert.as_str(), &params).await?;
     if written == batch.keys.len() as u64 {
         // The usual case (pages arrive in order): the page is the newest observation of
@@ -455,11 +471,29 @@ async fn upsert_rows(
     Ok(keys)
 }
 
+/// The row types a page's rows travel as (see [`wire`]), read in the page's transaction.
+struct RowTypes {
+    table: wire::RowType,
+    child: Option<wire::RowType>,
+}
+
+impl RowTypes {
+    async fn fetch(
+        tx: &Transaction<'_>,
+        stmts: &sql::TableSql,
+    ) -> Result<RowTypes, tokio_postgres::Error> {
+        let (table, child) =
+            wire::RowType::fetch(tx, &stmts.table, stmts.child_table.as_deref()).await?;
+        Ok(RowTypes { table, child })
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_page(
     tx: &Transaction<'_>,
     spec: &ObjectSpec,
     typed: Option<&TypedTable>,
+    row_types: &RowTypes,
     key: &str,
     sha: &str,
     etag: Option<&str>,
@@ -482,9 +516,15 @@ async fn write_page(
         Vec::new()
     } else {
         let object = typed.is_none().then_some(spec.name);
+        let col_names: Vec<&str> = match typed {
+            Some(t) => tables::all_cols(t).map(|c| c.name).collect(),
+            None => rows::GENERIC_COLS.iter().map(|c| c.name).collect(),
+        };
         upsert_rows(
             tx,
             stmts,
+            &row_types.table,
+            &col_names,
             object,
             key,
             meta,
@@ -500,11 +540,12 @@ async fn write_page(
     // Everything below is independent: pipeline it on the connection (one round trip instead
     // of one per statement, which is what matters against a remote database).
     let children_fut = async {
-        if let (Some(t), Some(children), Some(del), Some(ins)) = (
+        if let (Some(t), Some(children), Some(del), Some(ins), Some(row_type)) = (
             typed.and_then(|t| t.child),
             batch.children.as_ref(),
             stmts.child_delete.as_ref(),
             stmts.child_insert.as_ref(),
+            row_types.child.as_ref(),
         ) {
             if !newest_keys.is_empty() {
                 // Children follow their parent: replaced whenever the parent's values are.
@@ -515,19 +556,23 @@ async fn write_page(
                 if sel.parent_keys.is_empty() {
                     del_fut.await?;
                 } else {
-                    let mut p: Vec<Param> = vec![
-                        (&meta.tenant, Type::TEXT),
-                        (&sel.parent_keys, Type::TEXT_ARRAY),
-                        (&sel.ordinals, Type::INT4_ARRAY),
-                        (&sel.payloads, Type::JSONB_ARRAY),
-                    ];
-                    p.extend(sel.cols.iter().map(|c| c.typed_param()));
+                    let names: Vec<&str> = t.cols.iter().map(|c| c.name).collect();
+                    let rows = wire::RowSet::new(
+                        row_type,
+                        &sel.parent_keys,
+                        Some(&sel.ordinals),
+                        wire::Payloads::Values(&sel.payloads),
+                        &names,
+                        &sel.cols,
+                    )?;
+                    let p: [Param; 2] =
+                        [(&meta.tenant, Type::TEXT), (&rows, row_type.array_type())];
                     // Sent in this order, executed in this order by the server.
                     futures::try_join!(del_fut, tx.execute_typed(ins.as_str(), &p))?;
                 }
             }
         }
-        Ok::<(), tokio_postgres::Error>(())
+        Ok::<(), LoadError>(())
     };
 
     // Quarantine: replace this page's rejected rows (a forced reload must not double them).
@@ -617,12 +662,13 @@ async fn write_page(
          WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
         &pending_params,
     );
+    use futures::TryFutureExt;
     let (_, _, _, _, pending) = futures::try_join!(
         children_fut,
-        rejected_fut,
-        ledger_fut,
-        resolved_fut,
-        pending_fut
+        rejected_fut.err_into::<LoadError>(),
+        ledger_fut.err_into(),
+        resolved_fut.err_into(),
+        pending_fut.err_into()
     )?;
 
     // Manifests that were waiting for this page (their check sees this page's ledger row).

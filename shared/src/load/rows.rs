@@ -11,14 +11,17 @@
 //! peak memory of the Lambda. The original text is also the more lossless payload: a number
 //! keeps every digit instead of going through an `f64`.
 
-use super::tables::{all_cols, Col, Kind, TypedTable};
+use super::tables::{all_cols, Child, Col, Kind, TypedTable};
 use crate::catalogue::ObjectSpec;
 use crate::values;
 use bytes::{BufMut, BytesMut};
 use chrono::{NaiveDate, NaiveDateTime};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
 /// The part of the envelope the loader reads; the other fields are skipped unparsed.
@@ -104,11 +107,15 @@ pub enum Cell {
 }
 
 fn show(v: &Value) -> String {
-    let s = v.to_string();
+    show_text(&v.to_string())
+}
+
+/// A value's JSON text, cut for a rejection reason.
+fn show_text(s: &str) -> String {
     if s.chars().count() > 60 {
         format!("{}…", s.chars().take(60).collect::<String>())
     } else {
-        s
+        s.to_string()
     }
 }
 
@@ -119,30 +126,102 @@ fn is_no_date(s: &str) -> bool {
 
 /// Coerce one value; the error is the reason (without the field name).
 pub fn coerce(kind: Kind, v: &Value) -> Result<Cell, String> {
-    let bad = |what: &str| format!("expected {what}, got {}", show(v));
+    if let Value::String(s) = v {
+        return coerce_str(kind, s);
+    }
+    let bad = || format!("expected {}, got {}", expected(kind), show(v));
     Ok(match kind {
-        Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad("text"))?),
-        Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad("an integer"))?),
-        Kind::Num => Cell::Num(values::parse_decimal(v).map_err(|_| bad("a number"))?),
-        Kind::Bool => Cell::Bool(values::parse_bool(v).map_err(|_| bad("S/N or Sim/Não"))?),
-        Kind::Ts => Cell::Ts(match v {
-            Value::Null => None,
-            Value::String(s) if is_no_date(s) => None,
-            Value::String(s) => Some(
-                values::parse_datetime(s)
-                    .ok_or_else(|| bad("a date-time (YYYY-MM-DD HH:MM:SS)"))?,
-            ),
-            _ => return Err(bad("a date-time (YYYY-MM-DD HH:MM:SS)")),
-        }),
-        Kind::Date => Cell::Date(match v {
-            Value::Null => None,
-            Value::String(s) if is_no_date(s) => None,
-            Value::String(s) => {
-                Some(values::parse_date(s).ok_or_else(|| bad("a date (YYYY-MM-DD)"))?)
-            }
-            _ => return Err(bad("a date (YYYY-MM-DD)")),
-        }),
+        Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad())?),
+        Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad())?),
+        Kind::Num => Cell::Num(
+            values::parse_decimal(v)
+                .ok()
+                .filter(|d| d.as_deref().is_none_or(super::wire::is_encodable_numeric))
+                .ok_or_else(bad)?,
+        ),
+        Kind::Bool => Cell::Bool(values::parse_bool(v).map_err(|_| bad())?),
+        Kind::Ts | Kind::Date if v.is_null() => null_cell(kind),
+        Kind::Ts | Kind::Date => return Err(bad()),
     })
+}
+
+/// [`coerce`] of a JSON string (the loader reads strings without escapes straight from the
+/// page, with no `Value` in between).
+pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell, String> {
+    let bad = || {
+        format!(
+            "expected {}, got {}",
+            expected(kind),
+            show(&Value::String(s.into()))
+        )
+    };
+    Ok(match kind {
+        Kind::Text => Cell::Text((!s.is_empty()).then(|| s.to_string())),
+        Kind::Int => Cell::Int(values::parse_int_str(s).map_err(|_| bad())?),
+        Kind::Num => Cell::Num(
+            values::parse_decimal_str(s)
+                .ok()
+                .filter(|d| d.as_deref().is_none_or(super::wire::is_encodable_numeric))
+                .ok_or_else(bad)?,
+        ),
+        Kind::Bool => Cell::Bool(values::parse_bool_str(s).map_err(|_| bad())?),
+        Kind::Ts if is_no_date(s) => Cell::Ts(None),
+        Kind::Ts => Cell::Ts(Some(values::parse_datetime(s).ok_or_else(bad)?)),
+        Kind::Date if is_no_date(s) => Cell::Date(None),
+        Kind::Date => Cell::Date(Some(values::parse_date(s).ok_or_else(bad)?)),
+    })
+}
+
+/// [`coerce`] of a raw JSON value: `null` and strings without escapes are read in place.
+fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell, String> {
+    let Some(raw) = raw else {
+        return Ok(null_cell(kind));
+    };
+    let text = raw.get();
+    if text == "null" {
+        return Ok(null_cell(kind));
+    }
+    if let Some(s) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        if !s.contains('\\') {
+            return coerce_str(kind, s);
+        }
+    }
+    // A number keeps the digits it was written with (no trip through an f64, whose range
+    // and precision it may exceed) where a column takes them as they are.
+    if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        match kind {
+            Kind::Num if super::wire::is_encodable_numeric(text) => {
+                return Ok(Cell::Num(Some(text.to_string())))
+            }
+            Kind::Text => return Ok(Cell::Text(Some(text.to_string()))),
+            Kind::Int => {
+                if let Ok(i) = text.parse::<i64>() {
+                    return Ok(Cell::Int(Some(i)));
+                }
+            }
+            _ => {}
+        }
+    }
+    match value_of(Some(raw)) {
+        Ok(v) => coerce(kind, &v),
+        Err(_) => Err(format!(
+            "expected {}, got {}",
+            expected(kind),
+            show_text(text)
+        )),
+    }
+}
+
+/// What a column of this kind takes, for rejection reasons.
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Int => "an integer",
+        Kind::Num => "a number",
+        Kind::Bool => "S/N or Sim/Não",
+        Kind::Ts => "a date-time (YYYY-MM-DD HH:MM:SS)",
+        Kind::Date => "a date (YYYY-MM-DD)",
+    }
 }
 
 /// A column's values for the whole batch, as the array parameter of the UNNEST.
@@ -178,27 +257,6 @@ impl ColData {
             // Cells are produced by `coerce` for the same column kind.
             _ => unreachable!("cell kind differs from its column"),
         }
-    }
-    pub fn as_sql(&self) -> &(dyn ToSql + Sync) {
-        match self {
-            ColData::Text(v) | ColData::Num(v) => v,
-            ColData::Int(v) => v,
-            ColData::Bool(v) => v,
-            ColData::Ts(v) => v,
-            ColData::Date(v) => v,
-        }
-    }
-    /// The value with its wire type, for statements sent without a prepare round trip
-    /// (numerics travel as text, cast in the statement: see `Kind::array_cast`).
-    pub fn typed_param(&self) -> (&(dyn ToSql + Sync), Type) {
-        let ty = match self {
-            ColData::Text(_) | ColData::Num(_) => Type::TEXT_ARRAY,
-            ColData::Int(_) => Type::INT8_ARRAY,
-            ColData::Bool(_) => Type::BOOL_ARRAY,
-            ColData::Ts(_) => Type::TIMESTAMP_ARRAY,
-            ColData::Date(_) => Type::DATE_ARRAY,
-        };
-        (self.as_sql(), ty)
     }
 }
 
@@ -281,6 +339,245 @@ struct Accepted<'a> {
     raw: &'a RawValue,
 }
 
+/// A row's top-level fields as raw JSON text borrowed from the page. No tree is built: a
+/// field the loader does not read is only scanned for where it ends. (A `Value` per row, a
+/// map of ~60 owned keys looked up by name ~40 times, was most of the client's CPU.)
+struct RawFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+/// A field name, borrowed from the page unless it holds escapes.
+struct FieldName<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for FieldName<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FieldName<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(FieldName(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFields<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawFields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::with_capacity(m.size_hint().unwrap_or(64));
+                while let Some(FieldName(k)) = m.next_key()? {
+                    fields.push((k, m.next_value::<&'de RawValue>()?));
+                }
+                Ok(RawFields(fields))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// What a top-level field is to the loader: a column (its position in the batch), a part of
+/// the natural key (its position in the key), the child array, or several of these.
+#[derive(Debug, Default, Clone, Copy)]
+struct Route {
+    col: Option<usize>,
+    key: Option<usize>,
+    child: bool,
+}
+
+/// The routes of one object's fields, built once per page.
+struct Router {
+    routes: HashMap<&'static str, Route>,
+    kinds: Vec<Kind>,
+    key_fields: Vec<&'static str>,
+    /// Generic objects: a value that does not coerce is NULL (the payload is what matters
+    /// there); typed objects reject the row.
+    lenient: bool,
+}
+
+impl Router {
+    fn new(spec: &ObjectSpec, typed: Option<&TypedTable>) -> Self {
+        let cols: Vec<&Col> = match typed {
+            Some(t) => all_cols(t).collect(),
+            None => GENERIC_COLS.iter().collect(),
+        };
+        let mut routes: HashMap<&'static str, Route> = HashMap::new();
+        for (i, c) in cols.iter().enumerate() {
+            routes.entry(c.name).or_default().col = Some(i);
+        }
+        for (i, k) in spec.key.iter().enumerate() {
+            routes.entry(k).or_default().key = Some(i);
+        }
+        if let Some(ch) = typed.and_then(|t| t.child) {
+            routes.entry(ch.field).or_default().child = true;
+        }
+        Router {
+            routes,
+            kinds: cols.iter().map(|c| c.kind).collect(),
+            key_fields: spec.key.to_vec(),
+            lenient: typed.is_none(),
+        }
+    }
+}
+
+/// The columns generic objects keep next to their payload.
+pub const GENERIC_COLS: [Col; 3] = [
+    Col {
+        name: "referencia",
+        kind: Kind::Text,
+    },
+    Col {
+        name: "referencia_data",
+        kind: Kind::Ts,
+    },
+    Col {
+        name: "ativo",
+        kind: Kind::Bool,
+    },
+];
+
+fn value_of(raw: Option<&RawValue>) -> Result<Value, String> {
+    match raw {
+        None => Ok(Value::Null),
+        Some(r) => serde_json::from_str(r.get()).map_err(|e| format!("unreadable value: {e}")),
+    }
+}
+
+/// The row as a `Value`, for the rejected-rows table (only rejected rows pay for the tree).
+fn row_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or_else(|_| Value::String(raw.get().to_string()))
+}
+
+fn no_key_reason(spec: &ObjectSpec) -> String {
+    format!(
+        "no usable natural key (field{} {} missing, null or empty)",
+        if spec.key.len() > 1 { "s" } else { "" },
+        spec.key.join(", ")
+    )
+}
+
+/// Read one row: accepted with its key and coerced cells, or rejected with the reason.
+fn read_row<'a>(
+    spec: &ObjectSpec,
+    typed: Option<&TypedTable>,
+    router: &Router,
+    index: i32,
+    raw: &'a RawValue,
+) -> Result<Accepted<'a>, Rejected> {
+    let text = raw.get();
+    // What PostgreSQL cannot hold (a NUL, bytes that were not UTF-8, a huge key) is
+    // quarantined here, before it could fail the whole page's statement. Only rows whose text
+    // may hold it are walked.
+    if super::guard::may_hold_unstorable(text) {
+        super::guard::screen(spec, index, row_value(raw)).map_err(|r| *r)?;
+    }
+    let Ok(RawFields(fields)) = serde_json::from_str::<RawFields>(text) else {
+        return Err(Rejected {
+            index,
+            natural_key: None,
+            reason: "row is not a JSON object".into(),
+            raw: row_value(raw),
+        });
+    };
+    // Later occurrences of a field win, as in a parsed object.
+    let mut slots: Vec<Option<&RawValue>> = vec![None; router.kinds.len()];
+    let mut key_slots: Vec<Option<&RawValue>> = vec![None; router.key_fields.len()];
+    let mut child_slot = None;
+    for (name, value) in &fields {
+        if let Some(route) = router.routes.get(name.as_ref()) {
+            if let Some(i) = route.col {
+                slots[i] = Some(*value);
+            }
+            if let Some(i) = route.key {
+                key_slots[i] = Some(*value);
+            }
+            if route.child {
+                child_slot = Some(*value);
+            }
+        }
+    }
+    let mut key_fields = serde_json::Map::new();
+    for (name, slot) in router.key_fields.iter().zip(&key_slots) {
+        if let Some(r) = slot {
+            let v = value_of(Some(r)).map_err(|reason| Rejected {
+                index,
+                natural_key: None,
+                reason,
+                raw: row_value(raw),
+            })?;
+            key_fields.insert(name.to_string(), v);
+        }
+    }
+    let Some(key) = spec.natural_key(&Value::Object(key_fields)) else {
+        return Err(Rejected {
+            index,
+            natural_key: None,
+            reason: no_key_reason(spec),
+            raw: row_value(raw),
+        });
+    };
+    if key.len() > super::guard::MAX_KEY_BYTES {
+        super::guard::screen(spec, index, row_value(raw)).map_err(|r| *r)?;
+    }
+    let reject = |reason: String| Rejected {
+        index,
+        natural_key: Some(key.clone()),
+        reason,
+        raw: row_value(raw),
+    };
+    let mut cells = Vec::with_capacity(slots.len());
+    for ((slot, kind), name) in slots.iter().zip(&router.kinds).zip(column_names(typed)) {
+        cells.push(match coerce_raw(*kind, *slot) {
+            Ok(c) => c,
+            Err(_) if router.lenient => null_cell(*kind),
+            Err(e) => return Err(reject(format!("field `{name}`: {e}"))),
+        });
+    }
+    let children = match typed.and_then(|t| t.child) {
+        Some(ch) => {
+            coerce_children(ch, &value_of(child_slot).map_err(&reject)?).map_err(&reject)?
+        }
+        None => Vec::new(),
+    };
+    Ok(Accepted {
+        key,
+        cells,
+        children,
+        raw,
+    })
+}
+
+fn column_names(typed: Option<&TypedTable>) -> Box<dyn Iterator<Item = &'static str> + '_> {
+    match typed {
+        Some(t) => Box::new(all_cols(t).map(|c| c.name)),
+        None => Box::new(GENERIC_COLS.iter().map(|c| c.name)),
+    }
+}
+
+fn null_cell(kind: Kind) -> Cell {
+    match kind {
+        Kind::Text => Cell::Text(None),
+        Kind::Int => Cell::Int(None),
+        Kind::Num => Cell::Num(None),
+        Kind::Bool => Cell::Bool(None),
+        Kind::Ts => Cell::Ts(None),
+        Kind::Date => Cell::Date(None),
+    }
+}
+
 /// Split a page's rows into accepted (coerced) and rejected.
 pub fn build_batch<'a>(
     spec: &ObjectSpec,
@@ -288,97 +585,32 @@ pub fn build_batch<'a>(
     rows: Vec<&'a RawValue>,
 ) -> Batch<'a> {
     let total = rows.len() as u32;
+    let router = Router::new(spec, typed);
     let mut rejected = Vec::new();
     let mut accepted: Vec<Accepted> = Vec::with_capacity(rows.len());
     let mut position: HashMap<String, usize> = HashMap::with_capacity(rows.len());
     let mut duplicates = 0;
     for (index, raw) in rows.into_iter().enumerate() {
-        let index = index as i32;
-        // Parsed for its cells only, and dropped at the end of the iteration.
-        let row: Value = match serde_json::from_str(raw.get()) {
-            Ok(v) => v,
-            Err(e) => {
-                rejected.push(Rejected {
-                    index,
-                    natural_key: None,
-                    reason: format!("row is not valid JSON: {e}"),
-                    raw: Value::String(raw.get().to_string()),
-                });
-                continue;
-            }
-        };
-        // What PostgreSQL cannot hold (a NUL, bytes that were not UTF-8, a huge key) is
-        // quarantined here, before it could fail the whole page's statement.
-        let row = match super::guard::screen(spec, index, row) {
-            Ok(row) => row,
-            Err(r) => {
-                rejected.push(*r);
-                continue;
-            }
-        };
-        if !row.is_object() {
-            rejected.push(Rejected {
-                index,
-                natural_key: None,
-                reason: "row is not a JSON object".into(),
-                raw: row,
-            });
-            continue;
-        }
-        let Some(key) = spec.natural_key(&row) else {
-            rejected.push(Rejected {
-                index,
-                natural_key: None,
-                reason: format!(
-                    "no usable natural key (field{} {} missing, null or empty)",
-                    if spec.key.len() > 1 { "s" } else { "" },
-                    spec.key.join(", ")
-                ),
-                raw: row,
-            });
-            continue;
-        };
-        let coerced = match typed {
-            Some(t) => coerce_typed(t, &row),
-            None => Ok((coerce_generic(&row), Vec::new())),
-        };
-        match coerced {
-            Err(reason) => rejected.push(Rejected {
-                index,
-                natural_key: Some(key),
-                reason,
-                raw: row,
-            }),
-            Ok((cells, children)) => {
-                let a = Accepted {
-                    key: key.clone(),
-                    cells,
-                    children,
-                    raw,
-                };
-                match position.get(&key) {
-                    Some(&p) => {
-                        duplicates += 1;
-                        accepted[p] = a;
-                    }
-                    None => {
-                        position.insert(key, accepted.len());
-                        accepted.push(a);
-                    }
+        match read_row(spec, typed, &router, index as i32, raw) {
+            Err(r) => rejected.push(r),
+            Ok(a) => match position.get(&a.key) {
+                Some(&p) => {
+                    duplicates += 1;
+                    accepted[p] = a;
                 }
-            }
+                None => {
+                    position.insert(a.key.clone(), accepted.len());
+                    accepted.push(a);
+                }
+            },
         }
     }
     // Sorted keys: every loader touches rows in the same order, so two loaders of overlapping
     // pages cannot deadlock on row locks.
     accepted.sort_by(|a, b| a.key.cmp(&b.key));
 
-    let col_kinds: Vec<Kind> = match typed {
-        Some(t) => all_cols(t).map(|c| c.kind).collect(),
-        None => vec![Kind::Text, Kind::Ts, Kind::Bool],
-    };
     let n = accepted.len();
-    let mut cols: Vec<ColData> = col_kinds.iter().map(|k| ColData::new(*k, n)).collect();
+    let mut cols: Vec<ColData> = router.kinds.iter().map(|k| ColData::new(*k, n)).collect();
     let mut keys = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut children = typed.and_then(|t| t.child).map(|ch| ChildBatch {
@@ -419,56 +651,36 @@ pub fn build_batch<'a>(
     }
 }
 
-type Coerced = (Vec<Cell>, Vec<(Vec<Cell>, Value)>);
-
-fn coerce_typed(t: &TypedTable, row: &Value) -> Result<Coerced, String> {
-    let mut cells = Vec::with_capacity(t.cols.len() + 3);
-    for c in all_cols(t) {
-        let v = row.get(c.name).unwrap_or(&Value::Null);
-        cells.push(coerce(c.kind, v).map_err(|e| format!("field `{}`: {e}", c.name))?);
-    }
+/// The items of a row's child array, coerced.
+fn coerce_children(ch: Child, v: &Value) -> Result<Vec<(Vec<Cell>, Value)>, String> {
     let mut children = Vec::new();
-    if let Some(ch) = t.child {
-        match row.get(ch.field).unwrap_or(&Value::Null) {
-            Value::Null => {}
-            Value::Array(items) => {
-                for (ix, item) in items.iter().enumerate() {
-                    if !item.is_object() {
-                        return Err(format!("field `{}[{ix}]`: expected an object", ch.field));
-                    }
-                    let mut cc = Vec::with_capacity(ch.cols.len());
-                    for c in ch.cols {
-                        let v = item.get(c.name).unwrap_or(&Value::Null);
-                        cc.push(
-                            coerce(c.kind, v).map_err(|e| {
-                                format!("field `{}[{ix}].{}`: {e}", ch.field, c.name)
-                            })?,
-                        );
-                    }
-                    children.push((cc, item.clone()));
+    match v {
+        Value::Null => {}
+        Value::Array(items) => {
+            for (ix, item) in items.iter().enumerate() {
+                if !item.is_object() {
+                    return Err(format!("field `{}[{ix}]`: expected an object", ch.field));
                 }
-            }
-            other => {
-                return Err(format!(
-                    "field `{}`: expected an array, got {}",
-                    ch.field,
-                    show(other)
-                ))
+                let mut cc = Vec::with_capacity(ch.cols.len());
+                for c in ch.cols {
+                    let v = item.get(c.name).unwrap_or(&Value::Null);
+                    cc.push(
+                        coerce(c.kind, v)
+                            .map_err(|e| format!("field `{}[{ix}].{}`: {e}", ch.field, c.name))?,
+                    );
+                }
+                children.push((cc, item.clone()));
             }
         }
+        other => {
+            return Err(format!(
+                "field `{}`: expected an array, got {}",
+                ch.field,
+                show(other)
+            ))
+        }
     }
-    Ok((cells, children))
-}
-
-/// Generic objects keep `referencia`, `referencia_data` and `ativo` when they read cleanly and
-/// NULL otherwise: the payload is what matters there, so no row is rejected for them.
-fn coerce_generic(row: &Value) -> Vec<Cell> {
-    let get = |k: &str| row.get(k).unwrap_or(&Value::Null);
-    vec![
-        coerce(Kind::Text, get("referencia")).unwrap_or(Cell::Text(None)),
-        coerce(Kind::Ts, get("referencia_data")).unwrap_or(Cell::Ts(None)),
-        coerce(Kind::Bool, get("ativo")).unwrap_or(Cell::Bool(None)),
-    ]
+    Ok(children)
 }
 
 #[cfg(test)]
