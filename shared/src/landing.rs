@@ -57,7 +57,8 @@ impl Mode {
     }
 }
 
-/// A run id: `YYYYMMDDTHHMMSSZ-xxxxxx`. Sorts by start time.
+/// A run id: `YYYYMMDDTHHMMSSZ-xxxxxx`. Sorts by start time (to the millisecond for ids made
+/// by [`RunId::starting`], as extract makes them).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RunId(String);
@@ -71,6 +72,17 @@ impl RunId {
             started_at.format("%Y%m%dT%H%M%SZ"),
             suffix & 0xff_ffff
         ))
+    }
+    /// The id of a run starting now-ish at `started_at`: the suffix's top 10 bits are the
+    /// start's millisecond and its low 14 bits are `random`. Ids of runs started within the
+    /// same second then still sort by start time (deletion reconciliation orders full runs by
+    /// id: with a purely random suffix, of two full runs in one second the *earlier* could
+    /// sort last and mark deleted a row only the later one saw), and two runs in the same
+    /// millisecond still get different ids. Same shape as [`RunId::new`]: keys already in
+    /// the archive stay valid.
+    pub fn starting(started_at: DateTime<Utc>, random: u32) -> Self {
+        let ms = started_at.timestamp_subsec_millis().min(999);
+        Self::new(started_at, (ms << 14) | (random & 0x3fff))
     }
     /// Accepts only the shape `new` produces, so a key with anything else is not ours.
     pub fn parse(s: &str) -> Option<Self> {
@@ -293,6 +305,20 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 29, 4, 35, 12).unwrap(),
             0xa1b2c3,
         )
+    }
+
+    #[test]
+    fn runs_in_the_same_second_sort_by_start_time() {
+        let at = |ms: i64| {
+            Utc.with_ymd_and_hms(2026, 11, 29, 14, 32, 27).unwrap()
+                + chrono::Duration::milliseconds(ms)
+        };
+        let earlier = RunId::starting(at(269), 0xff_ffff);
+        let later = RunId::starting(at(976), 0);
+        assert!(earlier < later, "{earlier} < {later}");
+        assert_ne!(RunId::starting(at(5), 1), RunId::starting(at(5), 2));
+        assert_eq!(RunId::parse(later.as_str()), Some(later.clone()));
+        assert_eq!(later.date(), at(0).date_naive());
     }
 
     #[test]

@@ -372,7 +372,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                 let now = Utc::now();
                 Continuation {
                     tenant: job.tenant.clone(),
-                    run_id: RunId::new(now, crate::cvdw::client::random_u64() as u32),
+                    run_id: RunId::starting(now, crate::cvdw::client::random_u64() as u32),
                     started_at: now,
                     objects: job.objects.iter().map(|o| o.name.to_string()).collect(),
                     object_index: 0,
