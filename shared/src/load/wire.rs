@@ -370,6 +370,48 @@ mod tests {
     }
 
     #[test]
+    fn fields_match_by_name_and_type() {
+        let layout = |valor: u32| RowType {
+            name: "cvdw.t".into(),
+            oid: 1,
+            array_oid: 2,
+            fields: vec![
+                ("tenant".into(), Type::TEXT.oid()),
+                ("natural_key".into(), Type::TEXT.oid()),
+                ("payload".into(), Type::JSONB.oid()),
+                ("valor".into(), valor),
+                ("added_later".into(), Type::INT4.oid()),
+            ],
+        };
+        let keys = vec!["1".to_string()];
+        let cols = vec![ColData::Num(vec![Some("1.5".into())])];
+        let ok = layout(Type::NUMERIC.oid());
+        let rows = RowSet::new(&ok, &keys, None, Payloads::Values(&[]), &["valor"], &cols);
+        let rows = rows.expect("numeric column takes numeric");
+        assert!(matches!(
+            rows.sources.as_slice(),
+            [
+                Source::Null,
+                Source::Key,
+                Source::Payload,
+                Source::Col(0),
+                Source::Null
+            ]
+        ));
+        let text = layout(Type::TEXT.oid());
+        let err = RowSet::new(&text, &keys, None, Payloads::Values(&[]), &["valor"], &cols)
+            .expect_err("text column");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "cvdw.t.valor is {} in the database, the loader sends {}",
+                Type::TEXT.oid(),
+                Type::NUMERIC.oid()
+            )
+        );
+    }
+
+    #[test]
     fn numeric_binary_form() {
         assert_eq!(enc("150000.5"), Some((3, 1, 0, 1, vec![15, 0, 5000])));
         assert_eq!(enc("-62.35"), Some((2, 0, 0x4000, 2, vec![62, 3500])));
