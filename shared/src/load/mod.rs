@@ -30,9 +30,9 @@
 //!   * wall-clock times (load time, receipt) live only in `etl`.
 //!   * A row *rejected* in a full run counts as not seen by it (it is quarantined, not
 //!     loaded), so an existing row with that key is marked deleted; fix and replay.
-//! - **Fast.** One transaction per page; one UNNEST `INSERT … ON CONFLICT DO UPDATE … WHERE`
-//!   per table (typed values as arrays, one parameter per column, no row-by-row round
-//!   trips). Statements go out unnamed with their parameter types, one round trip each, and
+//! - **Fast.** One transaction per page; one `INSERT … SELECT … FROM unnest($rows) ON CONFLICT
+//!   DO UPDATE … WHERE` per table, the page's rows going as one array of the table's own row
+//!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with their parameter types, one round trip each, and
 //!   independent ones are pipelined; nothing is session-scoped, so it is fine behind Neon's
 //!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
 //!   for the figures).

@@ -1,4 +1,4 @@
-//! Page parsing and row coercion: CVDW JSON → column arrays for one bulk statement.
+//! Page parsing and row coercion: CVDW JSON → the typed columns of one bulk statement.
 //!
 //! Pure code (no I/O), so every rule is unit-tested here: a row that cannot be coerced is
 //! *rejected* with a reason naming the field and the value; the rest of the page goes on.
@@ -224,7 +224,7 @@ fn expected(kind: Kind) -> &'static str {
     }
 }
 
-/// A column's values for the whole batch, as the array parameter of the UNNEST.
+/// A column's values for the whole batch (sent row by row inside [`super::wire::RowSet`]).
 #[derive(Debug)]
 pub enum ColData {
     Text(Vec<Option<String>>),

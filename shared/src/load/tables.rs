@@ -36,18 +36,6 @@ impl Kind {
             Kind::Date => "date",
         }
     }
-    /// The array cast used in the UNNEST of the bulk upsert.
-    pub fn array_cast(self) -> &'static str {
-        match self {
-            Kind::Text => "text[]",
-            Kind::Int => "bigint[]",
-            // numerics travel as canonical text (no decimal crate): exact, no float rounding.
-            Kind::Num => "text[]::numeric[]",
-            Kind::Bool => "boolean[]",
-            Kind::Ts => "timestamp[]",
-            Kind::Date => "date[]",
-        }
-    }
 }
 
 /// One typed column; the name is the CVDW field name.
