@@ -204,16 +204,11 @@ async fn numerics_keep_the_digits_they_were_sent_with() {
             .get(0);
         assert_eq!(r.get::<_, String>(1), expected, "sent {sent}");
     }
-    let strings: Vec<String> = c
-        .query(
-            "SELECT valor_contrato::text FROM cvdw.vendas WHERE idreserva >= 100 ORDER BY idreserva",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let strings: Vec<String> = column(
+        c,
+        "SELECT valor_contrato::text FROM cvdw.vendas WHERE idreserva >= 100 ORDER BY idreserva",
+    )
+    .await;
     assert_eq!(strings, ["1234.56", "9999.99"]);
 }
 
@@ -418,16 +413,11 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
         ManifestOutcome::Applied { deleted: 3 }
     );
     assert_eq!(live_keys(c, "vendas").await, keys(1..=7));
-    let by: Vec<Option<String>> = c
-        .query(
-            "SELECT deleted_by_run FROM cvdw.vendas WHERE natural_key IN ('8','9','10')",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let by: Vec<Option<String>> = column(
+        c,
+        "SELECT deleted_by_run FROM cvdw.vendas WHERE natural_key IN ('8','9','10')",
+    )
+    .await;
     assert!(by.iter().all(|b| b.as_deref() == Some(r2.as_str())));
     // The derived views exclude deleted rows (8, 9, 10 were in developments 3, 1, 2).
     let units: i64 = c

@@ -48,20 +48,28 @@ impl TestDb {
     }
 }
 
-/// Every base table of schema `cvdw`, each as its rows' JSON text, sorted; plus the
-/// order-independent parts of `etl` (ledger content and quarantine, without wall clocks).
-pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
-    let tables: Vec<String> = c
-        .query(
-            "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = 'cvdw' AND table_type = 'BASE TABLE' ORDER BY 1",
-            &[],
-        )
+/// The first column of every row of a query.
+pub async fn column<T>(c: &Client, sql: &str) -> Vec<T>
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    c.query(sql, &[])
         .await
         .unwrap()
         .iter()
         .map(|r| r.get(0))
-        .collect();
+        .collect()
+}
+
+/// Every base table of schema `cvdw`, each as its rows' JSON text, sorted; plus the
+/// order-independent parts of `etl` (ledger content and quarantine, without wall clocks).
+pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
+    let tables: Vec<String> = column(
+        c,
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = 'cvdw' AND table_type = 'BASE TABLE' ORDER BY 1",
+    )
+    .await;
     let mut out = BTreeMap::new();
     for t in tables {
         // Test code: the table name comes from the catalog, not from input.

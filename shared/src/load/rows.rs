@@ -133,12 +133,8 @@ pub fn coerce(kind: Kind, v: &Value) -> Result<Cell, String> {
     Ok(match kind {
         Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad())?),
         Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad())?),
-        Kind::Num => Cell::Num(
-            values::parse_decimal(v)
-                .ok()
-                .filter(|d| d.as_deref().is_none_or(super::wire::is_encodable_numeric))
-                .ok_or_else(bad)?,
-        ),
+        // A JSON number renders as an f64 would, which `numeric` always takes.
+        Kind::Num => Cell::Num(values::parse_decimal(v).map_err(|_| bad())?),
         Kind::Bool => Cell::Bool(values::parse_bool(v).map_err(|_| bad())?),
         Kind::Ts | Kind::Date if v.is_null() => null_cell(kind),
         Kind::Ts | Kind::Date => return Err(bad()),
@@ -158,6 +154,7 @@ pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell, String> {
     Ok(match kind {
         Kind::Text => Cell::Text((!s.is_empty()).then(|| s.to_string())),
         Kind::Int => Cell::Int(values::parse_int_str(s).map_err(|_| bad())?),
+        // Digits that f64 takes but `numeric` does not (a scale beyond 16 383) are not a number.
         Kind::Num => Cell::Num(
             values::parse_decimal_str(s)
                 .ok()
@@ -345,29 +342,9 @@ struct Accepted<'a> {
 struct RawFields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 /// A field name, borrowed from the page unless it holds escapes.
-struct FieldName<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for FieldName<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = FieldName<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
-                Ok(FieldName(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(FieldName(Cow::Owned(s.to_owned())))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-                Ok(FieldName(Cow::Owned(s)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+struct FieldName<'a>(#[serde(borrow)] Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for RawFields<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -726,6 +703,15 @@ mod tests {
         b.payloads[0].to_sql(&Type::JSONB, &mut out).unwrap();
         assert_eq!(out[0], 1, "jsonb binary version byte");
         assert_eq!(&out[1..], b.payloads[0].get().as_bytes());
+    }
+
+    #[test]
+    fn fields_are_borrowed_from_the_page_unless_escaped() {
+        let RawFields(f) =
+            serde_json::from_str(r#"{"idreserva": 7, "caf\u00e9": "x", "idreserva": 8}"#).unwrap();
+        assert!(matches!(&f[0].0, Cow::Borrowed("idreserva")));
+        assert!(matches!(&f[1].0, Cow::Owned(k) if k == "café"));
+        assert_eq!(f[2].1.get(), "8");
     }
 
     #[test]
