@@ -6,6 +6,7 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The wire format of a CVDW timestamp.
 pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
@@ -151,21 +152,21 @@ pub fn parse_decimal(v: &Value) -> Result<Option<String>, NotA> {
     match v {
         Value::Null => Ok(None),
         Value::Number(n) => Ok(Some(n.to_string())),
-        Value::String(s) => parse_decimal_str(s),
+        Value::String(s) => parse_decimal_str(s).map(|d| d.map(Cow::into_owned)),
         _ => Err(NotA("a number")),
     }
 }
 
-/// [`parse_decimal`] of a JSON string.
-pub fn parse_decimal_str(s: &str) -> Result<Option<String>, NotA> {
+/// [`parse_decimal`] of a JSON string; borrows `s` when it is already canonical.
+pub fn parse_decimal_str(s: &str) -> Result<Option<Cow<'_, str>>, NotA> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
     let normalised = if s.contains(',') {
-        s.replace('.', "").replace(',', ".")
+        Cow::Owned(s.replace('.', "").replace(',', "."))
     } else {
-        s.to_string()
+        Cow::Borrowed(s)
     };
     let valid = !normalised.is_empty()
         && normalised

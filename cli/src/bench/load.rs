@@ -224,7 +224,7 @@ fn text_rows(p: &BenchPage) -> anyhow::Result<Vec<Vec<Option<String>>>> {
         ];
         for c in &b.cols {
             r.push(match c {
-                ColData::Text(v) | ColData::Num(v) => v[i].clone(),
+                ColData::Text(v) | ColData::Num(v) => v[i].as_deref().map(str::to_string),
                 ColData::Int(v) => v[i].map(|x| x.to_string()),
                 ColData::Bool(v) => v[i].map(|x| x.to_string()),
                 ColData::Ts(v) => v[i].map(|x| x.to_string()),

@@ -549,7 +549,15 @@ async fn write_page(
         ) {
             if !newest_keys.is_empty() {
                 // Children follow their parent: replaced whenever the parent's values are.
-                let sel = children.select(&newest_keys, t.cols);
+                // Usually the page is the newest observation of all its keys: then all its
+                // children go, with no copy.
+                let selected;
+                let sel = if newest_keys.len() == batch.keys.len() {
+                    children
+                } else {
+                    selected = children.select(&newest_keys, t.cols);
+                    &selected
+                };
                 let del_params: [Param; 2] =
                     [(&meta.tenant, Type::TEXT), (&newest_keys, Type::TEXT_ARRAY)];
                 let del_fut = tx.execute_typed(del.as_str(), &del_params);

@@ -95,15 +95,30 @@ impl ToSql for RawJson<'_> {
     to_sql_checked!();
 }
 
-/// One typed value.
+/// One typed value. Text and decimal digits borrow the page where it holds them as they are
+/// (a string without escapes, a number), which spares an allocation for most cells.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    Text(Option<String>),
+pub enum Cell<'a> {
+    Text(Option<Cow<'a, str>>),
     Int(Option<i64>),
-    Num(Option<String>),
+    Num(Option<Cow<'a, str>>),
     Bool(Option<bool>),
     Ts(Option<NaiveDateTime>),
     Date(Option<NaiveDate>),
+}
+
+impl Cell<'_> {
+    fn into_owned(self) -> Cell<'static> {
+        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        match self {
+            Cell::Text(c) => Cell::Text(own(c)),
+            Cell::Num(c) => Cell::Num(own(c)),
+            Cell::Int(x) => Cell::Int(x),
+            Cell::Bool(x) => Cell::Bool(x),
+            Cell::Ts(x) => Cell::Ts(x),
+            Cell::Date(x) => Cell::Date(x),
+        }
+    }
 }
 
 fn show(v: &Value) -> String {
@@ -125,16 +140,16 @@ fn is_no_date(s: &str) -> bool {
 }
 
 /// Coerce one value; the error is the reason (without the field name).
-pub fn coerce(kind: Kind, v: &Value) -> Result<Cell, String> {
+pub fn coerce(kind: Kind, v: &Value) -> Result<Cell<'static>, String> {
     if let Value::String(s) = v {
-        return coerce_str(kind, s);
+        return coerce_str(kind, s).map(Cell::into_owned);
     }
     let bad = || format!("expected {}, got {}", expected(kind), show(v));
     Ok(match kind {
-        Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad())?),
+        Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad())?.map(Cow::Owned)),
         Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad())?),
         // A JSON number renders as an f64 would, which `numeric` always takes.
-        Kind::Num => Cell::Num(values::parse_decimal(v).map_err(|_| bad())?),
+        Kind::Num => Cell::Num(values::parse_decimal(v).map_err(|_| bad())?.map(Cow::Owned)),
         Kind::Bool => Cell::Bool(values::parse_bool(v).map_err(|_| bad())?),
         Kind::Ts | Kind::Date if v.is_null() => null_cell(kind),
         Kind::Ts | Kind::Date => return Err(bad()),
@@ -143,7 +158,7 @@ pub fn coerce(kind: Kind, v: &Value) -> Result<Cell, String> {
 
 /// [`coerce`] of a JSON string (the loader reads strings without escapes straight from the
 /// page, with no `Value` in between).
-pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell, String> {
+pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell<'_>, String> {
     let bad = || {
         format!(
             "expected {}, got {}",
@@ -152,7 +167,7 @@ pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell, String> {
         )
     };
     Ok(match kind {
-        Kind::Text => Cell::Text((!s.is_empty()).then(|| s.to_string())),
+        Kind::Text => Cell::Text((!s.is_empty()).then_some(Cow::Borrowed(s))),
         Kind::Int => Cell::Int(values::parse_int_str(s).map_err(|_| bad())?),
         // Digits that f64 takes but `numeric` does not (a scale beyond 16 383) are not a number.
         Kind::Num => Cell::Num(
@@ -170,7 +185,7 @@ pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell, String> {
 }
 
 /// [`coerce`] of a raw JSON value: `null` and strings without escapes are read in place.
-fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell, String> {
+fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell<'_>, String> {
     let Some(raw) = raw else {
         return Ok(null_cell(kind));
     };
@@ -188,9 +203,9 @@ fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell, String> {
     if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         match kind {
             Kind::Num if super::wire::is_encodable_numeric(text) => {
-                return Ok(Cell::Num(Some(text.to_string())))
+                return Ok(Cell::Num(Some(Cow::Borrowed(text))))
             }
-            Kind::Text => return Ok(Cell::Text(Some(text.to_string()))),
+            Kind::Text => return Ok(Cell::Text(Some(Cow::Borrowed(text)))),
             Kind::Int => {
                 if let Ok(i) = text.parse::<i64>() {
                     return Ok(Cell::Int(Some(i)));
@@ -223,16 +238,16 @@ fn expected(kind: Kind) -> &'static str {
 
 /// A column's values for the whole batch (sent row by row inside [`super::wire::RowSet`]).
 #[derive(Debug)]
-pub enum ColData {
-    Text(Vec<Option<String>>),
+pub enum ColData<'a> {
+    Text(Vec<Option<Cow<'a, str>>>),
     Int(Vec<Option<i64>>),
-    Num(Vec<Option<String>>),
+    Num(Vec<Option<Cow<'a, str>>>),
     Bool(Vec<Option<bool>>),
     Ts(Vec<Option<NaiveDateTime>>),
     Date(Vec<Option<NaiveDate>>),
 }
 
-impl ColData {
+impl<'a> ColData<'a> {
     fn new(kind: Kind, cap: usize) -> Self {
         match kind {
             Kind::Text => ColData::Text(Vec::with_capacity(cap)),
@@ -243,7 +258,7 @@ impl ColData {
             Kind::Date => ColData::Date(Vec::with_capacity(cap)),
         }
     }
-    fn push(&mut self, c: Cell) {
+    fn push(&mut self, c: Cell<'a>) {
         match (self, c) {
             (ColData::Text(v), Cell::Text(x)) => v.push(x),
             (ColData::Int(v), Cell::Int(x)) => v.push(x),
@@ -271,7 +286,7 @@ pub struct Rejected {
 pub struct ChildBatch {
     pub parent_keys: Vec<String>,
     pub ordinals: Vec<i32>,
-    pub cols: Vec<ColData>,
+    pub cols: Vec<ColData<'static>>,
     pub payloads: Vec<Value>,
     /// For each accepted parent key: its items' positions in the vectors above.
     by_parent: HashMap<String, Vec<usize>>,
@@ -301,7 +316,7 @@ impl ChildBatch {
     }
 }
 
-fn cell_at(c: &ColData, ix: usize) -> Cell {
+fn cell_at<'a>(c: &ColData<'a>, ix: usize) -> Cell<'a> {
     match c {
         ColData::Text(v) => Cell::Text(v[ix].clone()),
         ColData::Int(v) => Cell::Int(v[ix]),
@@ -320,7 +335,7 @@ pub struct Batch<'a> {
     pub payloads: Vec<RawJson<'a>>,
     /// Typed tables: one entry per column of `all_cols`; generic: referencia, referencia_data,
     /// ativo.
-    pub cols: Vec<ColData>,
+    pub cols: Vec<ColData<'a>>,
     pub children: Option<ChildBatch>,
     pub rejected: Vec<Rejected>,
     /// Rows whose key appeared again later in the same page.
@@ -331,8 +346,8 @@ pub struct Batch<'a> {
 
 struct Accepted<'a> {
     key: String,
-    cells: Vec<Cell>,
-    children: Vec<(Vec<Cell>, Value)>,
+    cells: Vec<Cell<'a>>,
+    children: Vec<(Vec<Cell<'static>>, Value)>,
     raw: &'a RawValue,
 }
 
@@ -544,7 +559,7 @@ fn column_names(typed: Option<&TypedTable>) -> Box<dyn Iterator<Item = &'static 
     }
 }
 
-fn null_cell(kind: Kind) -> Cell {
+fn null_cell(kind: Kind) -> Cell<'static> {
     match kind {
         Kind::Text => Cell::Text(None),
         Kind::Int => Cell::Int(None),
@@ -629,7 +644,7 @@ pub fn build_batch<'a>(
 }
 
 /// The items of a row's child array, coerced.
-fn coerce_children(ch: Child, v: &Value) -> Result<Vec<(Vec<Cell>, Value)>, String> {
+fn coerce_children(ch: Child, v: &Value) -> Result<Vec<(Vec<Cell<'static>>, Value)>, String> {
     let mut children = Vec::new();
     match v {
         Value::Null => {}

@@ -122,7 +122,7 @@ pub struct RowSet<'a> {
     keys: &'a [String],
     ordinals: Option<&'a [i32]>,
     payloads: Payloads<'a>,
-    cols: &'a [ColData],
+    cols: &'a [ColData<'a>],
 }
 
 /// A field the loader fills holds another type on the server than the one it encodes.
@@ -142,7 +142,7 @@ impl<'a> RowSet<'a> {
         ordinals: Option<&'a [i32]>,
         payloads: Payloads<'a>,
         col_names: &[&str],
-        cols: &'a [ColData],
+        cols: &'a [ColData<'a>],
     ) -> Result<Self, LayoutMismatch> {
         let mut sources = Vec::with_capacity(row_type.fields.len());
         for (name, oid) in &row_type.fields {
@@ -184,7 +184,7 @@ impl<'a> RowSet<'a> {
     }
 }
 
-fn col_type(c: &ColData) -> Type {
+fn col_type(c: &ColData<'_>) -> Type {
     match c {
         ColData::Text(_) => Type::TEXT,
         ColData::Int(_) => Type::INT8,
@@ -221,9 +221,9 @@ fn opt<T: ToSql>(v: &Option<T>, ty: &Type, out: &mut BytesMut) -> Result<IsNull,
     }
 }
 
-fn cell(c: &ColData, i: usize, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+fn cell(c: &ColData<'_>, i: usize, out: &mut BytesMut) -> Result<IsNull, BoxError> {
     match c {
-        ColData::Text(v) => opt(&v[i], &Type::TEXT, out),
+        ColData::Text(v) => opt(&v[i].as_deref(), &Type::TEXT, out),
         ColData::Int(v) => opt(&v[i], &Type::INT8, out),
         ColData::Num(v) => match &v[i] {
             Some(s) => {
