@@ -174,14 +174,6 @@ impl<'a> RowSet<'a> {
             cols,
         })
     }
-
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
 }
 
 fn col_type(c: &ColData<'_>) -> Type {
