@@ -652,7 +652,6 @@ async fn single_flight_per_tenant() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let requests_before = e.sim.stats().requests;
     let b = run_chain(&e.store, &jobs, &s, &unlimited).await;
     assert!(
         matches!(b[0].outcome, Outcome::Skipped(_)),
@@ -662,7 +661,9 @@ async fn single_flight_per_tenant() {
     assert_eq!(b[0].pages, 0);
     let a = a.await.unwrap();
     assert_eq!(a[0].outcome, Outcome::Completed);
-    assert!(e.sim.stats().requests > requests_before);
+    // A did the work. (Not "requests went up after B saw the lock": on a fast machine A can
+    // have made its last request by then, with its writes still in flight.)
+    assert!(a[0].pages > 0, "{:?}", a[0]);
     assert_eq!(
         e.sim.stats().throttled,
         0,
