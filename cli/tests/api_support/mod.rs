@@ -55,6 +55,16 @@ impl Dataset {
     }
 }
 
+/// A development's name, the same in every object (as CV CRM sends it), so the dashboard's
+/// charts and tables name it alike.
+fn empreendimento(id: i64) -> String {
+    let names = ["Aurora", "Bosque", "Cais", "Duna"];
+    format!(
+        "Residencial {}",
+        names[(id - 1).rem_euclid(names.len() as i64) as usize]
+    )
+}
+
 fn ts(d: NaiveDateTime) -> String {
     d.format("%Y-%m-%d %H:%M:%S").to_string()
 }
@@ -92,7 +102,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
             unidades.push(json!({
                 "referencia": id, "referencia_data": "2023-11-20 10:00:00",
                 "idunidade": id.to_string(), "idempreendimento": e,
-                "nome_empreendimento": format!("Residencial {}", ["Aurora", "Bosque", "Cais", "Duna"][(e - 1) as usize]),
+                "nome_empreendimento": empreendimento(e),
                 "idetapa": e * 10, "etapa": "Única", "idbloco": e * 100, "bloco": "Torre A",
                 "nome": format!("APTO {}", 100 + k), "valor": format!("{:.2}", 300000.0 + 1000.0 * k as f64),
                 "situacao_bloqueada": if blocked { "S" } else { "N" },
@@ -190,7 +200,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
         reservas.push(json!({
             "referencia": idreserva.to_string(), "referencia_data": ts(data_venda), "ativo": "S",
             "idreserva": idreserva, "data_cad": ts(t), "situacao": "Vendida", "idsituacao": 3,
-            "idempreendimento": emp, "empreendimento": format!("Emp {emp}"), "idunidade": unit,
+            "idempreendimento": emp, "empreendimento": empreendimento(emp), "idunidade": unit,
             "unidade": format!("APTO {}", unit % 10_000 + 100),
             "idcorretor": corretor, "corretor": format!("Corretor {corretor}"),
             "valor_contrato": valor, "valor_financiamento": fin, "valor_fgts": fgts, "valor_subsidio": subs,
@@ -234,7 +244,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
             "valor_contrato": valor, "idcliente": 5000 + s, "cliente": format!("Cliente {s} &amp; Cia"),
             "idcorretor": corretor, "corretor": format!("Corretor {corretor}"),
             "idimobiliaria": 1 + corretor % 2, "imobiliaria": "Imobiliária Sol",
-            "idempreendimento": emp, "empreendimento": format!("Emp {emp}"), "etapa": "Única", "bloco": "Torre A",
+            "idempreendimento": emp, "empreendimento": empreendimento(emp), "etapa": "Única", "bloco": "Torre A",
             "idunidade": unit, "unidade": format!("APTO {}", unit % 10_000 + 100),
         }));
         // Distrato for ~12 %: the unit returns to stock and is sold again later.
@@ -244,7 +254,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
             distratos.push(json!({
                 "referencia": idreserva.to_string(), "referencia_data": ts(d_at), "ativo": "S",
                 "idreserva": idreserva, "situacao_data": ts(d_at), "situacao_atual": "Distrato", "idsituacao": 13,
-                "idempreendimento": emp, "empreendimento": format!("Emp {emp}"), "idunidade": unit,
+                "idempreendimento": emp, "empreendimento": empreendimento(emp), "idunidade": unit,
                 "idcorretor": corretor, "corretor": format!("Corretor {corretor}"),
                 "valor_contrato": valor, "motivo_distrato": "Desistência",
             }));
