@@ -26,7 +26,7 @@ use shared::db::{self, Db, DbConfig};
 use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::rows::{build_batch, parse_envelope, ColData};
 use shared::load::tables::{all_cols, typed, Kind};
-use shared::load::{self, LoadOptions};
+use shared::load::{self, LoadOptions, PageOutcome, PagePhases};
 use std::time::Instant;
 use tokio_postgres::Client;
 
@@ -162,18 +162,27 @@ fn pages(tenant: &str, run: &RunId, n: u32, version: i64) -> Vec<BenchPage> {
         .collect()
 }
 
-/// One page through the loader, as the load Lambda calls it.
-async fn load_one(c: &mut Client, p: &BenchPage) -> anyhow::Result<()> {
-    load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await?;
-    Ok(())
+/// One page through the loader, as the load Lambda calls it; where its time went.
+async fn load_one(c: &mut Client, p: &BenchPage) -> anyhow::Result<PagePhases> {
+    match load::load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await? {
+        PageOutcome::Loaded(r) => Ok(r.phases),
+        PageOutcome::Duplicate { key } => anyhow::bail!("{key}: already in the ledger"),
+    }
 }
 
-async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<f64> {
+/// Seconds for the pages, one at a time, and their phases summed.
+async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<(f64, PagePhases)> {
     let t = Instant::now();
+    let mut sum = PagePhases::default();
     for p in pages {
-        load_one(c, p).await?;
+        let ph = load_one(c, p).await?;
+        sum.parse += ph.parse;
+        sum.begin += ph.begin;
+        sum.upsert += ph.upsert;
+        sum.rest += ph.rest;
+        sum.commit += ph.commit;
     }
-    Ok(t.elapsed().as_secs_f64())
+    Ok((t.elapsed().as_secs_f64(), sum))
 }
 
 /// `k` loaders on their own connections take the pages from one queue, as concurrent load
@@ -339,7 +348,7 @@ async fn rss_probe(admin: &DbConfig) -> anyhow::Result<()> {
         db::migrate(db.client()).await?;
         let run = RunId::new(chrono::Utc::now(), 1);
         let p = pages("bench", &run, 1, 1).pop().context("one page")?;
-        load_one(db.client(), &p).await
+        load_one(db.client(), &p).await.map(|_| ())
     }
     .await;
     println!("RSS_PROBE peak_kb={}", peak_rss_kb().unwrap_or(0));
@@ -447,14 +456,24 @@ async fn bench(
         run_loader(db.client(), &pages("warmup", &warm_run, 1, 0)).await?;
     }
 
-    let a_empty = run_loader(db.client(), &p1).await?;
-    let a_full = run_loader(db.client(), &p2).await?;
+    let (a_empty, ph_empty) = run_loader(db.client(), &p1).await?;
+    let (a_full, ph_full) = run_loader(db.client(), &p2).await?;
     let a = 2.0 * rows / (a_empty + a_full);
     println!(
         "(a) loader      empty table: {:>9.0} rows/s   full table (newer run, same keys): {:>9.0} rows/s   overall {:>9.0} rows/s",
         rows / a_empty,
         rows / a_full,
         a
+    );
+    // Where a page's time goes (the loader's own phase timings; docs/load-benchmark.md).
+    let per_page = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / (2 * n) as f64;
+    println!(
+        "    ms per page: parse {:.1}   begin {:.1}   upsert {:.1}   rest {:.1}   commit {:.1}",
+        per_page(ph_empty.parse + ph_full.parse),
+        per_page(ph_empty.begin + ph_full.begin),
+        per_page(ph_empty.upsert + ph_full.upsert),
+        per_page(ph_empty.rest + ph_full.rest),
+        per_page(ph_empty.commit + ph_full.commit),
     );
 
     // The same, with `concurrency` loaders (another tenant: an empty slice of the same table).
