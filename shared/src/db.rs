@@ -247,14 +247,25 @@ impl DbConfig {
     }
 
     /// The same settings, reaching the server through another address (a benchmark's
-    /// latency-injecting proxy).
+    /// latency-injecting proxy). `Config` cannot drop a host, so it is rebuilt with every
+    /// connection setting copied. Through a plain TCP proxy, TLS names the proxy's address,
+    /// not the server: a managed server that routes by SNI (Neon) cannot be reached this way.
     pub fn via(&self, host: &str, port: u16) -> Self {
         let mut c = self.clone();
         c.config = Config::new();
         c.config
             .host(host)
             .port(port)
-            .ssl_mode(self.config.get_ssl_mode());
+            .ssl_mode(self.config.get_ssl_mode())
+            .channel_binding(self.config.get_channel_binding())
+            .keepalives(self.config.get_keepalives())
+            .keepalives_idle(self.config.get_keepalives_idle());
+        if let Some(t) = self.config.get_connect_timeout() {
+            c.config.connect_timeout(*t);
+        }
+        if let Some(o) = self.config.get_options() {
+            c.config.options(o);
+        }
         if let Some(u) = self.config.get_user() {
             c.config.user(u);
         }
@@ -537,6 +548,34 @@ pub async fn drop_database(admin: &DbConfig, name: &str) -> Result<(), DbError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn via_keeps_every_connection_setting_but_the_address() {
+        use tokio_postgres::config::{ChannelBinding, Host};
+        let cfg = DbConfig::from_url(
+            "postgresql://u:pw@db.example/app?sslmode=require&channel_binding=require&connect_timeout=7&options=-c%20statement_timeout%3D5000&application_name=x",
+        )
+        .unwrap();
+        let v = cfg.via("127.0.0.1", 6543).config;
+        assert_eq!(v.get_ports(), &[6543]);
+        assert!(matches!(v.get_hosts(), [Host::Tcp(h)] if h == "127.0.0.1"));
+        assert_eq!(v.get_ssl_mode(), SslMode::Require);
+        assert_eq!(v.get_channel_binding(), ChannelBinding::Require);
+        assert_eq!(
+            v.get_connect_timeout(),
+            Some(&std::time::Duration::from_secs(7))
+        );
+        assert_eq!(v.get_options(), Some("-c statement_timeout=5000"));
+        assert_eq!(
+            (
+                v.get_user(),
+                v.get_password(),
+                v.get_dbname(),
+                v.get_application_name()
+            ),
+            (Some("u"), Some(&b"pw"[..]), Some("app"), Some("x"))
+        );
+    }
 
     #[test]
     fn url_normalisation() {
