@@ -32,10 +32,10 @@
 //!     loaded), so an existing row with that key is marked deleted; fix and replay.
 //! - **Fast.** One transaction per page; one `INSERT … SELECT … FROM unnest($rows) ON CONFLICT
 //!   DO UPDATE … WHERE` per table, the page's rows going as one array of the table's own row
-//!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with their parameter types, one round trip each, and
-//!   independent ones are pipelined; nothing is session-scoped, so it is fine behind Neon's
-//!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
-//!   for the figures).
+//!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with
+//!   their parameter types, one round trip each, and independent ones are pipelined; nothing
+//!   is session-scoped, so it is fine behind Neon's transaction pooler (see [`sql`] for the
+//!   statement choices and `docs/load-benchmark.md` for the figures).
 //! - **Concurrent, without deadlocks.** The load Lambda runs several pages at once, often of
 //!   the same object (a run's pages land together). Each page transaction takes two
 //!   transaction-level advisory locks, always in this order: its page key exclusively (two
