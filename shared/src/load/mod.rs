@@ -324,7 +324,7 @@ pub async fn load_page(
         let (_, _, row_types, already, deletion) = futures::try_join!(
             tx.execute_typed(LOCK, &page_lock_params),
             tx.execute_typed(object_lock, &lock_params),
-            RowTypes::fetch(&tx, sql::for_object(typed)),
+            wire::RowTypes::fetch(&tx, sql::for_object(typed)),
             // Again under the lock: a concurrent delivery of the same page may have just finished.
             ledger_has(&tx, key, &sha),
             // D(R): the first applied full run after this page's run, if any (see module docs).
@@ -471,29 +471,12 @@ async fn upsert_rows(
     Ok(keys)
 }
 
-/// The row types a page's rows travel as (see [`wire`]), read in the page's transaction.
-struct RowTypes {
-    table: wire::RowType,
-    child: Option<wire::RowType>,
-}
-
-impl RowTypes {
-    async fn fetch(
-        tx: &Transaction<'_>,
-        stmts: &sql::TableSql,
-    ) -> Result<RowTypes, tokio_postgres::Error> {
-        let (table, child) =
-            wire::RowType::fetch(tx, &stmts.table, stmts.child_table.as_deref()).await?;
-        Ok(RowTypes { table, child })
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn write_page(
     tx: &Transaction<'_>,
     spec: &ObjectSpec,
     typed: Option<&TypedTable>,
-    row_types: &RowTypes,
+    row_types: &wire::RowTypes,
     key: &str,
     sha: &str,
     etag: Option<&str>,
@@ -516,10 +499,7 @@ async fn write_page(
         Vec::new()
     } else {
         let object = typed.is_none().then_some(spec.name);
-        let col_names: Vec<&str> = match typed {
-            Some(t) => tables::all_cols(t).map(|c| c.name).collect(),
-            None => rows::GENERIC_COLS.iter().map(|c| c.name).collect(),
-        };
+        let col_names: Vec<&str> = tables::columns_of(typed).map(|c| c.name).collect();
         upsert_rows(
             tx,
             stmts,

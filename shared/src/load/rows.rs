@@ -11,7 +11,7 @@
 //! peak memory of the Lambda. The original text is also the more lossless payload: a number
 //! keeps every digit instead of going through an `f64`.
 
-use super::tables::{all_cols, Child, Col, Kind, TypedTable};
+use super::tables::{columns_of, Child, Col, Kind, TypedTable};
 use crate::catalogue::ObjectSpec;
 use crate::values;
 use bytes::{BufMut, BytesMut};
@@ -393,7 +393,8 @@ struct Route {
 /// The routes of one object's fields, built once per page.
 struct Router {
     routes: HashMap<&'static str, Route>,
-    kinds: Vec<Kind>,
+    /// The typed columns, in batch order.
+    cols: Vec<&'static Col>,
     key_fields: Vec<&'static str>,
     /// Generic objects: a value that does not coerce is NULL (the payload is what matters
     /// there); typed objects reject the row.
@@ -402,10 +403,7 @@ struct Router {
 
 impl Router {
     fn new(spec: &ObjectSpec, typed: Option<&TypedTable>) -> Self {
-        let cols: Vec<&Col> = match typed {
-            Some(t) => all_cols(t).collect(),
-            None => GENERIC_COLS.iter().collect(),
-        };
+        let cols: Vec<&'static Col> = columns_of(typed).collect();
         let mut routes: HashMap<&'static str, Route> = HashMap::new();
         for (i, c) in cols.iter().enumerate() {
             routes.entry(c.name).or_default().col = Some(i);
@@ -418,28 +416,12 @@ impl Router {
         }
         Router {
             routes,
-            kinds: cols.iter().map(|c| c.kind).collect(),
+            cols,
             key_fields: spec.key.to_vec(),
             lenient: typed.is_none(),
         }
     }
 }
-
-/// The columns generic objects keep next to their payload.
-pub const GENERIC_COLS: [Col; 3] = [
-    Col {
-        name: "referencia",
-        kind: Kind::Text,
-    },
-    Col {
-        name: "referencia_data",
-        kind: Kind::Ts,
-    },
-    Col {
-        name: "ativo",
-        kind: Kind::Bool,
-    },
-];
 
 fn value_of(raw: Option<&RawValue>) -> Result<Value, String> {
     match raw {
@@ -485,7 +467,7 @@ fn read_row<'a>(
         });
     };
     // Later occurrences of a field win, as in a parsed object.
-    let mut slots: Vec<Option<&RawValue>> = vec![None; router.kinds.len()];
+    let mut slots: Vec<Option<&RawValue>> = vec![None; router.cols.len()];
     let mut key_slots: Vec<Option<&RawValue>> = vec![None; router.key_fields.len()];
     let mut child_slot = None;
     for (name, value) in &fields {
@@ -531,11 +513,11 @@ fn read_row<'a>(
         raw: row_value(raw),
     };
     let mut cells = Vec::with_capacity(slots.len());
-    for ((slot, kind), name) in slots.iter().zip(&router.kinds).zip(column_names(typed)) {
-        cells.push(match coerce_raw(*kind, *slot) {
+    for (slot, col) in slots.iter().zip(&router.cols) {
+        cells.push(match coerce_raw(col.kind, *slot) {
             Ok(c) => c,
-            Err(_) if router.lenient => null_cell(*kind),
-            Err(e) => return Err(reject(format!("field `{name}`: {e}"))),
+            Err(_) if router.lenient => null_cell(col.kind),
+            Err(e) => return Err(reject(format!("field `{}`: {e}", col.name))),
         });
     }
     let children = match typed.and_then(|t| t.child) {
@@ -550,13 +532,6 @@ fn read_row<'a>(
         children,
         raw,
     })
-}
-
-fn column_names(typed: Option<&TypedTable>) -> Box<dyn Iterator<Item = &'static str> + '_> {
-    match typed {
-        Some(t) => Box::new(all_cols(t).map(|c| c.name)),
-        None => Box::new(GENERIC_COLS.iter().map(|c| c.name)),
-    }
 }
 
 fn null_cell(kind: Kind) -> Cell<'static> {
@@ -602,7 +577,11 @@ pub fn build_batch<'a>(
     accepted.sort_by(|a, b| a.key.cmp(&b.key));
 
     let n = accepted.len();
-    let mut cols: Vec<ColData> = router.kinds.iter().map(|k| ColData::new(*k, n)).collect();
+    let mut cols: Vec<ColData> = router
+        .cols
+        .iter()
+        .map(|c| ColData::new(c.kind, n))
+        .collect();
     let mut keys = Vec::with_capacity(n);
     let mut payloads = Vec::with_capacity(n);
     let mut children = typed.and_then(|t| t.child).map(|ch| ChildBatch {

@@ -9,7 +9,7 @@
 //! measured, see `docs/load-benchmark.md`), but they need a per-connection cache that survives
 //! reconnects and a pooler that tracks protocol-level statements; the gain does not pay for that.
 
-use super::tables::{all_cols, Col, TypedTable, TYPED};
+use super::tables::{all_cols, columns_of, Col, TypedTable, TYPED};
 use std::sync::OnceLock;
 
 /// `(excluded observation) >= (stored observation)`: the incoming row is at least as new, by
@@ -18,11 +18,14 @@ use std::sync::OnceLock;
 const NEWER: &str =
     "(excluded.fetched_at, excluded.run_id, excluded.page) >= (t.fetched_at, t.run_id, t.page)";
 
-// Key lists are written `natural_key = ANY(ARRAY(SELECT unnest($n::text[])))`, not
-// `= ANY($n)`: given the 500 keys as a constant, the planner estimates the selectivity of each
-// one against the column's statistics (0.8–1.4 ms per statement on a 500-key page, measured
-// with EXPLAIN); behind a sub-select it does not look, and the executor's index scan is the
-// same (0.06 ms to plan).
+/// `= ANY(…)` over the keys in parameter `$n`, written `ANY(ARRAY(SELECT unnest($n::text[])))`
+/// rather than `ANY($n)`: given the 500 keys as a constant, the planner estimates the
+/// selectivity of each one against the column's statistics (0.8–1.4 ms per statement on a
+/// 500-key page, measured with EXPLAIN); behind a sub-select it does not look, and the
+/// executor's index scan is the same (0.06 ms to plan).
+fn any_key_of(n: u8) -> String {
+    format!("ANY(ARRAY(SELECT unnest(${n}::text[])))")
+}
 
 fn q(name: &str) -> String {
     format!("\"{name}\"")
@@ -94,7 +97,8 @@ fn took_sql(table: &str, generic: bool) -> String {
     let obj = if generic { " AND object = $6" } else { "" };
     format!(
         "SELECT natural_key FROM {table} \
-         WHERE tenant = $1{obj} AND natural_key = ANY(ARRAY(SELECT unnest($5::text[]))) AND fetched_at = $3 AND run_id = $2 AND page = $4"
+         WHERE tenant = $1{obj} AND natural_key = {keys} AND fetched_at = $3 AND run_id = $2 AND page = $4",
+        keys = any_key_of(5)
     )
 }
 
@@ -108,8 +112,9 @@ fn seen_sql(table: &str, generic: bool) -> String {
     format!(
         "UPDATE {table} AS t SET first_seen_run = least(t.first_seen_run, $2), \
            last_seen_run = greatest(t.last_seen_run, $2), {del_at}, {del_by} \
-         WHERE t.tenant = $1{obj} AND t.natural_key = ANY(ARRAY(SELECT unnest($5::text[]))) \
-           AND (t.first_seen_run > $2 OR t.last_seen_run < $2)"
+         WHERE t.tenant = $1{obj} AND t.natural_key = {keys} \
+           AND (t.first_seen_run > $2 OR t.last_seen_run < $2)",
+        keys = any_key_of(5)
     )
 }
 
@@ -117,8 +122,10 @@ fn seen_sql(table: &str, generic: bool) -> String {
 /// with `$1` tenant and `$2` the items as rows of the child table's type (natural_key,
 /// ordinal, payload, columns).
 fn child_sql(table: &str, cols: &[Col]) -> (String, String) {
-    let delete =
-        format!("DELETE FROM cvdw.{table} WHERE tenant = $1 AND natural_key = ANY(ARRAY(SELECT unnest($2::text[])))");
+    let delete = format!(
+        "DELETE FROM cvdw.{table} WHERE tenant = $1 AND natural_key = {}",
+        any_key_of(2)
+    );
     let names: Vec<String> = cols.iter().map(|c| q(c.name)).collect();
     let insert = format!(
         "INSERT INTO cvdw.{table} (tenant, natural_key, ordinal, payload, {cols}) \
@@ -192,7 +199,7 @@ fn typed_sql() -> &'static [TableSql] {
 fn generic_sql() -> &'static TableSql {
     static SQL: OnceLock<TableSql> = OnceLock::new();
     SQL.get_or_init(|| {
-        let refs: Vec<&Col> = super::rows::GENERIC_COLS.iter().collect();
+        let refs: Vec<&Col> = columns_of(None).collect();
         TableSql {
             table: "cvdw.objects".to_string(),
             child_table: None,

@@ -551,7 +551,13 @@ pub fn typed(object: &str) -> Option<&'static TypedTable> {
 
 /// All columns of a typed table in order: common first, then its own.
 pub fn all_cols(t: &TypedTable) -> impl Iterator<Item = &'static Col> + '_ {
-    COMMON.iter().chain(t.cols.iter())
+    columns_of(Some(t))
+}
+
+/// The typed columns of an object's rows: its typed table's ([`all_cols`]), or for the
+/// generic table `cvdw.objects` just the common ones.
+pub fn columns_of(typed: Option<&TypedTable>) -> impl Iterator<Item = &'static Col> + '_ {
+    COMMON.iter().chain(typed.map_or(&[][..], |t| t.cols))
 }
 
 #[cfg(test)]

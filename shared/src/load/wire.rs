@@ -9,7 +9,7 @@
 //!
 //! The row type is the table's own, so nothing has to be declared or migrated for it. Its
 //! OIDs and its field list differ between databases and change with migrations, so they are
-//! read from the catalogue in every page's transaction ([`RowType::fetch`], pipelined with the
+//! read from the catalogue in every page's transaction ([`RowTypes::fetch`], pipelined with the
 //! locks: no extra round trip). Fields are matched by name; the ones a batch does not carry
 //! (`tenant`, bookkeeping) travel as NULL and the statement sets them. A field whose server
 //! type is not the type the loader encodes is an error before anything is sent.
@@ -19,6 +19,7 @@
 //! database test compares it with `numeric_in` on awkward values.
 
 use super::rows::{ColData, RawJson};
+use super::sql::TableSql;
 use bytes::{BufMut, BytesMut};
 use serde_json::Value;
 use std::error::Error;
@@ -53,12 +54,37 @@ impl RowType {
         }
     }
 
-    /// The row types of a table and of its child table (one statement for both).
+    /// The parameter type of an array of these rows.
+    pub fn array_type(&self) -> Type {
+        let elem = Type::new(
+            self.name.clone(),
+            self.oid,
+            Kind::Composite(Vec::new()),
+            String::new(),
+        );
+        Type::new(
+            format!("_{}", self.name),
+            self.array_oid,
+            Kind::Array(elem),
+            String::new(),
+        )
+    }
+}
+
+/// The row types a page's rows travel as, read in the page's transaction.
+#[derive(Debug)]
+pub struct RowTypes {
+    pub table: RowType,
+    pub child: Option<RowType>,
+}
+
+impl RowTypes {
+    /// The row types of a statement set's table and child table (one statement for both).
     pub async fn fetch(
         c: &impl GenericClient,
-        table: &str,
-        child: Option<&str>,
-    ) -> Result<(RowType, Option<RowType>), tokio_postgres::Error> {
+        stmts: &TableSql,
+    ) -> Result<RowTypes, tokio_postgres::Error> {
+        let (table, child) = (stmts.table.as_str(), stmts.child_table.as_deref());
         let mut names = vec![table];
         names.extend(child);
         let rows = c
@@ -76,23 +102,7 @@ impl RowType {
             target.array_oid = r.get(2);
             target.fields.push((r.get(3), r.get(4)));
         }
-        Ok((table, child))
-    }
-
-    /// The parameter type of an array of these rows.
-    pub fn array_type(&self) -> Type {
-        let elem = Type::new(
-            self.name.clone(),
-            self.oid,
-            Kind::Composite(Vec::new()),
-            String::new(),
-        );
-        Type::new(
-            format!("_{}", self.name),
-            self.array_oid,
-            Kind::Array(elem),
-            String::new(),
-        )
+        Ok(RowTypes { table, child })
     }
 }
 
