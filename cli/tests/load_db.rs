@@ -137,6 +137,62 @@ async fn same_page_twice_gives_an_identical_db() {
     t.drop().await;
 }
 
+fn one_round_trip(out: &PageOutcome) -> bool {
+    match out {
+        PageOutcome::Loaded(r) => r.one_round_trip,
+        PageOutcome::Duplicate { key } => panic!("{key}: expected a load, got a duplicate"),
+    }
+}
+
+/// The usual page goes to the server in one round trip; a late page, a page that completes a
+/// pending manifest and a stale cached row layout each take their detour, and the tables are
+/// those of in-order delivery.
+#[tokio::test]
+async fn usual_pages_load_in_one_round_trip_and_the_unusual_ones_step_by_step() {
+    let mut t = TestDb::migrated("load_paths").await;
+    let (r1, r2) = (run_id(0, 0x10), run_id(1, 0x20));
+    let rows1: Vec<Value> = (1..=10).map(|i| venda(i, 1)).collect();
+    let rows2: Vec<Value> = (1..=10).map(|i| venda(i, 2)).collect();
+    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &rows1, 5);
+    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &rows2, 5);
+    let (mk2, mb2) = manifest(&p2, Mode::Full);
+
+    // Run 2's first page, then run 2's manifest (pending: its last page is missing).
+    assert!(one_round_trip(&deliver(t.client(), &p2[0]).await));
+    assert!(matches!(
+        load_manifest(t.client(), &mk2, &mb2).await.unwrap(),
+        ManifestOutcome::Pending { missing: 1 }
+    ));
+    // The page that completes it applies it, under the exclusive lock: step by step.
+    let last = deliver(t.client(), &p2[1]).await;
+    assert!(!one_round_trip(&last));
+    assert!(matches!(&last, PageOutcome::Loaded(r) if r.manifests_applied == 1));
+    // Run 1 arrives late: older than every stored row, so step by step.
+    let late = deliver(t.client(), &p1[0]).await;
+    assert!(!one_round_trip(&late));
+    assert!(matches!(&late, PageOutcome::Loaded(r) if r.newest == 0 && r.loaded == 5));
+    assert!(!one_round_trip(&deliver(t.client(), &p1[1]).await));
+    let (mk1, mb1) = manifest(&p1, Mode::Full);
+    load_manifest(t.client(), &mk1, &mb1).await.unwrap();
+    let got = dump(t.client()).await;
+
+    // In order, in another database: every page in one round trip, though the row layout
+    // cached from the first database is not this one's (the guard says so; it is re-read).
+    let mut u = TestDb::migrated("load_paths_in_order").await;
+    for p in p1.iter().chain(&p2) {
+        assert!(one_round_trip(&deliver(u.client(), p).await), "{}", p.key);
+    }
+    load_manifest(u.client(), &mk1, &mb1).await.unwrap();
+    load_manifest(u.client(), &mk2, &mb2).await.unwrap();
+    assert_eq!(dump(u.client()).await, got);
+    // And back to the first database: its layout is read again, one round trip still.
+    let r3 = run_id(2, 0x30);
+    let p3 = run_pages(T, "/vendas", &r3, Mode::Incremental, &rows2[..3], 5);
+    assert!(one_round_trip(&deliver(t.client(), &p3[0]).await));
+    t.drop().await;
+    u.drop().await;
+}
+
 /// Numerics travel in `numeric`'s binary form, encoded by the loader from the digits as sent
 /// (`shared::load::wire`): every one must read back as PostgreSQL's own parse of that text.
 #[tokio::test]

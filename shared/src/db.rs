@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0004_payload_lz4.sql"),
     },
     Migration {
+        version: 5,
+        name: "0005_etl_page_guard.sql",
+        sql: include_str!("../../migrations/0005_etl_page_guard.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),

@@ -52,6 +52,7 @@
 
 pub mod event;
 pub mod guard;
+pub mod pipeline;
 pub mod replay;
 pub mod rows;
 pub mod sql;
@@ -70,7 +71,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 /// A parameter with its wire type: every statement of the page transaction is sent unnamed,
 /// typed, in one round trip (see [`sql`]).
-type Param<'a> = (&'a (dyn ToSql + Sync), Type);
+pub(crate) type Param<'a> = (&'a (dyn ToSql + Sync), Type);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -132,6 +133,8 @@ pub struct PageReport {
     pub rejected: u32,
     /// Pending manifests this page completed (and that were applied).
     pub manifests_applied: u32,
+    /// Loaded in one round trip (the usual case), not step by step.
+    pub one_round_trip: bool,
     /// Where the time went.
     pub phases: PagePhases,
 }
@@ -302,6 +305,42 @@ pub async fn load_page(
     let parse = parse + (t_check - started);
 
     let t_begin = Instant::now();
+    let stmts = sql::for_object(typed);
+    let mut cached = wire::RowTypes::cached(stmts);
+    let detour = loop {
+        let (types, fresh) = match cached.take() {
+            Some(t) => (t, false),
+            None => (wire::RowTypes::refresh(&*client, stmts).await?, true),
+        };
+        let t_batch = Instant::now();
+        let attempt = load_in_one_round_trip(
+            client, spec, stmts, &types, key, &sha, etag, meta, &batch, started, opts.force,
+        )
+        .await;
+        match attempt {
+            Ok(Ok(mut report)) => {
+                report.phases = PagePhases {
+                    parse,
+                    begin: check + (t_batch - t_begin),
+                    upsert: t_batch.elapsed(),
+                    ..PagePhases::default()
+                };
+                log_loaded(key, &report, started);
+                return Ok(PageOutcome::Loaded(report));
+            }
+            Ok(Err(Detour::Duplicate)) => {
+                return Ok(PageOutcome::Duplicate {
+                    key: key.to_string(),
+                })
+            }
+            // Read the layout again (a migration ran, or another database) and retry once.
+            Ok(Err(Detour::StaleLayout)) | Err(LoadError::Layout(_)) if !fresh => continue,
+            Ok(Err(detour)) => break detour,
+            Err(e) => return Err(e),
+        }
+    };
+    tracing::debug!(key, ?detour, "loading the page step by step");
+
     let lock = lock_name(&meta.tenant, spec.name);
     let page_lock = format!("cvdw-page/{key}");
     let run = meta.run_id.as_str();
@@ -315,13 +354,14 @@ pub async fn load_page(
     // Pages of one object load concurrently (the object lock is taken shared); only applying
     // a manifest takes it exclusively. A page that turns out to complete a pending manifest is
     // rolled back and loaded again under the exclusive lock (see the module docs).
-    let mut exclusive = false;
+    let mut exclusive = detour == Detour::Exclusive;
     let (tx, mut report) = loop {
         let tx = client.transaction().await?;
         let object_lock = if exclusive { LOCK } else { LOCK_SHARED };
         // Pipelined: the locks are sent first (page, then object: every loader takes them in
         // this order), so the server runs the two reads after they are held.
-        let (_, _, row_types, already, deletion) = futures::try_join!(
+        // Every answer is awaited before an error is taken, in statement order (see [`pipeline`]).
+        let (page_locked, object_locked, row_types, already, deletion) = futures::join!(
             tx.execute_typed(LOCK, &page_lock_params),
             tx.execute_typed(object_lock, &lock_params),
             wire::RowTypes::fetch(&tx, sql::for_object(typed)),
@@ -334,7 +374,10 @@ pub async fn load_page(
                  ORDER BY run_id LIMIT 1",
                 &d_params,
             )
-        )?;
+        );
+        page_locked?;
+        object_locked?;
+        let (row_types, already, deletion) = (row_types?, already?, deletion?);
         if !opts.force && already {
             tx.commit().await?;
             return Ok(PageOutcome::Duplicate {
@@ -366,6 +409,11 @@ pub async fn load_page(
     report.phases.parse = parse;
     report.phases.begin = begin;
     report.phases.commit = t_commit.elapsed();
+    log_loaded(key, &report, started);
+    Ok(PageOutcome::Loaded(report))
+}
+
+fn log_loaded(key: &str, report: &PageReport, started: Instant) {
     let ph = &report.phases;
     tracing::info!(
         key,
@@ -380,9 +428,9 @@ pub async fn load_page(
         upsert_us = ph.upsert.as_micros() as u64,
         rest_us = ph.rest.as_micros() as u64,
         commit_us = ph.commit.as_micros() as u64,
+        one_round_trip = report.one_round_trip,
         "page loaded"
     );
-    Ok(PageOutcome::Loaded(report))
 }
 
 async fn ledger_has(
@@ -399,6 +447,179 @@ async fn ledger_has(
     Ok(row.is_some_and(|r| r.get::<_, String>(0).eq_ignore_ascii_case(sha)))
 }
 
+/// Why the one-round-trip attempt left a page to the step-by-step path (the SQLSTATEs of
+/// migration 0005).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detour {
+    /// CV001: the ledger has the page with this sha256 (a concurrent delivery got there first).
+    Duplicate,
+    /// CV002: the page completes a pending manifest: load it under the exclusive object lock.
+    Exclusive,
+    /// CV003: the cached row types are not the database's.
+    StaleLayout,
+    /// CV004: some stored row is newer than the page (a late, out-of-order page).
+    Late,
+}
+
+impl Detour {
+    fn of(e: &tokio_postgres::Error) -> Option<Detour> {
+        match e.code()?.code() {
+            "CV001" => Some(Detour::Duplicate),
+            "CV002" => Some(Detour::Exclusive),
+            "CV003" => Some(Detour::StaleLayout),
+            "CV004" => Some(Detour::Late),
+            _ => None,
+        }
+    }
+}
+
+/// The usual page in ONE round trip: BEGIN, the locks, `etl.page_guard`, the upsert (which
+/// aborts unless the page is the newest observation of every key), its children, its
+/// bookkeeping and COMMIT go out together; the server runs them in order. Whatever the client
+/// used to decide between statements is decided by the server, and anything unusual aborts the
+/// transaction with a [`Detour`]: the statements after it fail, COMMIT rolls back, and the
+/// caller loads the page step by step. Everything that can fail on the client (the row sets'
+/// layout) is checked before anything is sent.
+async fn load_in_one_round_trip(
+    client: &Client,
+    spec: &ObjectSpec,
+    stmts: &sql::TableSql,
+    types: &wire::RowTypes,
+    key: &str,
+    sha: &str,
+    etag: Option<&str>,
+    meta: &PageMeta,
+    batch: &Batch<'_>,
+    started: Instant,
+    force: bool,
+) -> Result<Result<PageReport, Detour>, LoadError> {
+    let typed = tables::typed(spec.name);
+    let col_names: Vec<&str> = tables::columns_of(typed).map(|c| c.name).collect();
+    let rows = if batch.keys.is_empty() {
+        None
+    } else {
+        Some(wire::RowSet::new(
+            &types.table,
+            &batch.keys,
+            None,
+            wire::Payloads::Raw(&batch.payloads),
+            &col_names,
+            &batch.cols,
+        )?)
+    };
+    let child = match (
+        typed.and_then(|t| t.child),
+        stmts.child_delete.as_deref(),
+        stmts.child_insert.as_deref(),
+        types.child.as_ref(),
+        batch.children.as_ref(),
+    ) {
+        (Some(t), Some(delete), Some(insert), Some(row_type), Some(_)) if rows.is_some() => Some((
+            t,
+            ChildStatements {
+                delete,
+                insert,
+                row_type,
+            },
+        )),
+        _ => None,
+    };
+    let child_names: Vec<&str> = child
+        .as_ref()
+        .map(|(t, _)| t.cols.iter().map(|c| c.name).collect())
+        .unwrap_or_default();
+    let child_rows = match (&child, batch.children.as_ref()) {
+        (Some((_, ch)), Some(items)) if !items.parent_keys.is_empty() => Some(wire::RowSet::new(
+            ch.row_type,
+            &items.parent_keys,
+            Some(&items.ordinals),
+            wire::Payloads::Values(&items.payloads),
+            &child_names,
+            &items.cols,
+        )?),
+        _ => None,
+    };
+
+    let lock = lock_name(&meta.tenant, spec.name);
+    let page_lock = format!("cvdw-page/{key}");
+    let run = meta.run_id.as_str();
+    let page = meta.page as i32;
+    let n_keys = batch.keys.len() as i32;
+    let (tables, layouts) = types.layouts();
+    let table_array = types.table.array_type();
+    let bookkeeping = Bookkeeping::new(spec, key, sha, etag, meta, batch, started);
+
+    let mut steps = vec![
+        pipeline::command(client, "BEGIN"),
+        pipeline::statement(client, LOCK, vec![(&page_lock, Type::TEXT)]),
+        pipeline::statement(client, LOCK_SHARED, vec![(&lock, Type::TEXT)]),
+        pipeline::statement(
+            client,
+            "SELECT etl.page_guard($1, $2, $3, $4, $5, $6, $7)",
+            vec![
+                (&key, Type::TEXT),
+                (&sha, Type::TEXT),
+                (&force, Type::BOOL),
+                (&meta.tenant, Type::TEXT),
+                (&spec.name, Type::TEXT),
+                (&tables, Type::TEXT_ARRAY),
+                (&layouts, Type::TEXT_ARRAY),
+            ],
+        ),
+    ];
+    if let Some(rows) = &rows {
+        steps.push(pipeline::statement(
+            client,
+            stmts.upsert_newest.as_str(),
+            vec![
+                (&meta.tenant, Type::TEXT),
+                (&run, Type::TEXT),
+                (&meta.fetched_at, Type::TIMESTAMPTZ),
+                (&page, Type::INT4),
+                (&key, Type::TEXT),
+                (&spec.name, Type::TEXT),
+                (rows, table_array),
+                (&n_keys, Type::INT4),
+            ],
+        ));
+    }
+    if let Some((_, ch)) = &child {
+        steps.extend(child_steps(
+            client,
+            ch,
+            &meta.tenant,
+            &batch.keys,
+            child_rows.as_ref(),
+        ));
+    }
+    steps.extend(bookkeeping.steps(client));
+    steps.push(pipeline::command(client, "COMMIT"));
+    let sent = pipeline::run(steps).await;
+    match sent {
+        Ok(_) => Ok(Ok(PageReport {
+            key: key.to_string(),
+            rows: batch.total,
+            loaded: batch.keys.len() as u32,
+            newest: batch.keys.len() as u32,
+            duplicates: batch.duplicates,
+            rejected: batch.rejected.len() as u32,
+            manifests_applied: 0,
+            one_round_trip: true,
+            phases: PagePhases::default(),
+        })),
+        Err(failed) => {
+            if failed.rest_unsent && !client.is_closed() {
+                // COMMIT was never sent: end the transaction the steps began.
+                let _ = client.batch_execute("ROLLBACK").await;
+            }
+            match Detour::of(&failed.error) {
+                Some(detour) => Ok(Err(detour)),
+                None => Err(failed.error.into()),
+            }
+        }
+    }
+}
+
 /// Upsert the page's rows; returns the keys whose stored values now come from this page
 /// (sorted), and fixes the bookkeeping of the rows the page is older than (see [`sql`]).
 #[allow(clippy::too_many_arguments)]
@@ -407,7 +628,8 @@ async fn upsert_rows(
     stmts: &sql::TableSql,
     row_type: &wire::RowType,
     col_names: &[&str],
-    object: Option<&str>,
+    object: &str,
+    generic: bool,
     key: &str,
     meta: &PageMeta,
     batch: &Batch<'_>,
@@ -424,19 +646,15 @@ async fn upsert_rows(
         col_names,
         &batch.cols,
     )?;
-    let mut params: Vec<Param> = vec![
+    let params: [Param; 7] = [
         (&meta.tenant, Type::TEXT),
         (&run, Type::TEXT),
         (&meta.fetched_at, Type::TIMESTAMPTZ),
         (&page, Type::INT4),
         (&key, Type::TEXT),
-        (deleted_at, Type::TIMESTAMPTZ),
-        (deleted_by, Type::TEXT),
+        (&object, Type::TEXT),
+        (&rows, row_type.array_type()),
     ];
-    if let Some(o) = &object {
-        params.push((o, Type::TEXT));
-    }
-    params.push((&rows, row_type.array_type()));
     let written = tx.execute_typed(stmts.upsert.as_str(), &params).await?;
     if written == batch.keys.len() as u64 {
         // The usual case (pages arrive in order): the page is the newest observation of
@@ -458,14 +676,15 @@ async fn upsert_rows(
         (deleted_by, Type::TEXT),
         (&batch.keys, Type::TEXT_ARRAY),
     ];
-    if let Some(o) = &object {
-        took_params.push((o, Type::TEXT));
-        seen_params.push((o, Type::TEXT));
+    if generic {
+        took_params.push((&object, Type::TEXT));
+        seen_params.push((&object, Type::TEXT));
     }
-    let (took, _) = futures::try_join!(
+    let (took, seen) = futures::join!(
         tx.query_typed(stmts.took.as_str(), &took_params),
         tx.execute_typed(stmts.seen.as_str(), &seen_params)
-    )?;
+    );
+    let (took, _) = (took?, seen?);
     let mut keys: Vec<String> = took.iter().map(|r| r.get::<_, String>(0)).collect();
     keys.sort();
     Ok(keys)
@@ -486,8 +705,6 @@ async fn write_page(
     started: Instant,
     exclusive: bool,
 ) -> Result<Option<PageReport>, LoadError> {
-    let run = meta.run_id.as_str();
-    let page = meta.page as i32;
     let (deleted_by, deleted_at): (Option<String>, Option<DateTime<Utc>>) = match deletion {
         Some((r, at)) => (Some(r), Some(at)),
         None => (None, None),
@@ -498,14 +715,14 @@ async fn write_page(
     let newest_keys = if batch.keys.is_empty() {
         Vec::new()
     } else {
-        let object = typed.is_none().then_some(spec.name);
         let col_names: Vec<&str> = tables::columns_of(typed).map(|c| c.name).collect();
         upsert_rows(
             tx,
             stmts,
             &row_types.table,
             &col_names,
-            object,
+            spec.name,
+            typed.is_none(),
             key,
             meta,
             batch,
@@ -538,126 +755,53 @@ async fn write_page(
                     selected = children.select(&newest_keys, t.cols);
                     &selected
                 };
-                let del_params: [Param; 2] =
-                    [(&meta.tenant, Type::TEXT), (&newest_keys, Type::TEXT_ARRAY)];
-                let del_fut = tx.execute_typed(del.as_str(), &del_params);
-                if sel.parent_keys.is_empty() {
-                    del_fut.await?;
+                let names: Vec<&str> = t.cols.iter().map(|c| c.name).collect();
+                let items = if sel.parent_keys.is_empty() {
+                    None
                 } else {
-                    let names: Vec<&str> = t.cols.iter().map(|c| c.name).collect();
-                    let rows = wire::RowSet::new(
+                    Some(wire::RowSet::new(
                         row_type,
                         &sel.parent_keys,
                         Some(&sel.ordinals),
                         wire::Payloads::Values(&sel.payloads),
                         &names,
                         &sel.cols,
-                    )?;
-                    let p: [Param; 2] =
-                        [(&meta.tenant, Type::TEXT), (&rows, row_type.array_type())];
-                    // Sent in this order, executed in this order by the server.
-                    futures::try_join!(del_fut, tx.execute_typed(ins.as_str(), &p))?;
-                }
+                    )?)
+                };
+                let child = ChildStatements {
+                    delete: del,
+                    insert: ins,
+                    row_type,
+                };
+                let steps = child_steps(tx, &child, &meta.tenant, &newest_keys, items.as_ref());
+                pipeline::run(steps).await.map_err(|f| f.error)?;
             }
         }
         Ok::<(), LoadError>(())
     };
 
-    // Quarantine: replace this page's rejected rows (a forced reload must not double them).
-    let idx: Vec<i32> = batch.rejected.iter().map(|r| r.index).collect();
-    let rkeys: Vec<Option<&str>> = batch
-        .rejected
-        .iter()
-        .map(|r| r.natural_key.as_deref())
-        .collect();
-    let reasons: Vec<&str> = batch.rejected.iter().map(|r| r.reason.as_str()).collect();
-    let raws: Vec<&serde_json::Value> = batch.rejected.iter().map(|r| &r.raw).collect();
-    let rejected_fut = async {
-        let del_params: [Param; 1] = [(&key, Type::TEXT)];
-        let del = tx.execute_typed(
-            "DELETE FROM etl.rejected_rows WHERE source_key = $1",
-            &del_params,
-        );
-        if batch.rejected.is_empty() {
-            del.await?;
-        } else {
-            let ins_params: [Param; 8] = [
-                (&key, Type::TEXT),
-                (&meta.tenant, Type::TEXT),
-                (&spec.name, Type::TEXT),
-                (&run, Type::TEXT),
-                (&idx, Type::INT4_ARRAY),
-                (&rkeys, Type::TEXT_ARRAY),
-                (&reasons, Type::TEXT_ARRAY),
-                (&raws, Type::JSONB_ARRAY),
-            ];
-            let ins = tx.execute_typed(
-                "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
-                 SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
-                 FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
-                &ins_params,
-            );
-            futures::try_join!(del, ins)?;
-        }
-        Ok::<(), tokio_postgres::Error>(())
-    };
-    for r in &batch.rejected {
-        tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
-    }
-
-    let rows = batch.total as i32;
-    let loaded = batch.keys.len() as i32;
-    let duplicates = batch.duplicates as i32;
-    let rejected = batch.rejected.len() as i32;
-    let ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
-    let mode = meta.mode.as_str();
-    let ledger_params: [Param; 14] = [
-        (&key, Type::TEXT),
-        (&meta.tenant, Type::TEXT),
-        (&spec.name, Type::TEXT),
-        (&run, Type::TEXT),
-        (&page, Type::INT4),
-        (&mode, Type::TEXT),
-        (&meta.fetched_at, Type::TIMESTAMPTZ),
-        (&sha, Type::TEXT),
-        (&etag, Type::TEXT),
-        (&rows, Type::INT4),
-        (&loaded, Type::INT4),
-        (&duplicates, Type::INT4),
-        (&rejected, Type::INT4),
-        (&ms, Type::INT4),
-    ];
-    let key_param: [Param; 1] = [(&key, Type::TEXT)];
+    let bookkeeping = Bookkeeping::new(spec, key, sha, etag, meta, batch, started);
     let pending_params: [Param; 3] = [
         (&meta.tenant, Type::TEXT),
         (&spec.name, Type::TEXT),
         (&key, Type::TEXT),
     ];
-    let ledger_fut = tx.execute_typed(
-        "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, etag, rows, loaded_rows, duplicates, rejected, load_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT (source_key) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag, rows = excluded.rows, \
-           loaded_rows = excluded.loaded_rows, duplicates = excluded.duplicates, rejected = excluded.rejected, \
-           loads = etl.pages.loads + 1, loaded_at = now(), load_ms = excluded.load_ms",
-        &ledger_params,
-    );
-    let resolved_fut = tx.execute_typed(
-        "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
-        &key_param,
-    );
     let pending_fut = tx.query_typed(
         "SELECT run_id FROM etl.manifests \
          WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
         &pending_params,
     );
-    use futures::TryFutureExt;
-    let (_, _, _, _, pending) = futures::try_join!(
+    // Pipelined, and every answer awaited before any error is taken, in statement order: the
+    // first error seen could be a later statement's "transaction is aborted" (see
+    // [`pipeline`]).
+    let (children, written, pending) = futures::join!(
         children_fut,
-        rejected_fut.err_into::<LoadError>(),
-        ledger_fut.err_into(),
-        resolved_fut.err_into(),
-        pending_fut.err_into()
-    )?;
+        pipeline::run(bookkeeping.steps(tx)),
+        pending_fut
+    );
+    children?;
+    written.map_err(|f| f.error)?;
+    let pending = pending?;
 
     // Manifests that were waiting for this page (their check sees this page's ledger row).
     // Applying one needs the object lock exclusively: the caller retries with it.
@@ -681,12 +825,165 @@ async fn write_page(
         duplicates: batch.duplicates,
         rejected: batch.rejected.len() as u32,
         manifests_applied,
+        one_round_trip: false,
         phases: PagePhases {
             upsert,
             rest: t_rest.elapsed(),
             ..PagePhases::default()
         },
     }))
+}
+
+/// The statements that replace a page's children, and their rows' type.
+struct ChildStatements<'a> {
+    delete: &'a str,
+    insert: &'a str,
+    row_type: &'a wire::RowType,
+}
+
+/// Replace the children of `parents` with `items` (the children of exactly those parents, if
+/// they have any): the delete, then the insert.
+fn child_steps<'a, C: GenericClient + Sync>(
+    c: &'a C,
+    child: &'a ChildStatements<'a>,
+    tenant: &'a String,
+    parents: &'a Vec<String>,
+    items: Option<&'a wire::RowSet<'a>>,
+) -> Vec<pipeline::Step<'a>> {
+    let mut steps = vec![pipeline::statement(
+        c,
+        child.delete,
+        vec![(tenant, Type::TEXT), (parents, Type::TEXT_ARRAY)],
+    )];
+    if let Some(rows) = items {
+        steps.push(pipeline::statement(
+            c,
+            child.insert,
+            vec![(tenant, Type::TEXT), (rows, child.row_type.array_type())],
+        ));
+    }
+    steps
+}
+
+/// What a page writes to `etl` besides its rows: its rejected rows (replacing a previous
+/// load's, so a forced reload does not double them), its ledger entry, and the resolution of a
+/// failure recorded for it earlier. Both paths send it the same way.
+struct Bookkeeping<'a> {
+    key: &'a str,
+    tenant: &'a str,
+    object: &'a str,
+    run: &'a str,
+    page: i32,
+    mode: &'a str,
+    fetched_at: &'a DateTime<Utc>,
+    sha: &'a str,
+    etag: Option<&'a str>,
+    rows: i32,
+    loaded: i32,
+    duplicates: i32,
+    rejected: i32,
+    ms: i32,
+    index: Vec<i32>,
+    natural_keys: Vec<Option<&'a str>>,
+    reasons: Vec<&'a str>,
+    raws: Vec<&'a serde_json::Value>,
+}
+
+impl<'a> Bookkeeping<'a> {
+    fn new(
+        spec: &'a ObjectSpec,
+        key: &'a str,
+        sha: &'a str,
+        etag: Option<&'a str>,
+        meta: &'a PageMeta,
+        batch: &'a Batch<'_>,
+        started: Instant,
+    ) -> Self {
+        for r in &batch.rejected {
+            tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
+        }
+        Bookkeeping {
+            key,
+            tenant: &meta.tenant,
+            object: spec.name,
+            run: meta.run_id.as_str(),
+            page: meta.page as i32,
+            mode: meta.mode.as_str(),
+            fetched_at: &meta.fetched_at,
+            sha,
+            etag,
+            rows: batch.total as i32,
+            loaded: batch.keys.len() as i32,
+            duplicates: batch.duplicates as i32,
+            rejected: batch.rejected.len() as i32,
+            ms: started.elapsed().as_millis().min(i32::MAX as u128) as i32,
+            index: batch.rejected.iter().map(|r| r.index).collect(),
+            natural_keys: batch
+                .rejected
+                .iter()
+                .map(|r| r.natural_key.as_deref())
+                .collect(),
+            reasons: batch.rejected.iter().map(|r| r.reason.as_str()).collect(),
+            raws: batch.rejected.iter().map(|r| &r.raw).collect(),
+        }
+    }
+
+    /// The statements, in order.
+    fn steps<C: GenericClient + Sync>(&'a self, c: &'a C) -> Vec<pipeline::Step<'a>> {
+        let mut steps = vec![pipeline::statement(
+            c,
+            "DELETE FROM etl.rejected_rows WHERE source_key = $1",
+            vec![(&self.key, Type::TEXT)],
+        )];
+        if !self.index.is_empty() {
+            steps.push(pipeline::statement(
+                c,
+                "INSERT INTO etl.rejected_rows (source_key, row_index, tenant, object, run_id, natural_key, reason, raw) \
+                 SELECT $1, u.i, $2, $3, $4, u.k, u.r, u.raw \
+                 FROM unnest($5::int4[], $6::text[], $7::text[], $8::jsonb[]) AS u(i, k, r, raw)",
+                vec![
+                    (&self.key, Type::TEXT),
+                    (&self.tenant, Type::TEXT),
+                    (&self.object, Type::TEXT),
+                    (&self.run, Type::TEXT),
+                    (&self.index, Type::INT4_ARRAY),
+                    (&self.natural_keys, Type::TEXT_ARRAY),
+                    (&self.reasons, Type::TEXT_ARRAY),
+                    (&self.raws, Type::JSONB_ARRAY),
+                ],
+            ));
+        }
+        steps.push(pipeline::statement(
+            c,
+            "INSERT INTO etl.pages (source_key, tenant, object, run_id, page, mode, fetched_at, sha256, etag, rows, loaded_rows, duplicates, rejected, load_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (source_key) DO UPDATE SET sha256 = excluded.sha256, etag = excluded.etag, rows = excluded.rows, \
+               loaded_rows = excluded.loaded_rows, duplicates = excluded.duplicates, rejected = excluded.rejected, \
+               loads = etl.pages.loads + 1, loaded_at = now(), load_ms = excluded.load_ms",
+            vec![
+                (&self.key, Type::TEXT),
+                (&self.tenant, Type::TEXT),
+                (&self.object, Type::TEXT),
+                (&self.run, Type::TEXT),
+                (&self.page, Type::INT4),
+                (&self.mode, Type::TEXT),
+                (self.fetched_at, Type::TIMESTAMPTZ),
+                (&self.sha, Type::TEXT),
+                (&self.etag, Type::TEXT),
+                (&self.rows, Type::INT4),
+                (&self.loaded, Type::INT4),
+                (&self.duplicates, Type::INT4),
+                (&self.rejected, Type::INT4),
+                (&self.ms, Type::INT4),
+            ],
+        ));
+        steps.push(pipeline::statement(
+            c,
+            "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
+            vec![(&self.key, Type::TEXT)],
+        ));
+        steps
+    }
 }
 
 /// Apply a manifest if every page it lists is in the ledger (caller holds the object lock

@@ -42,12 +42,19 @@ fn deletion_sets(run: &str, at: &str, by: &str) -> [String; 2] {
     ]
 }
 
+/// The page's deletion D(R) (see the module docs of [`super`]): the first applied full run of
+/// the object after the page's run, `$1` tenant, `$2` run_id, `$6` object. Read by the upsert
+/// itself, under the page's locks, so that no client decision sits between the locks and the
+/// write (the one-round-trip path).
+const DELETION_OF_RUN: &str = "(SELECT m.run_id, m.started_at FROM etl.manifests m \
+     WHERE m.tenant = $1 AND m.object = $6 AND m.mode = 'full' AND m.applied_at IS NOT NULL AND m.run_id > $2 \
+     ORDER BY m.run_id LIMIT 1)";
+
 /// The upsert of one page into a table.
 ///
 /// Parameters: `$1` tenant, `$2` run_id, `$3` fetched_at, `$4` page, `$5` source_key,
-/// `$6` deleted_at, `$7` deleted_by_run, then (generic table only) `$8` object; then the rows,
-/// an array of the table's own row type carrying natural_key, payload and the data columns
-/// ([`super::wire`]).
+/// `$6` object; then `$7` the rows, an array of the table's own row type carrying natural_key,
+/// payload and the data columns ([`super::wire`]).
 ///
 /// Only rows for which this page is the newest observation are written (`WHERE` newer): their
 /// data columns simply take the page's values, with no per-column `CASE`. The row count is the
@@ -55,11 +62,10 @@ fn deletion_sets(run: &str, at: &str, by: &str) -> [String; 2] {
 /// owe it their bookkeeping (first/last seen, deletion); [`TableSql::seen`] does that, and is
 /// only needed when the count is short (a late, out-of-order page).
 fn upsert(table: &str, cols: &[&Col], generic: bool) -> String {
-    let rows = if generic { 9 } else { 8 };
     let col_list: Vec<String> = cols.iter().map(|c| q(c.name)).collect();
     let u_cols: Vec<String> = cols.iter().map(|c| format!("u.{}", q(c.name))).collect();
     let (obj_col, obj_val, conflict) = if generic {
-        ("object, ", "$8, ", "(tenant, object, natural_key)")
+        ("object, ", "$6, ", "(tenant, object, natural_key)")
     } else {
         ("", "", "(tenant, natural_key)")
     };
@@ -81,14 +87,22 @@ fn upsert(table: &str, cols: &[&Col], generic: bool) -> String {
     }
     format!(
         "INSERT INTO {table} AS t (tenant, {obj_col}natural_key, payload, {cols}, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key, deleted_at, deleted_by_run) \
-         SELECT $1, {obj_val}u.natural_key, u.payload, {ucols}, $2, $2, $3, $2, $4, $5, $6, $7 \
-         FROM unnest(${rows}::{table}[]) AS u \
+         SELECT $1, {obj_val}u.natural_key, u.payload, {ucols}, $2, $2, $3, $2, $4, $5, d.started_at, d.run_id \
+         FROM unnest($7::{table}[]) AS u LEFT JOIN {DELETION_OF_RUN} AS d ON true \
          ON CONFLICT {conflict} DO UPDATE SET {sets} \
          WHERE {NEWER}",
         cols = col_list.join(", "),
         ucols = u_cols.join(", "),
         sets = sets.join(", "),
     )
+}
+
+/// [`upsert`] for the one-round-trip path, which assumes the page is the newest observation of
+/// every key it holds: `$8` the number of keys; fewer rows written aborts the transaction with
+/// SQLSTATE CV004 (`etl.expect_newest`, migration 0005) and the page takes the step-by-step
+/// path.
+fn upsert_newest(upsert: &str) -> String {
+    format!("WITH up AS ({upsert} RETURNING 1) SELECT etl.expect_newest(count(*), $8) FROM up")
 }
 
 /// The keys (of `$5`) whose stored values now come from this observation: `$1` tenant, `$2`
@@ -159,6 +173,7 @@ pub struct TableSql {
     /// The child table, if any.
     pub child_table: Option<String>,
     pub upsert: String,
+    pub upsert_newest: String,
     pub took: String,
     pub seen: String,
     pub child_delete: Option<String>,
@@ -181,9 +196,11 @@ fn typed_sql() -> &'static [TableSql] {
                     }
                     None => (None, None),
                 };
+                let up = upsert(&table, &cols, false);
                 TableSql {
                     child_table: t.child.map(|ch| format!("cvdw.{}", ch.table)),
-                    upsert: upsert(&table, &cols, false),
+                    upsert_newest: upsert_newest(&up),
+                    upsert: up,
                     took: took_sql(&table, false),
                     seen: seen_sql(&table, false),
                     child_delete: cd,
@@ -200,10 +217,12 @@ fn generic_sql() -> &'static TableSql {
     static SQL: OnceLock<TableSql> = OnceLock::new();
     SQL.get_or_init(|| {
         let refs: Vec<&Col> = columns_of(None).collect();
+        let up = upsert("cvdw.objects", &refs, true);
         TableSql {
             table: "cvdw.objects".to_string(),
             child_table: None,
-            upsert: upsert("cvdw.objects", &refs, true),
+            upsert_newest: upsert_newest(&up),
+            upsert: up,
             took: took_sql("cvdw.objects", true),
             seen: seen_sql("cvdw.objects", true),
             child_delete: None,
@@ -235,11 +254,14 @@ mod tests {
     fn statements_take_the_rows_as_one_parameter() {
         let s = for_object(super::super::tables::typed("vendas"));
         assert!(
-            s.upsert.contains("unnest($8::cvdw.vendas[]) AS u"),
+            s.upsert.contains("unnest($7::cvdw.vendas[]) AS u"),
             "{}",
             s.upsert
         );
-        assert!(!s.upsert.contains("$9"));
+        assert!(!s.upsert.contains("$8"));
+        assert!(s
+            .upsert_newest
+            .contains("RETURNING 1) SELECT etl.expect_newest(count(*), $8)"));
         assert_eq!(s.child_table.as_deref(), Some("cvdw.vendas_associados"));
         assert!(s
             .child_insert
@@ -248,7 +270,7 @@ mod tests {
             .contains("unnest($2::cvdw.vendas_associados[])"));
         let g = for_object(None);
         assert_eq!(g.table, "cvdw.objects");
-        assert!(g.upsert.contains("$8, u.natural_key"));
-        assert!(g.upsert.contains("unnest($9::cvdw.objects[])"));
+        assert!(g.upsert.contains("$6, u.natural_key"));
+        assert!(g.upsert.contains("unnest($7::cvdw.objects[])"));
     }
 }

@@ -9,10 +9,14 @@
 //!
 //! The row type is the table's own, so nothing has to be declared or migrated for it. Its
 //! OIDs and its field list differ between databases and change with migrations, so they are
-//! read from the catalogue in every page's transaction ([`RowTypes::fetch`], pipelined with the
-//! locks: no extra round trip). Fields are matched by name; the ones a batch does not carry
-//! (`tenant`, bookkeeping) travel as NULL and the statement sets them. A field whose server
-//! type is not the type the loader encodes is an error before anything is sent.
+//! read from the catalogue ([`RowTypes::fetch`]) and kept in a process-wide cache
+//! ([`RowTypes::cached`]) that the server checks: the one-round-trip path sends the layout it
+//! encoded with, `etl.page_guard` compares it with the catalogue under the page's locks, and a
+//! difference aborts the transaction (SQLSTATE CV003) before any row is read; the loader reads
+//! the layout again. The step-by-step path reads it in the page's transaction, pipelined with
+//! the locks. Fields are matched by name; the ones a batch does not carry (`tenant`,
+//! bookkeeping) travel as NULL and the statement sets them. A field whose server type is not
+//! the type the loader encodes is an error before anything is sent.
 //!
 //! `numeric` has no encoder in `postgres-types` without a decimal crate, so [`encode_numeric`]
 //! writes its binary form from the canonical decimal text the coercion produced; a
@@ -22,7 +26,9 @@ use super::rows::{ColData, RawJson};
 use super::sql::TableSql;
 use bytes::{BufMut, BytesMut};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::error::Error;
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio_postgres::types::{IsNull, Kind, ToSql, Type};
 use tokio_postgres::GenericClient;
 
@@ -35,10 +41,13 @@ pub struct RowType {
     /// Field names and type OIDs, in order (dropped columns left out, as `record_recv`
     /// expects).
     pub fields: Vec<(String, u32)>,
+    /// `etl.row_layout` of the table as read: what `etl.page_guard` checks the cache against.
+    pub layout: String,
 }
 
 /// `$1`: the tables, as `schema.table`; one row per field, in table then field order.
-const ROW_TYPES_SQL: &str = "SELECT k.i, t.oid, t.typarray, a.attname::text, a.atttypid \
+const ROW_TYPES_SQL: &str = "SELECT k.i, t.oid, t.typarray, a.attname::text, a.atttypid, \
+       etl.row_layout(k.name::regclass) \
      FROM unnest($1::text[]) WITH ORDINALITY AS k(name, i) \
      JOIN pg_type t ON t.oid = k.name::regtype \
      JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped \
@@ -51,6 +60,7 @@ impl RowType {
             oid: 0,
             array_oid: 0,
             fields: Vec::new(),
+            layout: String::new(),
         }
     }
 
@@ -71,14 +81,50 @@ impl RowType {
     }
 }
 
-/// The row types a page's rows travel as, read in the page's transaction.
+/// The row types a page's rows travel as.
 #[derive(Debug)]
 pub struct RowTypes {
     pub table: RowType,
     pub child: Option<RowType>,
 }
 
+/// Row types last read, by table. One process talks to one database in production; a process
+/// that talks to several (tests, the benchmark) only pays a re-read when it switches, because
+/// the server checks every use (see the module docs).
+fn cache() -> &'static Mutex<HashMap<String, Arc<RowTypes>>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<RowTypes>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
 impl RowTypes {
+    /// The cached row types of a statement set's tables, if any were read.
+    pub fn cached(stmts: &TableSql) -> Option<Arc<RowTypes>> {
+        cache()
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&stmts.table).cloned())
+    }
+
+    /// Read the row types and remember them for [`RowTypes::cached`].
+    pub async fn refresh(
+        c: &impl GenericClient,
+        stmts: &TableSql,
+    ) -> Result<Arc<RowTypes>, tokio_postgres::Error> {
+        let types = Arc::new(RowTypes::fetch(c, stmts).await?);
+        if let Ok(mut cache) = cache().lock() {
+            cache.insert(stmts.table.clone(), types.clone());
+        }
+        Ok(types)
+    }
+
+    /// The tables the row types belong to, and their layouts, for `etl.page_guard`.
+    pub fn layouts(&self) -> (Vec<&str>, Vec<&str>) {
+        std::iter::once(&self.table)
+            .chain(self.child.as_ref())
+            .map(|t| (t.name.as_str(), t.layout.as_str()))
+            .unzip()
+    }
+
     /// The row types of a statement set's table and child table (one statement for both).
     pub async fn fetch(
         c: &impl GenericClient,
@@ -101,6 +147,7 @@ impl RowTypes {
             target.oid = r.get(1);
             target.array_oid = r.get(2);
             target.fields.push((r.get(3), r.get(4)));
+            target.layout = r.get(5);
         }
         Ok(RowTypes { table, child })
     }
@@ -384,6 +431,7 @@ mod tests {
                 ("valor".into(), valor),
                 ("added_later".into(), Type::INT4.oid()),
             ],
+            layout: String::new(),
         };
         let keys = vec!["1".to_string()];
         let cols = vec![ColData::Num(vec![Some("1.5".into())])];
