@@ -33,9 +33,18 @@
 //! - **Fast.** One transaction per page; one `INSERT … SELECT … FROM unnest($rows) ON CONFLICT
 //!   DO UPDATE … WHERE` per table, the page's rows going as one array of the table's own row
 //!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with
-//!   their parameter types, one round trip each, and independent ones are pipelined; nothing
-//!   is session-scoped, so it is fine behind Neon's transaction pooler (see [`sql`] for the
-//!   statement choices and `docs/load-benchmark.md` for the figures).
+//!   their parameter types; nothing is session-scoped, so it is fine behind Neon's
+//!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
+//!   for the figures).
+//! - **One round trip for the usual page.** A page that is new, the newest observation of
+//!   each of its keys, completes no pending manifest, and whose row layout the process has
+//!   cached, needs no decision from the client once it starts: BEGIN, locks, guard, upsert,
+//!   children, bookkeeping and COMMIT go out together (`load_in_one_round_trip`,
+//!   [`pipeline`]) and the server checks what the client used to check between statements
+//!   (`etl.page_guard`, `etl.expect_newest`: migration 0005). Anything else aborts that
+//!   transaction with its own SQLSTATE and the page is loaded *step by step*: the same
+//!   statements, with the client reading between them (late pages, the page that completes a
+//!   manifest). Both paths write the same rows; tests check which one each case takes.
 //! - **Concurrent, without deadlocks.** The load Lambda runs several pages at once, often of
 //!   the same object (a run's pages land together). Each page transaction takes two
 //!   transaction-level advisory locks, always in this order: its page key exclusively (two
@@ -144,13 +153,16 @@ pub struct PageReport {
 pub struct PagePhases {
     /// Client CPU: sha256, JSON parse, coercion, de-duplication.
     pub parse: Duration,
-    /// Ledger check, BEGIN, the object lock and the reads under it.
+    /// What the ledger check added to the parse it overlaps; reading the row layout when it
+    /// was not cached. Step by step: also BEGIN, the locks and the reads under them.
     pub begin: Duration,
-    /// The bulk upsert (plus, for a late out-of-order page, the bookkeeping of newer rows).
+    /// In one round trip: the whole transaction, BEGIN to COMMIT. Step by step: the bulk
+    /// upsert (plus, for a late out-of-order page, the bookkeeping of newer rows).
     pub upsert: Duration,
-    /// Children, quarantine, ledger and pending manifests (pipelined), and manifests applied.
+    /// Step by step: children, quarantine, ledger and pending manifests (pipelined), and
+    /// manifests applied.
     pub rest: Duration,
-    /// COMMIT (the WAL flush).
+    /// Step by step: COMMIT (the WAL flush).
     pub commit: Duration,
 }
 
@@ -480,6 +492,7 @@ impl Detour {
 /// transaction with a [`Detour`]: the statements after it fail, COMMIT rolls back, and the
 /// caller loads the page step by step. Everything that can fail on the client (the row sets'
 /// layout) is checked before anything is sent.
+#[allow(clippy::too_many_arguments)]
 async fn load_in_one_round_trip(
     client: &Client,
     spec: &ObjectSpec,
