@@ -266,6 +266,7 @@ async fn numerics_keep_the_digits_they_were_sent_with() {
     )
     .await;
     assert_eq!(strings, ["1234.56", "9999.99"]);
+    t.drop().await;
 }
 
 #[tokio::test]
