@@ -72,7 +72,7 @@ use crate::catalogue::{self, ObjectSpec};
 use crate::db::is_retryable_pg;
 use crate::landing::{parse_manifest_key, Manifest, PageKey, PageMeta};
 use chrono::{DateTime, Utc};
-use rows::{build_batch, parse_envelope, Batch};
+use rows::{build_batch, parse_envelope, Batch, ChildBatch};
 use std::time::{Duration, Instant};
 use tables::TypedTable;
 use tokio_postgres::types::{ToSql, Type};
@@ -316,20 +316,31 @@ pub async fn load_page(
     let check = t_check.elapsed().saturating_sub(parse);
     let parse = parse + (t_check - started);
 
+    for r in &batch.rejected {
+        tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
+    }
     let t_begin = Instant::now();
-    let stmts = sql::for_object(typed);
-    let mut cached = wire::RowTypes::cached(stmts);
+    let page = PageToLoad {
+        spec,
+        typed,
+        stmts: sql::for_object(typed),
+        key,
+        sha: &sha,
+        etag,
+        meta,
+        run: meta.run_id.as_str(),
+        page: meta.page as i32,
+        batch: &batch,
+        started,
+    };
+    let mut cached = wire::RowTypes::cached(page.stmts);
     let detour = loop {
         let (types, fresh) = match cached.take() {
             Some(t) => (t, false),
-            None => (wire::RowTypes::refresh(&*client, stmts).await?, true),
+            None => (wire::RowTypes::refresh(&*client, page.stmts).await?, true),
         };
         let t_batch = Instant::now();
-        let attempt = load_in_one_round_trip(
-            client, spec, stmts, &types, key, &sha, etag, meta, &batch, started, opts.force,
-        )
-        .await;
-        match attempt {
+        match load_in_one_round_trip(client, &page, &types, opts.force).await {
             Ok(Ok(mut report)) => {
                 report.phases = PagePhases {
                     parse,
@@ -352,77 +363,102 @@ pub async fn load_page(
         }
     };
     tracing::debug!(key, ?detour, "loading the page step by step");
+    let outcome = load_step_by_step(client, &page, detour == Detour::Exclusive, opts.force).await?;
+    if let PageOutcome::Loaded(mut report) = outcome {
+        let ph = &mut report.phases;
+        ph.parse = parse;
+        ph.begin = (check + t_begin.elapsed()).saturating_sub(ph.upsert + ph.rest + ph.commit);
+        log_loaded(key, &report, started);
+        return Ok(PageOutcome::Loaded(report));
+    }
+    Ok(outcome)
+}
 
-    let lock = lock_name(&meta.tenant, spec.name);
-    let page_lock = format!("cvdw-page/{key}");
-    let run = meta.run_id.as_str();
-    let lock_params: [Param; 1] = [(&lock, Type::TEXT)];
-    let page_lock_params: [Param; 1] = [(&page_lock, Type::TEXT)];
-    let d_params: [Param; 3] = [
-        (&meta.tenant, Type::TEXT),
-        (&spec.name, Type::TEXT),
-        (&run, Type::TEXT),
-    ];
-    // Pages of one object load concurrently (the object lock is taken shared); only applying
-    // a manifest takes it exclusively. A page that turns out to complete a pending manifest is
-    // rolled back and loaded again under the exclusive lock (see the module docs).
-    let mut exclusive = detour == Detour::Exclusive;
-    let (tx, mut report) = loop {
-        let tx = client.transaction().await?;
-        let object_lock = if exclusive { LOCK } else { LOCK_SHARED };
-        // Pipelined: the locks are sent first (page, then object: every loader takes them in
-        // this order), so the server runs the two reads after they are held.
-        // Every answer is awaited before an error is taken, in statement order (see [`pipeline`]).
-        let (page_locked, object_locked, row_types, already, deletion) = futures::join!(
-            tx.execute_typed(LOCK, &page_lock_params),
-            tx.execute_typed(object_lock, &lock_params),
-            wire::RowTypes::fetch(&tx, sql::for_object(typed)),
-            // Again under the lock: a concurrent delivery of the same page may have just finished.
-            ledger_has(&tx, key, &sha),
-            // D(R): the first applied full run after this page's run, if any (see module docs).
-            tx.query_typed_opt(
-                "SELECT run_id, started_at FROM etl.manifests \
-                 WHERE tenant = $1 AND object = $2 AND mode = 'full' AND applied_at IS NOT NULL AND run_id > $3 \
-                 ORDER BY run_id LIMIT 1",
-                &d_params,
-            )
-        );
-        page_locked?;
-        object_locked?;
-        let (row_types, already, deletion) = (row_types?, already?, deletion?);
-        if !opts.force && already {
-            tx.commit().await?;
-            return Ok(PageOutcome::Duplicate {
-                key: key.to_string(),
-            });
+/// A parsed page and where it goes: what both ways of loading it work from.
+struct PageToLoad<'a> {
+    spec: &'static ObjectSpec,
+    typed: Option<&'static TypedTable>,
+    stmts: &'static sql::TableSql,
+    key: &'a str,
+    sha: &'a str,
+    etag: Option<&'a str>,
+    meta: &'a PageMeta,
+    run: &'a str,
+    page: i32,
+    batch: &'a Batch<'a>,
+    started: Instant,
+}
+
+impl<'a> PageToLoad<'a> {
+    /// The page's rows as an array of the table's row type.
+    fn rows<'b>(&'b self, row_type: &'b wire::RowType) -> Result<wire::RowSet<'b>, LoadError> {
+        let names: Vec<&str> = tables::columns_of(self.typed).map(|c| c.name).collect();
+        let b = self.batch;
+        Ok(wire::RowSet::new(
+            row_type,
+            &b.keys,
+            None,
+            wire::Payloads::Raw(&b.payloads),
+            &names,
+            &b.cols,
+        )?)
+    }
+
+    /// The upsert's parameters `$1`–`$7` (see [`sql`]).
+    fn upsert_params<'b>(&'b self, rows: &'b wire::RowSet<'b>, ty: Type) -> Vec<Param<'b>> {
+        vec![
+            (&self.meta.tenant, Type::TEXT),
+            (&self.run, Type::TEXT),
+            (&self.meta.fetched_at, Type::TIMESTAMPTZ),
+            (&self.page, Type::INT4),
+            (&self.key, Type::TEXT),
+            (&self.spec.name, Type::TEXT),
+            (rows, ty),
+        ]
+    }
+
+    /// The object's child table, if it has one: its statements, and the page's items.
+    fn child<'b>(
+        &'b self,
+        types: &'b wire::RowTypes,
+    ) -> Option<(&'static tables::Child, ChildStatements<'b>, &'b ChildBatch)> {
+        match (
+            self.typed.and_then(|t| t.child.as_ref()),
+            self.stmts.child_delete.as_deref(),
+            self.stmts.child_insert.as_deref(),
+            types.child.as_ref(),
+            self.batch.children.as_ref(),
+        ) {
+            (Some(t), Some(delete), Some(insert), Some(row_type), Some(items)) => Some((
+                t,
+                ChildStatements {
+                    delete,
+                    insert,
+                    row_type,
+                },
+                items,
+            )),
+            _ => None,
         }
-        let deletion: Option<(String, DateTime<Utc>)> = deletion.map(|r| (r.get(0), r.get(1)));
-        match write_page(
-            &tx, spec, typed, &row_types, key, &sha, etag, meta, &batch, deletion, started,
-            exclusive,
-        )
-        .await?
-        {
-            Some(report) => break (tx, report),
-            None => {
-                tracing::info!(
-                    key,
-                    "page completes a pending manifest; loading it again under the exclusive lock"
-                );
-                tx.rollback().await?;
-                exclusive = true;
-            }
+    }
+
+    fn report(&self, newest: usize, manifests_applied: u32, one_round_trip: bool) -> PageReport {
+        PageReport {
+            key: self.key.to_string(),
+            rows: self.batch.total,
+            loaded: self.batch.keys.len() as u32,
+            newest: newest as u32,
+            duplicates: self.batch.duplicates,
+            rejected: self.batch.rejected.len() as u32,
+            manifests_applied,
+            one_round_trip,
+            phases: PagePhases::default(),
         }
-    };
-    let begin =
-        (check + t_begin.elapsed()).saturating_sub(report.phases.upsert + report.phases.rest);
-    let t_commit = Instant::now();
-    tx.commit().await?;
-    report.phases.parse = parse;
-    report.phases.begin = begin;
-    report.phases.commit = t_commit.elapsed();
-    log_loaded(key, &report, started);
-    Ok(PageOutcome::Loaded(report))
+    }
+}
+
+fn page_lock_name(key: &str) -> String {
+    format!("cvdw-page/{key}")
 }
 
 fn log_loaded(key: &str, report: &PageReport, started: Instant) {
@@ -492,75 +528,26 @@ impl Detour {
 /// transaction with a [`Detour`]: the statements after it fail, COMMIT rolls back, and the
 /// caller loads the page step by step. Everything that can fail on the client (the row sets'
 /// layout) is checked before anything is sent.
-#[allow(clippy::too_many_arguments)]
 async fn load_in_one_round_trip(
     client: &Client,
-    spec: &ObjectSpec,
-    stmts: &sql::TableSql,
+    p: &PageToLoad<'_>,
     types: &wire::RowTypes,
-    key: &str,
-    sha: &str,
-    etag: Option<&str>,
-    meta: &PageMeta,
-    batch: &Batch<'_>,
-    started: Instant,
     force: bool,
 ) -> Result<Result<PageReport, Detour>, LoadError> {
-    let typed = tables::typed(spec.name);
-    let col_names: Vec<&str> = tables::columns_of(typed).map(|c| c.name).collect();
-    let rows = if batch.keys.is_empty() {
+    let rows = if p.batch.keys.is_empty() {
         None
     } else {
-        Some(wire::RowSet::new(
-            &types.table,
-            &batch.keys,
-            None,
-            wire::Payloads::Raw(&batch.payloads),
-            &col_names,
-            &batch.cols,
-        )?)
+        Some(p.rows(&types.table)?)
     };
-    let child = match (
-        typed.and_then(|t| t.child),
-        stmts.child_delete.as_deref(),
-        stmts.child_insert.as_deref(),
-        types.child.as_ref(),
-        batch.children.as_ref(),
-    ) {
-        (Some(t), Some(delete), Some(insert), Some(row_type), Some(_)) if rows.is_some() => Some((
-            t,
-            ChildStatements {
-                delete,
-                insert,
-                row_type,
-            },
-        )),
+    let child = match p.child(types) {
+        Some((t, stmts, items)) if rows.is_some() => Some((stmts, child_rows(t, &stmts, items)?)),
         _ => None,
     };
-    let child_names: Vec<&str> = child
-        .as_ref()
-        .map(|(t, _)| t.cols.iter().map(|c| c.name).collect())
-        .unwrap_or_default();
-    let child_rows = match (&child, batch.children.as_ref()) {
-        (Some((_, ch)), Some(items)) if !items.parent_keys.is_empty() => Some(wire::RowSet::new(
-            ch.row_type,
-            &items.parent_keys,
-            Some(&items.ordinals),
-            wire::Payloads::Values(&items.payloads),
-            &child_names,
-            &items.cols,
-        )?),
-        _ => None,
-    };
-
-    let lock = lock_name(&meta.tenant, spec.name);
-    let page_lock = format!("cvdw-page/{key}");
-    let run = meta.run_id.as_str();
-    let page = meta.page as i32;
-    let n_keys = batch.keys.len() as i32;
+    let lock = lock_name(&p.meta.tenant, p.spec.name);
+    let page_lock = page_lock_name(p.key);
+    let n_keys = p.batch.keys.len() as i32;
     let (tables, layouts) = types.layouts();
-    let table_array = types.table.array_type();
-    let bookkeeping = Bookkeeping::new(spec, key, sha, etag, meta, batch, started);
+    let bookkeeping = Bookkeeping::new(p);
 
     let mut steps = vec![
         pipeline::command(client, "BEGIN"),
@@ -570,56 +557,38 @@ async fn load_in_one_round_trip(
             client,
             "SELECT etl.page_guard($1, $2, $3, $4, $5, $6, $7)",
             vec![
-                (&key, Type::TEXT),
-                (&sha, Type::TEXT),
+                (&p.key, Type::TEXT),
+                (&p.sha, Type::TEXT),
                 (&force, Type::BOOL),
-                (&meta.tenant, Type::TEXT),
-                (&spec.name, Type::TEXT),
+                (&p.meta.tenant, Type::TEXT),
+                (&p.spec.name, Type::TEXT),
                 (&tables, Type::TEXT_ARRAY),
                 (&layouts, Type::TEXT_ARRAY),
             ],
         ),
     ];
     if let Some(rows) = &rows {
+        let mut params = p.upsert_params(rows, types.table.array_type());
+        params.push((&n_keys, Type::INT4));
         steps.push(pipeline::statement(
             client,
-            stmts.upsert_newest.as_str(),
-            vec![
-                (&meta.tenant, Type::TEXT),
-                (&run, Type::TEXT),
-                (&meta.fetched_at, Type::TIMESTAMPTZ),
-                (&page, Type::INT4),
-                (&key, Type::TEXT),
-                (&spec.name, Type::TEXT),
-                (rows, table_array),
-                (&n_keys, Type::INT4),
-            ],
+            p.stmts.upsert_newest.as_str(),
+            params,
         ));
     }
-    if let Some((_, ch)) = &child {
+    if let Some((stmts, items)) = &child {
         steps.extend(child_steps(
             client,
-            ch,
-            &meta.tenant,
-            &batch.keys,
-            child_rows.as_ref(),
+            stmts,
+            &p.meta.tenant,
+            &p.batch.keys,
+            items.as_ref(),
         ));
     }
     steps.extend(bookkeeping.steps(client));
     steps.push(pipeline::command(client, "COMMIT"));
-    let sent = pipeline::run(steps).await;
-    match sent {
-        Ok(_) => Ok(Ok(PageReport {
-            key: key.to_string(),
-            rows: batch.total,
-            loaded: batch.keys.len() as u32,
-            newest: batch.keys.len() as u32,
-            duplicates: batch.duplicates,
-            rejected: batch.rejected.len() as u32,
-            manifests_applied: 0,
-            one_round_trip: true,
-            phases: PagePhases::default(),
-        })),
+    match pipeline::run(steps).await {
+        Ok(()) => Ok(Ok(p.report(p.batch.keys.len(), 0, true))),
         Err(failed) => {
             if failed.rest_unsent && !client.is_closed() {
                 // COMMIT was never sent: end the transaction the steps began.
@@ -633,69 +602,99 @@ async fn load_in_one_round_trip(
     }
 }
 
+/// The page step by step, the client reading between statements: for late pages, the page
+/// that completes a pending manifest, and whatever else the one-round-trip path declined.
+async fn load_step_by_step(
+    client: &mut Client,
+    p: &PageToLoad<'_>,
+    exclusive: bool,
+    force: bool,
+) -> Result<PageOutcome, LoadError> {
+    let lock = lock_name(&p.meta.tenant, p.spec.name);
+    let page_lock = page_lock_name(p.key);
+    let lock_params: [Param; 1] = [(&lock, Type::TEXT)];
+    let page_lock_params: [Param; 1] = [(&page_lock, Type::TEXT)];
+    // Pages of one object load concurrently (the object lock is taken shared); only applying
+    // a manifest takes it exclusively. A page that turns out to complete a pending manifest is
+    // rolled back and loaded again under the exclusive lock (see the module docs).
+    let mut exclusive = exclusive;
+    let (tx, mut report) = loop {
+        let tx = client.transaction().await?;
+        let object_lock = if exclusive { LOCK } else { LOCK_SHARED };
+        // Pipelined: the locks are sent first (page, then object: every loader takes them in
+        // this order), so the server runs the reads after they are held. Every answer is
+        // awaited before an error is taken, in statement order (see [`pipeline`]).
+        let (page_locked, object_locked, row_types, already) = futures::join!(
+            tx.execute_typed(LOCK, &page_lock_params),
+            tx.execute_typed(object_lock, &lock_params),
+            wire::RowTypes::refresh(&tx, p.stmts),
+            // Again under the lock: a concurrent delivery of the same page may have just finished.
+            ledger_has(&tx, p.key, p.sha),
+        );
+        page_locked?;
+        object_locked?;
+        let (row_types, already) = (row_types?, already?);
+        if !force && already {
+            tx.commit().await?;
+            return Ok(PageOutcome::Duplicate {
+                key: p.key.to_string(),
+            });
+        }
+        match write_page(&tx, p, &row_types, exclusive).await? {
+            Some(report) => break (tx, report),
+            None => {
+                tracing::info!(
+                    key = p.key,
+                    "page completes a pending manifest; loading it again under the exclusive lock"
+                );
+                tx.rollback().await?;
+                exclusive = true;
+            }
+        }
+    };
+    let t_commit = Instant::now();
+    tx.commit().await?;
+    report.phases.commit = t_commit.elapsed();
+    Ok(PageOutcome::Loaded(report))
+}
+
 /// Upsert the page's rows; returns the keys whose stored values now come from this page
 /// (sorted), and fixes the bookkeeping of the rows the page is older than (see [`sql`]).
-#[allow(clippy::too_many_arguments)]
 async fn upsert_rows(
     tx: &Transaction<'_>,
-    stmts: &sql::TableSql,
+    p: &PageToLoad<'_>,
     row_type: &wire::RowType,
-    col_names: &[&str],
-    object: &str,
-    generic: bool,
-    key: &str,
-    meta: &PageMeta,
-    batch: &Batch<'_>,
-    deleted_at: &Option<DateTime<Utc>>,
-    deleted_by: &Option<String>,
 ) -> Result<Vec<String>, LoadError> {
-    let run = meta.run_id.as_str();
-    let page = meta.page as i32;
-    let rows = wire::RowSet::new(
-        row_type,
-        &batch.keys,
-        None,
-        wire::Payloads::Raw(&batch.payloads),
-        col_names,
-        &batch.cols,
-    )?;
-    let params: [Param; 7] = [
-        (&meta.tenant, Type::TEXT),
-        (&run, Type::TEXT),
-        (&meta.fetched_at, Type::TIMESTAMPTZ),
-        (&page, Type::INT4),
-        (&key, Type::TEXT),
-        (&object, Type::TEXT),
-        (&rows, row_type.array_type()),
-    ];
-    let written = tx.execute_typed(stmts.upsert.as_str(), &params).await?;
-    if written == batch.keys.len() as u64 {
+    let rows = p.rows(row_type)?;
+    let params = p.upsert_params(&rows, row_type.array_type());
+    let written = tx.execute_typed(p.stmts.upsert.as_str(), &params).await?;
+    let keys = &p.batch.keys;
+    if written == keys.len() as u64 {
         // The usual case (pages arrive in order): the page is the newest observation of
         // every key, and the upsert did all the bookkeeping.
-        return Ok(batch.keys.clone());
+        return Ok(keys.clone());
     }
     // A late page: find which keys it won, and give the others its sighting.
+    let tenant = &p.meta.tenant;
     let mut took_params: Vec<Param> = vec![
-        (&meta.tenant, Type::TEXT),
-        (&run, Type::TEXT),
-        (&meta.fetched_at, Type::TIMESTAMPTZ),
-        (&page, Type::INT4),
-        (&batch.keys, Type::TEXT_ARRAY),
+        (tenant, Type::TEXT),
+        (&p.run, Type::TEXT),
+        (&p.meta.fetched_at, Type::TIMESTAMPTZ),
+        (&p.page, Type::INT4),
+        (keys, Type::TEXT_ARRAY),
     ];
-    let mut seen_params: Vec<Param> = vec![
-        (&meta.tenant, Type::TEXT),
-        (&run, Type::TEXT),
-        (deleted_at, Type::TIMESTAMPTZ),
-        (deleted_by, Type::TEXT),
-        (&batch.keys, Type::TEXT_ARRAY),
-    ];
-    if generic {
-        took_params.push((&object, Type::TEXT));
-        seen_params.push((&object, Type::TEXT));
+    if p.typed.is_none() {
+        took_params.push((&p.spec.name, Type::TEXT));
     }
+    let seen_params: [Param; 4] = [
+        (tenant, Type::TEXT),
+        (&p.run, Type::TEXT),
+        (keys, Type::TEXT_ARRAY),
+        (&p.spec.name, Type::TEXT),
+    ];
     let (took, seen) = futures::join!(
-        tx.query_typed(stmts.took.as_str(), &took_params),
-        tx.execute_typed(stmts.seen.as_str(), &seen_params)
+        tx.query_typed(p.stmts.took.as_str(), &took_params),
+        tx.execute_typed(p.stmts.seen.as_str(), &seen_params)
     );
     let (took, _) = (took?, seen?);
     let mut keys: Vec<String> = took.iter().map(|r| r.get::<_, String>(0)).collect();
@@ -703,116 +702,63 @@ async fn upsert_rows(
     Ok(keys)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Everything the page writes, in its transaction; `None` when it completes a pending
+/// manifest and does not hold the object lock exclusively (the caller retries with it).
 async fn write_page(
     tx: &Transaction<'_>,
-    spec: &ObjectSpec,
-    typed: Option<&TypedTable>,
+    p: &PageToLoad<'_>,
     row_types: &wire::RowTypes,
-    key: &str,
-    sha: &str,
-    etag: Option<&str>,
-    meta: &PageMeta,
-    batch: &Batch<'_>,
-    deletion: Option<(String, DateTime<Utc>)>,
-    started: Instant,
     exclusive: bool,
 ) -> Result<Option<PageReport>, LoadError> {
-    let (deleted_by, deleted_at): (Option<String>, Option<DateTime<Utc>>) = match deletion {
-        Some((r, at)) => (Some(r), Some(at)),
-        None => (None, None),
-    };
-
-    let stmts = sql::for_object(typed);
     let t_upsert = Instant::now();
-    let newest_keys = if batch.keys.is_empty() {
+    let newest_keys = if p.batch.keys.is_empty() {
         Vec::new()
     } else {
-        let col_names: Vec<&str> = tables::columns_of(typed).map(|c| c.name).collect();
-        upsert_rows(
-            tx,
-            stmts,
-            &row_types.table,
-            &col_names,
-            spec.name,
-            typed.is_none(),
-            key,
-            meta,
-            batch,
-            &deleted_at,
-            &deleted_by,
-        )
-        .await?
+        upsert_rows(tx, p, &row_types.table).await?
     };
     let upsert = t_upsert.elapsed();
     let t_rest = Instant::now();
 
-    // Everything below is independent: pipeline it on the connection (one round trip instead
-    // of one per statement, which is what matters against a remote database).
-    let children_fut = async {
-        if let (Some(t), Some(children), Some(del), Some(ins), Some(row_type)) = (
-            typed.and_then(|t| t.child),
-            batch.children.as_ref(),
-            stmts.child_delete.as_ref(),
-            stmts.child_insert.as_ref(),
-            row_types.child.as_ref(),
-        ) {
-            if !newest_keys.is_empty() {
-                // Children follow their parent: replaced whenever the parent's values are.
-                // Usually the page is the newest observation of all its keys: then all its
-                // children go, with no copy.
-                let selected;
-                let sel = if newest_keys.len() == batch.keys.len() {
-                    children
-                } else {
-                    selected = children.select(&newest_keys, t.cols);
-                    &selected
-                };
-                let names: Vec<&str> = t.cols.iter().map(|c| c.name).collect();
-                let items = if sel.parent_keys.is_empty() {
-                    None
-                } else {
-                    Some(wire::RowSet::new(
-                        row_type,
-                        &sel.parent_keys,
-                        Some(&sel.ordinals),
-                        wire::Payloads::Values(&sel.payloads),
-                        &names,
-                        &sel.cols,
-                    )?)
-                };
-                let child = ChildStatements {
-                    delete: del,
-                    insert: ins,
-                    row_type,
-                };
-                let steps = child_steps(tx, &child, &meta.tenant, &newest_keys, items.as_ref());
-                pipeline::run(steps).await.map_err(|f| f.error)?;
-            }
+    // Children follow their parent: replaced whenever the parent's values are. Usually the
+    // page is the newest observation of all its keys: then all its children go, with no copy.
+    let selected;
+    let child = match p.child(row_types) {
+        Some((t, stmts, items)) if !newest_keys.is_empty() => {
+            let items = if newest_keys.len() == p.batch.keys.len() {
+                items
+            } else {
+                selected = items.select(&newest_keys, t.cols);
+                &selected
+            };
+            Some((stmts, child_rows(t, &stmts, items)?))
         }
-        Ok::<(), LoadError>(())
+        _ => None,
     };
-
-    let bookkeeping = Bookkeeping::new(spec, key, sha, etag, meta, batch, started);
+    let bookkeeping = Bookkeeping::new(p);
+    let mut steps = Vec::new();
+    if let Some((stmts, items)) = &child {
+        steps.extend(child_steps(
+            tx,
+            stmts,
+            &p.meta.tenant,
+            &newest_keys,
+            items.as_ref(),
+        ));
+    }
+    steps.extend(bookkeeping.steps(tx));
     let pending_params: [Param; 3] = [
-        (&meta.tenant, Type::TEXT),
-        (&spec.name, Type::TEXT),
-        (&key, Type::TEXT),
+        (&p.meta.tenant, Type::TEXT),
+        (&p.spec.name, Type::TEXT),
+        (&p.key, Type::TEXT),
     ];
-    let pending_fut = tx.query_typed(
+    let pending = tx.query_typed(
         "SELECT run_id FROM etl.manifests \
          WHERE tenant = $1 AND object = $2 AND applied_at IS NULL AND $3 = ANY(page_keys) ORDER BY run_id",
         &pending_params,
     );
-    // Pipelined, and every answer awaited before any error is taken, in statement order: the
-    // first error seen could be a later statement's "transaction is aborted" (see
-    // [`pipeline`]).
-    let (children, written, pending) = futures::join!(
-        children_fut,
-        pipeline::run(bookkeeping.steps(tx)),
-        pending_fut
-    );
-    children?;
+    // Pipelined, the writes first; every answer awaited before an error is taken, in
+    // statement order (see [`pipeline`]).
+    let (written, pending) = futures::join!(pipeline::run(steps), pending);
     written.map_err(|f| f.error)?;
     let pending = pending?;
 
@@ -825,33 +771,43 @@ async fn write_page(
     for r in pending {
         let run_id: String = r.get(0);
         if let ManifestOutcome::Applied { .. } =
-            try_apply(tx, &meta.tenant, spec.name, &run_id).await?
+            try_apply(tx, &p.meta.tenant, p.spec.name, &run_id).await?
         {
             manifests_applied += 1;
         }
     }
-    Ok(Some(PageReport {
-        key: key.to_string(),
-        rows: batch.total,
-        loaded: batch.keys.len() as u32,
-        newest: newest_keys.len() as u32,
-        duplicates: batch.duplicates,
-        rejected: batch.rejected.len() as u32,
-        manifests_applied,
-        one_round_trip: false,
-        phases: PagePhases {
-            upsert,
-            rest: t_rest.elapsed(),
-            ..PagePhases::default()
-        },
-    }))
+    let mut report = p.report(newest_keys.len(), manifests_applied, false);
+    report.phases.upsert = upsert;
+    report.phases.rest = t_rest.elapsed();
+    Ok(Some(report))
 }
 
 /// The statements that replace a page's children, and their rows' type.
+#[derive(Clone, Copy)]
 struct ChildStatements<'a> {
     delete: &'a str,
     insert: &'a str,
     row_type: &'a wire::RowType,
+}
+
+/// The child rows as an array of the child table's row type; `None` when there are none.
+fn child_rows<'a>(
+    t: &tables::Child,
+    stmts: &ChildStatements<'a>,
+    items: &'a ChildBatch,
+) -> Result<Option<wire::RowSet<'a>>, LoadError> {
+    if items.parent_keys.is_empty() {
+        return Ok(None);
+    }
+    let names: Vec<&str> = t.cols.iter().map(|c| c.name).collect();
+    Ok(Some(wire::RowSet::new(
+        stmts.row_type,
+        &items.parent_keys,
+        Some(&items.ordinals),
+        wire::Payloads::Values(&items.payloads),
+        &names,
+        &items.cols,
+    )?))
 }
 
 /// Replace the children of `parents` with `items` (the children of exactly those parents, if
@@ -903,33 +859,23 @@ struct Bookkeeping<'a> {
 }
 
 impl<'a> Bookkeeping<'a> {
-    fn new(
-        spec: &'a ObjectSpec,
-        key: &'a str,
-        sha: &'a str,
-        etag: Option<&'a str>,
-        meta: &'a PageMeta,
-        batch: &'a Batch<'_>,
-        started: Instant,
-    ) -> Self {
-        for r in &batch.rejected {
-            tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
-        }
+    fn new(p: &'a PageToLoad<'a>) -> Self {
+        let (meta, batch) = (p.meta, p.batch);
         Bookkeeping {
-            key,
+            key: p.key,
             tenant: &meta.tenant,
-            object: spec.name,
-            run: meta.run_id.as_str(),
-            page: meta.page as i32,
+            object: p.spec.name,
+            run: p.run,
+            page: p.page,
             mode: meta.mode.as_str(),
             fetched_at: &meta.fetched_at,
-            sha,
-            etag,
+            sha: p.sha,
+            etag: p.etag,
             rows: batch.total as i32,
             loaded: batch.keys.len() as i32,
             duplicates: batch.duplicates as i32,
             rejected: batch.rejected.len() as i32,
-            ms: started.elapsed().as_millis().min(i32::MAX as u128) as i32,
+            ms: p.started.elapsed().as_millis().min(i32::MAX as u128) as i32,
             index: batch.rejected.iter().map(|r| r.index).collect(),
             natural_keys: batch
                 .rejected

@@ -42,13 +42,18 @@ fn deletion_sets(run: &str, at: &str, by: &str) -> [String; 2] {
     ]
 }
 
-/// The page's deletion D(R) (see the module docs of [`super`]): the first applied full run of
-/// the object after the page's run, `$1` tenant, `$2` run_id, `$6` object. Read by the upsert
-/// itself, under the page's locks, so that no client decision sits between the locks and the
-/// write (the one-round-trip path).
-const DELETION_OF_RUN: &str = "(SELECT m.run_id, m.started_at FROM etl.manifests m \
-     WHERE m.tenant = $1 AND m.object = $6 AND m.mode = 'full' AND m.applied_at IS NOT NULL AND m.run_id > $2 \
-     ORDER BY m.run_id LIMIT 1)";
+/// The page's deletion D(R) (see the module docs of [`super`]) as a sub-select `d(run_id,
+/// started_at)` of at most one row: the first applied full run of the object after the page's
+/// run; `$1` tenant, `$2` run_id, `${object}` object. The statements read it themselves, under
+/// the page's locks, so that no client decision sits between the locks and the writes (the
+/// one-round-trip path needs that; the step-by-step path uses the same statements).
+fn deletion_of_run(object: u8) -> String {
+    format!(
+        "(SELECT m.run_id, m.started_at FROM etl.manifests m \
+         WHERE m.tenant = $1 AND m.object = ${object} AND m.mode = 'full' AND m.applied_at IS NOT NULL AND m.run_id > $2 \
+         ORDER BY m.run_id LIMIT 1) AS d"
+    )
+}
 
 /// The upsert of one page into a table.
 ///
@@ -88,12 +93,13 @@ fn upsert(table: &str, cols: &[&Col], generic: bool) -> String {
     format!(
         "INSERT INTO {table} AS t (tenant, {obj_col}natural_key, payload, {cols}, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key, deleted_at, deleted_by_run) \
          SELECT $1, {obj_val}u.natural_key, u.payload, {ucols}, $2, $2, $3, $2, $4, $5, d.started_at, d.run_id \
-         FROM unnest($7::{table}[]) AS u LEFT JOIN {DELETION_OF_RUN} AS d ON true \
+         FROM unnest($7::{table}[]) AS u LEFT JOIN {deletion} ON true \
          ON CONFLICT {conflict} DO UPDATE SET {sets} \
          WHERE {NEWER}",
         cols = col_list.join(", "),
         ucols = u_cols.join(", "),
         sets = sets.join(", "),
+        deletion = deletion_of_run(6),
     )
 }
 
@@ -116,19 +122,21 @@ fn took_sql(table: &str, generic: bool) -> String {
     )
 }
 
-/// The bookkeeping a page owes the rows it is older than: `$1` tenant, `$2` run_id, `$3`
-/// deleted_at, `$4` deleted_by_run (the page's D(R)), `$5` keys, (generic) `$6` object. Rows
-/// the upsert just wrote already have `first_seen_run <= $2 <= last_seen_run`, so passing every
-/// key of the page is correct.
+/// The bookkeeping a page owes the rows it is older than: `$1` tenant, `$2` run_id, `$3` keys,
+/// `$4` object; the deletion is the page's D(R), read as in [`upsert`]. Rows the upsert just
+/// wrote already have `first_seen_run <= $2 <= last_seen_run`, so passing every key of the page
+/// is correct.
 fn seen_sql(table: &str, generic: bool) -> String {
-    let obj = if generic { " AND t.object = $6" } else { "" };
-    let [del_at, del_by] = deletion_sets("$2", "$3", "$4");
+    let obj = if generic { " AND t.object = $4" } else { "" };
+    let [del_at, del_by] = deletion_sets("$2", "d.started_at", "d.run_id");
     format!(
         "UPDATE {table} AS t SET first_seen_run = least(t.first_seen_run, $2), \
            last_seen_run = greatest(t.last_seen_run, $2), {del_at}, {del_by} \
+         FROM (SELECT 1) AS one LEFT JOIN {deletion} ON true \
          WHERE t.tenant = $1{obj} AND t.natural_key = {keys} \
            AND (t.first_seen_run > $2 OR t.last_seen_run < $2)",
-        keys = any_key_of(5)
+        keys = any_key_of(3),
+        deletion = deletion_of_run(4),
     )
 }
 

@@ -9,7 +9,7 @@
 //!
 //! The row type is the table's own, so nothing has to be declared or migrated for it. Its
 //! OIDs and its field list differ between databases and change with migrations, so they are
-//! read from the catalogue ([`RowTypes::fetch`]) and kept in a process-wide cache
+//! read from the catalogue ([`RowTypes::refresh`]) and kept in a process-wide cache
 //! ([`RowTypes::cached`]) that the server checks: the one-round-trip path sends the layout it
 //! encoded with, `etl.page_guard` compares it with the catalogue under the page's locks, and a
 //! difference aborts the transaction (SQLSTATE CV003) before any row is read; the loader reads
@@ -126,7 +126,7 @@ impl RowTypes {
     }
 
     /// The row types of a statement set's table and child table (one statement for both).
-    pub async fn fetch(
+    async fn fetch(
         c: &impl GenericClient,
         stmts: &TableSql,
     ) -> Result<RowTypes, tokio_postgres::Error> {
