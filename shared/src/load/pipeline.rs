@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-/// One statement (or a fixed sequence of them), sent when first polled.
+/// One statement, sent when first polled.
 pub type Step<'a> = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send + 'a>>;
 
 /// How a pipeline failed.
