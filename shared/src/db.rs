@@ -74,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0005_etl_page_guard.sql"),
     },
     Migration {
+        version: 6,
+        name: "0006_hot_updates.sql",
+        sql: include_str!("../../migrations/0006_hot_updates.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),
