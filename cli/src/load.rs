@@ -10,6 +10,8 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use shared::db::{self, Db, DbConfig};
 use shared::landing::{Mode, PageKey, PageMeta, RunId, MANIFEST_PREFIX, RAW_PREFIX};
+use shared::load::prepare::{PageInput, PreparedPage};
+use shared::load::queue::{Ledger, Queued};
 use shared::load::replay::{ReplayFilter, ReplayOptions, ReplaySummary};
 use shared::load::{self, LoadOptions, ManifestOutcome, PageOutcome};
 use std::path::{Path, PathBuf};
@@ -251,7 +253,25 @@ impl Summary {
     }
 }
 
+/// A page file, read and prepared on the blocking pool (a file that cannot be read fails its
+/// page, not the whole load).
+fn read_page(key: String, path: PathBuf, meta: PageMeta) -> Queued {
+    match std::fs::read(&path) {
+        Ok(body) => Queued::Page(PreparedPage::new(PageInput {
+            key,
+            body: body.into(),
+            meta,
+            etag: None,
+        })),
+        Err(e) => {
+            let reason = format!("reading {}: {e}", path.display());
+            Queued::Failed(key.clone(), load::LoadError::BadPage { key, reason })
+        }
+    }
+}
+
 pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
+    use futures::StreamExt;
     init_logs();
     let started = Instant::now();
     let files = collect_files(&args.paths)?;
@@ -260,63 +280,132 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
     let mut db = Db::connect(&cfg).await?;
     db::migrate(db.client()).await?;
     let opts = LoadOptions { force: args.force };
-    let mut sum = Summary::default();
-    let mut touched: Vec<&'static str> = Vec::new();
     let total = items.len();
-    for (i, item) in items.iter().enumerate() {
+    // Pages, by their canonical key (the ledger's), in the plan's order; then the manifests.
+    let mut pages: Vec<(String, PathBuf, PageMeta)> = Vec::new();
+    let mut manifests: Vec<(&PathBuf, &String)> = Vec::new();
+    for item in &items {
         match item {
             DiskItem::Page { path, meta } => {
-                let body = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
                 let spec = shared::catalogue::find(&meta.object_path).with_context(|| {
                     format!("{}: unknown object {}", path.display(), meta.object_path)
                 })?;
-                let key = load::canonical_key(spec, meta);
-                match load::load_page(db.client(), &key, &body, meta, None, opts).await {
-                    Ok(out) => {
-                        if matches!(out, PageOutcome::Loaded(_)) && !touched.contains(&spec.name) {
-                            touched.push(spec.name);
-                        }
-                        sum.add_page(&out)
-                    }
-                    Err(e) if !e.is_retryable() => {
-                        sum.failed += 1;
-                        eprintln!("{}: {e}", path.display());
-                    }
-                    Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
-                }
+                pages.push((
+                    load::canonical_key(spec, meta),
+                    path.clone(),
+                    (**meta).clone(),
+                ));
             }
-            DiskItem::Manifest { path, key } => {
-                let body = std::fs::read(path)?;
-                match load::load_manifest(db.client(), key, &body).await {
-                    Ok(out) => {
-                        sum.manifests += 1;
-                        if let ManifestOutcome::Applied { .. } = out {
-                            let object = shared::landing::parse_manifest_key(key)
-                                .and_then(|(_, _, o)| shared::catalogue::find(&o))
-                                .map(|s| s.name);
-                            if let Some(o) = object.filter(|o| !touched.contains(o)) {
-                                touched.push(o);
-                            }
-                        }
-                        if let ManifestOutcome::Pending { missing } = out {
-                            eprintln!("{key}: pending, {missing} page(s) not loaded yet");
-                        }
-                    }
-                    Err(e) if !e.is_retryable() => {
-                        sum.failed += 1;
-                        eprintln!("{}: {e}", path.display());
-                    }
-                    Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
-                }
-            }
+            DiskItem::Manifest { path, key } => manifests.push((path, key)),
         }
+    }
+    let sum = std::sync::Mutex::new(Summary::default());
+    let touched = std::sync::Mutex::new(Vec::<&'static str>::new());
+    let progress = |sum: &Summary| {
+        let n = sum.pages + sum.duplicates + sum.failed + sum.manifests;
         eprint!(
-            "\r[{}/{total}] {}",
-            i + 1,
+            "\r[{n}/{total}] {}",
             sum.line(started.elapsed().as_secs_f64())
         );
+    };
+    let record = |key: &str, out: Result<PageOutcome, load::LoadError>| {
+        let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
+        match out {
+            Ok(out) => {
+                let object = PageKey::parse(key).and_then(|k| shared::catalogue::find(&k.object));
+                if let (PageOutcome::Loaded(_), Some(spec)) = (&out, object) {
+                    let mut t = touched.lock().unwrap_or_else(|p| p.into_inner());
+                    if !t.contains(&spec.name) {
+                        t.push(spec.name);
+                    }
+                }
+                s.add_page(&out);
+            }
+            Err(e) => {
+                s.failed += 1;
+                eprintln!("\r{key}: {e}");
+            }
+        }
+        progress(&s);
+    };
+
+    // The pages through one queue: each read and parsed while the previous ones load.
+    let ledger = match opts.force {
+        true => Ledger::default(),
+        false => {
+            let keys: Vec<String> = pages.iter().map(|(k, _, _)| k.clone()).collect();
+            Ledger::read(db.client(), &keys).await?
+        }
+    };
+    let by_key: std::collections::HashMap<String, (PathBuf, PageMeta)> = pages
+        .iter()
+        .map(|(k, p, m)| (k.clone(), (p.clone(), m.clone())))
+        .collect();
+    let queued = futures::stream::iter(pages)
+        .map(|(key, path, meta)| tokio::task::spawn_blocking(move || read_page(key, path, meta)))
+        .buffered(2)
+        .map(|joined| match joined {
+            Ok(item) => item,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        });
+    let mut queued = std::pin::pin!(queued);
+    loop {
+        db.ensure_connected().await?;
+        let mut done = |key: &str, out| record(key, out);
+        let interrupted =
+            load::queue::load_queue(db.client(), &mut queued, opts, &ledger, &mut done).await;
+        if interrupted.is_empty() {
+            break;
+        }
+        // A dropped connection or a deadlock: those pages once more, one at a time.
+        for (key, e) in interrupted {
+            let Some((path, meta)) = by_key.get(&key) else {
+                bail!("{key}: {e}");
+            };
+            tracing::warn!(key, error = %e, "loading the page again on a fresh connection");
+            db.reconnect().await?;
+            let body = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            let out = load::load_page(db.client(), &key, &body, meta, None, opts).await;
+            match out {
+                Err(e) if e.is_retryable() => {
+                    return Err(e).with_context(|| format!("{}", path.display()))
+                }
+                out => record(&key, out),
+            }
+        }
+    }
+
+    for (path, key) in manifests {
+        let body = std::fs::read(path)?;
+        let out = load::load_manifest(db.client(), key, &body).await;
+        let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
+        match out {
+            Ok(out) => {
+                s.manifests += 1;
+                if let ManifestOutcome::Applied { .. } = out {
+                    let object = shared::landing::parse_manifest_key(key)
+                        .and_then(|(_, _, o)| shared::catalogue::find(&o))
+                        .map(|s| s.name);
+                    let mut t = touched.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Some(o) = object.filter(|o| !t.contains(o)) {
+                        t.push(o);
+                    }
+                }
+                if let ManifestOutcome::Pending { missing } = out {
+                    eprintln!("\r{key}: pending, {missing} page(s) not loaded yet");
+                }
+            }
+            Err(e) if !e.is_retryable() => {
+                s.failed += 1;
+                eprintln!("\r{}: {e}", path.display());
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
+        }
+        progress(&s);
     }
     eprintln!();
+    let sum = sum.into_inner().unwrap_or_else(|p| p.into_inner());
+    let touched = touched.into_inner().unwrap_or_else(|p| p.into_inner());
     // Statistics for what was just bulk-loaded (a failure loses nothing: warn only).
     if let Err(e) = load::analyze_loaded(db.client(), touched.iter().copied()).await {
         eprintln!("warning: ANALYZE after the load failed: {e}");

@@ -10,6 +10,7 @@ use pg_cluster::PgCluster as TlsServer;
 use serde_json::{json, Value};
 use shared::db;
 use shared::landing::Mode;
+use shared::load::queue::{load_queue, Ledger, BARRIER_EVERY};
 use shared::load::tables::{all_cols, Kind, TYPED};
 use shared::load::{
     load_manifest, load_page, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
@@ -656,6 +657,249 @@ async fn any_order_and_duplication_gives_the_in_order_db() {
 async fn concurrent_loaders_give_the_in_order_db() {
     let (t, items, expected) = in_order_scenario("load_conc").await;
     assert_concurrent_delivery_converges(&t.config, &items, &expected, 0..16u64, 0.5, 4).await;
+    t.drop().await;
+}
+
+/// The order-proof property through the loader with a queue (`cvdw replay`, `cvdw load`):
+/// the shuffled, duplicated deliveries go through queues, a run of pages per queue, manifests
+/// in between. Pipelined batches, deferred commits, and pages that leave the pipeline (late
+/// pages, the page that completes a manifest) must still give the in-order database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_pages_in_any_order_give_the_in_order_db() {
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    let (mut t, items, expected) = in_order_scenario("load_queue").await;
+    let none = Ledger::default();
+    let (mut pipelined, mut step_by_step) = (0, 0);
+    for seed in 0..12u64 {
+        let c = t.client();
+        truncate_all(c).await;
+        let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+        let mut order: Vec<&Item> = items.iter().collect();
+        for it in &items {
+            if rng.random_bool(0.3) {
+                order.push(it);
+            }
+        }
+        order.shuffle(&mut rng);
+        let mut run: Vec<Page> = Vec::new();
+        for it in order.into_iter().map(Some).chain([None]) {
+            match it {
+                Some(Item::Page(p)) => {
+                    run.push(p.clone());
+                    continue;
+                }
+                Some(Item::Manifest(..)) | None => {}
+            }
+            let (reported, interrupted) = queue_pages(c, &run, &none).await;
+            assert!(interrupted.is_empty(), "seed {seed}: {interrupted:?}");
+            assert_eq!(
+                reported.len(),
+                run.len(),
+                "seed {seed}: one outcome per page"
+            );
+            for (key, out) in reported {
+                match out {
+                    Ok(PageOutcome::Loaded(r)) if r.one_round_trip => pipelined += 1,
+                    Ok(PageOutcome::Loaded(_)) => step_by_step += 1,
+                    Ok(PageOutcome::Duplicate { .. }) => {}
+                    Err(e) => panic!("seed {seed}: {key}: {e}"),
+                }
+            }
+            run.clear();
+            if let Some(Item::Manifest(k, b)) = it {
+                load_manifest(c, k, b).await.unwrap();
+            }
+        }
+        let got = dump(c).await;
+        for (table, rows) in &expected {
+            assert_eq!(&got[table], rows, "seed {seed}: {table} differs");
+        }
+    }
+    // The property covered both ways out of a queue.
+    assert!(
+        pipelined > 20 && step_by_step > 20,
+        "{pipelined} {step_by_step}"
+    );
+    t.drop().await;
+}
+
+/// Vendas pages of three runs, in order: for the queue tests.
+fn three_runs() -> Vec<Page> {
+    (0..3i64)
+        .flat_map(|day| {
+            let rows: Vec<Value> = (1..=50).map(|i| venda(i, day + 1)).collect();
+            run_pages(
+                T,
+                "/vendas",
+                &run_id(day, 0x40 + day as u32),
+                Mode::Incremental,
+                &rows,
+                5,
+            )
+        })
+        .collect()
+}
+
+/// A queue run again over pages the ledger has sends none of them: every page is a duplicate
+/// found in the ledger read before, and nothing is written.
+#[tokio::test]
+async fn a_queue_skips_what_the_ledger_has() {
+    let mut t = TestDb::migrated("load_queue_ledger").await;
+    let pages = three_runs();
+    let (first, interrupted) = queue_pages(t.client(), &pages, &Ledger::default()).await;
+    assert!(interrupted.is_empty());
+    assert!(first
+        .iter()
+        .all(|(_, o)| matches!(o, Ok(PageOutcome::Loaded(_)))));
+    let before = dump(t.client()).await;
+    let keys: Vec<String> = pages.iter().map(|p| p.key.clone()).collect();
+    let ledger = Ledger::read(t.client(), &keys).await.unwrap();
+    let (again, interrupted) = queue_pages(t.client(), &pages, &ledger).await;
+    assert!(interrupted.is_empty());
+    assert_eq!(again.len(), pages.len());
+    assert!(again
+        .iter()
+        .all(|(_, o)| matches!(o, Ok(PageOutcome::Duplicate { .. }))));
+    assert_eq!(dump(t.client()).await, before);
+    let loads: Vec<i64> = column(t.client(), "SELECT sum(loads)::int8 FROM etl.pages").await;
+    assert_eq!(loads, vec![pages.len() as i64], "no page was loaded twice");
+    t.drop().await;
+}
+
+/// The queue's connection is killed mid-stream. Pages whose commits were not yet made durable
+/// by a barrier are not reported as loaded but handed back, with the pages in flight; loading
+/// them again on a fresh connection and going on with the same stream gives the database of
+/// in-order delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_hands_back_every_page_not_known_durable() {
+    use futures::StreamExt;
+    let mut t = TestDb::migrated("load_queue_kill").await;
+    let pages = three_runs();
+    for p in &pages {
+        deliver(t.client(), p).await;
+    }
+    let expected = dump(t.client()).await;
+    truncate_all(t.client()).await;
+
+    let mut killer = shared::db::Db::connect(&t.config).await.unwrap();
+    let pid: i32 = t
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let kill_at = pages[12].key.clone();
+    let killer: &Client = killer.client();
+    let stream = futures::stream::iter(pages.iter()).then(|p| {
+        let kill = p.key == kill_at;
+        async move {
+            if kill {
+                killer
+                    .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                    .await
+                    .unwrap();
+            }
+            queued(p)
+        }
+    });
+    let mut stream = std::pin::pin!(stream);
+    let mut reported: Reported = Vec::new();
+    let interrupted = load_queue(
+        t.client(),
+        &mut stream,
+        LoadOptions::default(),
+        &Ledger::default(),
+        &mut |key, out| reported.push((key.to_string(), out)),
+    )
+    .await;
+    // Fewer pages than a barrier's worth came before the kill: none was confirmed.
+    const { assert!(12 < BARRIER_EVERY) };
+    assert!(reported.is_empty(), "{reported:?}");
+    let handed_back: Vec<&str> = interrupted.iter().map(|(k, _)| k.as_str()).collect();
+    let upto: Vec<&str> = pages[..=12].iter().map(|p| p.key.as_str()).collect();
+    for k in &upto {
+        assert!(
+            handed_back.contains(k),
+            "{k} was neither reported nor handed back"
+        );
+    }
+    assert!(interrupted.iter().all(|(_, e)| e.is_retryable()));
+
+    t.db.reconnect().await.unwrap();
+    for (key, _) in &interrupted {
+        let p = pages.iter().find(|p| &p.key == key).unwrap();
+        deliver(t.client(), p).await;
+    }
+    let mut reported: Reported = Vec::new();
+    let rest = load_queue(
+        t.client(),
+        &mut stream,
+        LoadOptions::default(),
+        &Ledger::default(),
+        &mut |key, out| reported.push((key.to_string(), out)),
+    )
+    .await;
+    assert!(rest.is_empty());
+    assert_eq!(reported.len() + interrupted.len(), pages.len());
+    assert_eq!(dump(t.client()).await, expected);
+    t.drop().await;
+}
+
+/// A batch whose statement cannot be encoded stops there, and its ROLLBACK is queued in the
+/// same poll: a batch pipelined right behind it runs in its own transaction, not inside the
+/// one the first batch left open (whose COMMIT would then have committed both).
+#[tokio::test]
+async fn a_batch_that_cannot_be_sent_whole_rolls_back_before_the_next() {
+    use shared::load::pipeline::{command, run, statement};
+    use tokio_postgres::types::{IsNull, ToSql, Type};
+    #[derive(Debug)]
+    struct Unencodable;
+    impl ToSql for Unencodable {
+        fn to_sql(
+            &self,
+            _: &Type,
+            _: &mut bytes::BytesMut,
+        ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+            Err("cannot encode".into())
+        }
+        fn accepts(_: &Type) -> bool {
+            true
+        }
+        tokio_postgres::types::to_sql_checked!();
+    }
+    let mut t = TestDb::migrated("load_pipeline").await;
+    let c: &Client = t.client();
+    c.batch_execute("CREATE TABLE t (x int)").await.unwrap();
+    let bad = Unencodable;
+    let first = run(
+        vec![
+            command(c, "BEGIN"),
+            statement(c, "INSERT INTO t VALUES (1)", vec![]),
+            statement(c, "INSERT INTO t VALUES ($1)", vec![(&bad, Type::INT4)]),
+            command(c, "COMMIT"),
+        ],
+        Some(command(c, "ROLLBACK")),
+    );
+    let mut first = Box::pin(first);
+    // One poll puts the batch on the wire, as the queue does before sending the next one.
+    assert!(futures::poll!(first.as_mut()).is_pending());
+    let second = run(
+        vec![
+            command(c, "BEGIN"),
+            statement(c, "INSERT INTO t VALUES (2)", vec![]),
+            command(c, "COMMIT"),
+        ],
+        None,
+    );
+    let (first, second) = futures::join!(first, second);
+    let failed = first.expect_err("the first batch cannot be sent");
+    assert!(failed.rest_unsent);
+    assert!(second.is_ok());
+    assert_eq!(
+        column::<i32>(c, "SELECT x FROM t ORDER BY x").await,
+        vec![2]
+    );
     t.drop().await;
 }
 

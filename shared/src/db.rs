@@ -79,6 +79,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0006_hot_updates.sql"),
     },
     Migration {
+        version: 7,
+        name: "0007_commit_barrier.sql",
+        sql: include_str!("../../migrations/0007_commit_barrier.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),

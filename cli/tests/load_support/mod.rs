@@ -567,3 +567,40 @@ pub async fn put_page(store: &shared::store::S3Store, p: &Page) {
         .await
         .unwrap();
 }
+
+/// A page as a queue is fed it, prepared in place.
+pub fn queued(p: &Page) -> shared::load::queue::Queued {
+    use shared::load::prepare::{PageInput, PreparedPage};
+    shared::load::queue::Queued::Page(PreparedPage::new(PageInput {
+        key: p.key.clone(),
+        body: p.body.clone().into(),
+        meta: p.meta.clone(),
+        etag: None,
+    }))
+}
+
+/// What a queue reported for each page, in the order it reported them.
+pub type Reported = Vec<(
+    String,
+    Result<shared::load::PageOutcome, shared::load::LoadError>,
+)>;
+
+/// Feed `pages` to one queue on `c` (pipelined, commits deferred to its barriers): what it
+/// reported, and what it handed back.
+pub async fn queue_pages(
+    c: &mut Client,
+    pages: &[Page],
+    ledger: &shared::load::queue::Ledger,
+) -> (Reported, shared::load::queue::Interrupted) {
+    let mut stream = futures::stream::iter(pages.iter().map(queued));
+    let mut reported = Vec::new();
+    let interrupted = shared::load::queue::load_queue(
+        c,
+        &mut stream,
+        shared::load::LoadOptions::default(),
+        ledger,
+        &mut |key, out| reported.push((key.to_string(), out)),
+    )
+    .await;
+    (reported, interrupted)
+}

@@ -5,6 +5,7 @@
 //! `raw/…json` is a page, `manifests/…json` a manifest; anything else (state, locks) is
 //! logged and ignored.
 
+use super::prepare::PageInput;
 use super::{
     load_manifest, load_page, record_failure, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
 };
@@ -76,31 +77,91 @@ pub async fn load_stored_page<S: ObjectStore>(
     key: &str,
     opts: LoadOptions,
 ) -> Result<PageOutcome, LoadError> {
-    let obj = get_or_record(client, store, key).await?;
+    match fetch_page(store, key).await? {
+        Fetched::Page(p) => load_page(client, key, &p.body, &p.meta, p.etag.as_deref(), opts).await,
+        Fetched::Unreadable(u) => Err(u.record(client).await),
+    }
+}
+
+/// A stored page, read for loading.
+#[derive(Debug)]
+pub enum Fetched {
+    Page(PageInput),
+    /// It cannot be loaded: to record in `etl.failed_pages`.
+    Unreadable(Unreadable),
+}
+
+/// A stored page that cannot be loaded as it is, and why.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub key: String,
+    pub reason: String,
+    /// What the store returned (its prefix is recorded).
+    pub body: Vec<u8>,
+    /// The object does not exist.
+    pub missing: Option<crate::store::StoreError>,
+}
+
+impl Unreadable {
+    /// Record it in `etl.failed_pages`; the error the load fails with.
+    pub async fn record(self, client: &Client) -> LoadError {
+        let key = self.key.as_str();
+        tracing::error!(key, reason = %self.reason, "page failed");
+        if let Err(e) =
+            record_failure(client, key, None, None, None, &self.reason, &self.body).await
+        {
+            return e.into();
+        }
+        match self.missing {
+            Some(e) => e.into(),
+            None => LoadError::BadPage {
+                key: self.key,
+                reason: self.reason,
+            },
+        }
+    }
+}
+
+/// Read a raw page and its metadata from the store: no database involved, so a loader can
+/// read the next page while the current one loads. An object that does not exist (deleted
+/// since, or an event for another bucket) is unreadable like a page without metadata, so that
+/// it shows where operators look, and fails permanently: S3 reads are strongly consistent, so
+/// retrying will not make it appear. Other store errors are returned as they are.
+pub async fn fetch_page<S: ObjectStore>(store: &S, key: &str) -> Result<Fetched, LoadError> {
+    let obj = match store.get(key).await {
+        Ok(obj) => obj,
+        Err(e @ crate::store::StoreError::NotFound { .. }) => {
+            return Ok(Fetched::Unreadable(Unreadable {
+                key: key.to_string(),
+                reason: format!("{e} (deleted after the event, or an event for another bucket)"),
+                body: Vec::new(),
+                missing: Some(e),
+            }))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let metadata: std::collections::HashMap<String, String> = obj
         .metadata
         .iter()
         .map(|(k, v)| (k.clone(), decode_metadata_value(v)))
         .collect();
-    let meta = match PageMeta::from_metadata(&metadata) {
-        Ok(m) => m,
-        Err(e) => {
-            let reason = e.to_string();
-            tracing::error!(key, reason = %reason, "page failed");
-            record_failure(client, key, None, None, None, &reason, &obj.body).await?;
-            return Err(LoadError::BadPage {
-                key: key.to_string(),
-                reason,
-            });
-        }
-    };
-    load_page(client, key, &obj.body, &meta, obj.etag.as_deref(), opts).await
+    Ok(match PageMeta::from_metadata(&metadata) {
+        Ok(meta) => Fetched::Page(PageInput {
+            key: key.to_string(),
+            body: obj.body,
+            meta,
+            etag: obj.etag,
+        }),
+        Err(e) => Fetched::Unreadable(Unreadable {
+            key: key.to_string(),
+            reason: e.to_string(),
+            body: obj.body.to_vec(),
+            missing: None,
+        }),
+    })
 }
 
-/// Get an object an event named. One that does not exist (deleted since, or an event for
-/// another bucket) is recorded in `etl.failed_pages` like a bad page, so that it shows where
-/// operators look, and fails permanently: S3 reads are strongly consistent, so retrying will
-/// not make it appear.
+/// Get an object an event named, recording a missing one (see [`fetch_page`]).
 async fn get_or_record<S: ObjectStore>(
     client: &Client,
     store: &S,
@@ -108,12 +169,14 @@ async fn get_or_record<S: ObjectStore>(
 ) -> Result<crate::store::StoredObject, LoadError> {
     match store.get(key).await {
         Ok(obj) => Ok(obj),
-        Err(e @ crate::store::StoreError::NotFound { .. }) => {
-            let reason = format!("{e} (deleted after the event, or an event for another bucket)");
-            tracing::error!(key, reason = %reason, "object missing");
-            record_failure(client, key, None, None, None, &reason, &[]).await?;
-            Err(e.into())
+        Err(e @ crate::store::StoreError::NotFound { .. }) => Err(Unreadable {
+            key: key.to_string(),
+            reason: format!("{e} (deleted after the event, or an event for another bucket)"),
+            body: Vec::new(),
+            missing: Some(e),
         }
+        .record(client)
+        .await),
         Err(e) => Err(e.into()),
     }
 }

@@ -62,6 +62,8 @@
 pub mod event;
 pub mod guard;
 pub mod pipeline;
+pub mod prepare;
+pub mod queue;
 pub mod replay;
 pub mod rows;
 pub mod sql;
@@ -72,7 +74,7 @@ use crate::catalogue::{self, ObjectSpec};
 use crate::db::is_retryable_pg;
 use crate::landing::{parse_manifest_key, Manifest, PageKey, PageMeta};
 use chrono::{DateTime, Utc};
-use rows::{build_batch, parse_envelope, Batch, ChildBatch};
+use rows::{Batch, ChildBatch};
 use std::time::{Duration, Instant};
 use tables::TypedTable;
 use tokio_postgres::types::{ToSql, Type};
@@ -97,6 +99,11 @@ pub enum LoadError {
     /// The database's table differs from what the loader writes (a migration is missing).
     #[error(transparent)]
     Layout(#[from] wire::LayoutMismatch),
+    /// The page was committed without waiting for the disk, and the commit that would have
+    /// made it durable failed ([`queue`]): it may be lost; load it again (a no-op if it was
+    /// not).
+    #[error("page {key}: not known to be durable: {reason}")]
+    Unconfirmed { key: String, reason: String },
 }
 
 impl LoadError {
@@ -108,6 +115,7 @@ impl LoadError {
                 false
             }
             LoadError::Store(e) => e.is_retryable(),
+            LoadError::Unconfirmed { .. } => true,
         }
     }
 }
@@ -232,6 +240,10 @@ pub(crate) async fn record_failure(
 
 /// Load one raw page. `key` is where it came from (the S3 key, or the canonical key for
 /// pages read from disk); it must be the canonical key of its metadata.
+///
+/// The ledger check (a redelivery is a no-op) and the parse overlap: the query goes out
+/// first, and the page is parsed while it travels. A loader with a queue of pages uses
+/// [`load_prepared`] instead, which parses the next page while this one loads.
 #[tracing::instrument(name = "load_page", skip_all, fields(run_id = %meta.run_id, object = %meta.object_path, page = meta.page, tenant = %meta.tenant))]
 pub async fn load_page(
     client: &mut Client,
@@ -242,49 +254,9 @@ pub async fn load_page(
     opts: LoadOptions,
 ) -> Result<PageOutcome, LoadError> {
     let started = Instant::now();
-    let sha = sha256_hex(body);
-    let fail = |reason: String| async {
-        let reason_ref: &str = &reason;
-        tracing::error!(key, reason = reason_ref, "page failed");
-        let object = catalogue::find(&meta.object_path).map(|s| s.name);
-        record_failure(
-            client,
-            key,
-            Some(meta),
-            object,
-            Some(&sha),
-            reason_ref,
-            body,
-        )
-        .await?;
-        Err::<PageOutcome, LoadError>(LoadError::BadPage {
-            key: key.to_string(),
-            reason,
-        })
-    };
-    let Some(spec) = catalogue::find(&meta.object_path) else {
-        return fail(format!("unknown CVDW object path {:?}", meta.object_path)).await;
-    };
-    let canonical = canonical_key(spec, meta);
-    if key != canonical {
-        return fail(format!(
-            "key does not match its metadata (expected {canonical})"
-        ))
-        .await;
-    }
-    if !meta.sha256.is_empty() && !meta.sha256.eq_ignore_ascii_case(&sha) {
-        return fail(format!(
-            "body sha256 {sha} differs from the metadata's {}",
-            meta.sha256
-        ))
-        .await;
-    }
-    // The ledger check (a redelivery is a no-op) and the parse overlap: the query goes out
-    // first, and the page is parsed while it travels (one round trip less per page against a
-    // remote database). A duplicate's parse is wasted CPU, but duplicates are rare.
-    let t_check = Instant::now();
     let marked = guard::marked_utf8(body);
-    let (already, parsed) = futures::join!(
+    let sha = sha256_hex(body);
+    let (already, mut prepared) = futures::join!(
         async {
             if opts.force {
                 Ok(false)
@@ -292,83 +264,216 @@ pub async fn load_page(
                 ledger_has(&*client, key, &sha).await
             }
         },
-        async {
-            let t_parse = Instant::now();
-            let rows = parse_envelope(marked.as_deref().map_or(body, str::as_bytes));
-            let typed = tables::typed(spec.name);
-            let batch = rows.map(|rows| build_batch(spec, typed, rows));
-            (typed, batch, t_parse.elapsed())
-        }
+        async { prepare::prepare_hashed(key, body, marked.as_deref(), meta, sha.clone()) }
     );
-    if already? {
+    // A page that cannot be loaded is recorded whatever the ledger says.
+    if already? && prepared.ready.is_ok() {
         tracing::info!(key, "page already loaded; skipped");
         return Ok(PageOutcome::Duplicate {
             key: key.to_string(),
         });
     }
-    let (typed, batch, parse) = parsed;
-    let batch = match batch {
-        Ok(batch) => batch,
-        Err(reason) => return fail(reason).await,
-    };
-    // Client CPU: the parse, sha256 and the checks above. `begin` gets what the ledger check
-    // added on top of the parse it overlapped.
-    let check = t_check.elapsed().saturating_sub(parse);
-    let parse = parse + (t_check - started);
-
-    for r in &batch.rejected {
-        tracing::warn!(key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
-    }
-    let t_begin = Instant::now();
-    let page = PageToLoad {
-        spec,
-        typed,
-        stmts: sql::for_object(typed),
+    // What the ledger check added on top of the parse it overlapped; the parse includes the
+    // hashing before it.
+    let check = started.elapsed().saturating_sub(prepared.parse);
+    prepared.parse = started.elapsed() - check;
+    let raw = RawPage {
         key,
-        sha: &sha,
-        etag,
+        body,
         meta,
-        run: meta.run_id.as_str(),
-        page: meta.page as i32,
-        batch: &batch,
-        started,
+        etag,
     };
-    let mut cached = wire::RowTypes::cached(page.stmts);
+    load_ready(client, &raw, &prepared, check, started, opts).await
+}
+
+/// Load a page prepared ahead ([`prepare::PreparedPage::spawn`]). The caller has no per-page
+/// ledger check to wait for: it knows which pages the ledger had when it planned (`cvdw
+/// replay`, `cvdw load`), and a page loaded meanwhile is still a no-op, found by
+/// `etl.page_guard` under the page's lock.
+pub async fn load_prepared(
+    client: &mut Client,
+    page: &prepare::PreparedPage,
+    opts: LoadOptions,
+) -> Result<PageOutcome, LoadError> {
+    let (source, prepared) = page.parts();
+    let input = &source.input;
+    let meta = &input.meta;
+    let raw = RawPage {
+        key: &input.key,
+        body: &input.body,
+        meta,
+        etag: input.etag.as_deref(),
+    };
+    let span = tracing::info_span!("load_page", run_id = %meta.run_id, object = %meta.object_path, page = meta.page, tenant = %meta.tenant);
+    tracing::Instrument::instrument(
+        load_ready(client, &raw, prepared, Duration::ZERO, Instant::now(), opts),
+        span,
+    )
+    .await
+}
+
+/// A raw page as a loader was handed it.
+struct RawPage<'a> {
+    key: &'a str,
+    body: &'a [u8],
+    meta: &'a PageMeta,
+    etag: Option<&'a str>,
+}
+
+/// Load a prepared page: record it as failed, or write it (in one round trip, else step by
+/// step). `check` and `started` are for the page's phases and load time.
+async fn load_ready(
+    client: &mut Client,
+    raw: &RawPage<'_>,
+    prepared: &prepare::Prepared<'_>,
+    check: Duration,
+    started: Instant,
+    opts: LoadOptions,
+) -> Result<PageOutcome, LoadError> {
+    let page = match PageToLoad::new(raw, prepared, started) {
+        Ok(page) => page,
+        Err(reason) => return Err(fail_page(client, raw, prepared, reason).await),
+    };
+    page.log_rejected();
+    let t_begin = Instant::now();
+    let first = match wire::RowTypes::cached(page.stmts) {
+        Some(types) => {
+            let attempt = Attempt::run(client, &page, &types, opts.force, Commit::Durable).await;
+            match settle(&page, attempt, check, t_begin) {
+                Ok(outcome) => return Ok(outcome),
+                Err(unsettled) => Some(unsettled),
+            }
+        }
+        None => None,
+    };
+    complete(client, &page, first, check, t_begin, opts).await
+}
+
+/// Record a page that cannot be loaded in `etl.failed_pages`; the error to return.
+async fn fail_page(
+    client: &Client,
+    raw: &RawPage<'_>,
+    prepared: &prepare::Prepared<'_>,
+    reason: &str,
+) -> LoadError {
+    let (key, meta) = (raw.key, raw.meta);
+    tracing::error!(key, reason, "page failed");
+    let object = catalogue::find(&meta.object_path).map(|s| s.name);
+    let sha = Some(prepared.sha.as_str());
+    match record_failure(client, key, Some(meta), object, sha, reason, raw.body).await {
+        Ok(()) => LoadError::BadPage {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        },
+        Err(e) => e.into(),
+    }
+}
+
+/// One try at loading a page in one round trip, and when it was sent.
+pub(crate) struct Attempt {
+    result: Result<Result<PageReport, Detour>, LoadError>,
+    sent: Instant,
+}
+
+impl Attempt {
+    async fn run(
+        client: &Client,
+        page: &PageToLoad<'_>,
+        types: &wire::RowTypes,
+        force: bool,
+        commit: Commit,
+    ) -> Attempt {
+        let sent = Instant::now();
+        let result = load_in_one_round_trip(client, page, types, force, commit).await;
+        Attempt { result, sent }
+    }
+}
+
+/// When a page's transaction is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// At its COMMIT (the load Lambda: the S3 event is acknowledged when the call returns).
+    Durable,
+    /// At the next commit that waits for the WAL flush ([`queue`]'s barrier): COMMIT returns
+    /// without waiting for the disk, and the server goes on with the next page.
+    Deferred,
+}
+
+/// How an attempt ends its page, if it does: loaded, or already in the ledger. Otherwise why
+/// not, for [`complete`].
+fn settle(
+    page: &PageToLoad<'_>,
+    attempt: Attempt,
+    check: Duration,
+    t_begin: Instant,
+) -> Result<PageOutcome, Unsettled> {
+    let key = page.key;
+    match attempt.result {
+        Ok(Ok(mut report)) => {
+            report.phases = PagePhases {
+                parse: page.parse,
+                begin: check + attempt.sent.saturating_duration_since(t_begin),
+                upsert: attempt.sent.elapsed(),
+                ..PagePhases::default()
+            };
+            log_loaded(key, &report, page.started);
+            Ok(PageOutcome::Loaded(report))
+        }
+        Ok(Err(Detour::Duplicate)) => {
+            tracing::info!(key, "page already loaded; skipped");
+            Ok(PageOutcome::Duplicate {
+                key: key.to_string(),
+            })
+        }
+        Ok(Err(detour)) => Err(Ok(detour)),
+        Err(e) => Err(Err(e)),
+    }
+}
+
+/// Why an attempt did not end its page (see [`settle`]).
+type Unsettled = Result<Detour, LoadError>;
+
+/// Finish loading a page after its first one-round-trip attempt did not (`None`: the row
+/// layout was not cached, so none was made): read the layout and try again, or take the
+/// step-by-step path.
+async fn complete(
+    client: &mut Client,
+    page: &PageToLoad<'_>,
+    mut first: Option<Unsettled>,
+    check: Duration,
+    t_begin: Instant,
+    opts: LoadOptions,
+) -> Result<PageOutcome, LoadError> {
+    let key = page.key;
+    let parse = page.parse;
+    let mut fresh = false;
     let detour = loop {
-        let (types, fresh) = match cached.take() {
-            Some(t) => (t, false),
-            None => (wire::RowTypes::refresh(&*client, page.stmts).await?, true),
+        let unsettled = match first.take() {
+            Some(u) => u,
+            None => {
+                let types = wire::RowTypes::refresh(&*client, page.stmts).await?;
+                fresh = true;
+                let attempt = Attempt::run(client, page, &types, opts.force, Commit::Durable).await;
+                match settle(page, attempt, check, t_begin) {
+                    Ok(outcome) => return Ok(outcome),
+                    Err(u) => u,
+                }
+            }
         };
-        let t_batch = Instant::now();
-        match load_in_one_round_trip(client, &page, &types, opts.force).await {
-            Ok(Ok(mut report)) => {
-                report.phases = PagePhases {
-                    parse,
-                    begin: check + (t_batch - t_begin),
-                    upsert: t_batch.elapsed(),
-                    ..PagePhases::default()
-                };
-                log_loaded(key, &report, started);
-                return Ok(PageOutcome::Loaded(report));
-            }
-            Ok(Err(Detour::Duplicate)) => {
-                return Ok(PageOutcome::Duplicate {
-                    key: key.to_string(),
-                })
-            }
+        match unsettled {
             // Read the layout again (a migration ran, or another database) and retry once.
-            Ok(Err(Detour::StaleLayout)) | Err(LoadError::Layout(_)) if !fresh => continue,
-            Ok(Err(detour)) => break detour,
+            Ok(Detour::StaleLayout) | Err(LoadError::Layout(_)) if !fresh => continue,
+            Ok(detour) => break detour,
             Err(e) => return Err(e),
         }
     };
     tracing::debug!(key, ?detour, "loading the page step by step");
-    let outcome = load_step_by_step(client, &page, detour == Detour::Exclusive, opts.force).await?;
+    let outcome = load_step_by_step(client, page, detour == Detour::Exclusive, opts.force).await?;
     if let PageOutcome::Loaded(mut report) = outcome {
         let ph = &mut report.phases;
         ph.parse = parse;
         ph.begin = (check + t_begin.elapsed()).saturating_sub(ph.upsert + ph.rest + ph.commit);
-        log_loaded(key, &report, started);
+        log_loaded(key, &report, page.started);
         return Ok(PageOutcome::Loaded(report));
     }
     Ok(outcome)
@@ -387,9 +492,40 @@ struct PageToLoad<'a> {
     page: i32,
     batch: &'a Batch<'a>,
     started: Instant,
+    /// Client CPU spent preparing it.
+    parse: Duration,
 }
 
 impl<'a> PageToLoad<'a> {
+    /// The page's rows and where they go, or why it cannot be loaded at all.
+    fn new(
+        raw: &RawPage<'a>,
+        prepared: &'a prepare::Prepared<'a>,
+        started: Instant,
+    ) -> Result<Self, &'a str> {
+        let ready = prepared.ready.as_ref().map_err(String::as_str)?;
+        Ok(PageToLoad {
+            spec: ready.spec,
+            typed: ready.typed,
+            stmts: sql::for_object(ready.typed),
+            key: raw.key,
+            sha: &prepared.sha,
+            etag: raw.etag,
+            meta: raw.meta,
+            run: raw.meta.run_id.as_str(),
+            page: raw.meta.page as i32,
+            batch: &ready.batch,
+            started,
+            parse: prepared.parse,
+        })
+    }
+
+    fn log_rejected(&self) {
+        for r in &self.batch.rejected {
+            tracing::warn!(key = self.key, index = r.index, natural_key = r.natural_key.as_deref(), reason = %r.reason, "row rejected");
+        }
+    }
+
     /// The page's rows as an array of the table's row type.
     fn rows<'b>(&'b self, row_type: &'b wire::RowType) -> Result<wire::RowSet<'b>, LoadError> {
         let names: Vec<&str> = tables::columns_of(self.typed).map(|c| c.name).collect();
@@ -533,6 +669,7 @@ async fn load_in_one_round_trip(
     p: &PageToLoad<'_>,
     types: &wire::RowTypes,
     force: bool,
+    commit: Commit,
 ) -> Result<Result<PageReport, Detour>, LoadError> {
     let rows = if p.batch.keys.is_empty() {
         None
@@ -550,7 +687,7 @@ async fn load_in_one_round_trip(
     let bookkeeping = Bookkeeping::new(p);
 
     let mut steps = vec![
-        pipeline::command(client, "BEGIN"),
+        pipeline::command(client, begin(commit)),
         pipeline::statement(client, LOCK, vec![(&page_lock, Type::TEXT)]),
         pipeline::statement(client, LOCK_SHARED, vec![(&lock, Type::TEXT)]),
         pipeline::statement(
@@ -587,17 +724,31 @@ async fn load_in_one_round_trip(
     }
     steps.extend(bookkeeping.steps(client));
     steps.push(pipeline::command(client, "COMMIT"));
-    match pipeline::run(steps).await {
+    // If COMMIT cannot be sent, ROLLBACK goes in its place, at once: with pipelined pages,
+    // the next page's transaction may be queued right behind this one.
+    let rollback = pipeline::command(client, "ROLLBACK");
+    match pipeline::run(steps, Some(rollback)).await {
         Ok(()) => Ok(Ok(p.report(p.batch.keys.len(), 0, true))),
-        Err(failed) => {
-            if failed.rest_unsent && !client.is_closed() {
-                // COMMIT was never sent: end the transaction the steps began.
-                let _ = client.batch_execute("ROLLBACK").await;
-            }
-            match Detour::of(&failed.error) {
-                Some(detour) => Ok(Err(detour)),
-                None => Err(failed.error.into()),
-            }
+        Err(failed) => match Detour::of(&failed.error) {
+            Some(detour) => Ok(Err(detour)),
+            None => Err(failed.error.into()),
+        },
+    }
+}
+
+/// How a one-round-trip transaction starts.
+///
+/// `plan_cache_mode`: each statement is sent unnamed, so PostgreSQL plans it at every Bind, and
+/// a custom plan takes the parameters in as constants: the page's rows, ~1 MB, copied into the
+/// plan tree and through the planner's passes. A generic plan leaves them parameters (the
+/// statements have nothing a value could change about their plan: the keys hide behind
+/// sub-selects, see [`sql`]); measured ~5 % of a page's time. `LOCAL` keeps it to this
+/// transaction, which a transaction-mode pooler allows.
+fn begin(commit: Commit) -> &'static str {
+    match commit {
+        Commit::Durable => "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
+        Commit::Deferred => {
+            "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL synchronous_commit = off"
         }
     }
 }
@@ -758,7 +909,7 @@ async fn write_page(
     );
     // Pipelined, the writes first; every answer awaited before an error is taken, in
     // statement order (see [`pipeline`]).
-    let (written, pending) = futures::join!(pipeline::run(steps), pending);
+    let (written, pending) = futures::join!(pipeline::run(steps, None), pending);
     written.map_err(|f| f.error)?;
     let pending = pending?;
 

@@ -12,7 +12,11 @@
 //!   in statement order, which is the cause.
 //! - **Nothing after a statement that never left.** A statement that fails on the client
 //!   (encoding) fails on its first poll, before it is sent. Polling must stop there, so that
-//!   a COMMIT later in the list is never sent after a missing statement.
+//!   a COMMIT later in the list is never sent after a missing statement. The transaction the
+//!   steps began is then still open, and whatever is sent next on the connection would run
+//!   inside it — another page's transaction, when pages are pipelined
+//!   ([`super::queue`]). So [`run`] sends the caller's `on_stop` step (a ROLLBACK) in that
+//!   same first poll, before anything else can be queued behind the steps.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,11 +35,14 @@ pub struct Failed {
     pub rest_unsent: bool,
 }
 
-/// Send `steps` in order and wait for all of them (see the module docs).
-pub async fn run(mut steps: Vec<Step<'_>>) -> Result<(), Failed> {
+/// Send `steps` in order and wait for all of them (see the module docs). If a step fails
+/// before it is sent, `on_stop` is sent at once in its place, and awaited.
+pub async fn run(mut steps: Vec<Step<'_>>, on_stop: Option<Step<'_>>) -> Result<(), Failed> {
     let mut results: Vec<Option<Result<(), tokio_postgres::Error>>> =
         steps.iter().map(|_| None).collect();
     let mut polled = 0;
+    let mut on_stop = on_stop;
+    let mut stopping = None;
     let unsent = std::future::poll_fn(|cx| {
         for (i, step) in steps.iter_mut().enumerate() {
             if results[i].is_some() {
@@ -47,6 +54,12 @@ pub async fn run(mut steps: Vec<Step<'_>>) -> Result<(), Failed> {
                 let client_side = matches!(&r, Err(e) if e.as_db_error().is_none());
                 results[i] = Some(r);
                 if first_poll && client_side {
+                    if let Some(mut stop) = on_stop.take() {
+                        // Sent on this first poll; answered below.
+                        if stop.as_mut().poll(cx).is_pending() {
+                            stopping = Some(stop);
+                        }
+                    }
                     return Poll::Ready(true);
                 }
             }
@@ -58,6 +71,10 @@ pub async fn run(mut steps: Vec<Step<'_>>) -> Result<(), Failed> {
         }
     })
     .await;
+    if let Some(stop) = stopping {
+        // The statements' own error is the one to report.
+        let _ = stop.await;
+    }
     match results.into_iter().flatten().find_map(Result::err) {
         None => Ok(()),
         Some(error) => Err(Failed {

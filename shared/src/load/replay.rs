@@ -1,18 +1,23 @@
 //! `cvdw replay`: rebuild (or top up) the database from the S3 archive through the same loader.
 //!
-//! The archive is listed once. Every page of the slice goes into one queue in observation
-//! order (`run_id`, then page: run ids sort by start time, pages by fetch time within a run),
-//! and `parallelism` workers, one connection each, take pages from it — pages of one object
-//! too, since the loader takes the object lock shared for a page (see [`super`]). When every
-//! page is in, the manifests follow the same way; each then applies at once (its pages are
-//! all loaded). Because the loader is order-proof, the result equals the incremental path's
-//! whatever the interleaving.
+//! The archive is listed once, and the ledger read once for those keys (unless `--force`):
+//! a page already loaded is skipped without being sent. Every page of the slice goes into one
+//! queue in observation order (`run_id`, then page: run ids sort by start time, pages by fetch
+//! time within a run), and `parallelism` workers, one connection each, take pages from it —
+//! pages of one object too, since the loader takes the object lock shared for a page (see
+//! [`super`]). Each worker is a [`super::queue`]: it reads and parses the next pages while the
+//! current ones load, and keeps its connection busy with pipelined page transactions. When
+//! every page is in, the manifests follow, one at a time per worker; each then applies at once
+//! (its pages are all loaded). Because the loader is order-proof, the result equals the
+//! incremental path's whatever the interleaving.
 //!
 //! A bad page is counted and skipped (it is in `etl.failed_pages`); a retryable error is
 //! retried with backoff on a fresh connection, then aborts the replay. At the end, the tables
 //! of the replayed objects are `ANALYZE`d (see [`super::analyze_loaded`]).
 
-use super::event::load_stored_page;
+use super::event::{fetch_page, load_stored_page, Fetched};
+use super::prepare::PreparedPage;
+use super::queue::{load_queue, Ledger, Queued};
 use super::{load_manifest, LoadError, LoadOptions, ManifestOutcome, PageOutcome};
 use crate::db::{Db, DbConfig};
 use crate::landing::{parse_manifest_key, PageKey, MANIFEST_PREFIX, RAW_PREFIX};
@@ -147,6 +152,97 @@ enum Work<'a> {
     Manifest(&'a str),
 }
 
+/// Count a page's outcome; `false` for a retryable error (the caller retries).
+fn tally(s: &mut ReplaySummary, key: &str, result: Result<PageOutcome, LoadError>) {
+    match result {
+        Ok(PageOutcome::Loaded(r)) => {
+            s.pages += 1;
+            s.rows += r.loaded as u64;
+            s.rejected += r.rejected as u64;
+        }
+        Ok(PageOutcome::Duplicate { .. }) => s.duplicates += 1,
+        Err(e) => {
+            s.failed += 1;
+            tracing::error!(key, error = %e, "skipped");
+        }
+    }
+}
+
+/// Read a page for a worker's queue and prepare it (on the blocking pool), retrying store
+/// errors that may pass as [`attempt`] does.
+async fn read_for_queue<S: ObjectStore>(store: S, key: String) -> Queued {
+    let mut delay = Duration::from_millis(200);
+    let mut tries = 1;
+    loop {
+        match fetch_page(&store, &key).await {
+            Ok(Fetched::Page(input)) => {
+                return Queued::Page(PreparedPage::join(PreparedPage::spawn(input)).await)
+            }
+            Ok(Fetched::Unreadable(u)) => return Queued::Unreadable(u),
+            Err(e) if e.is_retryable() && tries < 4 => {
+                tracing::warn!(key, error = %e, tries, "retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                tries += 1;
+            }
+            Err(e) => return Queued::Failed(key, e),
+        }
+    }
+}
+
+/// One worker's share of the pages: a queue on its connection, fed from the shared list of
+/// keys, each page read and parsed two ahead; pages the queue hands back (a retryable error)
+/// are retried one by one on a fresh connection, then the queue goes on.
+async fn load_pages<S: ObjectStore>(
+    db: &mut Db,
+    store: &S,
+    keys: Arc<Mutex<VecDeque<String>>>,
+    ledger: &Ledger,
+    opts: LoadOptions,
+    sum: &Mutex<ReplaySummary>,
+    progress: Option<&Progress>,
+) -> Result<(), ReplayError> {
+    use futures::StreamExt;
+    let next =
+        std::iter::from_fn(move || keys.lock().unwrap_or_else(|p| p.into_inner()).pop_front());
+    let reader = store.clone();
+    let items = futures::stream::iter(next)
+        .map(move |key| tokio::spawn(read_for_queue(reader.clone(), key)))
+        .buffered(2)
+        .map(|joined| match joined {
+            Ok(item) => item,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        });
+    let mut items = std::pin::pin!(items);
+    let report = |key: &str, result| {
+        let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
+        tally(&mut s, key, result);
+        if let Some(p) = progress {
+            p(&s);
+        }
+    };
+    loop {
+        db.ensure_connected().await?;
+        let mut done = |key: &str, result| report(key, result);
+        let interrupted = load_queue(db.client(), &mut items, opts, ledger, &mut done).await;
+        if interrupted.is_empty() {
+            return Ok(());
+        }
+        for (key, e) in interrupted {
+            tracing::warn!(key, error = %e, "retrying on a fresh connection");
+            if let LoadError::Db(pg) = &e {
+                if crate::db::is_connection_lost(pg) {
+                    db.reconnect().await?;
+                }
+            }
+            attempt(db, store, &Work::Page(&key), opts, sum).await?;
+            if let Some(p) = progress {
+                p(&sum.lock().unwrap_or_else(|p| p.into_inner()));
+            }
+        }
+    }
+}
+
 /// Run one unit of work, retrying retryable errors on a fresh connection.
 async fn attempt<S: ObjectStore>(
     db: &mut Db,
@@ -240,6 +336,17 @@ pub async fn replay<S: ObjectStore>(
     for _ in 0..workers {
         dbs.push(Db::connect(db).await?);
     }
+    // What the ledger already has, read once (a replay run again sends nothing).
+    let ledger = Arc::new(if opts.force {
+        Ledger::default()
+    } else {
+        match dbs.first_mut() {
+            Some(d) => Ledger::read(d.client(), &pages)
+                .await
+                .map_err(crate::db::DbError::from)?,
+            None => Ledger::default(),
+        }
+    });
     for (phase, keys) in [(Phase::Pages, pages), (Phase::Manifests, manifests)] {
         let queue = Arc::new(Mutex::new(VecDeque::from(keys)));
         let mut handles = Vec::new();
@@ -248,18 +355,25 @@ pub async fn replay<S: ObjectStore>(
             let sum = sum.clone();
             let store = store.clone();
             let progress = progress.clone();
+            let ledger = ledger.clone();
             handles.push(tokio::spawn(async move {
+                if let Phase::Pages = phase {
+                    load_pages(
+                        &mut conn,
+                        &store,
+                        queue,
+                        &ledger,
+                        load_opts,
+                        &sum,
+                        progress.as_ref(),
+                    )
+                    .await?;
+                    return Ok::<Db, ReplayError>(conn);
+                }
                 loop {
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
                     let Some(key) = next else { break };
-                    let work = match phase {
-                        Phase::Pages => Work::Page(&key),
-                        Phase::Manifests => Work::Manifest(&key),
-                    };
-                    attempt(&mut conn, &store, &work, load_opts, &sum).await?;
-                    if let (Phase::Pages, Some(p)) = (phase, &progress) {
-                        p(&sum.lock().unwrap_or_else(|p| p.into_inner()));
-                    }
+                    attempt(&mut conn, &store, &Work::Manifest(&key), load_opts, &sum).await?;
                 }
                 Ok::<Db, ReplayError>(conn)
             }));

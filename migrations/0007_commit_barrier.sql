@@ -1,0 +1,12 @@
+-- 0007: a write that makes a loader's earlier commits durable.
+--
+-- A loader with a queue of pages (`cvdw replay`, `cvdw load`: shared::load::queue) commits each
+-- page with `synchronous_commit = off`, so that the server goes on with the next page instead
+-- of waiting for the disk, and then, every few dozen pages and at the end, commits one
+-- transaction synchronously: its commit waits for the WAL up to its own record, which follows
+-- every earlier commit of the session, so they are all on disk when it returns. Only then are
+-- those pages reported as loaded. That transaction must write WAL, or PostgreSQL commits it
+-- without waiting; `setval` on this sequence does (it logs the sequence and takes a
+-- transaction id) and, unlike a row, cannot make two loaders wait for each other. Its value
+-- means nothing.
+CREATE SEQUENCE etl.commit_barrier;
