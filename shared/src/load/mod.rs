@@ -1,8 +1,10 @@
 //! # The loader: raw CVDW pages → PostgreSQL, idempotent and order-proof
 //!
 //! Input is one page: its S3 key, its bytes and its [`PageMeta`] — from S3 (the load
-//! Lambda), from disk (`cvdw load`) or from the archive (`cvdw replay`); all three call
-//! [`load_page`]. Manifests go through [`load_manifest`].
+//! Lambda, one page per call: [`load_page`]), or from disk (`cvdw load`) and the archive
+//! (`cvdw replay`), which have a queue of pages and feed it to [`queue::load_queue`]: the same
+//! transactions, pipelined on one connection, each page parsed ahead ([`prepare`]).
+//! Manifests go through [`load_manifest`].
 //!
 //! ## Guarantees
 //! - **Lossless, lenient.** Rows are coerced with `shared::values` into the typed columns of
@@ -33,9 +35,11 @@
 //! - **Fast.** One transaction per page; one `INSERT … SELECT … FROM unnest($rows) ON CONFLICT
 //!   DO UPDATE … WHERE` per table, the page's rows going as one array of the table's own row
 //!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with
-//!   their parameter types; nothing is session-scoped, so it is fine behind Neon's
-//!   transaction pooler (see [`sql`] for the statement choices and `docs/load-benchmark.md`
-//!   for the figures).
+//!   their parameter types and planned generic (`SET LOCAL plan_cache_mode`, see `begin`);
+//!   nothing is session-scoped, so it is fine behind Neon's transaction pooler (see [`sql`]
+//!   for the statement choices and `docs/load-benchmark.md` for the figures). The upserted
+//!   tables leave half of each page free (migration 0006), so a re-sighting updates its row
+//!   in place (HOT) instead of adding an entry to every index.
 //! - **One round trip for the usual page.** A page that is new, the newest observation of
 //!   each of its keys, completes no pending manifest, and whose row layout the process has
 //!   cached, needs no decision from the client once it starts: BEGIN, locks, guard, upsert,
@@ -256,6 +260,7 @@ pub async fn load_page(
     let started = Instant::now();
     let marked = guard::marked_utf8(body);
     let sha = sha256_hex(body);
+    let t_join = Instant::now();
     let (already, mut prepared) = futures::join!(
         async {
             if opts.force {
@@ -275,8 +280,8 @@ pub async fn load_page(
     }
     // What the ledger check added on top of the parse it overlapped; the parse includes the
     // hashing before it.
-    let check = started.elapsed().saturating_sub(prepared.parse);
-    prepared.parse = started.elapsed() - check;
+    let check = t_join.elapsed().saturating_sub(prepared.parse);
+    prepared.parse += t_join - started;
     let raw = RawPage {
         key,
         body,
