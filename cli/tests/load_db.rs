@@ -10,7 +10,7 @@ use pg_cluster::PgCluster as TlsServer;
 use serde_json::{json, Value};
 use shared::db;
 use shared::landing::Mode;
-use shared::load::queue::{load_queue, Ledger, BARRIER_EVERY};
+use shared::load::queue::{Ledger, BARRIER_EVERY};
 use shared::load::tables::{all_cols, Kind, TYPED};
 use shared::load::{
     load_manifest, load_page, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
@@ -783,12 +783,7 @@ async fn a_lost_connection_hands_back_every_page_not_known_durable() {
     truncate_all(t.client()).await;
 
     let mut killer = shared::db::Db::connect(&t.config).await.unwrap();
-    let pid: i32 = t
-        .client()
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let pid = backend_pid(t.client()).await;
     let kill_at = pages[12].key.clone();
     let killer: &Client = killer.client();
     let stream = futures::stream::iter(pages.iter()).then(|p| {
@@ -804,15 +799,7 @@ async fn a_lost_connection_hands_back_every_page_not_known_durable() {
         }
     });
     let mut stream = std::pin::pin!(stream);
-    let mut reported: Reported = Vec::new();
-    let interrupted = load_queue(
-        t.client(),
-        &mut stream,
-        LoadOptions::default(),
-        &Ledger::default(),
-        &mut |key, out| reported.push((key.to_string(), out)),
-    )
-    .await;
+    let (reported, interrupted) = run_queue(t.client(), &mut stream, &Ledger::default()).await;
     // Fewer pages than a barrier's worth came before the kill: none was confirmed.
     const { assert!(12 < BARRIER_EVERY) };
     assert!(reported.is_empty(), "{reported:?}");
@@ -831,15 +818,7 @@ async fn a_lost_connection_hands_back_every_page_not_known_durable() {
         let p = pages.iter().find(|p| &p.key == key).unwrap();
         deliver(t.client(), p).await;
     }
-    let mut reported: Reported = Vec::new();
-    let rest = load_queue(
-        t.client(),
-        &mut stream,
-        LoadOptions::default(),
-        &Ledger::default(),
-        &mut |key, out| reported.push((key.to_string(), out)),
-    )
-    .await;
+    let (reported, rest) = run_queue(t.client(), &mut stream, &Ledger::default()).await;
     assert!(rest.is_empty());
     assert_eq!(reported.len() + interrupted.len(), pages.len());
     assert_eq!(dump(t.client()).await, expected);
@@ -988,12 +967,7 @@ async fn derived_views() {
 #[tokio::test]
 async fn a_closed_connection_is_reestablished() {
     let mut t = TestDb::migrated("load_reconnect").await;
-    let pid: i32 = t
-        .client()
-        .query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let pid = backend_pid(t.client()).await;
     // The server ends the session (idle purge, failover): the next use notices and reconnects.
     let mut admin = db::Db::connect(&t.admin).await.unwrap();
     admin

@@ -593,14 +593,35 @@ pub async fn queue_pages(
     ledger: &shared::load::queue::Ledger,
 ) -> (Reported, shared::load::queue::Interrupted) {
     let mut stream = futures::stream::iter(pages.iter().map(queued));
+    run_queue(c, &mut stream, ledger).await
+}
+
+/// Run one queue on `c` over what is left of `stream`: what it reported, and what it handed
+/// back.
+pub async fn run_queue<S>(
+    c: &mut Client,
+    stream: &mut S,
+    ledger: &shared::load::queue::Ledger,
+) -> (Reported, shared::load::queue::Interrupted)
+where
+    S: futures::Stream<Item = shared::load::queue::Queued> + Unpin + Send,
+{
     let mut reported = Vec::new();
     let interrupted = shared::load::queue::load_queue(
         c,
-        &mut stream,
+        stream,
         shared::load::LoadOptions::default(),
         ledger,
         &mut |key, out| reported.push((key.to_string(), out)),
     )
     .await;
     (reported, interrupted)
+}
+
+/// The server process behind a connection (to terminate it from another one).
+pub async fn backend_pid(c: &Client) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0)
 }
