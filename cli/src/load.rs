@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use shared::db::{self, Db, DbConfig};
 use shared::landing::{Mode, PageKey, PageMeta, RunId, MANIFEST_PREFIX, RAW_PREFIX};
-use shared::load::prepare::{PageInput, PreparedPage};
+use shared::load::prepare::{joined, PageInput, PreparedPage};
 use shared::load::queue::{Ledger, Queued};
 use shared::load::replay::{ReplayFilter, ReplayOptions, ReplaySummary};
 use shared::load::{self, LoadOptions, ManifestOutcome, PageOutcome};
@@ -342,12 +342,12 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
         .map(|(k, p, m)| (k.clone(), (p.clone(), m.clone())))
         .collect();
     let queued = futures::stream::iter(pages)
-        .map(|(key, path, meta)| tokio::task::spawn_blocking(move || read_page(key, path, meta)))
-        .buffered(2)
-        .map(|joined| match joined {
-            Ok(item) => item,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        });
+        .map(|(key, path, meta)| {
+            joined(tokio::task::spawn_blocking(move || {
+                read_page(key, path, meta)
+            }))
+        })
+        .buffered(2);
     let mut queued = std::pin::pin!(queued);
     loop {
         db.ensure_connected().await?;

@@ -29,7 +29,7 @@ use anyhow::Context;
 use serde_json::{json, Value};
 use shared::db::{self, Db, DbConfig};
 use shared::landing::{Mode, PageKey, PageMeta, RunId};
-use shared::load::prepare::{PageInput, PreparedPage};
+use shared::load::prepare::{joined, PageInput, PreparedPage};
 use shared::load::queue::{Ledger, Queued};
 use shared::load::rows::{build_batch, parse_envelope, ColData};
 use shared::load::tables::{all_cols, typed, Kind};
@@ -221,7 +221,7 @@ async fn run_loader(c: &mut Client, pages: &[BenchPage]) -> anyhow::Result<f64> 
     let t = Instant::now();
     let mut failed = None;
     let prepared = futures::stream::iter(inputs)
-        .map(|input| PreparedPage::join(PreparedPage::spawn(input)))
+        .map(|input| joined(PreparedPage::spawn(input)))
         .buffered(2)
         .map(Queued::Page);
     let mut prepared = std::pin::pin!(prepared);

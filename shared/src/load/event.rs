@@ -103,6 +103,16 @@ pub struct Unreadable {
 }
 
 impl Unreadable {
+    /// The object does not exist (deleted after its event, or an event for another bucket).
+    fn missing(key: &str, e: crate::store::StoreError) -> Unreadable {
+        Unreadable {
+            key: key.to_string(),
+            reason: format!("{e} (deleted after the event, or an event for another bucket)"),
+            body: Vec::new(),
+            missing: Some(e),
+        }
+    }
+
     /// Record it in `etl.failed_pages`; the error the load fails with.
     pub async fn record(self, client: &Client) -> LoadError {
         let key = self.key.as_str();
@@ -131,12 +141,7 @@ pub async fn fetch_page<S: ObjectStore>(store: &S, key: &str) -> Result<Fetched,
     let obj = match store.get(key).await {
         Ok(obj) => obj,
         Err(e @ crate::store::StoreError::NotFound { .. }) => {
-            return Ok(Fetched::Unreadable(Unreadable {
-                key: key.to_string(),
-                reason: format!("{e} (deleted after the event, or an event for another bucket)"),
-                body: Vec::new(),
-                missing: Some(e),
-            }))
+            return Ok(Fetched::Unreadable(Unreadable::missing(key, e)))
         }
         Err(e) => return Err(e.into()),
     };
@@ -169,14 +174,9 @@ async fn get_or_record<S: ObjectStore>(
 ) -> Result<crate::store::StoredObject, LoadError> {
     match store.get(key).await {
         Ok(obj) => Ok(obj),
-        Err(e @ crate::store::StoreError::NotFound { .. }) => Err(Unreadable {
-            key: key.to_string(),
-            reason: format!("{e} (deleted after the event, or an event for another bucket)"),
-            body: Vec::new(),
-            missing: Some(e),
+        Err(e @ crate::store::StoreError::NotFound { .. }) => {
+            Err(Unreadable::missing(key, e).record(client).await)
         }
-        .record(client)
-        .await),
         Err(e) => Err(e.into()),
     }
 }

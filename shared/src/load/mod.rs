@@ -247,7 +247,7 @@ pub(crate) async fn record_failure(
 ///
 /// The ledger check (a redelivery is a no-op) and the parse overlap: the query goes out
 /// first, and the page is parsed while it travels. A loader with a queue of pages uses
-/// [`load_prepared`] instead, which parses the next page while this one loads.
+/// [`queue::load_queue`] instead, which parses the next pages while this one loads.
 #[tracing::instrument(name = "load_page", skip_all, fields(run_id = %meta.run_id, object = %meta.object_path, page = meta.page, tenant = %meta.tenant))]
 pub async fn load_page(
     client: &mut Client,
@@ -291,32 +291,6 @@ pub async fn load_page(
     load_ready(client, &raw, &prepared, check, started, opts).await
 }
 
-/// Load a page prepared ahead ([`prepare::PreparedPage::spawn`]). The caller has no per-page
-/// ledger check to wait for: it knows which pages the ledger had when it planned (`cvdw
-/// replay`, `cvdw load`), and a page loaded meanwhile is still a no-op, found by
-/// `etl.page_guard` under the page's lock.
-pub async fn load_prepared(
-    client: &mut Client,
-    page: &prepare::PreparedPage,
-    opts: LoadOptions,
-) -> Result<PageOutcome, LoadError> {
-    let (source, prepared) = page.parts();
-    let input = &source.input;
-    let meta = &input.meta;
-    let raw = RawPage {
-        key: &input.key,
-        body: &input.body,
-        meta,
-        etag: input.etag.as_deref(),
-    };
-    let span = tracing::info_span!("load_page", run_id = %meta.run_id, object = %meta.object_path, page = meta.page, tenant = %meta.tenant);
-    tracing::Instrument::instrument(
-        load_ready(client, &raw, prepared, Duration::ZERO, Instant::now(), opts),
-        span,
-    )
-    .await
-}
-
 /// A raw page as a loader was handed it.
 struct RawPage<'a> {
     key: &'a str,
@@ -340,18 +314,8 @@ async fn load_ready(
         Err(reason) => return Err(fail_page(client, raw, prepared, reason).await),
     };
     page.log_rejected();
-    let t_begin = Instant::now();
-    let first = match wire::RowTypes::cached(page.stmts) {
-        Some(types) => {
-            let attempt = Attempt::run(client, &page, &types, opts.force, Commit::Durable).await;
-            match settle(&page, attempt, check, t_begin) {
-                Ok(outcome) => return Ok(outcome),
-                Err(unsettled) => Some(unsettled),
-            }
-        }
-        None => None,
-    };
-    complete(client, &page, first, check, t_begin, opts).await
+    let start = wire::RowTypes::cached(page.stmts).map(Start::Cached);
+    complete(client, &page, start, check, Instant::now(), opts).await
 }
 
 /// Record a page that cannot be loaded in `etl.failed_pages`; the error to return.
@@ -438,13 +402,20 @@ fn settle(
 /// Why an attempt did not end its page (see [`settle`]).
 type Unsettled = Result<Detour, LoadError>;
 
-/// Finish loading a page after its first one-round-trip attempt did not (`None`: the row
-/// layout was not cached, so none was made): read the layout and try again, or take the
-/// step-by-step path.
+/// What [`complete`] starts from.
+enum Start {
+    /// The row layout this process has cached: try the page in one round trip with it.
+    Cached(std::sync::Arc<wire::RowTypes>),
+    /// A one-round-trip attempt made elsewhere (pipelined by [`queue`]) that did not end it.
+    Tried(Unsettled),
+}
+
+/// Load a page, durably, from `start` (`None`: no layout cached, read it first): in one round
+/// trip, once more with the layout read again if the cached one was stale, or step by step.
 async fn complete(
     client: &mut Client,
     page: &PageToLoad<'_>,
-    mut first: Option<Unsettled>,
+    mut start: Option<Start>,
     check: Duration,
     t_begin: Instant,
     opts: LoadOptions,
@@ -453,11 +424,16 @@ async fn complete(
     let parse = page.parse;
     let mut fresh = false;
     let detour = loop {
-        let unsettled = match first.take() {
-            Some(u) => u,
-            None => {
-                let types = wire::RowTypes::refresh(&*client, page.stmts).await?;
-                fresh = true;
+        let unsettled = match start.take() {
+            Some(Start::Tried(u)) => u,
+            cached => {
+                let types = match cached {
+                    Some(Start::Cached(types)) => types,
+                    _ => {
+                        fresh = true;
+                        wire::RowTypes::refresh(&*client, page.stmts).await?
+                    }
+                };
                 let attempt = Attempt::run(client, page, &types, opts.force, Commit::Durable).await;
                 match settle(page, attempt, check, t_begin) {
                     Ok(outcome) => return Ok(outcome),

@@ -5,7 +5,7 @@
 //! [`super::load_page`] prepares a page while its ledger check travels (the load Lambda: one
 //! page per call). A loader with a queue of pages (`cvdw replay`, `cvdw load`, `cvdw bench
 //! load`) does better: it prepares the *next* page on another thread while the current one's
-//! transaction runs on the server ([`PreparedPage::spawn`], [`super::load_prepared`]), so the
+//! transaction runs on the server ([`PreparedPage::spawn`], [`super::queue`]), so the
 //! client's parse (and, for replay, the S3 GET) costs no wall time once the pipeline is full.
 //! For that the prepared page must own the body its rows borrow (the rows are slices of it,
 //! never copied: `rows.rs`): [`PreparedPage`] is the body and its parse in one value
@@ -123,6 +123,16 @@ self_cell::self_cell!(
     impl {Debug}
 );
 
+/// Await a task a loader started ahead (reading or preparing a page: [`PreparedPage::spawn`]).
+/// Such work handles its own errors, so a panic there is a bug: it goes on in the caller, as
+/// if the work had been done in place.
+pub async fn joined<T>(handle: tokio::task::JoinHandle<T>) -> T {
+    match handle.await {
+        Ok(value) => value,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// A page and its [`Prepared`] parse in one owned value.
 #[derive(Debug)]
 pub struct PreparedPage(Cell);
@@ -145,16 +155,6 @@ impl PreparedPage {
     /// the current page is loading on).
     pub fn spawn(input: PageInput) -> tokio::task::JoinHandle<PreparedPage> {
         tokio::task::spawn_blocking(move || PreparedPage::new(input))
-    }
-
-    /// Await a page prepared by [`PreparedPage::spawn`]. Preparing is pure computation, so
-    /// a panic there is a bug: it goes on in the caller, as if the page had been prepared in
-    /// place.
-    pub async fn join(handle: tokio::task::JoinHandle<PreparedPage>) -> PreparedPage {
-        match handle.await {
-            Ok(page) => page,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
     }
 
     pub fn input(&self) -> &PageInput {

@@ -41,7 +41,7 @@ use super::event::Unreadable;
 use super::prepare::{PreparedPage, Source};
 use super::{
     complete, fail_page, settle, sql, wire, Attempt, Commit, LoadError, LoadOptions, PageOutcome,
-    PageToLoad, RawPage, Unsettled,
+    PageToLoad, RawPage, Start, Unsettled,
 };
 use futures::{Stream, StreamExt};
 use std::future::Future;
@@ -282,7 +282,7 @@ fn raw_page(source: &Source) -> RawPage<'_> {
     }
 }
 
-/// Finish a page with the connection to itself, as [`super::load_prepared`] would.
+/// Finish a page with the connection to itself, as [`super::load_page`] would.
 async fn finish(
     client: &mut Client,
     page: &PreparedPage,
@@ -299,5 +299,6 @@ async fn finish(
     if unsettled.is_none() {
         to_load.log_rejected();
     }
-    complete(client, &to_load, unsettled, Duration::ZERO, started, opts).await
+    let start = unsettled.map(Start::Tried);
+    complete(client, &to_load, start, Duration::ZERO, started, opts).await
 }

@@ -16,7 +16,7 @@
 //! of the replayed objects are `ANALYZE`d (see [`super::analyze_loaded`]).
 
 use super::event::{fetch_page, load_stored_page, Fetched};
-use super::prepare::PreparedPage;
+use super::prepare::{joined, PreparedPage};
 use super::queue::{load_queue, Ledger, Queued};
 use super::{load_manifest, LoadError, LoadOptions, ManifestOutcome, PageOutcome};
 use crate::db::{Db, DbConfig};
@@ -152,7 +152,12 @@ enum Work<'a> {
     Manifest(&'a str),
 }
 
-/// Count a page's outcome; `false` for a retryable error (the caller retries).
+/// Tries of one piece of work before a retryable error aborts the replay, and the first
+/// pause between them (then four times longer each time).
+const TRIES: u32 = 4;
+const FIRST_PAUSE: Duration = Duration::from_millis(200);
+
+/// Count a page's final outcome (an error here is one that retrying will not fix).
 fn tally(s: &mut ReplaySummary, key: &str, result: Result<PageOutcome, LoadError>) {
     match result {
         Ok(PageOutcome::Loaded(r)) => {
@@ -171,15 +176,15 @@ fn tally(s: &mut ReplaySummary, key: &str, result: Result<PageOutcome, LoadError
 /// Read a page for a worker's queue and prepare it (on the blocking pool), retrying store
 /// errors that may pass as [`attempt`] does.
 async fn read_for_queue<S: ObjectStore>(store: S, key: String) -> Queued {
-    let mut delay = Duration::from_millis(200);
+    let mut delay = FIRST_PAUSE;
     let mut tries = 1;
     loop {
         match fetch_page(&store, &key).await {
             Ok(Fetched::Page(input)) => {
-                return Queued::Page(PreparedPage::join(PreparedPage::spawn(input)).await)
+                return Queued::Page(joined(PreparedPage::spawn(input)).await)
             }
             Ok(Fetched::Unreadable(u)) => return Queued::Unreadable(u),
-            Err(e) if e.is_retryable() && tries < 4 => {
+            Err(e) if e.is_retryable() && tries < TRIES => {
                 tracing::warn!(key, error = %e, tries, "retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 4;
@@ -207,12 +212,8 @@ async fn load_pages<S: ObjectStore>(
         std::iter::from_fn(move || keys.lock().unwrap_or_else(|p| p.into_inner()).pop_front());
     let reader = store.clone();
     let items = futures::stream::iter(next)
-        .map(move |key| tokio::spawn(read_for_queue(reader.clone(), key)))
-        .buffered(2)
-        .map(|joined| match joined {
-            Ok(item) => item,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        });
+        .map(move |key| joined(tokio::spawn(read_for_queue(reader.clone(), key))))
+        .buffered(2);
     let mut items = std::pin::pin!(items);
     let report = |key: &str, result| {
         let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
@@ -254,7 +255,7 @@ async fn attempt<S: ObjectStore>(
     let key = match work {
         Work::Page(k) | Work::Manifest(k) => *k,
     };
-    let mut delay = Duration::from_millis(200);
+    let mut delay = FIRST_PAUSE;
     for tries in 1.. {
         db.ensure_connected().await?;
         let result = match work {
@@ -276,32 +277,31 @@ async fn attempt<S: ObjectStore>(
                 })
             }
         };
-        let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
         match result {
-            Ok(Some(PageOutcome::Loaded(r))) => {
-                s.pages += 1;
-                s.rows += r.loaded as u64;
-                s.rejected += r.rejected as u64;
-                return Ok(());
-            }
-            Ok(Some(PageOutcome::Duplicate { .. })) => {
-                s.duplicates += 1;
-                return Ok(());
-            }
             Ok(None) => return Ok(()),
-            Err(e) if !e.is_retryable() => {
-                s.failed += 1;
-                tracing::error!(key, error = %e, "skipped");
+            Ok(Some(out)) => {
+                tally(
+                    &mut sum.lock().unwrap_or_else(|p| p.into_inner()),
+                    key,
+                    Ok(out),
+                );
                 return Ok(());
             }
-            Err(e) if tries >= 4 => {
+            Err(e) if !e.is_retryable() => {
+                tally(
+                    &mut sum.lock().unwrap_or_else(|p| p.into_inner()),
+                    key,
+                    Err(e),
+                );
+                return Ok(());
+            }
+            Err(e) if tries >= TRIES => {
                 return Err(ReplayError::Load {
                     key: key.to_string(),
                     source: e,
                 })
             }
             Err(e) => {
-                drop(s);
                 tracing::warn!(key, error = %e, tries, "retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 4;
