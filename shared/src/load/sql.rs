@@ -18,13 +18,16 @@ use std::sync::OnceLock;
 const NEWER: &str =
     "(excluded.fetched_at, excluded.run_id, excluded.page) >= (t.fetched_at, t.run_id, t.page)";
 
-/// `= ANY(…)` over the keys in parameter `$n`, written `ANY(ARRAY(SELECT unnest($n::text[])))`
-/// rather than `ANY($n)`: given the 500 keys as a constant, the planner estimates the
-/// selectivity of each one against the column's statistics (0.8–1.4 ms per statement on a
-/// 500-key page, measured with EXPLAIN); behind a sub-select it does not look, and the
-/// executor's index scan is the same (0.06 ms to plan).
-fn any_key_of(n: u8) -> String {
-    format!("ANY(ARRAY(SELECT unnest(${n}::text[])))")
+/// The page's keys in parameter `$n` as a relation `k(natural_key)` to join on, never as
+/// `natural_key = ANY(…)`. Under a generic plan (every one-round-trip transaction forces one)
+/// PostgreSQL assumes such an array holds 10 elements, so on a table of a few thousand rows it
+/// chose to read every row of the tenant and test each against the array: 500 comparisons per
+/// row, 18–28 ms per statement at 3 000 rows (a first load or a replay into a fresh database
+/// crosses that range on every table), against 0.6–1.3 ms joined. Joined, the worst plan is a
+/// hash join over the tenant's rows (linear, ~2 ms at 8 000 rows); from ~10 000 rows it is one
+/// index probe per key.
+fn keys_of(n: u8) -> String {
+    format!("unnest(${n}::text[]) AS k(natural_key)")
 }
 
 fn q(name: &str) -> String {
@@ -114,11 +117,11 @@ fn upsert_newest(upsert: &str) -> String {
 /// The keys (of `$5`) whose stored values now come from this observation: `$1` tenant, `$2`
 /// run_id, `$3` fetched_at, `$4` page, `$5` keys, (generic) `$6` object.
 fn took_sql(table: &str, generic: bool) -> String {
-    let obj = if generic { " AND object = $6" } else { "" };
+    let obj = if generic { " AND t.object = $6" } else { "" };
     format!(
-        "SELECT natural_key FROM {table} \
-         WHERE tenant = $1{obj} AND natural_key = {keys} AND fetched_at = $3 AND run_id = $2 AND page = $4",
-        keys = any_key_of(5)
+        "SELECT t.natural_key FROM {keys} JOIN {table} AS t ON t.tenant = $1{obj} AND t.natural_key = k.natural_key \
+         WHERE t.fetched_at = $3 AND t.run_id = $2 AND t.page = $4",
+        keys = keys_of(5)
     )
 }
 
@@ -132,10 +135,10 @@ fn seen_sql(table: &str, generic: bool) -> String {
     format!(
         "UPDATE {table} AS t SET first_seen_run = least(t.first_seen_run, $2), \
            last_seen_run = greatest(t.last_seen_run, $2), {del_at}, {del_by} \
-         FROM (SELECT 1) AS one LEFT JOIN {deletion} ON true \
-         WHERE t.tenant = $1{obj} AND t.natural_key = {keys} \
+         FROM {keys} LEFT JOIN {deletion} ON true \
+         WHERE t.tenant = $1{obj} AND t.natural_key = k.natural_key \
            AND (t.first_seen_run > $2 OR t.last_seen_run < $2)",
-        keys = any_key_of(3),
+        keys = keys_of(3),
         deletion = deletion_of_run(4),
     )
 }
@@ -145,8 +148,8 @@ fn seen_sql(table: &str, generic: bool) -> String {
 /// ordinal, payload, columns).
 fn child_sql(table: &str, cols: &[Col]) -> (String, String) {
     let delete = format!(
-        "DELETE FROM cvdw.{table} WHERE tenant = $1 AND natural_key = {}",
-        any_key_of(2)
+        "DELETE FROM cvdw.{table} AS c USING {} WHERE c.tenant = $1 AND c.natural_key = k.natural_key",
+        keys_of(2)
     );
     let names: Vec<String> = cols.iter().map(|c| q(c.name)).collect();
     let insert = format!(
