@@ -672,7 +672,7 @@ async fn bench(
     println!(
         "(a) loader (median round)                     {a:>9.0} rows/s   one connection, pipelined: each page parsed while the previous ones load (`cvdw replay`, `cvdw load`)"
     );
-    println!("(b) COPY → unlogged table (floor, same round): {b:>9.0} rows/s");
+    println!("(b) COPY → unlogged tables (floor, same round):{b:>9.0} rows/s");
 
     // One `load_page` call per page, as the load Lambda (another tenant: an empty slice of the
     // same table).
