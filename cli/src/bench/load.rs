@@ -35,7 +35,7 @@ use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::prepare::{joined, PageInput, PreparedPage};
 use shared::load::queue::{Ledger, Queued};
 use shared::load::rows::{build_batch, parse_envelope, ColData};
-use shared::load::tables::{all_cols, typed};
+use shared::load::tables::{all_cols, typed, Col};
 use shared::load::{self, LoadOptions, PageOutcome, PagePhases};
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -357,29 +357,32 @@ fn copy_escape(s: &str, out: &mut String) {
     }
 }
 
-/// Columns of the floor's tables: the loader's rows, and their children.
-fn columns_ddl() -> String {
-    let mut cols = vec!["natural_key text".to_string(), "payload jsonb".to_string()];
-    if let Some(t) = typed("vendas") {
-        for c in all_cols(t) {
-            cols.push(format!("\"{}\" {}", c.name, c.kind.sql_type()));
-        }
-    }
-    cols.join(", ")
+/// Column definitions for the baselines' tables: `lead`, then `cols` with their SQL types.
+fn columns_ddl<'a>(lead: &[&str], cols: impl Iterator<Item = &'a Col>) -> String {
+    lead.iter()
+        .map(|l| l.to_string())
+        .chain(cols.map(|c| format!("\"{}\" {}", c.name, c.kind.sql_type())))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
+/// The loader's rows: natural_key, payload and the typed columns of `/vendas`.
+fn row_columns_ddl() -> String {
+    columns_ddl(
+        &["natural_key text", "payload jsonb"],
+        typed("vendas").into_iter().flat_map(all_cols),
+    )
+}
+
+/// Their children: natural_key, ordinal, payload and the child table's columns.
 fn child_columns_ddl() -> String {
-    let mut cols = vec![
-        "natural_key text".to_string(),
-        "ordinal integer".to_string(),
-        "payload jsonb".to_string(),
-    ];
-    if let Some(ch) = typed("vendas").and_then(|t| t.child.as_ref()) {
-        for c in ch.cols {
-            cols.push(format!("\"{}\" {}", c.name, c.kind.sql_type()));
-        }
-    }
-    cols.join(", ")
+    columns_ddl(
+        &["natural_key text", "ordinal integer", "payload jsonb"],
+        typed("vendas")
+            .and_then(|t| t.child.as_ref())
+            .into_iter()
+            .flat_map(|ch| ch.cols.iter()),
+    )
 }
 
 fn copy_text(rows: &[Vec<Option<String>>]) -> std::collections::VecDeque<u8> {
@@ -416,7 +419,7 @@ async fn run_copy(c: &Client, page: &TextPage) -> anyhow::Result<f64> {
                                   CASE attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END)
                     FROM pg_attribute WHERE attrelid = 'cvdw.vendas'::regclass AND attname = 'payload');
          END $$",
-        columns_ddl(),
+        row_columns_ddl(),
         child_columns_ddl()
     ))
     .await?;
@@ -714,7 +717,7 @@ async fn bench(
     let c = db.client();
     c.batch_execute(&format!(
         "DROP TABLE IF EXISTS bench_rbr; CREATE TABLE bench_rbr ({}, PRIMARY KEY (natural_key))",
-        columns_ddl()
+        row_columns_ddl()
     ))
     .await?;
     let k = rbr_pages as usize * ROWS_PER_PAGE;
