@@ -25,11 +25,11 @@ use shared::db::{Db, DbConfig};
 use shared::extract::{jobs_from_config, ExtractConfig, TenantJob};
 use shared::landing::{MANIFEST_PREFIX, RAW_PREFIX};
 use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
+use shared::load::replay::ReplaySummary;
 use shared::load::{LoadOptions, PageOutcome};
 use shared::store::{ObjectStore, S3Store};
 
 use crate::extract::{run_once, start_simulator, Display};
-use crate::load::Summary;
 use crate::pg_local;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -74,7 +74,7 @@ pub struct DemoArgs {
 #[derive(Debug, Default, Clone)]
 pub struct CycleSummary {
     pub objects: usize,
-    pub load: Summary,
+    pub load: ReplaySummary,
     pub extract_failures: usize,
     pub seconds: f64,
 }

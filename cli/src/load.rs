@@ -223,36 +223,6 @@ pub fn plan(args: &LoadArgs, files: &[PathBuf]) -> anyhow::Result<Vec<DiskItem>>
     Ok(items)
 }
 
-/// Totals of a load or replay.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
-    pub pages: u64,
-    pub duplicates: u64,
-    pub failed: u64,
-    pub rows: u64,
-    pub rejected: u64,
-    pub manifests: u64,
-}
-
-impl Summary {
-    pub fn add_page(&mut self, out: &PageOutcome) {
-        match out {
-            PageOutcome::Loaded(r) => {
-                self.pages += 1;
-                self.rows += r.loaded as u64;
-                self.rejected += r.rejected as u64;
-            }
-            PageOutcome::Duplicate { .. } => self.duplicates += 1,
-        }
-    }
-    pub fn line(&self, secs: f64) -> String {
-        format!(
-            "pages={} duplicates={} failed={} rows={} rejected={} manifests={} seconds={secs:.2}",
-            self.pages, self.duplicates, self.failed, self.rows, self.rejected, self.manifests
-        )
-    }
-}
-
 /// A page file, read and prepared on the blocking pool (a file that cannot be read fails its
 /// page, not the whole load).
 fn read_page(key: String, path: PathBuf, meta: PageMeta) -> Queued {
@@ -299,9 +269,9 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
             DiskItem::Manifest { path, key } => manifests.push((path, key)),
         }
     }
-    let sum = std::sync::Mutex::new(Summary::default());
+    let sum = std::sync::Mutex::new(ReplaySummary::default());
     let touched = std::sync::Mutex::new(Vec::<&'static str>::new());
-    let progress = |sum: &Summary| {
+    let progress = |sum: &ReplaySummary| {
         let n = sum.pages + sum.duplicates + sum.failed + sum.manifests;
         eprint!(
             "\r[{n}/{total}] {}",

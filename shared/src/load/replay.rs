@@ -55,7 +55,8 @@ impl Default for ReplayOptions {
     }
 }
 
-/// Totals, updated as the replay goes (the progress callback sees them).
+/// Totals of a replay, a `cvdw load` or a demo cycle, updated as it goes (the progress callback
+/// sees them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplaySummary {
     pub pages_total: u64,
@@ -66,6 +67,28 @@ pub struct ReplaySummary {
     pub rejected: u64,
     pub manifests: u64,
     pub manifests_pending: u64,
+}
+
+impl ReplaySummary {
+    /// Count a page that loaded, or that the ledger already had.
+    pub fn add_page(&mut self, out: &PageOutcome) {
+        match out {
+            PageOutcome::Loaded(r) => {
+                self.pages += 1;
+                self.rows += r.loaded as u64;
+                self.rejected += r.rejected as u64;
+            }
+            PageOutcome::Duplicate { .. } => self.duplicates += 1,
+        }
+    }
+
+    /// One line of totals, as `cvdw load` and the demo print them.
+    pub fn line(&self, secs: f64) -> String {
+        format!(
+            "pages={} duplicates={} failed={} rows={} rejected={} manifests={} seconds={secs:.2}",
+            self.pages, self.duplicates, self.failed, self.rows, self.rejected, self.manifests
+        )
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,12 +183,7 @@ const FIRST_PAUSE: Duration = Duration::from_millis(200);
 /// Count a page's final outcome (an error here is one that retrying will not fix).
 fn tally(s: &mut ReplaySummary, key: &str, result: Result<PageOutcome, LoadError>) {
     match result {
-        Ok(PageOutcome::Loaded(r)) => {
-            s.pages += 1;
-            s.rows += r.loaded as u64;
-            s.rejected += r.rejected as u64;
-        }
-        Ok(PageOutcome::Duplicate { .. }) => s.duplicates += 1,
+        Ok(out) => s.add_page(&out),
         Err(e) => {
             s.failed += 1;
             tracing::error!(key, error = %e, "skipped");
