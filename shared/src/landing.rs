@@ -255,13 +255,23 @@ impl PageMeta {
 #[error("page metadata `{0}` is missing or malformed")]
 pub struct MetaError(pub &'static str);
 
-/// One page listed in a manifest.
+/// One page listed in a manifest, with what its envelope claimed. The claims are the
+/// evidence a full run's deletions rest on (`load::evidence`): a manifest without them never
+/// deletes anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestPage {
     pub page: u32,
     pub key: String,
     pub rows: u32,
     pub sha256: String,
+    /// The envelope's `total_de_registros`, `total_de_paginas` and `registros` (the page
+    /// size in force), as sent; `None` when absent or not a number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_de_registros: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_de_paginas: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registros: Option<u64>,
 }
 
 /// Written when every page of one object's run is stored.

@@ -505,6 +505,8 @@ impl<S: ObjectStore> Extractor<'_, S> {
             let (tx, mut rx) = tokio::sync::mpsc::channel::<(u32, FetchedPage)>(WRITE_AHEAD);
             let fetcher = async move {
                 let mut page_no = first_page;
+                // The most pages any envelope of this run announced (a 204 announces nothing).
+                let mut announced = 0u64;
                 loop {
                     if let Some(left) = self.deadline.remaining() {
                         if left < self.settings.deadline_margin {
@@ -517,20 +519,10 @@ impl<S: ObjectStore> Extractor<'_, S> {
                             spec.path
                         )));
                     }
-                    let fetched = job
-                        .client
-                        .fetch_page(PageRequest {
-                            object: spec,
-                            page: page_no,
-                            from: filter,
-                        })
+                    let fetched = fetch_page_checked(job, spec, page_no, filter, announced)
                         .instrument(tracing::info_span!("page", page = page_no))
-                        .await
-                        .map_err(|source| ExtractError::Cvdw {
-                            tenant: job.tenant.clone(),
-                            object: spec.path.to_string(),
-                            source: Box::new(source),
-                        })?;
+                        .await?;
+                    announced = announced.max(fetched.summary.total_de_paginas.unwrap_or(0));
                     let last = fetched.is_last;
                     if tx.send((page_no, fetched)).await.is_err() {
                         // The writer stopped (a store error); it reports why.
@@ -733,6 +725,9 @@ impl<S: ObjectStore> Extractor<'_, S> {
             key,
             rows: f.summary.rows,
             sha256,
+            total_de_registros: f.summary.total_de_registros,
+            total_de_paginas: f.summary.total_de_paginas,
+            registros: f.summary.registros,
         }))
     }
 
@@ -826,6 +821,59 @@ fn store_err(what: &str, source: StoreError) -> ExtractError {
     ExtractError::Store {
         what: what.to_string(),
         source,
+    }
+}
+
+/// How many times a page that comes back empty before the last page its envelope announces
+/// is fetched again. CVDW has been seen to answer a glitch with an empty 200 (or a 204); taken
+/// as the end of the object, it would end a full run early. If it stays empty the run ends
+/// there, and the loader sees the run as incomplete and deletes nothing.
+pub const EARLY_EMPTY_RETRIES: u32 = 3;
+
+/// Fetch one page; an empty page (or a 204) before the last page announced so far, by this
+/// page or an earlier one (`announced`), is fetched again, up to [`EARLY_EMPTY_RETRIES`] times
+/// (each through the pacer, like any request).
+async fn fetch_page_checked(
+    job: &TenantJob,
+    spec: &'static ObjectSpec,
+    page: u32,
+    from: Option<NaiveDateTime>,
+    announced: u64,
+) -> Result<FetchedPage, ExtractError> {
+    let mut again = 0;
+    loop {
+        let fetched = job
+            .client
+            .fetch_page(PageRequest {
+                object: spec,
+                page,
+                from,
+            })
+            .await
+            .map_err(|source| ExtractError::Cvdw {
+                tenant: job.tenant.clone(),
+                object: spec.path.to_string(),
+                source: Box::new(source),
+            })?;
+        let announced = announced.max(fetched.summary.total_de_paginas.unwrap_or(0));
+        let early_empty = fetched.summary.rows == 0 && u64::from(page) < announced;
+        if !early_empty || again >= EARLY_EMPTY_RETRIES {
+            if early_empty {
+                tracing::warn!(
+                    page,
+                    total_de_paginas = announced,
+                    "page still empty before the announced last page: the run ends here, incomplete"
+                );
+            }
+            return Ok(fetched);
+        }
+        again += 1;
+        tracing::warn!(
+            page,
+            total_de_paginas = announced,
+            attempt = again,
+            "empty page before the announced last page; fetching it again"
+        );
     }
 }
 
