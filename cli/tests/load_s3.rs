@@ -163,6 +163,8 @@ async fn replay_rebuilds_the_same_database_as_the_incremental_path() {
     let s3 = LocalS3::start(dir.path()).await.unwrap();
     let store = s3.store("cvdw-raw-replay").await.unwrap();
     let mut inc = TestDb::migrated("load_inc").await;
+    // Run 2 deletes 3 of 12 sales and 1 of 5 people, above the default limit on purpose.
+    inc.allow_deletions(0.5).await;
 
     // Three runs of two objects, archived, and loaded as events arrive (manifest of run 2
     // before its pages; run 3's pages in reverse).
@@ -242,6 +244,7 @@ async fn replay_rebuilds_the_same_database_as_the_incremental_path() {
     );
 
     let mut fresh = TestDb::migrated("load_replay").await;
+    fresh.allow_deletions(0.5).await;
     let sum = replay(
         &store,
         &fresh.config,

@@ -8,7 +8,10 @@
 //! a string, but it is not reliable everywhere (§4): `/leads/momentos` repeats it, a
 //! `/leads/conversoes` run returned `""` on every row, and some endpoints send it as an int.
 //! The natural id fields are what CVDW's own rows carry, so upserts use them. Keys marked
-//! INFERRED in the reference are inferred here too; the list says which.
+//! INFERRED in the reference are inferred here too; the list says which. Where the ids name a
+//! group of rows rather than one row (1:N), the object is [`ObjectSpec::content_keyed`]; a row
+//! whose ids are missing lands under a key derived from its content. Both rules live in
+//! [`crate::identity`]; docs/row-identity.md lists the key of every object.
 
 use serde_json::Value;
 
@@ -30,6 +33,9 @@ pub struct ObjectSpec {
     pub pagina_string: bool,
     /// The object carries `ativo` ('S'/'N'); `/unidades` and `/comissoes/pagamentos` do not (§6).
     pub has_ativo: bool,
+    /// The key fields name a group of rows (1:N: one person's assets, one survey's answer
+    /// sheets), so each row's key also carries the hash of its content ([`crate::identity`]).
+    pub content_keyed: bool,
 }
 
 const fn obj(path: &'static str, name: &'static str, key: &'static [&'static str]) -> ObjectSpec {
@@ -41,6 +47,7 @@ const fn obj(path: &'static str, name: &'static str, key: &'static [&'static str
         referencia_int: false,
         pagina_string: false,
         has_ativo: true,
+        content_keyed: false,
     }
 }
 
@@ -59,6 +66,10 @@ impl ObjectSpec {
     }
     const fn no_ativo(mut self) -> Self {
         self.has_ativo = false;
+        self
+    }
+    const fn content_keyed(mut self) -> Self {
+        self.content_keyed = true;
         self
     }
 
@@ -192,12 +203,14 @@ pub const OBJECTS: &[ObjectSpec] = &[
     obj("/leads/infos", "leads_infos", &["idlead"]),
     obj("/leads/interacoes", "leads_interacoes", &["idinteracao"]),
     // `referencia` (= idmomento_lead) repeats across rows: the moment type, not the row.
+    // and a lead goes through the same moment more than once: content-keyed.
     obj(
         "/leads/momentos",
         "leads_momentos",
         &["idlead", "idmomento_lead"],
     )
-    .inferred(),
+    .inferred()
+    .content_keyed(),
     obj("/leads/perdas", "leads_perdas", &["idlead_reativacao"])
         .ref_int()
         .pagina_str(),
@@ -335,13 +348,15 @@ pub const OBJECTS: &[ObjectSpec] = &[
         "pessoas_profissional",
         &["idpessoa"],
     ),
+    // One person, many assets: the rows of one `idpessoa` told apart by their content.
     obj(
         "/pessoas/patrimoniais",
         "pessoas_patrimoniais",
         &["idpessoa"],
     )
     .ref_int()
-    .pagina_str(),
+    .pagina_str()
+    .content_keyed(),
     obj("/pessoas/bancarios", "pessoas_bancarios", &["idpessoa"]).ref_int(),
     obj(
         "/pessoas/bens-empresa",
@@ -355,10 +370,12 @@ pub const OBJECTS: &[ObjectSpec] = &[
         "reservas_registros_flags",
         &["idreserva"],
     ),
-    // `referencia` (= idpesquisa) repeats across rows: one row per answer sheet.
+    // `referencia` (= idpesquisa) repeats across rows: one survey, many answer sheets, and a
+    // person may answer twice: content-keyed.
     obj("/pesquisas", "pesquisas", &["idpesquisa", "idpessoa"])
         .inferred()
-        .ref_int(),
+        .ref_int()
+        .content_keyed(),
     obj(
         "/pesquisas/perguntas",
         "pesquisas_perguntas",

@@ -84,6 +84,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_commit_barrier.sql"),
     },
     Migration {
+        version: 10,
+        name: "0010_row_identity_and_evidence.sql",
+        sql: include_str!("../../migrations/0010_row_identity_and_evidence.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),

@@ -5,7 +5,9 @@
 //! no extra latency. The alarms of `infra/template.yaml` are built on them:
 //! - extract: `Throttled`, `Pages`, `Rows`… per tenant ([`crate::extract::metrics`]);
 //! - load: `PagesLoaded` per tenant ([`load_lines`]), which a metric filter re-publishes
-//!   tenant-less for the freshness alarm ("no page loaded for N hours").
+//!   tenant-less for the freshness alarm ("no page loaded for N hours"), and
+//!   `DeletionsSkipped` (a full run that saw too little to delete, `load::evidence`), which
+//!   the deletion alarm watches.
 
 use serde_json::{json, Map, Value};
 
@@ -53,6 +55,7 @@ pub fn load_lines(report: &crate::load::event::EventReport, timestamp_ms: i64) -
         rejected: u64,
         redelivered: u64,
         manifests: u64,
+        deletions_skipped: u64,
         failed: u64,
     }
     // The tenant is the key's second segment (`raw/{tenant}/…`, `manifests/{tenant}/…`).
@@ -66,9 +69,14 @@ pub fn load_lines(report: &crate::load::event::EventReport, timestamp_ms: i64) -
                 t.rows += u64::from(r.loaded);
                 t.rejected += u64::from(r.rejected);
                 t.manifests += u64::from(r.manifests_applied);
+                t.deletions_skipped += u64::from(r.deletions_skipped);
             }
             KeyOutcome::Page(PageOutcome::Duplicate { .. }) => t.redelivered += 1,
             KeyOutcome::Manifest(ManifestOutcome::Applied { .. }) => t.manifests += 1,
+            KeyOutcome::Manifest(ManifestOutcome::DeletionSkipped { .. }) => {
+                t.manifests += 1;
+                t.deletions_skipped += 1;
+            }
             KeyOutcome::Manifest(_) | KeyOutcome::Ignored => {}
         }
     }
@@ -91,6 +99,7 @@ pub fn load_lines(report: &crate::load::event::EventReport, timestamp_ms: i64) -
                     ("RowsRejected", "Count", t.rejected.into()),
                     ("PagesRedelivered", "Count", t.redelivered.into()),
                     ("ManifestsApplied", "Count", t.manifests.into()),
+                    ("DeletionsSkipped", "Count", t.deletions_skipped.into()),
                     ("FailedRecords", "Count", t.failed.into()),
                 ],
                 props,

@@ -6,6 +6,7 @@
 //!
 //! ## Module map
 //! - [`catalogue`]: the 70 CVDW objects and their natural keys.
+//! - `identity`: the key of a row whose ids are missing or name a group (derived keys).
 //! - [`values`]: CVDW value rules (zero dates, `'S'/'N'`, numbers sent as strings).
 //! - [`secret`]: a wrapper that keeps tokens and passwords out of logs and `Debug`.
 //! - [`landing`]: the S3 landing-zone layout — the contract between extract and load.
@@ -37,6 +38,8 @@ pub mod cvdw;
 pub mod db;
 #[cfg(feature = "runtime")]
 pub mod extract;
+#[cfg(feature = "runtime")]
+pub mod identity;
 #[cfg(feature = "runtime")]
 pub mod load;
 #[cfg(feature = "local-s3")]

@@ -41,6 +41,17 @@ impl TestDb {
     pub fn client(&mut self) -> &mut Client {
         self.db.client()
     }
+    /// Raise the share of live rows a full run may delete (migration 0010's sanity limit,
+    /// 20 %): for tests whose small worlds delete more than that on purpose.
+    pub async fn allow_deletions(&mut self, max_share: f64) {
+        self.client()
+            .execute(
+                "UPDATE etl.deletion_policy SET max_share = $1::float8::numeric",
+                &[&max_share],
+            )
+            .await
+            .expect("deletion policy");
+    }
     pub async fn drop(self) {
         let name = self.config.dbname().unwrap_or_default().to_string();
         drop(self.db);
@@ -190,6 +201,9 @@ pub fn manifest(pages: &[Page], mode: Mode) -> (String, Vec<u8>) {
         chrono::NaiveDateTime::parse_from_str(&m0.run_id.as_str()[..16], "%Y%m%dT%H%M%SZ")
             .unwrap()
             .and_utc();
+    // The totals an honest CVDW announces for the whole run (the bodies built here give
+    // per-page totals); evidence tests build lying manifests themselves.
+    let total: u64 = pages.iter().map(|p| p.meta.rows as u64).sum();
     let m = Manifest {
         tenant: m0.tenant.clone(),
         run_id: m0.run_id.clone(),
@@ -203,6 +217,9 @@ pub fn manifest(pages: &[Page], mode: Mode) -> (String, Vec<u8>) {
                 key: p.key.clone(),
                 rows: p.meta.rows,
                 sha256: p.meta.sha256.clone(),
+                total_de_registros: Some(total),
+                total_de_paginas: Some(pages.len() as u64),
+                registros: None,
             })
             .collect(),
         rows: pages.iter().map(|p| p.meta.rows as u64).sum(),

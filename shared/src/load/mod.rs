@@ -7,10 +7,10 @@
 //! Manifests go through [`load_manifest`].
 //!
 //! ## Guarantees
-//! - **Lossless, lenient.** Rows are coerced with `shared::values` into the typed columns of
-//!   [`tables`]; a row that cannot be coerced, or has no usable natural key, goes to
-//!   `etl.rejected_rows` (page key, index, key if any, reason, raw JSON) and the rest of the
-//!   page loads. A page that is not a CVDW envelope is recorded in `etl.failed_pages` and the
+//! - **Lossless, lenient.** Every row gets a key ([`crate::identity`]: its ids, or one derived
+//!   from its content). Rows are coerced with `shared::values` into the typed columns of
+//!   [`tables`]; a row that cannot be coerced or stored goes to `etl.rejected_rows` (page key,
+//!   index, key, reason, raw JSON) and the rest of the page loads. A page that is not a CVDW envelope is recorded in `etl.failed_pages` and the
 //!   call fails (so Lambda retries, then the DLQ keeps the event).
 //! - **Idempotent.** `etl.pages` (the ledger: key, sha256, etag, counts, times) is written in
 //!   the page's transaction; a re-delivery with the same sha256 is a no-op. `force` reloads.
@@ -30,8 +30,10 @@
 //!   * a manifest whose pages are not all in the ledger stays pending in `etl.manifests`;
 //!     the page that completes it applies it, in the same transaction.
 //!   * wall-clock times (load time, receipt) live only in `etl`.
-//!   * A row *rejected* in a full run counts as not seen by it (it is quarantined, not
-//!     loaded), so an existing row with that key is marked deleted; fix and replay.
+//!   * A row *rejected* in a page still counts as seen: its stored twin gets the page's
+//!     sighting (`Bookkeeping`), so a bad value cannot make a live row vanish.
+//!   * A full run deletes only on complete evidence ([`evidence`]); otherwise its manifest is
+//!     applied as `deletion_skipped` and counts for nothing in `D(R)`.
 //! - **Fast.** One transaction per page; one `INSERT … SELECT … FROM unnest($rows) ON CONFLICT
 //!   DO UPDATE … WHERE` per table, the page's rows going as one array of the table's own row
 //!   type in binary ([`wire`]; no row-by-row round trips). Statements go out unnamed with
@@ -64,6 +66,7 @@
 //!   it, in the same transaction" still holds.
 
 pub mod event;
+pub mod evidence;
 pub mod guard;
 pub mod pipeline;
 pub mod prepare;
@@ -154,6 +157,8 @@ pub struct PageReport {
     pub rejected: u32,
     /// Pending manifests this page completed (and that were applied).
     pub manifests_applied: u32,
+    /// Of those, full runs applied without deletions for want of evidence ([`evidence`]).
+    pub deletions_skipped: u32,
     /// Loaded in one round trip (the usual case), not step by step.
     pub one_round_trip: bool,
     /// Where the time went.
@@ -189,6 +194,11 @@ pub enum ManifestOutcome {
         missing: i64,
     },
     AlreadyApplied,
+    /// A full run whose pages were not complete evidence ([`evidence`]): recorded, nothing
+    /// deleted.
+    DeletionSkipped {
+        reason: String,
+    },
 }
 
 pub use crate::landing::sha256_hex;
@@ -568,6 +578,7 @@ impl<'a> PageToLoad<'a> {
             duplicates: self.batch.duplicates,
             rejected: self.batch.rejected.len() as u32,
             manifests_applied,
+            deletions_skipped: 0,
             one_round_trip,
             phases: PagePhases::default(),
         }
@@ -899,16 +910,20 @@ async fn write_page(
     if !pending.is_empty() && !exclusive {
         return Ok(None);
     }
-    let mut manifests_applied = 0;
+    let (mut manifests_applied, mut deletions_skipped) = (0, 0);
     for r in pending {
         let run_id: String = r.get(0);
-        if let ManifestOutcome::Applied { .. } =
-            try_apply(tx, &p.meta.tenant, p.spec.name, &run_id).await?
-        {
-            manifests_applied += 1;
+        match try_apply(tx, &p.meta.tenant, p.spec.name, &run_id).await? {
+            ManifestOutcome::Applied { .. } => manifests_applied += 1,
+            ManifestOutcome::DeletionSkipped { .. } => {
+                manifests_applied += 1;
+                deletions_skipped += 1;
+            }
+            ManifestOutcome::Pending { .. } | ManifestOutcome::AlreadyApplied => {}
         }
     }
     let mut report = p.report(newest_keys.len(), manifests_applied, false);
+    report.deletions_skipped = deletions_skipped;
     report.phases.upsert = upsert;
     report.phases.rest = t_rest.elapsed();
     Ok(Some(report))
@@ -988,6 +1003,12 @@ struct Bookkeeping<'a> {
     natural_keys: Vec<Option<&'a str>>,
     reasons: Vec<&'a str>,
     raws: Vec<&'a serde_json::Value>,
+    /// The `seen` statement of the page's table ([`sql`]), and the keys of quarantined rows
+    /// that no accepted row of the page carries (sorted): a row that was in the page was
+    /// seen, even if it could not be stored, so its stored twin must not be deleted by a full
+    /// run.
+    seen: &'a str,
+    rejected_keys: Vec<String>,
 }
 
 impl<'a> Bookkeeping<'a> {
@@ -1016,6 +1037,8 @@ impl<'a> Bookkeeping<'a> {
                 .collect(),
             reasons: batch.rejected.iter().map(|r| r.reason.as_str()).collect(),
             raws: batch.rejected.iter().map(|r| &r.raw).collect(),
+            seen: p.stmts.seen.as_str(),
+            rejected_keys: rejected_keys(batch),
         }
     }
 
@@ -1068,6 +1091,18 @@ impl<'a> Bookkeeping<'a> {
                 (&self.ms, Type::INT4),
             ],
         ));
+        if !self.rejected_keys.is_empty() {
+            steps.push(pipeline::statement(
+                c,
+                self.seen,
+                vec![
+                    (&self.tenant, Type::TEXT),
+                    (&self.run, Type::TEXT),
+                    (&self.rejected_keys, Type::TEXT_ARRAY),
+                    (&self.object, Type::TEXT),
+                ],
+            ));
+        }
         steps.push(pipeline::statement(
             c,
             "UPDATE etl.failed_pages SET resolved_at = now() WHERE source_key = $1 AND resolved_at IS NULL",
@@ -1077,8 +1112,24 @@ impl<'a> Bookkeeping<'a> {
     }
 }
 
+/// The keys of a page's quarantined rows that none of its accepted rows carries, sorted (row
+/// locks are always taken in key order).
+fn rejected_keys(batch: &Batch<'_>) -> Vec<String> {
+    let mut keys: Vec<String> = batch
+        .rejected
+        .iter()
+        .filter_map(|r| r.natural_key.clone())
+        .filter(|k| batch.keys.binary_search(k).is_err())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 /// Apply a manifest if every page it lists is in the ledger (caller holds the object lock
-/// exclusively).
+/// exclusively). A full run's deletions are applied only on complete evidence ([`evidence`]);
+/// otherwise the manifest is recorded as applied with `deletion_skipped` and its reason, and
+/// later pages do not count it as a deleting run (`sql::deletion_of_run`).
 async fn try_apply(
     tx: &Transaction<'_>,
     tenant: &str,
@@ -1089,7 +1140,8 @@ async fn try_apply(
         .query_typed_opt(
             "SELECT mode, started_at, applied_at IS NOT NULL, \
                (SELECT count(*) FROM unnest(m.page_keys) AS k(key) \
-                 WHERE NOT EXISTS (SELECT 1 FROM etl.pages p WHERE p.source_key = k.key)) \
+                 WHERE NOT EXISTS (SELECT 1 FROM etl.pages p WHERE p.source_key = k.key)), \
+               body \
              FROM etl.manifests m WHERE tenant = $1 AND object = $2 AND run_id = $3",
             &[
                 (&tenant, Type::TEXT),
@@ -1112,32 +1164,98 @@ async fn try_apply(
         return Ok(ManifestOutcome::Pending { missing });
     }
     let mut deleted = 0;
+    let mut skipped = None;
     if mode == "full" {
         let typed = tables::typed(object);
-        let stmt = sql::for_object(typed).delete_absent.as_str();
-        let mut p: Vec<Param> = vec![
-            (&tenant, Type::TEXT),
-            (&run_id, Type::TEXT),
-            (&started_at, Type::TIMESTAMPTZ),
-        ];
-        if typed.is_none() {
-            p.push((&object, Type::TEXT));
+        let stmts = sql::for_object(typed);
+        let body: serde_json::Value = m.get(4);
+        skipped = deletion_blocker(tx, stmts, tenant, object, run_id, body).await?;
+        if skipped.is_none() {
+            let mut p: Vec<Param> = vec![
+                (&tenant, Type::TEXT),
+                (&run_id, Type::TEXT),
+                (&started_at, Type::TIMESTAMPTZ),
+            ];
+            if typed.is_none() {
+                p.push((&object, Type::TEXT));
+            }
+            deleted = tx.execute_typed(stmts.delete_absent.as_str(), &p).await?;
         }
-        deleted = tx.execute_typed(stmt, &p).await?;
     }
     let deleted_i = deleted.min(i32::MAX as u64) as i32;
     tx.execute_typed(
-        "UPDATE etl.manifests SET applied_at = now(), deleted_rows = $4 WHERE tenant = $1 AND object = $2 AND run_id = $3",
+        "UPDATE etl.manifests SET applied_at = now(), deleted_rows = $4, deletion_skipped = $5 \
+         WHERE tenant = $1 AND object = $2 AND run_id = $3",
         &[
             (&tenant, Type::TEXT),
             (&object, Type::TEXT),
             (&run_id, Type::TEXT),
             (&deleted_i, Type::INT4),
+            (&skipped, Type::TEXT),
         ],
     )
     .await?;
-    tracing::info!(run_id, object, mode, deleted, "manifest applied");
-    Ok(ManifestOutcome::Applied { deleted })
+    match skipped {
+        Some(reason) => {
+            tracing::warn!(run_id, object, reason = %reason, "full run applied without deletions: incomplete evidence");
+            Ok(ManifestOutcome::DeletionSkipped { reason })
+        }
+        None => {
+            tracing::info!(run_id, object, mode, deleted, "manifest applied");
+            Ok(ManifestOutcome::Applied { deleted })
+        }
+    }
+}
+
+/// Why a full run's manifest must not delete (see [`evidence`]), or `None`.
+async fn deletion_blocker(
+    tx: &Transaction<'_>,
+    stmts: &sql::TableSql,
+    tenant: &str,
+    object: &str,
+    run_id: &str,
+    body: serde_json::Value,
+) -> Result<Option<String>, LoadError> {
+    let manifest: Manifest = match serde_json::from_value(body) {
+        Ok(m) => m,
+        Err(e) => return Ok(Some(format!("the stored manifest does not parse: {e}"))),
+    };
+    let keys: Vec<&str> = manifest.pages.iter().map(|p| p.key.as_str()).collect();
+    let ledger = tx
+        .query_typed(
+            "SELECT source_key, rows FROM etl.pages WHERE source_key = ANY($1)",
+            &[(&keys, Type::TEXT_ARRAY)],
+        )
+        .await?;
+    let ledger: std::collections::HashMap<String, i32> =
+        ledger.iter().map(|r| (r.get(0), r.get(1))).collect();
+    if let Err(reason) = evidence::check_pages(&manifest.pages, &ledger) {
+        return Ok(Some(reason));
+    }
+    let generic = stmts.table == "cvdw.objects";
+    let mut p: Vec<Param> = vec![(&tenant, Type::TEXT), (&run_id, Type::TEXT)];
+    if generic {
+        p.push((&object, Type::TEXT));
+    }
+    let counts = tx.query_typed(stmts.absent_count.as_str(), &p).await?;
+    let (live, absent): (i64, i64) = counts.first().map_or((0, 0), |r| (r.get(0), r.get(1)));
+    let limit: f64 = tx
+        .query_typed_opt(
+            "SELECT max_share::float8 FROM etl.deletion_policy \
+             WHERE tenant IN ($1, '*') AND object IN ($2, '*') \
+             ORDER BY (tenant <> '*') DESC, (object <> '*') DESC LIMIT 1",
+            &[(&tenant, Type::TEXT), (&object, Type::TEXT)],
+        )
+        .await?
+        .map_or(evidence::DEFAULT_MAX_SHARE, |r| r.get(0));
+    if live > 0 && absent > 0 && absent as f64 >= limit * live as f64 {
+        return Ok(Some(format!(
+            "would delete {absent} of {live} live rows ({:.1} %), at or above the {:.1} % limit of etl.deletion_policy",
+            100.0 * absent as f64 / live as f64,
+            100.0 * limit
+        )));
+    }
+    Ok(None)
 }
 
 /// The tables behind catalogue objects: typed table (and its child table) or `cvdw.objects`.

@@ -435,14 +435,6 @@ fn row_value(raw: &RawValue) -> Value {
     serde_json::from_str(raw.get()).unwrap_or_else(|_| Value::String(raw.get().to_string()))
 }
 
-fn no_key_reason(spec: &ObjectSpec) -> String {
-    format!(
-        "no usable natural key (field{} {} missing, null or empty)",
-        if spec.key.len() > 1 { "s" } else { "" },
-        spec.key.join(", ")
-    )
-}
-
 /// Read one row: accepted with its key and coerced cells, or rejected with the reason.
 fn read_row<'a>(
     spec: &ObjectSpec,
@@ -495,14 +487,8 @@ fn read_row<'a>(
             key_fields.insert(name.to_string(), v);
         }
     }
-    let Some(key) = spec.natural_key(&Value::Object(key_fields)) else {
-        return Err(Rejected {
-            index,
-            natural_key: None,
-            reason: no_key_reason(spec),
-            raw: row_value(raw),
-        });
-    };
+    // Every row gets a key: missing ids give a derived one, never a quarantine.
+    let key = crate::identity::row_key(spec, &Value::Object(key_fields), || row_value(raw));
     if key.len() > super::guard::MAX_KEY_BYTES {
         super::guard::screen(spec, index, row_value(raw)).map_err(|r| *r)?;
     }
@@ -754,7 +740,12 @@ mod tests {
         let body = serde_json::to_vec(&json!({ "pagina": 1, "dados": rows })).unwrap();
         let b = build_batch(spec, typed("vendas"), parse_envelope(&body).unwrap());
         assert_eq!(b.total, 8);
-        assert_eq!(b.keys, vec!["0", "2"]);
+        // The row without an id lands under a key derived from its content.
+        assert_eq!(&b.keys[..2], ["0", "2"]);
+        assert_eq!(
+            b.keys[2],
+            crate::identity::derived_key(&json!({"valor_contrato": 1}))
+        );
         assert_eq!(b.duplicates, 1);
         let payload: Value = serde_json::from_str(b.payloads[1].get()).unwrap();
         assert_eq!(payload["valor_contrato"], json!(20));
@@ -763,11 +754,10 @@ mod tests {
             .iter()
             .map(|r| (r.index, r.reason.clone()))
             .collect();
-        assert_eq!(reasons.len(), 5, "{reasons:?}");
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
         assert!(reasons[0].1.contains("valor_contrato"));
-        assert!(reasons[1].1.contains("natural key"));
-        assert!(reasons[2].1.contains("data_venda"));
-        assert!(reasons[3]
+        assert!(reasons[1].1.contains("data_venda"));
+        assert!(reasons[2]
             .1
             .contains("associados[0].percentagem_participacao"));
         assert_eq!(b.rejected[0].natural_key.as_deref(), Some("1"));

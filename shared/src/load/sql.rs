@@ -47,13 +47,13 @@ fn deletion_sets(run: &str, at: &str, by: &str) -> [String; 2] {
 
 /// The page's deletion D(R) (see the module docs of [`super`]) as a sub-select `d(run_id,
 /// started_at)` of at most one row: the first applied full run of the object after the page's
-/// run; `$1` tenant, `$2` run_id, `${object}` object. The statements read it themselves, under
+/// run that deleted (one recorded as `deletion_skipped` deletes nothing, now or later); `$1` tenant, `$2` run_id, `${object}` object. The statements read it themselves, under
 /// the page's locks, so that no client decision sits between the locks and the writes (the
 /// one-round-trip path needs that; the step-by-step path uses the same statements).
 fn deletion_of_run(object: u8) -> String {
     format!(
         "(SELECT m.run_id, m.started_at FROM etl.manifests m \
-         WHERE m.tenant = $1 AND m.object = ${object} AND m.mode = 'full' AND m.applied_at IS NOT NULL AND m.run_id > $2 \
+         WHERE m.tenant = $1 AND m.object = ${object} AND m.mode = 'full' AND m.applied_at IS NOT NULL AND m.deletion_skipped IS NULL AND m.run_id > $2 \
          ORDER BY m.run_id LIMIT 1) AS d"
     )
 }
@@ -168,6 +168,16 @@ fn child_sql(table: &str, cols: &[Col]) -> (String, String) {
 
 /// Mark rows of a tenant absent from full run `$2` (started at `$3`) as deleted by it, unless
 /// a later sighting or an earlier full run already accounts for them.
+/// The object's live rows, and how many of them a full run would mark deleted: `$1` tenant,
+/// `$2` the run, (generic) `$3` object. The same predicate as [`delete_sql`], on live rows.
+fn absent_count_sql(table: &str, generic: bool) -> String {
+    let obj = if generic { " AND object = $3" } else { "" };
+    format!(
+        "SELECT count(*), count(*) FILTER (WHERE last_seen_run < $2) FROM {table} \
+         WHERE tenant = $1{obj} AND deleted_at IS NULL"
+    )
+}
+
 fn delete_sql(table: &str, generic: bool) -> String {
     let obj = if generic { " AND object = $4" } else { "" };
     format!(
@@ -190,6 +200,7 @@ pub struct TableSql {
     pub child_delete: Option<String>,
     pub child_insert: Option<String>,
     pub delete_absent: String,
+    pub absent_count: String,
 }
 
 fn typed_sql() -> &'static [TableSql] {
@@ -217,6 +228,7 @@ fn typed_sql() -> &'static [TableSql] {
                     child_delete: cd,
                     child_insert: ci,
                     delete_absent: delete_sql(&table, false),
+                    absent_count: absent_count_sql(&table, false),
                     table,
                 }
             })
@@ -239,6 +251,7 @@ fn generic_sql() -> &'static TableSql {
             child_delete: None,
             child_insert: None,
             delete_absent: delete_sql("cvdw.objects", true),
+            absent_count: absent_count_sql("cvdw.objects", true),
         }
     })
 }
