@@ -47,10 +47,13 @@
 //! - A distrato leaves the `/vendas` row untouched (see [`world`]).
 
 pub mod fields;
+pub mod listing_faults;
 mod names;
 pub mod render;
 pub mod server;
 pub mod world;
+
+pub use listing_faults::ListingFault;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -405,6 +408,8 @@ pub(crate) struct Inner {
     /// Injected faults by kind, indexed as [`Fault::ALL`].
     pub(crate) faults_by_kind: [AtomicU64; Fault::ALL.len()],
     pub(crate) pages: AtomicU64,
+    /// Lies in whole listings, by object path ([`listing_faults`]).
+    pub(crate) listing_faults: Mutex<Vec<(&'static str, listing_faults::ListingFault)>>,
 }
 
 /// The simulator: a world plus the HTTP behaviour. Cheap to clone.
@@ -430,6 +435,7 @@ impl Simulator {
                 faults: AtomicU64::new(0),
                 faults_by_kind: Default::default(),
                 pages: AtomicU64::new(0),
+                listing_faults: Mutex::new(Vec::new()),
             }),
         }
     }

@@ -499,7 +499,23 @@ impl Simulator {
         let start = range.start + (offset.min(total) as usize);
         let end = range.start + ((offset.saturating_add(size)).min(total) as usize);
         let zero_total = q.zero_total && spec.path == "/demandas" && total > 0 && total <= size;
-        let (shown_total, shown_pages) = if zero_total { (0, 0) } else { (total, pages) };
+        let (mut shown_total, mut shown_pages) = if zero_total { (0, 0) } else { (total, pages) };
+        let mut end = end;
+        if bounds == [None, None] {
+            let shown = self.listing_shown(
+                spec.path,
+                pagina,
+                crate::listing_faults::Shown {
+                    total: shown_total,
+                    pages: shown_pages,
+                    empty: false,
+                },
+            );
+            (shown_total, shown_pages) = (shown.total, shown.pages);
+            if shown.empty {
+                end = start;
+            }
+        }
         let mut out = Vec::with_capacity(64 + (end - start) * 1200);
         out.extend_from_slice(b"{\"pagina\":");
         if q.pagina_string && spec.pagina_string {

@@ -1,0 +1,314 @@
+//! A full run deletes only on complete evidence (shared/src/load/evidence.rs), end to end: the
+//! simulator over HTTP lies about its listings (an empty page mid-run, a truncated listing, a
+//! lying `total_de_registros`), the real extractor stores what it gets in the in-process S3
+//! server, `replay` loads it into PostgreSQL, and no live row is falsely deleted: each lying
+//! run is recorded as `deletion_skipped` with its reason. And, on hand-made pages: the share
+//! limit, and a quarantined row that still counts as seen.
+
+mod load_support;
+
+use load_support::*;
+use serde_json::json;
+use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, RetryPolicy};
+use shared::extract::{drive, FullEvery, Quiet, RunSettings, TenantJob};
+use shared::landing::Mode;
+use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
+use shared::load::{load_manifest, ManifestOutcome};
+use shared::local_s3::LocalS3;
+use shared::store::S3Store;
+use simulator::{ListingFault, RateLimit, SimConfig, Simulator};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TENANT: &str = "demo";
+/// Small pages, so a small world still spans several.
+const PAGE_SIZE: u32 = 10;
+
+struct Env {
+    sim: Simulator,
+    _running: simulator::RunningSimulator,
+    _s3: LocalS3,
+    store: S3Store,
+    _dir: tempfile::TempDir,
+    job: TenantJob,
+    db: TestDb,
+}
+
+async fn env(prefix: &str) -> Env {
+    shared::store::install_crypto_provider();
+    let sim = Simulator::new(SimConfig::for_tests());
+    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = LocalS3::start(dir.path()).await.unwrap();
+    let store = s3.store("cvdw-raw-evidence").await.unwrap();
+    let mut client = ClientConfig::new(
+        running.base_url(),
+        "demo@cvdw.local",
+        shared::secret::Secret::new("demo-token"),
+    );
+    client.page_size = PAGE_SIZE;
+    client.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_throttles: 3,
+    };
+    let pacer = PacerConfig::new(RateLimit::disabled().requests, Duration::from_secs(1));
+    let job = TenantJob {
+        tenant: TENANT.into(),
+        objects: shared::catalogue::select("vendas").unwrap(),
+        client: CvdwClient::new(client, Arc::new(Pacer::new(pacer))).unwrap(),
+    };
+    Env {
+        sim,
+        _running: running,
+        _s3: s3,
+        store,
+        _dir: dir,
+        job,
+        db: TestDb::migrated(prefix).await,
+    }
+}
+
+impl Env {
+    /// One full run of /vendas, stored in S3, then everything new replayed into the database.
+    async fn full_run(&mut self) {
+        let settings = RunSettings {
+            full_every: FullEvery::Always,
+            deadline_margin: Duration::from_secs(1),
+            ..RunSettings::default()
+        };
+        for (tenant, report) in drive(
+            &self.store,
+            &settings,
+            std::slice::from_ref(&self.job),
+            &Quiet,
+            &|| Box::new(shared::extract::NoDeadline),
+            false,
+            10,
+        )
+        .await
+        .into_iter()
+        .flatten()
+        {
+            report.unwrap_or_else(|e| panic!("{tenant}: {e}"));
+        }
+        replay(
+            &self.store,
+            &self.db.config,
+            &ReplayFilter::default(),
+            ReplayOptions::default(),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+
+    async fn live_sales(&mut self) -> i64 {
+        self.db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM cvdw.vendas WHERE deleted_at IS NULL",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// The latest full run's manifest: (deleted rows, deletion_skipped).
+    async fn last_manifest(&mut self) -> (i32, Option<String>) {
+        let r = self
+            .db
+            .client()
+            .query_one(
+                "SELECT deleted_rows, deletion_skipped FROM etl.manifests \
+                 WHERE object = 'vendas' AND applied_at IS NOT NULL ORDER BY run_id DESC LIMIT 1",
+                &[],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1))
+    }
+}
+
+#[tokio::test]
+async fn lying_listings_delete_nothing_and_say_why() {
+    let mut e = env("evidence_sim").await;
+    let truth = e.sim.ground_truth("/vendas").len() as i64;
+    assert!(
+        truth > 3 * PAGE_SIZE as i64,
+        "the world spans several pages"
+    );
+    e.full_run().await;
+    assert_eq!(e.live_sales().await, truth);
+    assert_eq!(e.last_manifest().await, (0, None));
+
+    // A glitch the extractor rides out: page 2 empty once, then whole again. The run is
+    // complete and deletes what it should (nothing).
+    e.sim
+        .script_listing_fault("/vendas", ListingFault::EmptyPage { page: 2, times: 1 });
+    e.full_run().await;
+    assert_eq!(e.last_manifest().await, (0, None));
+    e.sim.clear_listing_faults();
+
+    let lies = [
+        (
+            ListingFault::EmptyPage {
+                page: 2,
+                times: u32::MAX,
+            },
+            "the run ended at page 2 of the",
+        ),
+        (
+            ListingFault::Truncated { pages: 2 },
+            "rows seen, but page 1 says",
+        ),
+        (
+            ListingFault::LyingTotal { total: 0 },
+            "says total_de_registros = 0",
+        ),
+        (
+            ListingFault::LyingTotal {
+                total: 10 * truth as u64,
+            },
+            "rows seen, but page 1 says",
+        ),
+    ];
+    for (lie, why) in lies {
+        e.sim.script_listing_fault("/vendas", lie);
+        e.full_run().await;
+        e.sim.clear_listing_faults();
+        let (deleted, skipped) = e.last_manifest().await;
+        assert_eq!(deleted, 0, "{lie:?}");
+        let skipped = skipped.unwrap_or_else(|| panic!("{lie:?}: no deletion_skipped"));
+        assert!(skipped.contains(why), "{lie:?}: {skipped}");
+        assert_eq!(e.live_sales().await, truth, "{lie:?}: false deletions");
+    }
+    let states: Vec<String> = column(
+        e.db.client(),
+        "SELECT DISTINCT manifest_state FROM etl.runs WHERE object = 'vendas' ORDER BY 1",
+    )
+    .await;
+    assert_eq!(states, ["applied", "deletion skipped"]);
+    e.db.drop().await;
+}
+
+#[tokio::test]
+async fn the_share_limit_stops_a_mass_deletion_and_an_operator_can_lift_it() {
+    let mut t = TestDb::migrated("evidence_share").await;
+    let c = t.client();
+    let r1 = run_id(0, 1);
+    let all: Vec<_> = (1..=20).map(|i| venda(i, 1)).collect();
+    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &all, 8);
+    for p in &p1 {
+        deliver_item(c, &Item::Page(p.clone())).await;
+    }
+    let (k1, b1) = manifest(&p1, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &k1, &b1).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 0 }
+    );
+    // An honest-looking run that sees 15 of 20: deleting 5 is 25 %, above the 20 % default.
+    let r2 = run_id(1, 2);
+    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &all[..15], 8);
+    for p in &p2 {
+        deliver_item(c, &Item::Page(p.clone())).await;
+    }
+    let (k2, b2) = manifest(&p2, Mode::Full);
+    let ManifestOutcome::DeletionSkipped { reason } = load_manifest(c, &k2, &b2).await.unwrap()
+    else {
+        panic!("deleted a quarter of the sales");
+    };
+    assert!(
+        reason.contains("would delete 5 of 20 live rows"),
+        "{reason}"
+    );
+    let live: Vec<String> = column(
+        c,
+        "SELECT natural_key FROM cvdw.vendas WHERE deleted_at IS NULL",
+    )
+    .await;
+    assert_eq!(live.len(), 20);
+    // A page of an earlier run arriving late is not marked deleted by the skipped run either
+    // (it is no deleting run for anyone).
+    let late = run_pages(
+        T,
+        "/vendas",
+        &run_id(0, 5),
+        Mode::Incremental,
+        &[venda(20, 1)],
+        8,
+    );
+    deliver_item(c, &Item::Page(late[0].clone())).await;
+    let twenty: Vec<Option<String>> = column(
+        c,
+        "SELECT deleted_by_run FROM cvdw.vendas WHERE natural_key = '20'",
+    )
+    .await;
+    assert_eq!(twenty, [None]);
+    // The operator knows it is real: a limit for this tenant and object, and the next full
+    // run that sees the same applies it.
+    c.execute(
+        "INSERT INTO etl.deletion_policy (tenant, object, max_share) VALUES ($1, 'vendas', 0.5)",
+        &[&T],
+    )
+    .await
+    .unwrap();
+    let r3 = run_id(2, 3);
+    let p3 = run_pages(T, "/vendas", &r3, Mode::Full, &all[..15], 8);
+    for p in &p3 {
+        deliver_item(c, &Item::Page(p.clone())).await;
+    }
+    let (k3, b3) = manifest(&p3, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &k3, &b3).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 5 }
+    );
+    t.drop().await;
+}
+
+#[tokio::test]
+async fn a_quarantined_row_still_counts_as_seen() {
+    let mut t = TestDb::migrated("evidence_seen").await;
+    let c = t.client();
+    let r1 = run_id(0, 1);
+    let all: Vec<_> = (1..=10).map(|i| venda(i, 1)).collect();
+    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &all, 500);
+    deliver_item(c, &Item::Page(p1[0].clone())).await;
+    let (k1, b1) = manifest(&p1, Mode::Full);
+    load_manifest(c, &k1, &b1).await.unwrap();
+    // The next full run sees sale 5 with a value PostgreSQL cannot take: it is quarantined,
+    // and its stored twin (yesterday's values) stays live.
+    let mut seen = all.clone();
+    seen[4] = venda(5, 2);
+    seen[4]["valor_contrato"] = json!("cento e cinquenta mil");
+    let r2 = run_id(1, 2);
+    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &seen, 500);
+    deliver_item(c, &Item::Page(p2[0].clone())).await;
+    let (k2, b2) = manifest(&p2, Mode::Full);
+    assert_eq!(
+        load_manifest(c, &k2, &b2).await.unwrap(),
+        ManifestOutcome::Applied { deleted: 0 }
+    );
+    let five: Vec<(Option<String>, String)> = c
+        .query(
+            "SELECT deleted_by_run, last_seen_run FROM cvdw.vendas WHERE natural_key = '5'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(five, [(None, r2.as_str().to_string())]);
+    let rejected: i64 = c
+        .query_one("SELECT count(*) FROM etl.rejected_rows", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rejected, 1);
+    t.drop().await;
+}
+
+const T: &str = "acme";
