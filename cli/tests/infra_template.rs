@@ -684,6 +684,15 @@ fn alarms_cover_errors_dead_letters_freshness_and_throttling() {
         "{expr}"
     );
     assert_eq!(throttled["Threshold"].as_u64(), Some(0));
+    // A full run that deleted nothing for want of evidence: the load function's EMF
+    // `DeletionsSkipped`, summed over tenants.
+    let skipped = props(&t, "DeletionSkippedAlarm");
+    let expr = skipped["Metrics"][0]["Expression"].as_str().unwrap();
+    assert!(
+        expr.contains("SUM(DeletionsSkipped)") && expr.contains("\"cvdw-etl\""),
+        "{expr}"
+    );
+    assert_eq!(skipped["Threshold"].as_u64(), Some(0));
     // E-mail subscription is a parameter.
     assert!(is_ref(
         &props(&t, "AlarmEmailSubscription")["Endpoint"],

@@ -160,4 +160,33 @@ mod tests {
         assert_eq!(lines[1]["FailedRecords"], 1);
         assert_eq!(lines[1]["PagesLoaded"], 0);
     }
+
+    #[test]
+    fn skipped_deletions_are_counted_for_the_alarm() {
+        use crate::load::ManifestOutcome;
+        let report = EventReport {
+            done: vec![
+                (
+                    "manifests/acme/r1/vendas.json".into(),
+                    KeyOutcome::Manifest(ManifestOutcome::DeletionSkipped {
+                        reason: "the run ended at page 2 of the 9 announced".into(),
+                    }),
+                ),
+                (
+                    "raw/acme/reservas/2026/11/29/r2/00003.json".into(),
+                    KeyOutcome::Page(PageOutcome::Loaded(PageReport {
+                        manifests_applied: 1,
+                        deletions_skipped: 1,
+                        ..Default::default()
+                    })),
+                ),
+            ],
+            failures: vec![],
+            permanent_failures: 0,
+        };
+        let line: Value = serde_json::from_str(&load_lines(&report, 0)[0]).unwrap();
+        // The template's DeletionSkippedAlarm sums this metric over tenants.
+        assert_eq!(line["DeletionsSkipped"], 2);
+        assert_eq!(line["ManifestsApplied"], 2);
+    }
 }

@@ -242,4 +242,28 @@ mod tests {
         assert_ne!(kh, kc);
         assert_eq!(KeySource::of(&kh), KeySource::Natural);
     }
+
+    #[test]
+    fn the_doc_lists_every_key() {
+        let doc = include_str!("../../docs/row-identity.md");
+        for spec in crate::catalogue::OBJECTS {
+            let ids: Vec<String> = spec.key.iter().map(|k| format!("`{k}`")).collect();
+            let line = format!(
+                "| `{}` | {} | {} | {} |",
+                spec.path,
+                ids.join(", "),
+                if spec.content_keyed {
+                    "ids + content hash"
+                } else {
+                    "ids"
+                },
+                if spec.key_confirmed {
+                    "confirmed"
+                } else {
+                    "inferred"
+                }
+            );
+            assert!(doc.contains(&line), "docs/row-identity.md lacks: {line}");
+        }
+    }
 }
