@@ -121,17 +121,43 @@ impl Cell<'_> {
     }
 }
 
-fn show(v: &Value) -> String {
-    show_text(&v.to_string())
+/// What a value that did not fit looks like, never what it says: rejection reasons go to the
+/// logs, and the value may be a name, an e-mail, a phone or a CPF. The row itself, with the
+/// value, is kept in `etl.rejected_rows.raw` for whoever fixes it.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(s) => describe_text(s),
+        Value::Number(_) => "a number".into(),
+        Value::Bool(_) => "a JSON boolean".into(),
+        Value::Array(_) => "a JSON array".into(),
+        Value::Object(_) => "a JSON object".into(),
+        Value::Null => "null".into(),
+    }
 }
 
-/// A value's JSON text, cut for a rejection reason.
-fn show_text(s: &str) -> String {
-    if s.chars().count() > 60 {
-        format!("{}…", s.chars().take(60).collect::<String>())
-    } else {
-        s.to_string()
-    }
+/// The shape of a text: its length and what kinds of characters it holds.
+fn describe_text(s: &str) -> String {
+    let kinds: Vec<&str> = [
+        (s.chars().any(char::is_alphabetic), "letters"),
+        (s.chars().any(|c| c.is_ascii_digit()), "digits"),
+        (
+            s.chars()
+                .any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
+            "symbols",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(has, kind)| has.then_some(kind))
+    .collect();
+    format!(
+        "text of {} characters ({})",
+        s.chars().count(),
+        if kinds.is_empty() {
+            "blank".to_string()
+        } else {
+            kinds.join(", ")
+        }
+    )
 }
 
 fn is_no_date(s: &str) -> bool {
@@ -144,7 +170,7 @@ pub fn coerce(kind: Kind, v: &Value) -> Result<Cell<'static>, String> {
     if let Value::String(s) = v {
         return coerce_str(kind, s).map(Cell::into_owned);
     }
-    let bad = || format!("expected {}, got {}", expected(kind), show(v));
+    let bad = || format!("expected {}, got {}", expected(kind), describe(v));
     Ok(match kind {
         Kind::Text => Cell::Text(values::parse_text(v).map_err(|_| bad())?.map(Cow::Owned)),
         Kind::Int => Cell::Int(values::parse_int(v).map_err(|_| bad())?),
@@ -159,13 +185,7 @@ pub fn coerce(kind: Kind, v: &Value) -> Result<Cell<'static>, String> {
 /// [`coerce`] of a JSON string (the loader reads strings without escapes straight from the
 /// page, with no `Value` in between).
 pub fn coerce_str(kind: Kind, s: &str) -> Result<Cell<'_>, String> {
-    let bad = || {
-        format!(
-            "expected {}, got {}",
-            expected(kind),
-            show(&Value::String(s.into()))
-        )
-    };
+    let bad = || format!("expected {}, got {}", expected(kind), describe_text(s));
     Ok(match kind {
         Kind::Text => Cell::Text((!s.is_empty()).then_some(Cow::Borrowed(s))),
         Kind::Int => Cell::Int(values::parse_int_str(s).map_err(|_| bad())?),
@@ -217,9 +237,8 @@ fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell<'_>, String> {
     match value_of(Some(raw)) {
         Ok(v) => coerce(kind, &v),
         Err(_) => Err(format!(
-            "expected {}, got {}",
-            expected(kind),
-            show_text(text)
+            "expected {}, got an unreadable JSON value",
+            expected(kind)
         )),
     }
 }
@@ -633,7 +652,7 @@ fn coerce_children(ch: Child, v: &Value) -> Result<Vec<(Vec<Cell<'static>>, Valu
             return Err(format!(
                 "field `{}`: expected an array, got {}",
                 ch.field,
-                show(other)
+                describe(other)
             ))
         }
     }
@@ -719,8 +738,13 @@ mod tests {
             coerce(Kind::Num, &json!(150000.5)),
             Ok(Cell::Num(Some("150000.5".into())))
         );
+        // The reason says what was wrong, never the value (it may be personal data).
         let e = coerce(Kind::Num, &json!("cento e vinte")).unwrap_err();
-        assert!(e.contains("a number") && e.contains("cento"), "{e}");
+        assert_eq!(e, "expected a number, got text of 13 characters (letters)");
+        let e = coerce_str(Kind::Date, "maria@exemplo.com.br").unwrap_err();
+        assert!(!e.contains("maria") && e.contains("symbols"), "{e}");
+        let e = coerce(Kind::Bool, &json!(12345678909u64)).unwrap_err();
+        assert!(!e.contains("12345678909") && e.contains("a number"), "{e}");
         assert!(coerce(Kind::Text, &json!({"a": 1})).is_err());
     }
 
