@@ -224,6 +224,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .or_insert_with(|| "cvdw-raw".into());
     // Each cycle decides full vs incremental by the cursor; the first is full (no cursor yet).
     vars.insert("EXTRACT_FULL_EVERY".into(), "never".into());
+    // A demo cycle does all it plans: no budget tied to the time of day.
+    vars.insert("EXTRACT_BUDGET".into(), "off".into());
     let config = ExtractConfig::from_lookup(|k| vars.get(k).cloned())?;
 
     // S3: a real endpoint when configured, else the local server.

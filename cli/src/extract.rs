@@ -324,6 +324,9 @@ impl Progress for Display {
             if resumed { "resuming" } else { "starting" }
         );
     }
+    fn plan_ready(&self, tenant: &str, plan: &shared::extract::schedule::Plan) {
+        eprintln!("[{tenant}] plan: {}", plan.describe());
+    }
     fn object_started(&self, tenant: &str, object: &str, mode: Mode, index: usize, total: usize) {
         eprintln!(
             "[{tenant}] ({}/{total}) {object}: {}",

@@ -102,6 +102,7 @@ fn settings() -> RunSettings {
         deadline_margin: Duration::from_secs(1),
         lock_ttl: Duration::from_secs(60),
         store_attempts: 2,
+        ..RunSettings::default()
     }
 }
 
@@ -738,5 +739,91 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
         spec,
         &e.sim.ground_truth(spec.path),
         &landed(&e.store, spec, None).await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
+    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    // /leads (not in the sales set) first in the catalogue, /vendas after it: the plan turns
+    // that round.
+    let jobs = [job(
+        &e,
+        "leads,vendas",
+        10,
+        pacer_for(RateLimit::disabled()),
+    )];
+    let budgeted = RunSettings {
+        budget: Some(shared::extract::schedule::Budget::Fixed(15)),
+        ..settings()
+    };
+    let leads = catalogue::find("leads").unwrap();
+    let vendas = catalogue::find("vendas").unwrap();
+    let lead_pages = (e.sim.ground_truth("/leads").len() as u64).div_ceil(10) as u32;
+    assert!(lead_pages > 30, "the backfill needs several runs");
+
+    let first = run_chain(&e.store, &jobs, &budgeted, &unlimited).await;
+    let r = &first[0];
+    assert_eq!(r.outcome, Outcome::Completed);
+    assert_eq!(r.objects[0].object, "vendas", "the sales set first");
+    assert_eq!(r.deferred, ["leads"]);
+    let pass_run = r.run_id.clone().unwrap();
+    let paused = state(&e.store, "leads").await.paused_pass.unwrap();
+    assert_eq!(paused.run_id, pass_run);
+    let vendas_pages = state(&e.store, "vendas")
+        .await
+        .known_rows
+        .unwrap()
+        .div_ceil(10) as u32;
+    assert_eq!(
+        paused.next_page,
+        15 - vendas_pages + 1,
+        "the budget, spent to the request"
+    );
+    assert!(e
+        .store
+        .get(&format!("manifests/{TENANT}/{pass_run}/leads.json"))
+        .await
+        .is_err());
+    assert_run_closed(&e.store).await;
+
+    // Later runs: the sales' incremental step first (outside the budget), then the pass goes
+    // on from where it stopped, under its own run id, until it is whole.
+    let mut runs = 1;
+    while state(&e.store, "leads").await.paused_pass.is_some() {
+        let r = &run_chain(&e.store, &jobs, &budgeted, &unlimited).await[0];
+        assert_eq!(r.objects[0].object, "vendas");
+        assert_eq!(r.objects[0].mode, Mode::Incremental);
+        runs += 1;
+        assert!(runs < 10, "the pass does not progress");
+    }
+    assert!(runs >= 3, "{runs} runs");
+    assert_contiguous(&e.store, leads, pass_run.as_str()).await;
+    let m: Manifest = serde_json::from_slice(
+        &e.store
+            .get(&format!("manifests/{TENANT}/{pass_run}/leads.json"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(m.pages.len() as u32, lead_pages);
+    assert_exactly_once(
+        leads,
+        &e.sim.ground_truth("/leads"),
+        &landed(&e.store, leads, Some(pass_run.as_str())).await,
+    );
+    let st = state(&e.store, "leads").await;
+    assert!(st.cursor.is_some() && st.paused_pass.is_none());
+    assert_eq!(st.last_run_id.as_ref(), Some(&pass_run));
+    assert_exactly_once(
+        vendas,
+        &e.sim.ground_truth("/vendas"),
+        &landed(
+            &e.store,
+            vendas,
+            Some(first[0].run_id.as_ref().unwrap().as_str()),
+        )
+        .await,
     );
 }

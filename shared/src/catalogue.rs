@@ -392,6 +392,32 @@ pub const OBJECTS: &[ObjectSpec] = &[
     obj("/unidades/situacao", "unidades_situacao", &["idhistorico"]).inferred(),
 ];
 
+/// The *sales set*: every object the analytics read (`analytics.objetos_fonte()`, migration
+/// 0102) and the ones the sales questions lean on next. The extract schedule keeps them
+/// freshest ([`crate::extract::schedule`]).
+pub const SALES_SET: &[&str] = &[
+    "vendas",
+    "reservas",
+    "reservas_condicoes",
+    "reservas_historico_situacoes",
+    "distratos",
+    "comissoes",
+    "comissoes_pagamentos",
+    "unidades",
+    "unidades_precos",
+    "unidades_situacao",
+    "repasses",
+    "atendimentos_times",
+    "atendimentos_times_integrantes",
+    "corretores",
+    "imobiliarias",
+];
+
+/// Whether an object (by catalogue name) is in the [`SALES_SET`].
+pub fn is_sales(name: &str) -> bool {
+    SALES_SET.contains(&name)
+}
+
 /// Look an object up by path (`/reservas/condicoes`, leading slash optional) or by name
 /// (`reservas_condicoes`).
 pub fn find(path_or_name: &str) -> Option<&'static ObjectSpec> {
@@ -462,5 +488,24 @@ mod tests {
         let s = select("vendas, /reservas/condicoes").unwrap();
         assert_eq!(s[1].name, "reservas_condicoes");
         assert!(select("empreendimentos").is_err());
+    }
+
+    #[test]
+    fn the_sales_set_covers_what_the_analytics_read() {
+        for name in SALES_SET {
+            assert!(find(name).is_some(), "{name}");
+        }
+        let sql = include_str!("../../migrations/0102_analytics_cache.sql");
+        let start = sql.find("objetos_fonte() RETURNS").unwrap();
+        let start = start + sql[start..].find("ARRAY[").unwrap();
+        let list = &sql[start..start + sql[start..].find(']').unwrap()];
+        let read: Vec<&str> = list.split('\'').skip(1).step_by(2).collect();
+        assert!(read.len() >= 9, "{read:?}");
+        for name in read {
+            assert!(
+                is_sales(name),
+                "the analytics read {name}, not in SALES_SET"
+            );
+        }
     }
 }

@@ -303,6 +303,42 @@ pub struct ObjectState {
     pub last_mode: Option<Mode>,
     pub last_full_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Rows the object held at its last full pass (the envelope's `total_de_registros`): how
+    /// the schedule estimates a pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_rows: Option<u64>,
+    /// A backfill or full pass that met the end of a run's budget: the next run resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_pass: Option<PausedPass>,
+}
+
+/// A full pass (or backfill) paused at the end of a run's budget
+/// ([`crate::extract::schedule`]). Its pages so far are stored under its own run id; the pass
+/// goes on under that id, and its manifest lists every page of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PausedPass {
+    pub run_id: RunId,
+    pub started_at: DateTime<Utc>,
+    /// The first page not stored yet.
+    pub next_page: u32,
+    pub pages: Vec<ManifestPage>,
+    pub rows: u64,
+    pub max_referencia_data: Option<String>,
+}
+
+impl PausedPass {
+    /// A pass of run `20261201T000000Z-000001` paused before `next_page` (tests).
+    pub fn at_page(next_page: u32) -> Self {
+        let started_at = DateTime::<Utc>::from_timestamp(1_764_547_200, 0).unwrap_or_default();
+        PausedPass {
+            run_id: RunId::new(started_at, 1),
+            started_at,
+            next_page,
+            pages: Vec::new(),
+            rows: 0,
+            max_referencia_data: None,
+        }
+    }
 }
 
 #[cfg(test)]

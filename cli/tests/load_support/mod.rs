@@ -403,9 +403,10 @@ fn table_of(object: &str) -> (String, &'static str) {
     }
 }
 
-/// Compare one object's rows with the source's ground truth, row for row. `malformed` are the
-/// natural keys the source deliberately malformed: they must not be live (rows without a
-/// natural key are skipped; they cannot be stored at all).
+/// Compare one object's rows with the source's ground truth, row for row, each under the key
+/// the loader gives it (its ids, or one derived from its content: `shared::identity`).
+/// `malformed` are the keys of rows the source gave a value no column takes: they must not be
+/// live.
 pub async fn diff_against_truth(
     c: &Client,
     tenant: &str,
@@ -434,10 +435,9 @@ pub async fn diff_against_truth(
     let mut d = TruthDiff::default();
     let mut want: HashMap<String, &Value> = HashMap::new();
     for row in truth {
-        if let Some(k) = spec.natural_key(row) {
-            if !malformed.contains(&k) {
-                want.insert(k, row);
-            }
+        let k = shared::identity::row_key(spec, row, || row.clone());
+        if !malformed.contains(&k) {
+            want.insert(k, row);
         }
     }
     for (k, seen) in &by_key {

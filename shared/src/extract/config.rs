@@ -61,6 +61,21 @@ pub struct RunSettings {
     pub lock_ttl: Duration,
     /// Attempts for one store write before the run stops (transient store errors).
     pub store_attempts: u32,
+    /// Full passes of the objects outside the sales set; `None`: as `full_every`.
+    pub other_full_every: Option<FullEvery>,
+    /// What bounds each run's requests ([`super::schedule`]); `None`: no budget (the run
+    /// does everything it plans).
+    pub budget: Option<super::schedule::Budget>,
+}
+
+impl RunSettings {
+    /// How often the sales set and the other objects get a full pass.
+    pub fn cadence(&self) -> super::schedule::Cadence {
+        super::schedule::Cadence {
+            sales: self.full_every,
+            other: self.other_full_every.unwrap_or(self.full_every),
+        }
+    }
 }
 
 impl Default for RunSettings {
@@ -71,6 +86,8 @@ impl Default for RunSettings {
             deadline_margin: Duration::from_secs(90),
             lock_ttl: Duration::from_secs(20 * 60),
             store_attempts: 4,
+            other_full_every: None,
+            budget: None,
         }
     }
 }
@@ -157,6 +174,50 @@ impl ExtractConfig {
                 )
             })?;
         }
+        // The scheduled Lambda plans within a budget, and passes the other objects weekly
+        // unless told otherwise (or unless every run is, or none is, full).
+        run.other_full_every = match get("EXTRACT_OTHER_FULL_EVERY") {
+            Some(v) => Some(parse_full_every(&v).ok_or_else(|| {
+                err(
+                    "EXTRACT_OTHER_FULL_EVERY",
+                    format!("`{v}` is not daily, always, never or a duration such as 7d"),
+                )
+            })?),
+            None => match run.full_every {
+                FullEvery::Always | FullEvery::Never => None,
+                _ => Some(FullEvery::Interval(Duration::from_secs(7 * 24 * 3600))),
+            },
+        };
+        let mut slots = super::schedule::Slots::default();
+        if let Some(v) = get("EXTRACT_RUN_HOURS") {
+            slots.run_hours = v
+                .split(',')
+                .map(|h| h.trim().parse::<u32>().ok().filter(|h| *h < 24))
+                .collect::<Option<Vec<u32>>>()
+                .filter(|hours| !hours.is_empty())
+                .ok_or_else(|| {
+                    err(
+                        "EXTRACT_RUN_HOURS",
+                        format!("`{v}` is not a list of São Paulo hours such as 6,10,14,18,22"),
+                    )
+                })?;
+        }
+        if let Some(v) = get("EXTRACT_BUDGET_MARGIN") {
+            slots.margin = duration("EXTRACT_BUDGET_MARGIN", &v)?;
+        }
+        run.budget = match get("EXTRACT_BUDGET").as_deref() {
+            None | Some("slot") => Some(super::schedule::Budget::Slot(slots)),
+            Some("off") => None,
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n > 0 => Some(super::schedule::Budget::Fixed(n)),
+                _ => {
+                    return Err(err(
+                        "EXTRACT_BUDGET",
+                        format!("`{v}` is not slot (the default), off or a number of requests"),
+                    ))
+                }
+            },
+        };
         if let Some(v) = get("EXTRACT_DEADLINE_MARGIN") {
             run.deadline_margin = duration("EXTRACT_DEADLINE_MARGIN", &v)?;
         }
@@ -431,8 +492,64 @@ mod tests {
         assert_eq!(t.objects.len(), 70);
         assert_eq!(c.pacer.requests, 20);
         assert_eq!(c.pacer.window, Duration::from_secs(60));
-        assert_eq!(c.run, RunSettings::default());
+        // The Lambda's defaults: sales passed daily, the rest weekly, within each slot's budget.
+        assert_eq!(
+            c.run,
+            RunSettings {
+                other_full_every: Some(FullEvery::Interval(Duration::from_secs(7 * 86_400))),
+                budget: Some(crate::extract::schedule::Budget::Slot(Default::default())),
+                ..RunSettings::default()
+            }
+        );
         assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn schedule_variables() {
+        let base = [
+            ("RAW_BUCKET", "b"),
+            ("CVDW_SUBDOMAIN", "acme"),
+            ("CVDW_EMAIL", "a@b.c"),
+            ("CVDW_TOKEN", "t"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            cfg(&v)
+        };
+        let c = with(&[
+            ("EXTRACT_RUN_HOURS", "7, 19"),
+            ("EXTRACT_BUDGET_MARGIN", "10m"),
+            ("EXTRACT_OTHER_FULL_EVERY", "3d"),
+        ])
+        .unwrap();
+        let Some(crate::extract::schedule::Budget::Slot(slots)) = c.run.budget else {
+            panic!("no slot budget")
+        };
+        assert_eq!(slots.run_hours, [7, 19]);
+        assert_eq!(slots.margin, Duration::from_secs(600));
+        assert_eq!(
+            c.run.other_full_every,
+            Some(FullEvery::Interval(Duration::from_secs(3 * 86_400)))
+        );
+        assert!(with(&[("EXTRACT_BUDGET", "off")])
+            .unwrap()
+            .run
+            .budget
+            .is_none());
+        // Every run full (or none): the others follow.
+        let always = with(&[("EXTRACT_FULL_EVERY", "always")]).unwrap();
+        assert_eq!(always.run.cadence().other, FullEvery::Always);
+        for (var, bad) in [
+            ("EXTRACT_RUN_HOURS", "6,25"),
+            ("EXTRACT_RUN_HOURS", "6,,10"),
+            ("EXTRACT_BUDGET", "maybe"),
+            ("EXTRACT_BUDGET", "0"),
+            ("EXTRACT_OTHER_FULL_EVERY", "sometimes"),
+        ] {
+            let e = with(&[(var, bad)]).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+        }
     }
 
     #[test]

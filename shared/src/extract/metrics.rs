@@ -83,6 +83,7 @@ mod tests {
             throttled: 1,
             retries: 3,
             duration_ms: 1234,
+            deferred: Vec::new(),
         };
         let lines = emf_lines(&r, 1_700_000_000_000);
         assert_eq!(lines.len(), 2);

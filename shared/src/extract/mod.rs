@@ -10,10 +10,13 @@
 //! 2. **Resume or start.** A pending `state/{tenant}/_continuation.json` is resumed (same run
 //!    id, same object list, same filter, next page); otherwise a new run starts with a fresh
 //!    [`RunId`](crate::landing::RunId). A continuation event for a finished run is a no-op.
-//! 3. **Per object**, in catalogue order: read `state/{tenant}/{object}.json`; decide the mode
-//!    ([`run::decide`]): *full* (no filter) when there is no cursor, on the cadence of
-//!    `EXTRACT_FULL_EVERY` (default: the first run of each America/Sao_Paulo day) or on
-//!    `--full`; else *incremental* with `a_partir_data_referencia = cursor`.
+//! 3. **Per object, in the order of the run's plan** ([`schedule`]): the sales set
+//!    incrementally first, then backfills, the other objects, and the full passes that are
+//!    due (the sales set daily, `EXTRACT_FULL_EVERY`; the rest weekly,
+//!    `EXTRACT_OTHER_FULL_EVERY`), within the budget of the slot to the next scheduled run; a
+//!    pass that meets the end of the budget pauses in the object's state and the next run
+//!    resumes it. *Full* means no filter; *incremental* sends
+//!    `a_partir_data_referencia = cursor`.
 //!    Then page by page: fetch (paced, retried — see [`crate::cvdw`]), store the exact bytes at
 //!    `raw/{tenant}/{object}/{yyyy}/{mm}/{dd}/{run_id}/{page:05}.json` with [`PageMeta`](crate::landing::PageMeta)
 //!    as user metadata, then checkpoint the continuation. Fetching and storing overlap: a
@@ -60,6 +63,10 @@
 //! | `CVDW_PAGE_SIZE` | `500` | `registros_por_pagina` (1–500) |
 //! | `CVDW_OVERLAP_MINUTES` | `10` | subtracted from the max `referencia_data` for the next cursor |
 //! | `EXTRACT_FULL_EVERY` | `daily` | `daily` (first run of the São Paulo day), `always`, `never`, or a duration (`6h`) |
+//! | `EXTRACT_OTHER_FULL_EVERY` | `7d` (as `EXTRACT_FULL_EVERY` when that is `always`/`never`) | full passes of the objects outside the sales set |
+//! | `EXTRACT_BUDGET` | `slot` | `slot` (the requests until the next scheduled run), `off`, or a number of requests per run |
+//! | `EXTRACT_RUN_HOURS` | `6,10,14,18,22` | São Paulo hours of the scheduled runs (the slots) |
+//! | `EXTRACT_BUDGET_MARGIN` | `5m` | kept out of each slot's budget |
 //! | `EXTRACT_DEADLINE_MARGIN` | `90s` | hand over when less than this is left |
 //! | `EXTRACT_LOCK_TTL` | `20m` | lock lifetime (renewed while working) |
 //! | `EXTRACT_CONTINUE_FUNCTION` | `AWS_LAMBDA_FUNCTION_NAME` | the function a continuation invokes |
@@ -71,6 +78,7 @@ pub mod config;
 pub mod lock;
 pub mod metrics;
 pub mod run;
+pub mod schedule;
 
 pub use config::{ConfigError, ExtractConfig, FullEvery, RunSettings, TenantConfig};
 pub use lock::{lock_key, LockError, LockGuard, LockRecord};

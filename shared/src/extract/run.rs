@@ -3,11 +3,12 @@
 
 use super::config::{FullEvery, RunSettings};
 use super::lock::{self, LockError, LockGuard};
+use super::schedule::{self, Plan, Planned};
 use crate::catalogue::{self, ObjectSpec};
 use crate::cvdw::{CvdwClient, CvdwError, FetchedPage, PageRequest};
 use crate::landing::{
-    manifest_key, state_key, Manifest, ManifestPage, Mode, ObjectState, PageKey, PageMeta, RunId,
-    STATE_PREFIX,
+    manifest_key, state_key, Manifest, ManifestPage, Mode, ObjectState, PageKey, PageMeta,
+    PausedPass, RunId, STATE_PREFIX,
 };
 use crate::store::{ObjectStore, StoreError};
 use bytes::Bytes;
@@ -52,6 +53,13 @@ pub struct Continuation {
     /// Objects that failed permanently in this run (skipped; state untouched).
     #[serde(default)]
     pub failed: Vec<String>,
+    /// The run's plan ([`schedule`]): `objects` follows its steps. `None` for a run started
+    /// before plans existed (each object then decides its own mode).
+    #[serde(default)]
+    pub plan: Option<Plan>,
+    /// Requests the run has spent so far (for the budget), over all its invocations.
+    #[serde(default)]
+    pub requests_used: u64,
     /// Invocations that worked on this run so far.
     pub invocations: u32,
     pub updated_at: DateTime<Utc>,
@@ -72,6 +80,16 @@ pub struct ObjectProgress {
     pub rows: u64,
     pub max_referencia_data: Option<String>,
     pub started_at: DateTime<Utc>,
+    /// The pass's own run id when it began in an earlier run (a resumed pass,
+    /// [`schedule`]); `None`: the run's. Its pages and manifest go under this id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_run_id: Option<RunId>,
+}
+
+impl ObjectProgress {
+    fn run_id<'a>(&'a self, run: &'a RunId) -> &'a RunId {
+        self.pass_run_id.as_ref().unwrap_or(run)
+    }
 }
 
 /// The payload a continuation invocation receives.
@@ -129,6 +147,8 @@ pub trait Continuer: Send + Sync {
 /// Progress callbacks for displays; every method has a no-op default.
 pub trait Progress: Send + Sync {
     fn run_started(&self, _tenant: &str, _run_id: &RunId, _resumed: bool) {}
+    /// A new run's plan, before its first request.
+    fn plan_ready(&self, _tenant: &str, _plan: &Plan) {}
     fn object_started(
         &self,
         _tenant: &str,
@@ -200,6 +220,8 @@ pub struct TenantReport {
     pub throttled: u64,
     pub retries: u64,
     pub duration_ms: u64,
+    /// Steps of the plan left for a later run when the budget was spent.
+    pub deferred: Vec<String>,
 }
 
 /// A failure that stopped the invocation. The continuation (if any) stays in the bucket, so
@@ -259,6 +281,8 @@ pub struct Extractor<'a, S: ObjectStore> {
 enum Step {
     Done,
     Deadline,
+    /// The run's budget is spent ([`schedule`]).
+    Budget,
 }
 
 struct Tally {
@@ -286,6 +310,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
             throttled: 0,
             retries: 0,
             duration_ms: 0,
+            deferred: Vec::new(),
         };
         let mut guard = match lock::acquire(
             self.store,
@@ -370,15 +395,18 @@ impl<S: ObjectStore> Extractor<'_, S> {
             }
             (None, Trigger::Scheduled { force_full }) => {
                 let now = Utc::now();
+                let plan = self.plan(job, now, *force_full).await?;
                 Continuation {
                     tenant: job.tenant.clone(),
                     run_id: RunId::starting(now, crate::cvdw::client::random_u64() as u32),
                     started_at: now,
-                    objects: job.objects.iter().map(|o| o.name.to_string()).collect(),
+                    objects: plan.steps.iter().map(|p| p.object.clone()).collect(),
                     object_index: 0,
                     current: None,
                     force_full: *force_full,
                     failed: Vec::new(),
+                    plan: Some(plan),
+                    requests_used: 0,
                     invocations: 1,
                     updated_at: now,
                 }
@@ -389,6 +417,12 @@ impl<S: ObjectStore> Extractor<'_, S> {
         async {
             tracing::info!(resumed, invocation = cont.invocations, objects = cont.objects.len(), "run started");
             self.progress.run_started(&job.tenant, &cont.run_id, resumed);
+            if let (false, Some(plan)) = (resumed, &cont.plan) {
+                tracing::info!(budget = plan.budget, steps = plan.steps.len(), plan = %plan.describe(), "plan");
+                self.progress.plan_ready(&job.tenant, plan);
+            }
+            let pacer = job.client.pacer().clone();
+            let (sent_before, used_before) = (pacer.stats().await.requests, cont.requests_used);
             guard.renew(self.store, Some(cont.run_id.as_str()), self.settings.lock_ttl).await?;
             self.checkpoint(&mut cont).await?;
             while cont.object_index < cont.objects.len() {
@@ -396,9 +430,30 @@ impl<S: ObjectStore> Extractor<'_, S> {
                 let Some(spec) = catalogue::find(&name) else {
                     return Err(ExtractError::Invalid(format!("continuation names unknown object {name}")));
                 };
+                let planned = cont.plan.as_ref().and_then(|p| p.steps.get(cont.object_index)).cloned();
+                cont.requests_used = used_before + (pacer.stats().await.requests - sent_before);
+                // What the budget leaves this step; `None`: not budgeted.
+                let allowance = match (&cont.plan, &planned) {
+                    (Some(plan), Some(step)) if step.step.budgeted() => {
+                        Some(plan.budget.saturating_sub(cont.requests_used))
+                    }
+                    _ => None,
+                };
                 let ospan = tracing::info_span!("object", object = spec.name);
-                match self.extract_object(job, spec, &mut cont, guard, report).instrument(ospan).await {
+                let step = if allowance == Some(0) {
+                    Ok(Step::Budget)
+                } else {
+                    self.extract_object(job, spec, planned.as_ref(), allowance, &mut cont, guard, report).instrument(ospan).await
+                };
+                match step {
                     Ok(Step::Done) => {}
+                    Ok(Step::Budget) => {
+                        self.pause(job, spec, &mut cont).await?;
+                        report.deferred = cont.objects[cont.object_index..].to_vec();
+                        tracing::info!(used = cont.requests_used, deferred = report.deferred.len(),
+                            "budget spent; the rest of the plan waits for the next run");
+                        break;
+                    }
                     Ok(Step::Deadline) => {
                         tracing::info!(object = spec.name, "deadline near; handing over to a continuation");
                         report.outcome = Outcome::Continued;
@@ -433,7 +488,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                     Err(e) => return Err(e),
                 }
             }
-            // The run is complete: the continuation goes last.
+            // The run is complete (or its budget spent): the continuation goes last.
             self.store
                 .delete(&continuation_key(&job.tenant))
                 .await
@@ -446,10 +501,15 @@ impl<S: ObjectStore> Extractor<'_, S> {
         .await
     }
 
+    /// One object's step of the run. `planned` is its step in the plan (`None` for a run
+    /// without one); `allowance` the requests the budget leaves it (`None`: unbounded).
+    #[allow(clippy::too_many_arguments)]
     async fn extract_object(
         &self,
         job: &TenantJob,
         spec: &'static ObjectSpec,
+        planned: Option<&Planned>,
+        allowance: Option<u64>,
         cont: &mut Continuation,
         guard: &mut LockGuard,
         report: &mut TenantReport,
@@ -457,19 +517,13 @@ impl<S: ObjectStore> Extractor<'_, S> {
         let skey = state_key(&job.tenant, spec.name);
         let state = self.read_state(&skey).await?;
         if cont.current.as_ref().is_none_or(|p| p.object != spec.name) {
-            let now = Utc::now();
-            let (mode, filter) = decide(&state, self.settings, now, cont.force_full);
-            cont.current = Some(ObjectProgress {
-                object: spec.name.to_string(),
-                mode,
-                filter: filter.map(|f| crate::values::format_datetime(&f)),
-                next_page: 1,
-                pages_done: false,
-                pages: Vec::new(),
-                rows: 0,
-                max_referencia_data: None,
-                started_at: now,
-            });
+            cont.current = Some(start_object(
+                spec,
+                planned,
+                &state,
+                self.settings,
+                cont.force_full,
+            ));
         }
         let (mode, filter_str) = {
             let p = cont.current.as_ref().expect("set above");
@@ -503,6 +557,8 @@ impl<S: ObjectStore> Extractor<'_, S> {
         if !cont.current.as_ref().is_some_and(|p| p.pages_done) {
             let first_page = cont.current.as_ref().map_or(1, |p| p.next_page);
             let (tx, mut rx) = tokio::sync::mpsc::channel::<(u32, FetchedPage)>(WRITE_AHEAD);
+            let pacer = job.client.pacer().clone();
+            let sent_at_start = pacer.stats().await.requests;
             let fetcher = async move {
                 let mut page_no = first_page;
                 // The most pages any envelope of this run announced (a 204 announces nothing).
@@ -511,6 +567,11 @@ impl<S: ObjectStore> Extractor<'_, S> {
                     if let Some(left) = self.deadline.remaining() {
                         if left < self.settings.deadline_margin {
                             return Ok(Step::Deadline);
+                        }
+                    }
+                    if let Some(allowed) = allowance {
+                        if pacer.stats().await.requests - sent_at_start >= allowed {
+                            return Ok(Step::Budget);
                         }
                     }
                     if page_no > MAX_PAGES_PER_OBJECT {
@@ -539,8 +600,14 @@ impl<S: ObjectStore> Extractor<'_, S> {
                 let result = async {
                     while let Some((page_no, fetched)) = rx.recv().await {
                         tally.retries += u64::from(fetched.retries);
+                        let run_id = cont
+                            .current
+                            .as_ref()
+                            .expect("set above")
+                            .run_id(&cont.run_id)
+                            .clone();
                         let entry = self
-                            .store_page(job, spec, cont, mode, page_no, &fetched)
+                            .store_page(job, spec, &run_id, mode, page_no, &fetched)
                             .instrument(tracing::info_span!("page", page = page_no))
                             .await?;
                         let p = cont.current.as_mut().expect("set above");
@@ -611,9 +678,15 @@ impl<S: ObjectStore> Extractor<'_, S> {
             report.retries += tally.retries;
             // A store failure wins: it is why the fetcher stopped.
             written?;
-            if let Step::Deadline = fetched? {
-                self.checkpoint(cont).await?;
-                return Ok(Step::Deadline);
+            match fetched? {
+                Step::Deadline => {
+                    self.checkpoint(cont).await?;
+                    return Ok(Step::Deadline);
+                }
+                Step::Budget if !cont.current.as_ref().is_some_and(|p| p.pages_done) => {
+                    return Ok(Step::Budget);
+                }
+                _ => {}
             }
         }
 
@@ -634,9 +707,10 @@ impl<S: ObjectStore> Extractor<'_, S> {
             None => state.cursor.clone(),
         };
         let now = Utc::now();
+        let pass_run = p.run_id(&cont.run_id).clone();
         let manifest = Manifest {
             tenant: job.tenant.clone(),
-            run_id: cont.run_id.clone(),
+            run_id: pass_run.clone(),
             object: spec.name.to_string(),
             object_path: spec.path.to_string(),
             mode,
@@ -647,19 +721,32 @@ impl<S: ObjectStore> Extractor<'_, S> {
             started_at: p.started_at,
             finished_at: now,
         };
-        let mkey = manifest_key(&job.tenant, &cont.run_id, spec.name);
+        let mkey = manifest_key(&job.tenant, &pass_run, spec.name);
         self.put_json(&mkey, &manifest).await?;
+        let full = mode == Mode::Full;
         let new_state = ObjectState {
             cursor: cursor_after.clone(),
             max_referencia_data: new_max.map(|m| crate::values::format_datetime(&m)),
-            last_run_id: Some(cont.run_id.clone()),
+            last_run_id: Some(pass_run),
             last_mode: Some(mode),
-            last_full_at: if mode == Mode::Full {
-                Some(cont.started_at)
+            // A pass counts from when it began: what it reconciles is as old as that.
+            last_full_at: if full {
+                Some(p.started_at.min(cont.started_at))
             } else {
                 state.last_full_at
             },
             updated_at: Some(now),
+            known_rows: if full {
+                announced_rows(&p.pages).or(state.known_rows)
+            } else {
+                state.known_rows
+            },
+            // An incremental step leaves a paused pass alone; the pass itself ends it.
+            paused_pass: if full {
+                None
+            } else {
+                state.paused_pass.clone()
+            },
         };
         self.put_json(&skey, &new_state).await?;
         let obj_report = ObjectReport {
@@ -690,7 +777,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
         &self,
         job: &TenantJob,
         spec: &ObjectSpec,
-        cont: &Continuation,
+        run_id: &RunId,
         mode: Mode,
         page: u32,
         f: &FetchedPage,
@@ -701,14 +788,14 @@ impl<S: ObjectStore> Extractor<'_, S> {
         let key = PageKey {
             tenant: job.tenant.clone(),
             object: spec.name.to_string(),
-            run_id: cont.run_id.clone(),
+            run_id: run_id.clone(),
             page,
         }
         .to_key();
         let sha256 = super::sha256_hex(&f.body);
         let meta = PageMeta {
             tenant: job.tenant.clone(),
-            run_id: cont.run_id.clone(),
+            run_id: run_id.clone(),
             object_path: spec.path.to_string(),
             page,
             params: f.params.clone(),
@@ -729,6 +816,73 @@ impl<S: ObjectStore> Extractor<'_, S> {
             total_de_paginas: f.summary.total_de_paginas,
             registros: f.summary.registros,
         }))
+    }
+
+    /// The budget is spent in the middle of `spec`'s step: a full pass (or backfill) is
+    /// paused in the object's state, to be resumed by the next run; an incremental step is
+    /// simply left (its cursor has not moved, the next run reads the same rows again).
+    async fn pause(
+        &self,
+        job: &TenantJob,
+        spec: &ObjectSpec,
+        cont: &mut Continuation,
+    ) -> Result<(), ExtractError> {
+        let Some(p) = cont.current.take() else {
+            return Ok(());
+        };
+        if p.mode != Mode::Full || p.pages.is_empty() {
+            return Ok(());
+        }
+        let skey = state_key(&job.tenant, spec.name);
+        let mut state = self.read_state(&skey).await?;
+        state.known_rows = announced_rows(&p.pages).or(state.known_rows);
+        state.paused_pass = Some(PausedPass {
+            run_id: p.run_id(&cont.run_id).clone(),
+            started_at: p.started_at,
+            next_page: p.next_page,
+            pages: p.pages,
+            rows: p.rows,
+            max_referencia_data: p.max_referencia_data,
+        });
+        state.updated_at = Some(Utc::now());
+        tracing::info!(
+            object = spec.name,
+            next_page = p.next_page,
+            "pass paused for the next run"
+        );
+        self.put_json(&skey, &state).await
+    }
+
+    /// The plan of a new run: the objects' states read, the budget of the slot
+    /// ([`schedule`]); every object full in priority order with `--full`.
+    async fn plan(
+        &self,
+        job: &TenantJob,
+        now: DateTime<Utc>,
+        force_full: bool,
+    ) -> Result<Plan, ExtractError> {
+        if force_full {
+            return Ok(Plan::all_full(&job.objects));
+        }
+        let mut states = HashMap::new();
+        for spec in &job.objects {
+            let state = self.read_state(&state_key(&job.tenant, spec.name)).await?;
+            states.insert(spec.name.to_string(), state);
+        }
+        let pacer = job.client.pacer().config();
+        let budget = self
+            .settings
+            .budget
+            .as_ref()
+            .map(|b| b.requests(now, pacer.requests, pacer.window));
+        Ok(schedule::plan(
+            &job.objects,
+            &states,
+            now,
+            self.settings.cadence(),
+            budget,
+            job.client.config().page_size,
+        ))
     }
 
     async fn read_state(&self, key: &str) -> Result<ObjectState, ExtractError> {
@@ -824,6 +978,61 @@ fn store_err(what: &str, source: StoreError) -> ExtractError {
     }
 }
 
+/// The progress of an object's step as it starts: a paused pass resumed, the plan's mode, or
+/// (a run without a plan) [`decide`].
+fn start_object(
+    spec: &ObjectSpec,
+    planned: Option<&Planned>,
+    state: &ObjectState,
+    settings: &RunSettings,
+    force_full: bool,
+) -> ObjectProgress {
+    let now = Utc::now();
+    let fresh = |mode: Mode, filter: Option<NaiveDateTime>| ObjectProgress {
+        object: spec.name.to_string(),
+        mode,
+        filter: filter.map(|f| crate::values::format_datetime(&f)),
+        next_page: 1,
+        pages_done: false,
+        pages: Vec::new(),
+        rows: 0,
+        max_referencia_data: None,
+        started_at: now,
+        pass_run_id: None,
+    };
+    let Some(planned) = planned else {
+        let (mode, filter) = decide(state, settings, now, force_full);
+        return fresh(mode, filter);
+    };
+    if let (Some(_), Some(paused)) = (planned.resume_page, &state.paused_pass) {
+        return ObjectProgress {
+            object: spec.name.to_string(),
+            mode: Mode::Full,
+            filter: None,
+            next_page: paused.next_page,
+            pages_done: false,
+            pages: paused.pages.clone(),
+            rows: paused.rows,
+            max_referencia_data: paused.max_referencia_data.clone(),
+            started_at: paused.started_at,
+            pass_run_id: Some(paused.run_id.clone()),
+        };
+    }
+    let cursor = state
+        .cursor
+        .as_deref()
+        .and_then(crate::values::parse_filter_datetime);
+    match cursor {
+        Some(c) if !planned.step.is_full() => fresh(Mode::Incremental, Some(c)),
+        _ => fresh(Mode::Full, None),
+    }
+}
+
+/// The most rows any page of a pass announced (`total_de_registros`).
+fn announced_rows(pages: &[ManifestPage]) -> Option<u64> {
+    pages.iter().filter_map(|p| p.total_de_registros).max()
+}
+
 /// How many times a page that comes back empty before the last page its envelope announces
 /// is fetched again. CVDW has been seen to answer a glitch with an empty 200 (or a 204); taken
 /// as the end of the object, it would end a full run early. If it stays empty the run ends
@@ -896,21 +1105,22 @@ pub fn decide(
     let Some(cursor) = cursor else {
         return (Mode::Full, None);
     };
-    let full = force_full
-        || match settings.full_every {
-            FullEvery::Always => true,
-            FullEvery::Never => false,
-            FullEvery::Daily => state
-                .last_full_at
-                .is_none_or(|t| sao_paulo_date(t) < sao_paulo_date(now)),
-            FullEvery::Interval(d) => state
-                .last_full_at
-                .is_none_or(|t| (now - t).to_std().unwrap_or(Duration::ZERO) >= d),
-        };
-    if full {
+    if force_full || full_due(settings.full_every, state.last_full_at, now) {
         (Mode::Full, None)
     } else {
         (Mode::Incremental, Some(cursor))
+    }
+}
+
+/// Whether an object whose last full pass started at `last_full` is due for another at `now`.
+pub fn full_due(every: FullEvery, last_full: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    match every {
+        FullEvery::Always => true,
+        FullEvery::Never => false,
+        FullEvery::Daily => last_full.is_none_or(|t| sao_paulo_date(t) < sao_paulo_date(now)),
+        FullEvery::Interval(d) => {
+            last_full.is_none_or(|t| (now - t).to_std().unwrap_or(Duration::ZERO) >= d)
+        }
     }
 }
 
