@@ -1173,3 +1173,53 @@ async fn cvdw_load_reads_pages_and_manifests_from_disk() {
     assert_eq!(dump(t.client()).await, before);
     t.drop().await;
 }
+
+/// The typed tables of `shared/src/load/tables.rs` and the migrations describe the same
+/// columns: every column the loader writes exists in the database with the type its kind
+/// means (migration 0002 and the loader's module docs cite this test by name).
+#[tokio::test]
+async fn load_schema() {
+    use shared::load::tables::{all_cols, Kind, TYPED};
+    let mut t = TestDb::migrated("load_schema").await;
+    let c = t.client();
+    let sql_type = |k: Kind| match k {
+        Kind::Text => "text",
+        Kind::Int => "bigint",
+        Kind::Num => "numeric",
+        Kind::Bool => "boolean",
+        Kind::Ts => "timestamp without time zone",
+        Kind::Date => "date",
+    };
+    let mut checked = 0;
+    for table in TYPED {
+        let mut tables = vec![(table.table, all_cols(table).collect::<Vec<_>>())];
+        if let Some(ch) = &table.child {
+            tables.push((ch.table, ch.cols.iter().collect()));
+        }
+        for (name, cols) in tables {
+            let got: std::collections::HashMap<String, String> = c
+                .query(
+                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                     WHERE table_schema = 'cvdw' AND table_name = $1",
+                    &[&name],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+            assert!(got.contains_key("natural_key"), "cvdw.{name} is missing");
+            for col in cols {
+                assert_eq!(
+                    got.get(col.name).map(String::as_str),
+                    Some(sql_type(col.kind)),
+                    "cvdw.{name}.{}",
+                    col.name
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 200, "{checked} columns");
+    t.drop().await;
+}

@@ -1,6 +1,6 @@
 //! The CVDW object catalogue: every path the API serves and what identifies a row.
 //!
-//! This is the one place that knows the 69 paths of the official list (cvdw-api.md §7.1)
+//! This is the one place that knows the 69 paths of the official list (docs/cvdw-api.md §7.1)
 //! plus `/unidades/situacao` (§7.2). The simulator serves exactly these paths, the extractor
 //! walks them, and the loader keys rows by [`ObjectSpec::key`].
 //!

@@ -1,4 +1,4 @@
-//! CVDW value rules (cvdw-api.md §2.4 and §5), shared by the simulator, the client and the loader.
+//! CVDW value rules (docs/cvdw-api.md §2.4 and §5), shared by the simulator, the client and the loader.
 //!
 //! CVDW timestamps are naive local times (America/Sao_Paulo), written `YYYY-MM-DD HH:MM:SS`
 //! or `YYYY-MM-DD`. The sentinels `0000-00-00`, `0000-00-00 00:00:00`, `""` and `null` mean

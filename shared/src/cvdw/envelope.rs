@@ -1,4 +1,4 @@
-//! Lenient reading of the CVDW page envelope (cvdw-api.md §3.1 and §11).
+//! Lenient reading of the CVDW page envelope (docs/cvdw-api.md §3.1 and §11).
 //!
 //! The extractor never rewrites a page: the body is stored byte for byte. It only needs to know
 //! four things about it: is it a real page (and not a throttle notice or an HTML error dressed

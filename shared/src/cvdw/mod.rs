@@ -1,7 +1,7 @@
 //! # The CVDW client
 //!
 //! One GET per page against `{base}/{object-path}?pagina=N&registros_por_pagina=500[&a_partir_data_referencia=…]`
-//! with the headers `email`, `token` and `Accept: application/json` (cvdw-api.md §2). The base
+//! with the headers `email`, `token` and `Accept: application/json` (docs/cvdw-api.md §2). The base
 //! is `https://{subdomain}.cvcrm.com.br/api/v1/cvdw` unless `CVDW_BASE_URL` overrides it.
 //!
 //! - [`pacer`]: one [`Pacer`] per credential, shared by every object, keeps the request rate

@@ -1,7 +1,7 @@
 //! The per-credential request pacer.
 //!
 //! CVDW allows 20 requests per rolling minute per credential, shared by every object
-//! (cvdw-api.md §3.4). One [`Pacer`] exists per credential and every request for that
+//! (docs/cvdw-api.md §3.4). One [`Pacer`] exists per credential and every request for that
 //! credential goes through [`Pacer::acquire`] first, so no combination of objects, retries and
 //! tenants sharing a process can exceed the allowance.
 //!
