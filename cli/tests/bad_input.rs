@@ -154,7 +154,7 @@ fn cases() -> Vec<Case> {
         v(
             "a number out of f64's range where an integer belongs",
             row(r#"{"idreserva":{id},"idcorretor":1e400}"#),
-            Expect::RowRejected("field `idcorretor`: expected an integer, got 1e400"),
+            Expect::RowRejected("field `idcorretor`: expected an integer, got a number out of range"),
         ),
         v(
             "ten megabytes of garbage",
@@ -200,37 +200,38 @@ fn cases() -> Vec<Case> {
         v(
             "a row without its key",
             row(r#"{"valor_contrato":1}"#),
-            Expect::RowRejected("no usable natural key (field idreserva missing, null or empty)"),
+            // Stored under a key derived from its content (docs/row-identity.md).
+            Expect::Loads,
         ),
         v(
             "a null key",
             row(r#"{"idreserva":null}"#),
-            Expect::RowRejected("no usable natural key"),
+            Expect::Loads,
         ),
         v(
             "a blank key",
             row(r#"{"idreserva":"  "}"#),
-            Expect::RowRejected("no usable natural key"),
+            Expect::Loads,
         ),
         v(
             "a key that is an object",
             row(r#"{"idreserva":{"id":1}}"#),
-            Expect::RowRejected("no usable natural key"),
+            Expect::RowRejected("field `idreserva`: expected an integer, got a JSON object"),
         ),
         v(
             "a key beyond 64 bits",
             row(r#"{"idreserva":99999999999999999999}"#),
-            Expect::RowRejected("no usable natural key"),
+            Expect::RowRejected("field `idreserva`: expected an integer, got a number"),
         ),
         v(
             "a key that is not a number",
             row(r#"{"idreserva":"abc"}"#),
-            Expect::RowRejected("field `idreserva`: expected an integer, got \"abc\""),
+            Expect::RowRejected("field `idreserva`: expected an integer, got text of 3 characters (letters)"),
         ),
         v(
             "a number in words",
             row(r#"{"idreserva":{id},"valor_contrato":"cento e vinte"}"#),
-            Expect::RowRejected("field `valor_contrato`: expected a number, got \"cento e vinte\""),
+            Expect::RowRejected("field `valor_contrato`: expected a number, got text of 13 characters (letters)"),
         ),
         v(
             "an object where an integer goes",
@@ -240,7 +241,7 @@ fn cases() -> Vec<Case> {
         v(
             "a number where S/N goes",
             row(r#"{"idreserva":{id},"aprovada":3}"#),
-            Expect::RowRejected("field `aprovada`: expected S/N or Sim/Não, got 3"),
+            Expect::RowRejected("field `aprovada`: expected S/N or Sim/Não, got a number"),
         ),
         v(
             "a string where the nested list goes",
@@ -255,7 +256,7 @@ fn cases() -> Vec<Case> {
         v(
             "the date 9999-99-99",
             row(r#"{"idreserva":{id},"data_venda":"9999-99-99"}"#),
-            Expect::RowRejected("field `data_venda`: expected a date-time (YYYY-MM-DD HH:MM:SS), got \"9999-99-99\""),
+            Expect::RowRejected("field `data_venda`: expected a date-time (YYYY-MM-DD HH:MM:SS), got text of 10 characters (digits, symbols)"),
         ),
         v(
             "the 30th of February",

@@ -237,8 +237,13 @@ fn coerce_raw(kind: Kind, raw: Option<&RawValue>) -> Result<Cell<'_>, String> {
     match value_of(Some(raw)) {
         Ok(v) => coerce(kind, &v),
         Err(_) => Err(format!(
-            "expected {}, got an unreadable JSON value",
-            expected(kind)
+            "expected {}, got {}",
+            expected(kind),
+            if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+                "a number out of range"
+            } else {
+                "an unreadable JSON value"
+            }
         )),
     }
 }
