@@ -97,7 +97,7 @@ fi
 cargo lambda --version
 
 if [ -z "${S3_ENDPOINT:-}" ] && [ ! -x "$TOOLS/bin/s3s-fs" ]; then
-  # 0.14.1: the newest s3s-fs that builds with rustc 1.95 (see ../shared/local-infra.md).
+  # 0.14.1: the newest s3s-fs that builds with rustc 1.95 (0.15 and later need 1.96).
   echo "Installing s3s-fs 0.14.1 into $TOOLS (one-off, ~3 min)"
   cargo install --quiet --locked s3s-fs@0.14.1 --features binary --root "$TOOLS"
 fi
@@ -162,7 +162,7 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$INVOKE_PORT/" "cargo lambda watch"
 
 invoke() { # function, data file -> response on stdout
-  # --invoke-address: without it invoke dials [::1] (see ../shared/local-infra.md).
+  # --invoke-address: without it invoke dials [::1], where the watch server does not listen.
   timeout "${INVOKE_TIMEOUT:-900}" cargo lambda invoke "$1" --invoke-address 127.0.0.1 \
     --invoke-port "$INVOKE_PORT" --data-file "$2" --output-format json
 }
