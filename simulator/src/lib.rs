@@ -46,6 +46,7 @@
 //!   dates as `dd/mm/yyyy`, as its spec examples do (§5).
 //! - A distrato leaves the `/vendas` row untouched (see [`world`]).
 
+pub mod dirt;
 pub mod fields;
 mod names;
 pub mod render;
@@ -146,6 +147,10 @@ pub struct Quirks {
     pub zero_total: bool,
     /// Envelope key order varies by endpoint (§3.1).
     pub unstable_key_order: bool,
+    /// Dirt in the fields the sales metrics read, at the rates of [`dirt`]: money as numeric
+    /// strings, zero/empty event dates, sales without `valor_contrato`, reservations without
+    /// team fields or payment conditions (§5, §8).
+    pub metric_dirt: bool,
 }
 
 impl Quirks {
@@ -160,6 +165,7 @@ impl Quirks {
             nested_arrays: false,
             zero_total: false,
             unstable_key_order: false,
+            metric_dirt: false,
         }
     }
     pub fn all() -> Self {
@@ -173,6 +179,7 @@ impl Quirks {
             nested_arrays: true,
             zero_total: true,
             unstable_key_order: true,
+            metric_dirt: true,
         }
     }
 }

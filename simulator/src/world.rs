@@ -985,6 +985,10 @@ impl World {
         }
         let used: i64 = parts.iter().map(|p| p.2).sum();
         parts.push((SERIE_FINANCIAMENTO, 1, valor - used));
+        // A few reservations serve no condition rows (the pró-soluto then comes from the
+        // reservation's own fields); the conditions still exist, so those fields add up.
+        let serve_conditions =
+            !(self.quirks.metric_dirt && crate::dirt::reserva_without_conditions(self.seed, r));
         for (i, (serie, parcelas, v)) in parts.iter().enumerate() {
             let ci = self.condicoes.len() as u32;
             self.condicoes.push(Condicao {
@@ -994,7 +998,9 @@ impl World {
                 valor: *v,
                 venc: cad + (i as i32) * 30 * DAY,
             });
-            self.tables[obj_index("/reservas/condicoes")].push(ci, cad, cad);
+            if serve_conditions {
+                self.tables[obj_index("/reservas/condicoes")].push(ci, cad, cad);
+            }
         }
         let assoc = if rng.random::<f64>() < 0.3 {
             let a = self.assocs.len() as u32;
@@ -1027,7 +1033,9 @@ impl World {
             repasse: NONE,
             hist_venda: NONE,
         });
-        ch.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
+        if serve_conditions {
+            ch.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
+        }
         let oi = obj_index("/reservas");
         self.tables[oi].push(r, cad, cad);
         ch.entry(oi).created += 1;
