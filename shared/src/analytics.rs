@@ -1,6 +1,7 @@
 //! # Sales analytics: the metric queries the API runs, and an independent reference
 //!
-//! The metrics are defined once, in SQL, in `migrations/0102_analytics_cache.sql`: each one is a
+//! The metrics are defined once, in SQL, in `migrations/0102_analytics_cache.sql` (with the
+//! fixes of `migrations/0103_analytics_metric_fixes.sql`): each one is a
 //! set-returning function `analytics.<name>(tenant, de, ate, idempreendimento)` and each
 //! `analytics.vw_*` view is that function without filters (what BI tools read). The functions
 //! read facts that are cached in `analytics.cache_*` tables and gated on the cache being valid
@@ -147,7 +148,7 @@ const KPIS: [Column; 14] = join(
         col(
             "vso",
             Decimal,
-            "VSO of the period: net units ÷ (stock at the start of its first month + entries), 0–1",
+            "VSO of the period: its net units (liquidas_unidades) ÷ (stock on the day `de` + entries during the period), 0–1",
         ),
         col(
             "prosoluto_valor",
@@ -682,7 +683,87 @@ pub mod reference {
     //! test that finds both equal checks the views. Money is in centavos (i64), exact.
 
     use super::*;
-    use crate::values::{parse_bool, parse_date, parse_datetime, parse_decimal, parse_int};
+    use own_parse::{cents_of, datetime_of, flag_of, int_of};
+
+    /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
+    /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
+    /// out. Only what the metrics read: ids, money, dates and flags.
+    pub mod own_parse {
+        use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+        use serde_json::Value;
+
+        /// An id: a JSON integer or a string of digits; anything else is no id.
+        pub fn int_of(v: &Value) -> Option<i64> {
+            match v {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+        }
+
+        /// Money in centavos, exactly: a JSON number or a numeric string (`"350000.00"`, also
+        /// the Brazilian `"350.000,00"`), read digit by digit and rounded half away from zero
+        /// at the centavo. `null`, `""` and text are no value.
+        pub fn cents_of(v: &Value) -> Option<i64> {
+            let text = match v {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.trim().to_string(),
+                _ => return None,
+            };
+            let text = if text.contains(',') {
+                text.replace('.', "").replace(',', ".")
+            } else {
+                text
+            };
+            let (neg, digits) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text.as_str()),
+            };
+            let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            if whole.is_empty() && frac.is_empty()
+                || !whole.bytes().all(|b| b.is_ascii_digit())
+                || !frac.bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            let mut c: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+            let f = frac.as_bytes();
+            let digit = |i: usize| f.get(i).map_or(0, |b| i64::from(b - b'0'));
+            c = c.checked_mul(100)? + digit(0) * 10 + digit(1);
+            if digit(2) >= 5 {
+                c += 1;
+            }
+            Some(if neg { -c } else { c })
+        }
+
+        /// A CVDW date or timestamp (`YYYY-MM-DD[ HH:MM:SS]`). Zero dates (`0000-00-00...`),
+        /// `""`, `null` and anything that is not a calendar date are no date.
+        pub fn datetime_of(v: &Value) -> Option<NaiveDateTime> {
+            let s = v.as_str()?.trim();
+            let date = NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+            if s.starts_with("0000") {
+                return None;
+            }
+            let time = match s.get(10..) {
+                None | Some("") => NaiveTime::MIN,
+                Some(t) => NaiveTime::parse_from_str(t.trim(), "%H:%M:%S").ok()?,
+            };
+            Some(date.and_time(time))
+        }
+
+        /// A CVDW flag: `'S'`/`'N'`, `'Sim'`/`'Não'` (also unaccented), JSON booleans.
+        pub fn flag_of(v: &Value) -> Option<bool> {
+            match v {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) => match s.trim().to_lowercase().as_str() {
+                    "s" | "sim" => Some(true),
+                    "n" | "não" | "nao" => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+    }
 
     /// The CVDW rows of one tenant, as served (all `ativo` values, no hard-deleted rows).
     #[derive(Debug, Default, Clone)]
@@ -771,23 +852,61 @@ pub mod reference {
         /// Sales whose team came from /reservas vs from team membership.
         pub time_da_reserva: i64,
         pub time_dos_integrantes: i64,
+        /// Every counted venda (+1) and distrato (−1): its date and development.
+        pub eventos: Vec<(NaiveDate, Option<i64>, i64)>,
+    }
+
+    impl Reference {
+        /// Net units (vendas − distratos) dated within `de..=ate` (inclusive, open ends).
+        pub fn liquidas(&self, de: Option<NaiveDate>, ate: Option<NaiveDate>) -> i64 {
+            self.eventos
+                .iter()
+                .filter(|(d, _, _)| de.is_none_or(|de| *d >= de) && ate.is_none_or(|a| *d <= a))
+                .map(|e| e.2)
+                .sum()
+        }
+
+        /// The KPI card's period VSO: the period's net units (exact dates, the card's
+        /// `liquidas_unidades`) ÷ (stock on the day `de` + entries during the period). Entries
+        /// count from the first day of their month, so the stock on the day `de` is the stock
+        /// at the start of de's month plus that month's entries minus the net units of
+        /// developments sold in that month before `de`.
+        pub fn periodo_vso(&self, de: Option<NaiveDate>, ate: Option<NaiveDate>) -> Option<f64> {
+            let first = de.map(month);
+            let mut oferta = 0i64;
+            let mut seen: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+            for ((emp, m), v) in &self.vso {
+                if first.is_some_and(|f| *m < f) || ate.is_some_and(|a| *m > a) {
+                    continue;
+                }
+                if seen.insert(*emp) {
+                    oferta += v.estoque_inicial;
+                }
+                oferta += v.entradas;
+            }
+            if let (Some(de), Some(first)) = (de, first) {
+                oferta -= self
+                    .eventos
+                    .iter()
+                    .filter(|(d, emp, _)| emp.is_some() && *d >= first && *d < de)
+                    .map(|e| e.2)
+                    .sum::<i64>();
+            }
+            (oferta != 0).then(|| self.liquidas(de, ate) as f64 / oferta as f64)
+        }
     }
 
     fn int(row: &Value, f: &str) -> Option<i64> {
-        row.get(f).and_then(|v| parse_int(v).ok().flatten())
+        row.get(f).and_then(int_of)
     }
     fn cents(row: &Value, f: &str) -> Option<i64> {
-        let s = row.get(f).and_then(|v| parse_decimal(v).ok().flatten())?;
-        let x: f64 = s.parse().ok()?;
-        Some((x * 100.0).round() as i64)
+        row.get(f).and_then(cents_of)
     }
     fn dt(row: &Value, f: &str) -> Option<chrono::NaiveDateTime> {
-        row.get(f).and_then(Value::as_str).and_then(parse_datetime)
+        row.get(f).and_then(datetime_of)
     }
     fn active(row: &Value) -> bool {
-        row.get("ativo")
-            .map(|v| parse_bool(v).ok().flatten() != Some(false))
-            .unwrap_or(true)
+        row.get("ativo").and_then(flag_of) != Some(false)
     }
     pub fn month(d: NaiveDate) -> NaiveDate {
         NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
@@ -880,6 +999,7 @@ pub mod reference {
             .map(|(i, s)| (s.idreserva, i))
             .collect();
         for s in &sales {
+            r.eventos.push((s.data.date(), s.emp, 1));
             let m = month(s.data.date());
             for e in [
                 r.mensal.entry(m).or_default(),
@@ -917,6 +1037,7 @@ pub mod reference {
                 e.distratos_valor += valor;
             }
             dist.push((m, emp));
+            r.eventos.push((data.date(), emp, -1));
         }
         // Commissions, by the reservation's broker.
         let vendas_by_id: BTreeMap<i64, &Value> = src
@@ -977,14 +1098,13 @@ pub mod reference {
             e.vgv += s.valor;
             e.prosoluto += prosoluto(s.idreserva).unwrap_or(0);
         }
-        // VSO: units (not blocked) and their entry month.
+        // VSO: units (not blocked) and their entry month. Inactive price rows count: a
+        // withdrawn price table does not undo the unit's having been offered under it.
         let mut entry: BTreeMap<i64, NaiveDate> = BTreeMap::new();
-        for p in src.unidades_precos.iter().filter(|p| active(p)) {
+        for p in src.unidades_precos {
             let (Some(u), Some(d)) = (
                 int(p, "idunidade"),
-                p.get("data_vigencia_de")
-                    .and_then(Value::as_str)
-                    .and_then(parse_date),
+                dt(p, "data_vigencia_de").map(|d| d.date()),
             ) else {
                 continue;
             };
@@ -998,7 +1118,7 @@ pub mod reference {
         for u in src.unidades {
             let blocked = u
                 .get("situacao_bloqueada")
-                .map(|v| parse_bool(v).ok().flatten() == Some(true))
+                .map(|v| flag_of(v) == Some(true))
                 .unwrap_or(false);
             let (Some(id), Some(emp)) = (int(u, "idunidade"), int(u, "idempreendimento")) else {
                 continue;
@@ -1059,5 +1179,65 @@ pub mod reference {
             }
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference::own_parse::{cents_of, datetime_of, flag_of, int_of};
+    use serde_json::json;
+
+    #[test]
+    fn the_reference_reads_money_as_numbers_and_strings_exactly() {
+        assert_eq!(cents_of(&json!(350000)), Some(35_000_000));
+        assert_eq!(cents_of(&json!(630176.55)), Some(63_017_655));
+        assert_eq!(cents_of(&json!("350000.00")), Some(35_000_000));
+        assert_eq!(cents_of(&json!(" 1234.5 ")), Some(123_450));
+        assert_eq!(cents_of(&json!("1.234,56")), Some(123_456));
+        assert_eq!(cents_of(&json!("0.125")), Some(13));
+        assert_eq!(cents_of(&json!(-10.5)), Some(-1050));
+        for none in [json!(null), json!(""), json!("não informado"), json!("."), json!([])] {
+            assert_eq!(cents_of(&none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn the_reference_reads_dates_and_sentinels() {
+        let d = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok();
+        assert_eq!(
+            datetime_of(&json!("2025-03-15 10:20:30")),
+            d("2025-03-15 10:20:30")
+        );
+        assert_eq!(datetime_of(&json!("2025-03-15")), d("2025-03-15 00:00:00"));
+        for none in [
+            json!("0000-00-00 00:00:00"),
+            json!("0000-00-00"),
+            json!(""),
+            json!(null),
+            json!("2025-02-30"),
+            json!("15/03/2025"),
+        ] {
+            assert_eq!(datetime_of(&none), None, "{none}");
+        }
+    }
+
+    #[test]
+    fn the_reference_reads_flags_and_ids() {
+        for (v, want) in [
+            (json!("S"), Some(true)),
+            (json!("Sim"), Some(true)),
+            (json!("N"), Some(false)),
+            (json!("Não"), Some(false)),
+            (json!("nao"), Some(false)),
+            (json!(false), Some(false)),
+            (json!(""), None),
+            (json!(null), None),
+        ] {
+            assert_eq!(flag_of(&v), want, "{v}");
+        }
+        assert_eq!(int_of(&json!(12)), Some(12));
+        assert_eq!(int_of(&json!("12")), Some(12));
+        assert_eq!(int_of(&json!("8757, 211964")), None);
+        assert_eq!(int_of(&json!(1.5)), None);
     }
 }
