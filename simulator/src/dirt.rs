@@ -9,6 +9,8 @@
 //! without its `referencia_data` moving. Inactive rows (`ativo = 'N'`) and `'S'`/`'N'` and
 //! `'Sim'`/`'Não'` flags come from the world and the renderer themselves.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::world::h3;
@@ -57,8 +59,31 @@ pub fn money_as_string(seed: u64, oi: usize, pos: u32) -> bool {
     pick(seed, 1 ^ ((oi as u64) << 8), pos as u64, MONEY_AS_STRING)
 }
 
+/// The row of each object that is always inactive ([`crate::world`]), and the row that always
+/// lacks its event date (below): fixed rows, so that even the smallest world, with a handful
+/// of distratos, shows both, and each on its own.
+pub const ALWAYS_INACTIVE_ROW: u32 = 1;
+const ALWAYS_UNDATED_ROW: u32 = 0;
+
+/// The objects whose inactive rows the metrics must skip.
+pub const INACTIVE_OBJECTS: &[&str] = &[
+    "/vendas",
+    "/distratos",
+    "/comissoes",
+    "/unidades/precos",
+    "/atendimentos/times/integrantes",
+];
+
 /// The sentinel row `pos` of object `oi` sends instead of its event date, if it is one of them.
 pub fn no_event_date(seed: u64, oi: usize, pos: u32) -> Option<Value> {
+    if pos == ALWAYS_UNDATED_ROW {
+        // One form per object, so that the smallest world shows three of the four.
+        return Some(match oi % 3 {
+            0 => Value::from(""),
+            1 => Value::from("0000-00-00"),
+            _ => Value::Null,
+        });
+    }
     if !pick(seed, 2 ^ ((oi as u64) << 8), pos as u64, NO_EVENT_DATE) {
         return None;
     }
@@ -100,6 +125,123 @@ pub fn money_string(v: Value) -> Value {
     }
 }
 
+/// How often each quirk the metrics must handle occurs in a set of rendered rows (object path
+/// → rows as served), counted from the values themselves, not from the choices above.
+pub fn census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize> {
+    let mut n: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut add = |k: &'static str, hit: bool| *n.entry(k).or_default() += usize::from(hit);
+    let vendas = rows("/vendas");
+    let distratos = rows("/distratos");
+    let reservas = rows("/reservas");
+    let condicoes = rows("/reservas/condicoes");
+    let comissoes = rows("/comissoes");
+    let precos = rows("/unidades/precos");
+    let unidades = rows("/unidades");
+    let integrantes = rows("/atendimentos/times/integrantes");
+    for list in [&vendas, &distratos, &reservas, &condicoes, &comissoes] {
+        for r in list.iter() {
+            for f in MONEY_FIELDS {
+                let v = r.get(*f);
+                add(
+                    "money as a string",
+                    matches!(v, Some(Value::String(s)) if !s.is_empty()),
+                );
+                add("money as a number", matches!(v, Some(Value::Number(_))));
+            }
+        }
+    }
+    let sentinel = |v: Option<&Value>| -> Option<&'static str> {
+        match v {
+            None | Some(Value::Null) => Some("null date"),
+            Some(Value::String(s)) if s.is_empty() => Some("empty date"),
+            Some(Value::String(s)) if s == "0000-00-00 00:00:00" => Some("zero timestamp"),
+            Some(Value::String(s)) if s == "0000-00-00" => Some("zero date"),
+            _ => None,
+        }
+    };
+    for (field, list, what) in [
+        ("data_venda", &vendas, "vendas without a data_venda"),
+        ("situacao_data", &distratos, "distratos without a situacao_data"),
+        ("data_cad", &comissoes, "comissões without a data_cad"),
+    ] {
+        for r in list.iter() {
+            let s = sentinel(r.get(field));
+            add(what, s.is_some());
+            for form in ["null date", "empty date", "zero timestamp", "zero date"] {
+                add(form, s == Some(form));
+            }
+        }
+    }
+    for v in &vendas {
+        let missing = matches!(v.get("valor_contrato"), None | Some(Value::Null))
+            || v.get("valor_contrato") == Some(&Value::from(""));
+        add("vendas without valor_contrato", missing);
+    }
+    add("vendas inactive", vendas.iter().any(inactive));
+    add("distratos inactive", distratos.iter().any(inactive));
+    add("comissões inactive", comissoes.iter().any(inactive));
+    add("unidades/precos inactive", precos.iter().any(inactive));
+    add("integrantes inactive", integrantes.iter().any(inactive));
+    for r in &reservas {
+        for f in ["aprovada", "venda"] {
+            add("'Sim'", r.get(f) == Some(&Value::from("Sim")));
+            add("'Não'", r.get(f) == Some(&Value::from("Não")));
+        }
+    }
+    for u in &unidades {
+        add("'S' (situacao_bloqueada)", u.get("situacao_bloqueada") == Some(&Value::from("S")));
+        add("'N' (situacao_bloqueada)", u.get("situacao_bloqueada") == Some(&Value::from("N")));
+    }
+    // Sales whose team can only come from the broker's membership, and sales whose reservation
+    // has no payment conditions.
+    let id = |r: &Value, f: &str| -> Option<String> {
+        match r.get(f)? {
+            Value::Number(x) => Some(x.to_string()),
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    };
+    let members: std::collections::BTreeSet<String> = integrantes
+        .iter()
+        .filter(|m| !inactive(m))
+        .filter_map(|m| id(m, "idusuario"))
+        .collect();
+    let res: BTreeMap<String, &Value> = reservas
+        .iter()
+        .filter_map(|r| Some((id(r, "idreserva")?, r)))
+        .collect();
+    let with_conditions: std::collections::BTreeSet<String> =
+        condicoes.iter().filter_map(|c| id(c, "idreserva")).collect();
+    for v in &vendas {
+        let Some(rid) = id(v, "idreserva") else {
+            continue;
+        };
+        let no_team = res
+            .get(&rid)
+            .is_some_and(|r| matches!(r.get("idtime"), None | Some(Value::Null)));
+        let member = id(v, "idcorretor").is_some_and(|c| members.contains(&c));
+        add("vendas with the team from the memberships", no_team && member);
+        add(
+            "vendas whose reservation has no payment conditions",
+            res.contains_key(&rid) && !with_conditions.contains(&rid),
+        );
+    }
+    n
+}
+
+fn inactive(r: &Value) -> bool {
+    r.get("ativo") == Some(&Value::from("N"))
+}
+
+/// The quirks [`census`] found no row of.
+pub fn missing(census: &BTreeMap<&'static str, usize>) -> Vec<&'static str> {
+    census
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(k, _)| *k)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +252,20 @@ mod tests {
         assert_eq!(money_string(Value::from(1234.5)), Value::from("1234.50"));
         assert_eq!(money_string(Value::from(0.07)), Value::from("0.07"));
         assert_eq!(money_string(Value::Null), Value::Null);
+    }
+
+    #[test]
+    fn the_default_world_shows_every_quirk() {
+        for (seed, scale) in [(42, 0.1), (11, 0.3), (42, 1.0)] {
+            let sim = crate::Simulator::new(crate::SimConfig {
+                seed,
+                scale,
+                ..Default::default()
+            });
+            let c = census(&|p| sim.ground_truth(p));
+            eprintln!("seed {seed} scale {scale}: {c:?}");
+            assert!(missing(&c).is_empty(), "seed {seed} scale {scale}: {c:?}");
+        }
     }
 
     #[test]
