@@ -854,6 +854,9 @@ pub mod reference {
         pub time_dos_integrantes: i64,
         /// Every counted venda (+1) and distrato (−1): its date and development.
         pub eventos: Vec<(NaiveDate, Option<i64>, i64)>,
+        /// Counted vendas that a counted distrato cancelled (a distrato of a sale that does not
+        /// count, e.g. one without `data_venda`, still counts as a distrato).
+        pub vendas_distratadas: i64,
     }
 
     impl Reference {
@@ -1013,10 +1016,14 @@ pub mod reference {
         }
         // Distratos.
         let mut dist: Vec<(NaiveDate, Option<i64>)> = Vec::new();
+        let mut distratadas: std::collections::BTreeSet<i64> = Default::default();
         for d in src.distratos.iter().filter(|d| active(d)) {
             let Some(data) = dt(d, "situacao_data") else {
                 continue;
             };
+            if let Some(id) = int(d, "idreserva").filter(|id| by_id.contains_key(id)) {
+                distratadas.insert(id);
+            }
             let sale = int(d, "idreserva")
                 .and_then(|id| by_id.get(&id))
                 .map(|&i| &sales[i]);
@@ -1039,6 +1046,7 @@ pub mod reference {
             dist.push((m, emp));
             r.eventos.push((data.date(), emp, -1));
         }
+        r.vendas_distratadas = distratadas.len() as i64;
         // Commissions, by the reservation's broker.
         let vendas_by_id: BTreeMap<i64, &Value> = src
             .vendas
