@@ -15,6 +15,9 @@
 //!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same
 //!   values in `/reservas`, `/vendas`, `/comissoes`, `/unidades`... Fields that no context knows
 //!   get deterministic filler of the documented JSON type (hash of seed, object, row, field).
+//! - **Dirt** ([`dirt`]): where the sales metrics read, a few percent of the rows carry each
+//!   documented encoding quirk (money as strings, zero/empty dates, missing values, reservations
+//!   without team fields or payment conditions), chosen by a hash of the seed and the row.
 //! - **Ordering and paging**: each table keeps an index sorted by (`referencia_data`, row
 //!   position) — null/zero dates sort first, the insertion position is the stable tie-breaker.
 //!   Date filters are binary searches on that index; pages are plain offsets, so rows shift
@@ -380,8 +383,10 @@ pub struct CountValue {
 ///   VSO = net sales / (net sales + stock);
 /// - commissions = Σ `valor_comissao` of `/comissoes` rows with `ativo='S'`; paid = Σ `valor`
 ///   of served `/comissoes/pagamentos`;
-/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas`) and by
-///   `idempreendimento`, over net sales.
+/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas` except the few
+///   reservations served without team fields) and by `idempreendimento`, over net sales;
+/// - money is the world's, whatever form a row serves it in (a sale without `valor_contrato` is
+///   worth its reservation's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SalesAggregates {
     pub now: String,
