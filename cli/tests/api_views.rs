@@ -418,7 +418,9 @@ async fn check_kpi_periods(
             "{what}"
         );
         match (r.periodo_vso(*de, *ate), k["vso"].as_f64()) {
-            (Some(want), Some(got)) => assert!((want - got).abs() < 1e-6, "{what}: {want} vs {got}"),
+            (Some(want), Some(got)) => {
+                assert!((want - got).abs() < 1e-6, "{what}: {want} vs {got}")
+            }
             (None, None) => {}
             other => panic!("{what}: {other:?}"),
         }
@@ -434,7 +436,10 @@ async fn check_team_counts(c: &Client, t: &str, r: &Reference) {
         .iter()
         .max_by_key(|(_, s)| s.vendas_unidades)
         .expect("sales");
-    let one_month = (*busiest + chrono::Days::new(1), *busiest + chrono::Days::new(26));
+    let one_month = (
+        *busiest + chrono::Days::new(1),
+        *busiest + chrono::Days::new(26),
+    );
     let mut filters: Vec<(Option<NaiveDate>, Option<NaiveDate>, Option<i64>)> = r
         .por_empreendimento
         .keys()
@@ -542,8 +547,7 @@ async fn every_view_matches_the_independent_computation() {
         ],
     )
     .await;
-    check_team_counts(c, "acme", &r)
-    .await;
+    check_team_counts(c, "acme", &r).await;
     if std::env::var("CVDW_KEEP_DB").is_ok() {
         eprintln!("kept database {:?}", db.config.dbname());
         return;
@@ -646,8 +650,7 @@ async fn views_match_the_simulator_ground_truth() {
         "every quirk in the loaded rows: {census:?}"
     );
     let r = check_tenant(db.client(), &data).await;
-    check_team_counts(db.client(), "sim", &r)
-    .await;
+    check_team_counts(db.client(), "sim", &r).await;
     assert!(refresh(db.client()).await);
     let r = check_tenant(db.client(), &data).await;
     // The KPI card row of issue 19 (de=2025-03-15&ate=2025-08-10), and other periods.
@@ -664,8 +667,7 @@ async fn views_match_the_simulator_ground_truth() {
         ],
     )
     .await;
-    check_team_counts(db.client(), "sim", &r)
-    .await;
+    check_team_counts(db.client(), "sim", &r).await;
     assert!(
         r.time_dos_integrantes > 0 && r.time_da_reserva > 0,
         "both team sources in the default world"

@@ -127,7 +127,10 @@ async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
                     .is_some_and(|s| s.len() >= 10 && !s.starts_with("0000"))
         })
         .count() as u64;
-    assert!(uncounted > 0, "the demo world has distratos that do not count");
+    assert!(
+        uncounted > 0,
+        "the demo world has distratos that do not count"
+    );
     assert_eq!(
         total.distratos_unidades as u64 + uncounted,
         sim.sales_aggregates().distratos.count

@@ -726,7 +726,11 @@ pub mod reference {
             {
                 return None;
             }
-            let mut c: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+            let mut c: i64 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().ok()?
+            };
             let f = frac.as_bytes();
             let digit = |i: usize| f.get(i).map_or(0, |b| i64::from(b - b'0'));
             c = c.checked_mul(100)? + digit(0) * 10 + digit(1);
@@ -1204,7 +1208,13 @@ mod tests {
         assert_eq!(cents_of(&json!("1.234,56")), Some(123_456));
         assert_eq!(cents_of(&json!("0.125")), Some(13));
         assert_eq!(cents_of(&json!(-10.5)), Some(-1050));
-        for none in [json!(null), json!(""), json!("não informado"), json!("."), json!([])] {
+        for none in [
+            json!(null),
+            json!(""),
+            json!("não informado"),
+            json!("."),
+            json!([]),
+        ] {
             assert_eq!(cents_of(&none), None, "{none}");
         }
     }

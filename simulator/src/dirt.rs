@@ -161,7 +161,11 @@ pub fn census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize
     };
     for (field, list, what) in [
         ("data_venda", &vendas, "vendas without a data_venda"),
-        ("situacao_data", &distratos, "distratos without a situacao_data"),
+        (
+            "situacao_data",
+            &distratos,
+            "distratos without a situacao_data",
+        ),
         ("data_cad", &comissoes, "comissões without a data_cad"),
     ] {
         for r in list.iter() {
@@ -189,8 +193,14 @@ pub fn census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize
         }
     }
     for u in &unidades {
-        add("'S' (situacao_bloqueada)", u.get("situacao_bloqueada") == Some(&Value::from("S")));
-        add("'N' (situacao_bloqueada)", u.get("situacao_bloqueada") == Some(&Value::from("N")));
+        add(
+            "'S' (situacao_bloqueada)",
+            u.get("situacao_bloqueada") == Some(&Value::from("S")),
+        );
+        add(
+            "'N' (situacao_bloqueada)",
+            u.get("situacao_bloqueada") == Some(&Value::from("N")),
+        );
     }
     // Sales whose team can only come from the broker's membership, and sales whose reservation
     // has no payment conditions.
@@ -210,8 +220,10 @@ pub fn census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize
         .iter()
         .filter_map(|r| Some((id(r, "idreserva")?, r)))
         .collect();
-    let with_conditions: std::collections::BTreeSet<String> =
-        condicoes.iter().filter_map(|c| id(c, "idreserva")).collect();
+    let with_conditions: std::collections::BTreeSet<String> = condicoes
+        .iter()
+        .filter_map(|c| id(c, "idreserva"))
+        .collect();
     for v in &vendas {
         let Some(rid) = id(v, "idreserva") else {
             continue;
@@ -220,7 +232,10 @@ pub fn census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize
             .get(&rid)
             .is_some_and(|r| matches!(r.get("idtime"), None | Some(Value::Null)));
         let member = id(v, "idcorretor").is_some_and(|c| members.contains(&c));
-        add("vendas with the team from the memberships", no_team && member);
+        add(
+            "vendas with the team from the memberships",
+            no_team && member,
+        );
         add(
             "vendas whose reservation has no payment conditions",
             res.contains_key(&rid) && !with_conditions.contains(&rid),

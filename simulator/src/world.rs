@@ -859,8 +859,8 @@ impl World {
             // §6): its inactive rows are simply absent.
             let has_ativo = OBJECTS[oi].has_ativo && OBJECTS[oi].path != "/agendamentos/vistorias";
             let zero = w.defs[oi].zero_ref;
-            let always_inactive = cfg.quirks.metric_dirt
-                && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[oi].path);
+            let always_inactive =
+                cfg.quirks.metric_dirt && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[oi].path);
             for (pos, row) in w.tables[oi].rows.iter_mut().enumerate() {
                 if has_ativo && rng.random::<f64>() < 0.02
                     || always_inactive && pos as u32 == crate::dirt::ALWAYS_INACTIVE_ROW

@@ -100,7 +100,9 @@ fn money(v: &Value) -> Option<i64> {
     let x = match v {
         Value::Null => return None,
         Value::String(s) if s.is_empty() => return None,
-        Value::String(s) => s.parse::<f64>().unwrap_or_else(|_| panic!("not money: {v}")),
+        Value::String(s) => s
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("not money: {v}")),
         v => v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")),
     };
     Some((x * 100.0).round() as i64)
