@@ -100,7 +100,7 @@ pub fn no_valor_contrato(seed: u64, pos: u32) -> Option<Value> {
     if !pick(seed, 3, pos as u64, NO_VALOR_CONTRATO) {
         return None;
     }
-    Some(if h3(seed, 0x7A10, pos as u64) % 2 == 0 {
+    Some(if h3(seed, 0x7A10, pos as u64).is_multiple_of(2) {
         Value::Null
     } else {
         Value::from("")
