@@ -548,6 +548,34 @@ async fn every_view_matches_the_independent_computation() {
     )
     .await;
     check_team_counts(c, "acme", &r).await;
+    // The same over HTTP, as the dashboard asks for it.
+    let (addr, server) =
+        api_support::serve(&db, shared::api::ApiConfig::from_keys(&[api_support::KEY])).await;
+    shared::store::install_crypto_provider();
+    for emp in r.por_empreendimento.keys().flatten() {
+        let body: Value = reqwest::Client::new()
+            .get(format!(
+                "http://{addr}/api/vendas-times?tenant=acme&empreendimento={emp}"
+            ))
+            .bearer_auth(api_support::KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rows = body["rows"].as_array().expect("rows");
+        assert!(!rows.is_empty());
+        for row in rows {
+            for f in ["vendas_time_da_reserva", "vendas_time_dos_integrantes"] {
+                assert!(
+                    row[f].is_i64(),
+                    "/api/vendas-times empreendimento={emp}: {row}"
+                );
+            }
+        }
+    }
+    server.abort();
     if std::env::var("CVDW_KEEP_DB").is_ok() {
         eprintln!("kept database {:?}", db.config.dbname());
         return;
