@@ -278,12 +278,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
         .iter()
         .filter(|r| r["situacao"] == "Distratada")
         .count() as i64;
-    let dist_total: i64 = reference
-        .mensal
-        .values()
-        .map(|s| s.distratos_unidades)
-        .sum();
-    assert_eq!(distratadas, dist_total);
+    assert_eq!(distratadas, reference.vendas_distratadas);
 
     // vw_kpis: the period totals.
     let rows = view(
@@ -394,6 +389,109 @@ async fn refresh(c: &Client) -> bool {
         .get(0)
 }
 
+fn day(s: &str) -> Option<NaiveDate> {
+    Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+}
+
+/// The KPI card row has one period: its net units are the exact-date ones, and its period VSO
+/// is those same net units over the stock on the day `de` plus the period's entries.
+async fn check_kpi_periods(
+    c: &Client,
+    t: &str,
+    r: &Reference,
+    periods: &[(Option<NaiveDate>, Option<NaiveDate>)],
+) {
+    for (de, ate) in periods {
+        let rows = c
+            .query(
+                "SELECT to_jsonb(k) FROM analytics.kpis($1, $2, $3, NULL) k",
+                &[&t, de, ate],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "kpis {t} {de:?}..{ate:?}");
+        let k: Value = rows[0].get(0);
+        let what = format!("kpis {t} de={de:?} ate={ate:?}");
+        assert_eq!(
+            k["liquidas_unidades"].as_i64(),
+            Some(r.liquidas(*de, *ate)),
+            "{what}"
+        );
+        match (r.periodo_vso(*de, *ate), k["vso"].as_f64()) {
+            (Some(want), Some(got)) => {
+                assert!((want - got).abs() < 1e-6, "{what}: {want} vs {got}")
+            }
+            (None, None) => {}
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+}
+
+/// `vendas_time_da_reserva` / `vendas_time_dos_integrantes` are counts: never NULL, with a
+/// development filter or a period inside one month, and 0 on the "Sem time" row.
+async fn check_team_counts(c: &Client, t: &str, r: &Reference) {
+    // A period inside the busiest month (no whole month: only the facts are read).
+    let (busiest, _) = r
+        .mensal
+        .iter()
+        .max_by_key(|(_, s)| s.vendas_unidades)
+        .expect("sales");
+    let one_month = (
+        *busiest + chrono::Days::new(1),
+        *busiest + chrono::Days::new(26),
+    );
+    let mut filters: Vec<(Option<NaiveDate>, Option<NaiveDate>, Option<i64>)> = r
+        .por_empreendimento
+        .keys()
+        .flatten()
+        .map(|e| (None, None, Some(*e)))
+        .collect();
+    filters.push((Some(one_month.0), Some(one_month.1), None));
+    let (mut sem_time, mut fallback) = (0, 0);
+    for (de, ate, emp) in &filters {
+        let rows = view_with(
+            c,
+            "SELECT to_jsonb(v) FROM analytics.vendas_por_time($1, $2, $3, $4) v",
+            &[&t, de, ate, emp],
+        )
+        .await;
+        assert!(!rows.is_empty(), "{t} {de:?} {ate:?} {emp:?}");
+        for row in &rows {
+            let (Some(da_reserva), Some(dos_integrantes)) = (
+                row["vendas_time_da_reserva"].as_i64(),
+                row["vendas_time_dos_integrantes"].as_i64(),
+            ) else {
+                panic!("NULL team counts for {de:?} {ate:?} {emp:?}: {row:?}");
+            };
+            let vendas = row["vendas_unidades"].as_i64().unwrap();
+            if row["idtime"].is_null() {
+                sem_time += 1;
+                assert_eq!((da_reserva, dos_integrantes), (0, 0), "{row:?}");
+            } else {
+                assert_eq!(da_reserva + dos_integrantes, vendas, "{row:?}");
+            }
+            fallback += dos_integrantes;
+        }
+    }
+    assert!(sem_time > 0 && fallback > 0, "the filters met both cases");
+}
+
+async fn view_with(
+    c: &Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Vec<serde_json::Map<String, Value>> {
+    c.query(sql, params)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| match r.get::<_, Value>(0) {
+            Value::Object(m) => m,
+            other => panic!("{other}"),
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn every_view_matches_the_independent_computation() {
     let (mut db, acme, beta) = loaded_db("api_views").await;
@@ -436,6 +534,48 @@ async fn every_view_matches_the_independent_computation() {
     let vendas = acme.rows("/vendas");
     let counted: i64 = r.mensal.values().map(|s| s.vendas_unidades).sum();
     assert!((counted as usize) < vendas.len());
+    check_kpi_periods(
+        c,
+        "acme",
+        &r,
+        &[
+            (None, None),
+            (day("2024-03-15"), day("2024-08-10")),
+            (day("2024-09-01"), day("2024-12-31")),
+            (day("2024-09-20"), None),
+            (None, day("2024-02-07")),
+        ],
+    )
+    .await;
+    check_team_counts(c, "acme", &r).await;
+    // The same over HTTP, as the dashboard asks for it.
+    let (addr, server) =
+        api_support::serve(&db, shared::api::ApiConfig::from_keys(&[api_support::KEY])).await;
+    shared::store::install_crypto_provider();
+    for emp in r.por_empreendimento.keys().flatten() {
+        let body: Value = reqwest::Client::new()
+            .get(format!(
+                "http://{addr}/api/vendas-times?tenant=acme&empreendimento={emp}"
+            ))
+            .bearer_auth(api_support::KEY)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rows = body["rows"].as_array().expect("rows");
+        assert!(!rows.is_empty());
+        for row in rows {
+            for f in ["vendas_time_da_reserva", "vendas_time_dos_integrantes"] {
+                assert!(
+                    row[f].is_i64(),
+                    "/api/vendas-times empreendimento={emp}: {row}"
+                );
+            }
+        }
+    }
+    server.abort();
     if std::env::var("CVDW_KEEP_DB").is_ok() {
         eprintln!("kept database {:?}", db.config.dbname());
         return;
@@ -531,9 +671,39 @@ async fn views_match_the_simulator_ground_truth() {
         data.objects.insert(path, sim.ground_truth(path));
     }
     db.client().batch_execute("ANALYZE").await.unwrap();
-    check_tenant(db.client(), &data).await;
+    // The default world is as dirty as real CVDW data where the metrics read.
+    let census = simulator::dirt::census(&|p| data.rows(p).to_vec());
+    assert!(
+        simulator::dirt::missing(&census).is_empty(),
+        "every quirk in the loaded rows: {census:?}"
+    );
+    let r = check_tenant(db.client(), &data).await;
+    check_team_counts(db.client(), "sim", &r).await;
     assert!(refresh(db.client()).await);
     let r = check_tenant(db.client(), &data).await;
+    // The KPI card row of issue 19 (de=2025-03-15&ate=2025-08-10), and other periods.
+    check_kpi_periods(
+        db.client(),
+        "sim",
+        &r,
+        &[
+            (None, None),
+            (day("2025-03-15"), day("2025-08-10")),
+            (day("2025-03-01"), day("2025-08-31")),
+            (day("2024-11-30"), day("2024-12-01")),
+            (None, day("2024-05-17")),
+        ],
+    )
+    .await;
+    check_team_counts(db.client(), "sim", &r).await;
+    assert!(
+        r.time_dos_integrantes > 0 && r.time_da_reserva > 0,
+        "both team sources in the default world"
+    );
+    assert!(
+        r.prosoluto.values().any(|p| p.prosoluto > 0),
+        "pró-soluto in the default world"
+    );
     assert!(
         r.mensal
             .values()
@@ -741,8 +911,8 @@ async fn period_filters_equal_the_facts_filtered_by_date() {
                 "SELECT idtime, coalesce(max(nv), max(nd), 'Sem time'), sum(vu)::bigint, sum(vs), \
                  sum(du)::bigint, sum(ds), sum(r)::bigint, sum(i)::bigint FROM ( \
                  SELECT f.idtime, f.nome_time AS nv, NULL AS nd, 1 AS vu, f.valor_contrato AS vs, \
-                        0 AS du, 0 AS ds, (f.origem_time = 'reserva')::int AS r, \
-                        (f.origem_time = 'integrantes')::int AS i {fv} \
+                        0 AS du, 0 AS ds, (f.origem_time IS NOT DISTINCT FROM 'reserva')::int AS r, \
+                        (f.origem_time IS NOT DISTINCT FROM 'integrantes')::int AS i {fv} \
                  UNION ALL SELECT f.idtime, NULL, f.nome_time, 0, 0, 1, f.valor, 0, 0 {fd}) x GROUP BY 1"
             ),
         ),
@@ -796,5 +966,99 @@ async fn period_filters_equal_the_facts_filtered_by_date() {
             }
         }
     }
+    db.drop().await;
+}
+
+/// A unit enters the offer at the earliest `data_vigencia_de` of all its `/unidades/precos`
+/// rows, inactive ones included (a withdrawn price table does not undo the offer made under
+/// it); a unit with no price row is in the offer before the first month.
+#[tokio::test]
+async fn inactive_price_rows_still_date_the_entry_into_the_offer() {
+    use serde_json::json;
+    let mut db = api_support::TestDb::migrated("api_entry").await;
+    let unidade = |id: i64| {
+        json!({"referencia": id, "referencia_data": "2023-12-01 10:00:00",
+               "idunidade": id.to_string(), "idempreendimento": 1,
+               "nome_empreendimento": "Residencial Aurora", "nome": format!("APTO {id}"),
+               "situacao_bloqueada": "N"})
+    };
+    let preco = |id: i64, tab: i64, ativo: &str, de: &str| {
+        json!({"referencia": format!("{id}_{tab}"), "referencia_data": "2023-12-01 10:00:00",
+               "ativo": ativo, "idunidade": id, "idtabela": tab, "idempreendimento": 1,
+               "data_vigencia_de": de, "valor": 300000})
+    };
+    let venda = json!({"referencia": "501", "referencia_data": "2024-06-10 10:00:00",
+        "ativo": "S", "idreserva": 501, "data_venda": "2024-06-10 10:00:00",
+        "valor_contrato": "300000.00", "idempreendimento": 1, "idunidade": 1, "idcorretor": 1});
+    let reserva = json!({"referencia": "501", "referencia_data": "2024-06-10 10:00:00",
+        "ativo": "S", "idreserva": 501, "idempreendimento": 1, "idunidade": 1, "idcorretor": 1,
+        "valor_contrato": 300000});
+    let data = Dataset {
+        tenant: "acme".into(),
+        objects: [
+            ("/unidades", (1..=4).map(unidade).collect()),
+            (
+                "/unidades/precos",
+                vec![
+                    // unit 1: one active row, January
+                    preco(1, 1, "S", "2024-01-10"),
+                    // unit 2: an inactive February table, then an active May one
+                    preco(2, 1, "N", "2024-02-05"),
+                    preco(2, 2, "S", "2024-05-01"),
+                    // unit 3: only an inactive March table
+                    preco(3, 1, "N", "2024-03-01"),
+                    // unit 4: no price row
+                ],
+            ),
+            ("/vendas", vec![venda]),
+            ("/reservas", vec![reserva]),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    api_support::load(&mut db, &data, 0).await;
+    let c = db.client();
+    let got = |rows: Vec<serde_json::Map<String, Value>>| -> Vec<(NaiveDate, i64, i64)> {
+        rows.iter()
+            .map(|r| {
+                (
+                    date(&r["mes"]),
+                    r["estoque_inicial"].as_i64().unwrap(),
+                    r["entradas"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let m = |s: &str| day(&format!("{s}-01")).unwrap();
+    let want = vec![
+        (m("2024-01"), 1, 1),
+        (m("2024-02"), 2, 1),
+        (m("2024-03"), 3, 1),
+        (m("2024-04"), 4, 0),
+        (m("2024-05"), 4, 0),
+        (m("2024-06"), 4, 0),
+    ];
+    for cached in [false, true] {
+        if cached {
+            assert!(refresh(c).await);
+        }
+        let rows = view(
+            c,
+            "SELECT to_jsonb(v) FROM analytics.vw_vso_mensal v WHERE tenant = $1 ORDER BY mes",
+            "acme",
+        )
+        .await;
+        assert_eq!(got(rows), want, "cache: {cached}");
+    }
+    // The reference follows the same rule.
+    let r = compute(&data.source());
+    let reference: Vec<(NaiveDate, i64, i64)> = r
+        .vso
+        .iter()
+        .map(|((_, mes), v)| (*mes, v.estoque_inicial, v.entradas))
+        .collect();
+    assert_eq!(reference, want);
+    // The June sale over the whole offer of the month: 1 ÷ 4.
+    assert_eq!(r.vso[&(1, m("2024-06"))].vso(), Some(0.25));
     db.drop().await;
 }

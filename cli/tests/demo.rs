@@ -110,9 +110,29 @@ async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
         total.vendas_unidades > 0 && total.distratos_unidades > 0,
         "a world with sales and distratos"
     );
-    // The simulator's own count of distratos (every /distratos row) is the same thing.
+    // The demo's world is the dirty default one: every quirk the metrics handle is in it.
+    let census = simulator::dirt::census(&|p| sim.ground_truth(p));
+    assert!(
+        simulator::dirt::missing(&census).is_empty(),
+        "every quirk in the demo world: {census:?}"
+    );
+    // The simulator's own count of distratos (every /distratos row) is the same thing, less
+    // the inactive and the undated ones, which do not count.
+    let uncounted = distratos
+        .iter()
+        .filter(|d| {
+            d["ativo"] == "N"
+                || !d["situacao_data"]
+                    .as_str()
+                    .is_some_and(|s| s.len() >= 10 && !s.starts_with("0000"))
+        })
+        .count() as u64;
+    assert!(
+        uncounted > 0,
+        "the demo world has distratos that do not count"
+    );
     assert_eq!(
-        total.distratos_unidades as u64,
+        total.distratos_unidades as u64 + uncounted,
         sim.sales_aggregates().distratos.count
     );
 

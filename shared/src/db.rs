@@ -103,6 +103,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0102_analytics_cache.sql",
         sql: include_str!("../../migrations/0102_analytics_cache.sql"),
     },
+    Migration {
+        version: 103,
+        name: "0103_analytics_metric_fixes.sql",
+        sql: include_str!("../../migrations/0103_analytics_metric_fixes.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

@@ -15,6 +15,9 @@
 //!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same
 //!   values in `/reservas`, `/vendas`, `/comissoes`, `/unidades`... Fields that no context knows
 //!   get deterministic filler of the documented JSON type (hash of seed, object, row, field).
+//! - **Dirt** ([`dirt`]): where the sales metrics read, a few percent of the rows carry each
+//!   documented encoding quirk (money as strings, zero/empty dates, missing values, reservations
+//!   without team fields or payment conditions), chosen by a hash of the seed and the row.
 //! - **Ordering and paging**: each table keeps an index sorted by (`referencia_data`, row
 //!   position) — null/zero dates sort first, the insertion position is the stable tie-breaker.
 //!   Date filters are binary searches on that index; pages are plain offsets, so rows shift
@@ -46,6 +49,7 @@
 //!   dates as `dd/mm/yyyy`, as its spec examples do (§5).
 //! - A distrato leaves the `/vendas` row untouched (see [`world`]).
 
+pub mod dirt;
 pub mod fields;
 pub mod listing_faults;
 mod names;
@@ -149,6 +153,10 @@ pub struct Quirks {
     pub zero_total: bool,
     /// Envelope key order varies by endpoint (§3.1).
     pub unstable_key_order: bool,
+    /// Dirt in the fields the sales metrics read, at the rates of [`dirt`]: money as numeric
+    /// strings, zero/empty event dates, sales without `valor_contrato`, reservations without
+    /// team fields or payment conditions (§5, §8).
+    pub metric_dirt: bool,
 }
 
 impl Quirks {
@@ -163,6 +171,7 @@ impl Quirks {
             nested_arrays: false,
             zero_total: false,
             unstable_key_order: false,
+            metric_dirt: false,
         }
     }
     pub fn all() -> Self {
@@ -176,6 +185,7 @@ impl Quirks {
             nested_arrays: true,
             zero_total: true,
             unstable_key_order: true,
+            metric_dirt: true,
         }
     }
 }
@@ -376,8 +386,10 @@ pub struct CountValue {
 ///   VSO = net sales / (net sales + stock);
 /// - commissions = Σ `valor_comissao` of `/comissoes` rows with `ativo='S'`; paid = Σ `valor`
 ///   of served `/comissoes/pagamentos`;
-/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas`) and by
-///   `idempreendimento`, over net sales.
+/// - rankings by `idcorretor`, by `idtime` (the broker's team, as on `/reservas` except the few
+///   reservations served without team fields) and by `idempreendimento`, over net sales;
+/// - money is the world's, whatever form a row serves it in (a sale without `valor_contrato` is
+///   worth its reservation's).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SalesAggregates {
     pub now: String,

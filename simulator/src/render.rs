@@ -444,7 +444,27 @@ impl<'a> R<'a> {
         self.filler(field, ty)
     }
 
+    /// The dirty value of a field the metrics read, for the rows [`crate::dirt`] picks.
+    fn dirty_field(&self, f: &str) -> Option<Value> {
+        let seed = self.w.seed;
+        match (self.spec.path, f) {
+            ("/vendas", "data_venda")
+            | ("/distratos", "situacao_data")
+            | ("/comissoes", "data_cad") => crate::dirt::no_event_date(seed, self.oi, self.pos),
+            ("/vendas", "valor_contrato") => crate::dirt::no_valor_contrato(seed, self.pos),
+            ("/reservas", "idtime" | "nome_time" | "idgestor_time") => {
+                crate::dirt::reserva_without_team(seed, self.row.ctx).then_some(Value::Null)
+            }
+            _ => None,
+        }
+    }
+
     fn object_field(&self, f: &str) -> Option<Value> {
+        if self.q().metric_dirt {
+            if let Some(v) = self.dirty_field(f) {
+                return Some(v);
+            }
+        }
         let w = self.w;
         let c = self.row.ctx as usize;
         let path = self.spec.path;
@@ -1454,6 +1474,9 @@ impl<'a> R<'a> {
 
     fn clean_pairs(&self) -> Vec<(&'static str, Value)> {
         let list = &field_lists()[self.oi];
+        let money_strings = self.q().metric_dirt
+            && crate::dirt::MONEY_OBJECTS.contains(&self.spec.path)
+            && crate::dirt::money_as_string(self.w.seed, self.oi, self.pos);
         let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(list.len());
         for &(name, ty) in list {
             if name == "referencia" {
@@ -1468,6 +1491,9 @@ impl<'a> R<'a> {
                 // sent as strings.
                 let v = match v {
                     Value::Number(n) if ty == b's' => Value::String(n.to_string()),
+                    v if money_strings && crate::dirt::MONEY_FIELDS.contains(&name) => {
+                        crate::dirt::money_string(v)
+                    }
                     v => v,
                 };
                 out.push((name, v));

@@ -859,8 +859,12 @@ impl World {
             // §6): its inactive rows are simply absent.
             let has_ativo = OBJECTS[oi].has_ativo && OBJECTS[oi].path != "/agendamentos/vistorias";
             let zero = w.defs[oi].zero_ref;
-            for row in w.tables[oi].rows.iter_mut() {
-                if has_ativo && rng.random::<f64>() < 0.02 {
+            let always_inactive =
+                cfg.quirks.metric_dirt && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[oi].path);
+            for (pos, row) in w.tables[oi].rows.iter_mut().enumerate() {
+                if has_ativo && rng.random::<f64>() < 0.02
+                    || always_inactive && pos as u32 == crate::dirt::ALWAYS_INACTIVE_ROW
+                {
                     row.state |= ATIVO_N;
                 }
                 if cfg.quirks.zero_dates && zero != 0 && rng.random::<f64>() < 0.03 {
@@ -985,6 +989,10 @@ impl World {
         }
         let used: i64 = parts.iter().map(|p| p.2).sum();
         parts.push((SERIE_FINANCIAMENTO, 1, valor - used));
+        // A few reservations serve no condition rows (the pró-soluto then comes from the
+        // reservation's own fields); the conditions still exist, so those fields add up.
+        let serve_conditions =
+            !(self.quirks.metric_dirt && crate::dirt::reserva_without_conditions(self.seed, r));
         for (i, (serie, parcelas, v)) in parts.iter().enumerate() {
             let ci = self.condicoes.len() as u32;
             self.condicoes.push(Condicao {
@@ -994,7 +1002,9 @@ impl World {
                 valor: *v,
                 venc: cad + (i as i32) * 30 * DAY,
             });
-            self.tables[obj_index("/reservas/condicoes")].push(ci, cad, cad);
+            if serve_conditions {
+                self.tables[obj_index("/reservas/condicoes")].push(ci, cad, cad);
+            }
         }
         let assoc = if rng.random::<f64>() < 0.3 {
             let a = self.assocs.len() as u32;
@@ -1027,7 +1037,9 @@ impl World {
             repasse: NONE,
             hist_venda: NONE,
         });
-        ch.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
+        if serve_conditions {
+            ch.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
+        }
         let oi = obj_index("/reservas");
         self.tables[oi].push(r, cad, cad);
         ch.entry(oi).created += 1;
