@@ -95,6 +95,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0007_commit_barrier.sql"),
     },
     Migration {
+        version: 8,
+        name: "0008_roles.sql",
+        sql: include_str!("../../migrations/0008_roles.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),
@@ -661,6 +666,9 @@ pub async fn migrate(client: &mut Client) -> Result<MigrationReport, DbError> {
             }
         }
     }
+    // Re-grant the api's read-only role on every run: a migration that recreates analytics
+    // objects drops their grants with them (migrations/0008_roles.sql).
+    tx.batch_execute("SELECT etl.conceder_leitura()").await?;
     tx.commit().await?;
     Ok(report)
 }

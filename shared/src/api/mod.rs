@@ -215,7 +215,8 @@ impl Database {
     /// order, and the loader stays unaware of analytics. Why wait instead of answering from
     /// the live views: the dashboard sends about ten requests at once; they all wait for ONE
     /// refresh (in-process single flight here, across processes the advisory lock inside
-    /// `analytics.atualizar()`), which costs about as much as one live query, instead of each
+    /// `analytics.atualizar()`, called through its SECURITY DEFINER wrapper so that the api's
+    /// read-only role can refresh; migrations/0008_roles.sql), which costs about as much as one live query, instead of each
     /// running its own live query. Correctness never depends on this: the SQL itself reads the
     /// live definitions while the cache is stale. Failures are logged and retried later.
     pub async fn ensure_analytics_cache(&self) {
@@ -235,7 +236,7 @@ impl Database {
             if !valid {
                 let t = Instant::now();
                 let rebuilt: bool = c
-                    .query_typed_one("SELECT analytics.atualizar(true)", &[])
+                    .query_typed_one("SELECT etl.atualizar_analytics(true)", &[])
                     .await?
                     .get(0);
                 info!(
