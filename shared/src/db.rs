@@ -501,27 +501,7 @@ fn unverified_tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect
 fn tls_connector(
     root_cert: Option<&[u8]>,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
-    let mut roots = rustls::RootCertStore {
-        roots: if root_cert.is_some() {
-            Vec::new()
-        } else {
-            webpki_roots_vec()
-        },
-    };
-    if let Some(pem) = root_cert {
-        let mut added = 0;
-        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem) {
-            let cert: rustls::pki_types::CertificateDer<'static> =
-                cert.map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(DbError::Config("sslrootcert holds no certificate".into()));
-        }
-    }
+    let roots = root_store(root_cert)?;
     // An explicit provider, so the connection does not depend on a process-wide default.
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -531,6 +511,28 @@ fn tls_connector(
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The trust anchors: `sslrootcert`'s certificates and nothing else when it is given (libpq's
+/// meaning), else the Mozilla roots.
+fn root_store(root_cert: Option<&[u8]>) -> Result<rustls::RootCertStore, DbError> {
+    let Some(pem) = root_cert else {
+        return Ok(rustls::RootCertStore {
+            roots: webpki_roots_vec(),
+        });
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem) {
+        let cert: rustls::pki_types::CertificateDer<'static> =
+            cert.map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(DbError::Config("sslrootcert holds no certificate".into()));
+    }
+    Ok(roots)
 }
 
 fn webpki_roots_vec() -> Vec<rustls::pki_types::TrustAnchor<'static>> {
@@ -834,6 +836,24 @@ mod tests {
         assert!(tls_connector(None).is_ok());
         assert!(unverified_tls_connector().is_ok());
         assert!(tls_connector(Some(b"not a pem")).is_err());
+    }
+
+    #[test]
+    fn sslrootcert_is_the_only_trust_anchor() {
+        assert!(root_store(None).unwrap().len() > 100, "the Mozilla roots");
+        // Any one CA certificate of the system will do; skipped on a machine without any.
+        let Some(pem) = std::fs::read_dir("/etc/ssl/certs")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .find_map(|p| std::fs::read(p).ok())
+        else {
+            eprintln!("skipped: no PEM certificate under /etc/ssl/certs");
+            return;
+        };
+        assert_eq!(root_store(Some(&pem)).unwrap().len(), 1);
     }
 
     #[test]
