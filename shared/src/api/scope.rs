@@ -47,11 +47,14 @@ const HEALTH_TTL: Duration = Duration::from_secs(5);
 /// A health query that takes longer than this counts as "down".
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// An answer and when it was taken.
+type Cached<T> = tokio::sync::Mutex<Option<(Instant, Result<T, String>)>>;
+
 /// The last answers of the two health queries.
 #[derive(Default)]
 pub(crate) struct HealthCache {
-    up: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
-    fresh: tokio::sync::Mutex<Option<(Instant, Result<Vec<Freshness>, String>)>>,
+    up: Cached<()>,
+    fresh: Cached<Vec<Freshness>>,
 }
 
 /// `Ok(None)`: up (no caller, so no tenants); `Ok(Some(..))`: up, with the freshness of the
