@@ -24,7 +24,8 @@
 //! Verified connections trust the Mozilla roots of `webpki-roots` (compiled in, so the container
 //! needs no CA bundle and behaves the same on every Lambda image; Neon's certificates chain to
 //! them), or, with `sslrootcert=<file>`, **only** the CAs in that file, as libpq does. In Lambda
-//! (`AWS_LAMBDA_FUNCTION_NAME` set) a `DATABASE_URL` weaker than `require` is refused.
+//! (`AWS_LAMBDA_FUNCTION_NAME` set) a `DATABASE_URL` weaker than `require` is refused, unless it
+//! names a loopback server (a local emulator such as `cargo lambda watch`).
 //! `channel_binding=require` (Neon) is understood by tokio-postgres, and tokio-postgres-rustls
 //! 0.14 computes the binding correctly.
 //!
@@ -286,9 +287,16 @@ impl DbConfig {
     }
 
     /// Refuse a connection that would not verify the server's certificate (what Lambda needs:
-    /// the database is reached over the internet).
+    /// the database is reached over the internet). A loopback server is exempt: no real Lambda
+    /// has one, and local emulators (`cargo lambda watch`, which sets the Lambda variables) reach
+    /// the developer's own PostgreSQL.
     pub fn check_for_lambda(&self) -> Result<(), DbError> {
-        if self.policy.verifies() {
+        let loopback = self.tcp_address().is_some_and(|(h, _)| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if self.policy.verifies() || loopback {
             Ok(())
         } else {
             Err(DbError::Config(format!(
@@ -802,14 +810,21 @@ mod tests {
             .contains("sslmode must be"));
         for weak in [
             "postgres://h/d",
-            "postgres://h/d?sslmode=disable",
-            "postgres://h/d?sslmode=prefer",
+            "postgres://u:pw@db.example/d?sslmode=disable",
+            "postgres://10.0.0.7/d?sslmode=prefer",
         ] {
             let e = DbConfig::parse(weak)
                 .unwrap()
                 .check_for_lambda()
                 .unwrap_err();
             assert!(e.to_string().contains("in Lambda"), "{e}");
+        }
+        // A local emulator's own server.
+        for local in [
+            "postgres://postgres@127.0.0.1:5432/d?sslmode=disable",
+            "postgres://localhost/d",
+        ] {
+            assert!(DbConfig::parse(local).unwrap().check_for_lambda().is_ok());
         }
         for strong in ["require", "verify-ca", "verify-full"] {
             let c = DbConfig::parse(&format!("postgres://h/d?sslmode={strong}")).unwrap();

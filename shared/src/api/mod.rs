@@ -216,8 +216,8 @@ impl Database {
     /// the live views: the dashboard sends about ten requests at once; they all wait for ONE
     /// refresh (in-process single flight here, across processes the advisory lock inside
     /// `analytics.atualizar()`, called through its SECURITY DEFINER wrapper so that the api's
-    /// read-only role can refresh; migrations/0008_roles.sql), which costs about as much as one live query, instead of each
-    /// running its own live query. Correctness never depends on this: the SQL itself reads the
+    /// read-only role can refresh: migrations/0008_roles.sql), which costs about as much as
+    /// one live query, instead of each running its own live query. Correctness never depends on this: the SQL itself reads the
     /// live definitions while the cache is stale. Failures are logged and retried later.
     pub async fn ensure_analytics_cache(&self) {
         if !self.cache.due() {
