@@ -194,7 +194,7 @@ impl ApiConfig {
         )
     }
 
-    /// Apply `CORS_ALLOW_ORIGINS` and `SESSION_TTL_SECS`/`SESSION_EPOCH` from the environment.
+    /// Apply `CORS_ALLOW_ORIGINS` from the environment, if set.
     pub fn with_env_cors(mut self) -> Result<Self, ConfigError> {
         if let Ok(s) = std::env::var("CORS_ALLOW_ORIGINS") {
             self.cors_origins = parse_origins(&s)?;
