@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fuzz the API with schemathesis against its own /openapi.json, on a local server over a fresh
 # database loaded by `cvdw demo --once` (simulator → extract → local S3 → load). Two passes:
-#   1. `st run` with a valid key: no 5xx, every response conforms to the document (status,
-#      content type, headers, body schema), and input the document rules out is refused (4xx);
+#   1. `st run` with a viewer key scoped to the demo's one tenant (API_KEYS): no 5xx, every
+#      response conforms to the document (status, content type, headers, body schema; the 403s
+#      for other tenants and the admin-only ETL status included), and input the document rules
+#      out is refused (4xx);
 #   2. without a key, a wrong key and a forged session cookie, every data operation of the
 #      document must answer 401 (and the public ones are exactly the expected few).
 # Exits non-zero on any failure. Bounded and reproducible: ST_MAX_EXAMPLES per operation
@@ -59,9 +61,15 @@ tail -1 "$WORK/demo.log"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 KEY=$(python3 -c 'import secrets; print(secrets.token_hex(24))')
+API_KEYS=$(python3 -c '
+import hashlib, json, sys
+print(json.dumps([{"sha256": hashlib.sha256(sys.argv[1].encode()).hexdigest(),
+                   "tenants": ["demo"], "role": "viewer", "name": "schemathesis"}]))' "$KEY")
 BASE=http://127.0.0.1:$PORT
-# The key travels in the environment, not on the command line.
-DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" CVDW_API_KEY=$KEY \
+# The key travels in the environment, not on the command line; cvdw serve generates the
+# session secret.
+env -u CVDW_API_KEY -u API_KEY_HASHES -u SESSION_SECRET \
+  DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable" API_KEYS="$API_KEYS" \
   "$CVDW" serve --port "$PORT" >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 python3 - "$BASE" <<'EOF' || { tail -40 "$WORK/serve.log"; exit 1; }

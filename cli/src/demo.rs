@@ -285,11 +285,17 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     eprintln!("cycle 1: {}", first.line());
 
     // Serve the dashboard with a generated key.
-    let api_key = generate_key()?;
-    let state = Arc::new(shared::api::AppState {
-        db: shared::api::Database::new(shared::api::connect_with(db_config.clone())),
-        config: shared::api::ApiConfig::from_keys(&[api_key.as_str()]),
-    });
+    // A fresh key and session secret per start: nothing to configure, nothing left behind.
+    let api_key = shared::secret::random_hex(24).map_err(anyhow::Error::msg)?;
+    let config = shared::api::ApiConfig::from_plain_keys(
+        "the demo's API key",
+        &[api_key.as_str()],
+        shared::api::generate_session_secret()?,
+    )?;
+    let state = Arc::new(shared::api::AppState::new(
+        shared::api::Database::new(shared::api::connect_with(db_config.clone())),
+        config,
+    ));
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -322,15 +328,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// 24 random bytes from the OS, hex-encoded.
-fn generate_key() -> anyhow::Result<String> {
-    use std::io::Read;
-    let mut bytes = [0u8; 24];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("reading /dev/urandom for the demo's API key")?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// A connection URL without its password, for printing.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

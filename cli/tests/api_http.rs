@@ -357,7 +357,7 @@ async fn auth_sessions_health_and_headers() {
         .unwrap()
         .contains("Max-Age=0"));
 
-    // /health: public, no data values.
+    // /health without a key: up or down and the version, nothing about tenants.
     let resp = c.get(format!("http://{addr}/health")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
@@ -367,7 +367,16 @@ async fn auth_sessions_health_and_headers() {
     assert_eq!(body["version"], shared::api::VERSION);
     let mut keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["database", "status", "tenants", "version"]);
+    assert_eq!(keys, ["database", "status", "version"]);
+    assert!(!body.to_string().contains(&data.tenant));
+    // With a key, the freshness of its tenants; still no data values.
+    let resp = c
+        .get(format!("http://{addr}/health"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
     let t = &body["tenants"][0];
     let mut tkeys: Vec<&String> = t.as_object().unwrap().keys().collect();
     tkeys.sort();
@@ -447,10 +456,10 @@ async fn health_is_503_when_the_database_is_unreachable() {
     let cfg =
         shared::db::DbConfig::from_url("postgres://postgres@127.0.0.1:1/none?sslmode=disable")
             .unwrap();
-    let state = std::sync::Arc::new(shared::api::AppState {
-        db: shared::api::Database::new(shared::api::connect_with(cfg)),
-        config: ApiConfig::from_keys(&[KEY]),
-    });
+    let state = std::sync::Arc::new(shared::api::AppState::new(
+        shared::api::Database::new(shared::api::connect_with(cfg)),
+        ApiConfig::from_keys(&[KEY]),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(shared::api::serve(listener, shared::api::router(state)));

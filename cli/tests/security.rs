@@ -36,9 +36,9 @@ const TOKEN: &str = "tok-9f2c71e0d4-SEGREDO";
 const WRONG_TOKEN: &str = "tok-0bad7c3e11-SEGREDO";
 const DB_PASSWORD: &str = "pw-7d1e55c3a0-SEGREDO";
 const WRONG_PASSWORD: &str = "pw-0bad9e4f12-SEGREDO";
-const API_KEY: &str = "key-4b8a2f9e61-SEGREDO";
-const WRONG_KEY: &str = "key-0bad5d7c13-SEGREDO";
-const SESSION_SECRET: &str = "sess-2c9e8a7b14-SEGREDO";
+const API_KEY: &str = "key-4b8a2f9e61-SEGREDO-0123456789abcdef";
+const WRONG_KEY: &str = "key-0bad5d7c13-SEGREDO-0123456789abcdef";
+const SESSION_SECRET: &str = "sess-2c9e8a7b14-SEGREDO-0123456789abcdef";
 const SECRETS: [&str; 7] = [
     TOKEN,
     WRONG_TOKEN,
@@ -80,7 +80,8 @@ async fn cvdw(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (bool, String)
             || k.starts_with("CVDW_")
             || k == "DATABASE_URL"
             || k == "API_KEY_HASHES"
-            || k == "SESSION_SECRET"
+            || k == "API_KEYS"
+            || k.starts_with("SESSION_")
         {
             cmd.env_remove(k);
         }

@@ -9,13 +9,25 @@
 //! `DATABASE_URL` is read once into [`DbConfig`]. Its password never reaches a log line, a
 //! `Debug` or an error: the URL is read into a [`Secret`], parsed into a `Config` whose
 //! `Debug` redacts the password, and errors only name the variable or option.
-//! TLS: `sslmode=disable` → plain TCP (local trust auth); anything else → rustls with the
-//! Mozilla roots of `webpki-roots`. Those roots are compiled in, so the container needs no CA
-//! bundle on disk and behaves the same on every Lambda image; Neon's certificates chain to
-//! them. `verify-full`/`verify-ca` (which tokio-postgres' parser rejects) are mapped to
-//! `require` — rustls verifies chain and host name in every mode. `sslrootcert=<file>` adds a
-//! private CA. `channel_binding=require` (Neon) is understood by tokio-postgres, and
-//! tokio-postgres-rustls 0.14 computes the binding correctly.
+//! TLS follows libpq's `sslmode` ([`SslPolicy`]):
+//! - `disable` → plain TCP;
+//! - `prefer` (the default when `sslmode` is absent, as in libpq) → TLS **without** certificate
+//!   verification, falling back to plain TCP when the server does not offer TLS. This is what
+//!   lets a plain `postgres://postgres@127.0.0.1/postgres` reach a stock Debian/Ubuntu server
+//!   (ssl=on with its self-signed "snakeoil" certificate), exactly as `psql` does. It protects
+//!   against nothing but passive eavesdropping, so it is refused in Lambda;
+//! - `require`, `verify-ca`, `verify-full` → TLS with the certificate verified (chain and host
+//!   name) by rustls. For `require` that is **stricter than libpq** (which does not verify):
+//!   Neon passes, and a server whose certificate does not verify needs `sslrootcert` or a
+//!   weaker mode chosen on purpose.
+//!
+//! Verified connections trust the Mozilla roots of `webpki-roots` (compiled in, so the container
+//! needs no CA bundle and behaves the same on every Lambda image; Neon's certificates chain to
+//! them), or, with `sslrootcert=<file>`, **only** the CAs in that file, as libpq does. In Lambda
+//! (`AWS_LAMBDA_FUNCTION_NAME` set) a `DATABASE_URL` weaker than `require` is refused, unless it
+//! names a loopback server (a local emulator such as `cargo lambda watch`).
+//! `channel_binding=require` (Neon) is understood by tokio-postgres, and tokio-postgres-rustls
+//! 0.14 computes the binding correctly.
 //!
 //! ## Migrations
 //! Numbered files in `migrations/`, embedded with `include_str!` and applied by
@@ -82,6 +94,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "0007_commit_barrier.sql",
         sql: include_str!("../../migrations/0007_commit_barrier.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_roles.sql",
+        sql: include_str!("../../migrations/0008_roles.sql"),
     },
     Migration {
         version: 10,
@@ -198,12 +215,48 @@ pub fn is_connection_lost(e: &tokio_postgres::Error) -> bool {
     }
 }
 
+/// libpq's `sslmode`, as this crate applies it (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SslPolicy {
+    Disable,
+    /// TLS if the server offers it, certificate not verified; else plain.
+    Prefer,
+    /// TLS with the certificate verified (stricter than libpq's `require`).
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslPolicy {
+    fn parse(v: &str) -> Result<Self, DbError> {
+        Ok(match v {
+            "disable" => Self::Disable,
+            "prefer" => Self::Prefer,
+            "require" => Self::Require,
+            "verify-ca" => Self::VerifyCa,
+            "verify-full" => Self::VerifyFull,
+            // libpq's `allow` (plain first, TLS if the server insists) is not offered.
+            _ => {
+                return Err(DbError::Config(
+                    "sslmode must be disable, prefer, require, verify-ca or verify-full".into(),
+                ))
+            }
+        })
+    }
+
+    /// Whether the server's certificate is verified.
+    pub fn verifies(self) -> bool {
+        self >= Self::Require
+    }
+}
+
 /// Typed connection settings.
 #[derive(Clone)]
 pub struct DbConfig {
     /// Holds the password; `Config`'s own Debug redacts it, and ours prints neither.
     config: Config,
-    /// Extra CA (PEM) from `sslrootcert=`.
+    policy: SslPolicy,
+    /// The only CAs trusted (PEM), from `sslrootcert=`.
     root_cert: Option<Vec<u8>>,
 }
 
@@ -215,7 +268,7 @@ impl std::fmt::Debug for DbConfig {
             .field("port", &self.config.get_ports())
             .field("dbname", &self.config.get_dbname())
             .field("user", &self.config.get_user())
-            .field("ssl_mode", &self.config.get_ssl_mode())
+            .field("sslmode", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -233,12 +286,53 @@ impl DbConfig {
         })
     }
 
-    /// From a `postgres://` URL or a `key=value` string.
+    /// From a `postgres://` URL or a `key=value` string. In Lambda (`AWS_LAMBDA_FUNCTION_NAME`
+    /// set) an `sslmode` weaker than `require` (including none) is refused.
     pub fn from_url(url: &str) -> Result<Self, DbError> {
-        let (normalised, root_cert_path) = normalise_url(url);
-        let config = Config::from_str(&normalised)
+        let c = Self::parse(url)?;
+        if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+            c.check_for_lambda()?;
+        }
+        Ok(c)
+    }
+
+    /// Refuse a connection that would not verify the server's certificate (what Lambda needs:
+    /// the database is reached over the internet). A loopback server is exempt: no real Lambda
+    /// has one, and local emulators (`cargo lambda watch`, which sets the Lambda variables) reach
+    /// the developer's own PostgreSQL.
+    pub fn check_for_lambda(&self) -> Result<(), DbError> {
+        let loopback = self.tcp_address().is_some_and(|(h, _)| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if self.policy.verifies() || loopback {
+            Ok(())
+        } else {
+            Err(DbError::Config(format!(
+                "sslmode is {} (absent means prefer); in Lambda it must be require, verify-ca or verify-full",
+                match self.policy {
+                    SslPolicy::Disable => "disable",
+                    _ => "prefer",
+                }
+            )))
+        }
+    }
+
+    fn parse(url: &str) -> Result<Self, DbError> {
+        let (normalised, root_cert_path, mode) = normalise_url(url);
+        let policy = match mode {
+            Some(m) => SslPolicy::parse(&m)?,
+            None => SslPolicy::Prefer,
+        };
+        let mut config = Config::from_str(&normalised)
             // The parser's message names the option, never the value.
             .map_err(|e| DbError::Config(format!("cannot parse the connection string: {e}")))?;
+        config.ssl_mode(match policy {
+            SslPolicy::Disable => SslMode::Disable,
+            SslPolicy::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
         let root_cert =
             match root_cert_path {
                 Some(p) => Some(std::fs::read(&p).map_err(|e| {
@@ -246,7 +340,15 @@ impl DbConfig {
                 })?),
                 None => None,
             };
-        Ok(Self { config, root_cert })
+        Ok(Self {
+            config,
+            policy,
+            root_cert,
+        })
+    }
+
+    pub fn ssl_policy(&self) -> SslPolicy {
+        self.policy
     }
 
     pub fn dbname(&self) -> Option<&str> {
@@ -311,21 +413,20 @@ impl DbConfig {
     }
 }
 
-/// Map what tokio-postgres cannot parse: `sslmode=verify-*` → `require`, and take out
-/// `sslrootcert` (returned separately).
-fn normalise_url(url: &str) -> (String, Option<String>) {
+/// Take out what this module applies itself: `sslmode` (tokio-postgres knows neither
+/// `verify-*` nor libpq's meaning of `prefer`) and `sslrootcert`, both returned separately.
+fn normalise_url(url: &str) -> (String, Option<String>, Option<String>) {
     let url = url.trim();
     let mut root = None;
+    let mut mode = None;
     if url.contains("://") {
         let Some((base, query)) = url.split_once('?') else {
-            return (url.to_string(), None);
+            return (url.to_string(), None, None);
         };
         let mut kept = Vec::new();
         for kv in query.split('&') {
             match kv.split_once('=') {
-                Some(("sslmode", "verify-full" | "verify-ca")) => {
-                    kept.push("sslmode=require".into())
-                }
+                Some(("sslmode", v)) => mode = Some(v.to_string()),
                 Some(("sslrootcert", v)) => root = Some(v.to_string()),
                 _ => kept.push(kv.to_string()),
             }
@@ -338,42 +439,87 @@ fn normalise_url(url: &str) -> (String, Option<String>) {
                 format!("{base}?{q}")
             },
             root,
+            mode,
         )
     } else {
         let mut kept = Vec::new();
         for kv in url.split_whitespace() {
             match kv.split_once('=') {
-                Some(("sslmode", "verify-full" | "verify-ca")) => {
-                    kept.push("sslmode=require".into())
-                }
+                Some(("sslmode", v)) => mode = Some(v.to_string()),
                 Some(("sslrootcert", v)) => root = Some(v.to_string()),
                 _ => kept.push(kv.to_string()),
             }
         }
-        (kept.join(" "), root)
+        (kept.join(" "), root, mode)
     }
 }
 
+/// rustls for `prefer`: encrypts, verifies nothing about the server (libpq's `prefer` and
+/// `require`). Signatures are still checked, so the handshake itself is sound.
+#[derive(Debug)]
+struct NoCertificateVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoCertificateVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn unverified_tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| DbError::Config(format!("TLS: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoCertificateVerification(provider)))
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// rustls verifying the server: against the Mozilla roots, or only the CAs of `sslrootcert`.
 fn tls_connector(
     root_cert: Option<&[u8]>,
 ) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots_vec(),
-    };
-    if let Some(pem) = root_cert {
-        let mut added = 0;
-        for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem) {
-            let cert: rustls::pki_types::CertificateDer<'static> =
-                cert.map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(DbError::Config("sslrootcert holds no certificate".into()));
-        }
-    }
+    let roots = root_store(root_cert)?;
     // An explicit provider, so the connection does not depend on a process-wide default.
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
@@ -383,6 +529,28 @@ fn tls_connector(
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// The trust anchors: `sslrootcert`'s certificates and nothing else when it is given (libpq's
+/// meaning), else the Mozilla roots.
+fn root_store(root_cert: Option<&[u8]>) -> Result<rustls::RootCertStore, DbError> {
+    let Some(pem) = root_cert else {
+        return Ok(rustls::RootCertStore {
+            roots: webpki_roots_vec(),
+        });
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(pem) {
+        let cert: rustls::pki_types::CertificateDer<'static> =
+            cert.map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| DbError::Config(format!("sslrootcert: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(DbError::Config("sslrootcert holds no certificate".into()));
+    }
+    Ok(roots)
 }
 
 fn webpki_roots_vec() -> Vec<rustls::pki_types::TrustAnchor<'static>> {
@@ -440,7 +608,11 @@ pub async fn open_client(config: &DbConfig) -> Result<Client, DbError> {
 
 async fn open(config: &DbConfig) -> Result<Client, DbError> {
     if config.uses_tls() {
-        let tls = tls_connector(config.root_cert.as_deref())?;
+        let tls = if config.policy.verifies() {
+            tls_connector(config.root_cert.as_deref())?
+        } else {
+            unverified_tls_connector()?
+        };
         let (client, conn) = config.config.connect(tls).await.map_err(DbError::Connect)?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
@@ -514,6 +686,9 @@ pub async fn migrate(client: &mut Client) -> Result<MigrationReport, DbError> {
             }
         }
     }
+    // Re-grant the api's read-only role on every run: a migration that recreates analytics
+    // objects drops their grants with them (migrations/0008_roles.sql).
+    tx.batch_execute("SELECT etl.conceder_leitura()").await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -604,17 +779,68 @@ mod tests {
 
     #[test]
     fn url_normalisation() {
-        let (u, r) = normalise_url(
+        let (u, r, m) = normalise_url(
             "postgresql://u:pw@ep-x-pooler.neon.tech/db?sslmode=verify-full&channel_binding=require&sslrootcert=/tmp/ca.pem",
         );
         assert_eq!(
             u,
-            "postgresql://u:pw@ep-x-pooler.neon.tech/db?sslmode=require&channel_binding=require"
+            "postgresql://u:pw@ep-x-pooler.neon.tech/db?channel_binding=require"
         );
         assert_eq!(r.as_deref(), Some("/tmp/ca.pem"));
-        let (u, r) = normalise_url("host=127.0.0.1 user=postgres sslmode=disable");
-        assert_eq!(u, "host=127.0.0.1 user=postgres sslmode=disable");
+        assert_eq!(m.as_deref(), Some("verify-full"));
+        let (u, r, m) = normalise_url("host=127.0.0.1 user=postgres sslmode=disable");
+        assert_eq!(u, "host=127.0.0.1 user=postgres");
         assert!(r.is_none());
+        assert_eq!(m.as_deref(), Some("disable"));
+    }
+
+    #[test]
+    fn sslmode_follows_libpq_and_lambda_needs_verification() {
+        let policy = |u: &str| DbConfig::parse(u).map(|c| c.ssl_policy());
+        assert_eq!(
+            policy("postgres://postgres@127.0.0.1/postgres").unwrap(),
+            SslPolicy::Prefer
+        );
+        assert_eq!(
+            policy("postgres://h/d?sslmode=disable").unwrap(),
+            SslPolicy::Disable
+        );
+        assert_eq!(policy("host=h sslmode=prefer").unwrap(), SslPolicy::Prefer);
+        assert_eq!(
+            policy("postgres://h/d?sslmode=require").unwrap(),
+            SslPolicy::Require
+        );
+        assert_eq!(
+            policy("postgres://h/d?sslmode=verify-ca").unwrap(),
+            SslPolicy::VerifyCa
+        );
+        assert!(policy("postgres://u:s3cr3t@h/d?sslmode=allow")
+            .unwrap_err()
+            .to_string()
+            .contains("sslmode must be"));
+        for weak in [
+            "postgres://h/d",
+            "postgres://u:pw@db.example/d?sslmode=disable",
+            "postgres://10.0.0.7/d?sslmode=prefer",
+        ] {
+            let e = DbConfig::parse(weak)
+                .unwrap()
+                .check_for_lambda()
+                .unwrap_err();
+            assert!(e.to_string().contains("in Lambda"), "{e}");
+        }
+        // A local emulator's own server.
+        for local in [
+            "postgres://postgres@127.0.0.1:5432/d?sslmode=disable",
+            "postgres://localhost/d",
+        ] {
+            assert!(DbConfig::parse(local).unwrap().check_for_lambda().is_ok());
+        }
+        for strong in ["require", "verify-ca", "verify-full"] {
+            let c = DbConfig::parse(&format!("postgres://h/d?sslmode={strong}")).unwrap();
+            assert!(c.check_for_lambda().is_ok());
+            assert_eq!(c.config.get_ssl_mode(), SslMode::Require);
+        }
     }
 
     #[test]
@@ -633,7 +859,26 @@ mod tests {
     #[test]
     fn tls_connector_builds() {
         assert!(tls_connector(None).is_ok());
+        assert!(unverified_tls_connector().is_ok());
         assert!(tls_connector(Some(b"not a pem")).is_err());
+    }
+
+    #[test]
+    fn sslrootcert_is_the_only_trust_anchor() {
+        assert!(root_store(None).unwrap().len() > 100, "the Mozilla roots");
+        // Any one CA certificate of the system will do; skipped on a machine without any.
+        let Some(pem) = std::fs::read_dir("/etc/ssl/certs")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "pem"))
+            .find_map(|p| std::fs::read(p).ok())
+        else {
+            eprintln!("skipped: no PEM certificate under /etc/ssl/certs");
+            return;
+        };
+        assert_eq!(root_store(Some(&pem)).unwrap().len(), 1);
     }
 
     #[test]

@@ -39,6 +39,15 @@ impl fmt::Display for Secret {
     }
 }
 
+/// `bytes` random bytes from the operating system, hex-encoded (generated keys and session
+/// secrets).
+#[cfg(feature = "runtime")]
+pub fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("the OS random source failed: {e}"))?;
+    Ok(hex::encode(buf))
+}
+
 #[cfg(test)]
 mod tests {
     use super::Secret;

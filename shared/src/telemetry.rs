@@ -59,12 +59,35 @@ pub fn init_with_default(format: LogFormat, default_filter: &str) {
     });
 }
 
+/// Appended after the user's `RUST_LOG` in Lambda: the runtime logs every raw event at trace
+/// level (the `Authorization` header, cookies, the `/login` body), so its own crates never go
+/// below info, whatever `RUST_LOG` says. A later directive for the same target wins.
+pub const LAMBDA_RUNTIME_CAP: &[&str] = &[
+    "lambda_runtime=info",
+    "lambda_http=info",
+    "lambda_runtime_api_client=info",
+];
+
+/// The filter of a Lambda function: `rust_log` (the value of `RUST_LOG`, if set and valid) or
+/// the default, then [`LAMBDA_RUNTIME_CAP`].
+pub fn lambda_filter(rust_log: Option<&str>) -> EnvFilter {
+    let mut filter = rust_log
+        .and_then(|s| EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| {
+            EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn")
+        });
+    for d in LAMBDA_RUNTIME_CAP {
+        if let Ok(d) = d.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    filter
+}
+
 /// JSON logs for Lambda: no colours, no timestamp of our own (CloudWatch adds it).
 pub fn init_for_lambda() {
     INIT.call_once(|| {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-            EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rustls=warn")
-        });
+        let filter = lambda_filter(std::env::var("RUST_LOG").ok().as_deref());
         let _ = fmt()
             .json()
             .flatten_event(true)

@@ -319,10 +319,10 @@ pub async fn loaded_db(prefix: &str) -> (TestDb, Dataset, Dataset) {
 
 /// Serve the router for a database on 127.0.0.1:<random>.
 pub async fn serve(db: &TestDb, config: ApiConfig) -> (SocketAddr, tokio::task::JoinHandle<()>) {
-    let state = Arc::new(AppState {
-        db: Database::new(api::connect_with(db.config.clone())),
+    let state = Arc::new(AppState::new(
+        Database::new(api::connect_with(db.config.clone())),
         config,
-    });
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let h = tokio::spawn(async move {

@@ -1,14 +1,15 @@
-//! API keys and dashboard sessions.
+//! Authentication: the API's configuration, API keys and session cookies on requests.
 //!
-//! - Keys are configured as lowercase hex SHA-256 hashes (`API_KEY_HASHES`, comma-separated),
-//!   so the function's configuration never holds a usable key. A request's key is hashed and
-//!   compared with **every** configured hash with `subtle`'s constant-time equality (no early
-//!   exit), so timing tells nothing about which bytes matched.
-//! - The dashboard posts the key once to `/login` and receives a cookie
-//!   `cvdw_session=v1.<expiry>.<mac>`: `mac = HMAC-SHA256(k, "v1.<expiry>")` with
-//!   `k = SHA-256("cvdw-session" ‖ key hash ‖ SESSION_SECRET)`. The cookie holds neither the key
-//!   nor its hash, expires after [`ApiConfig::session_ttl_secs`], and dies with the key (remove the
-//!   hash and its sessions stop verifying). It is `HttpOnly; Secure; SameSite=Strict; Path=/`.
+//! - Keys ([`super::keys`]) are configured as SHA-256 hashes with their tenants and role
+//!   (`API_KEYS`, or the older `API_KEY_HASHES`), so the function's configuration never holds a
+//!   usable key. A request's key (`Authorization: Bearer`, else `X-Api-Key`) is hashed and
+//!   compared with every configured hash in constant time.
+//! - The dashboard posts the key once to `/login` and receives a session cookie
+//!   ([`super::session`]): HMAC-signed with `SESSION_SECRET`, naming the key it was issued for
+//!   by an opaque id, bounded by `SESSION_TTL_SECS`, revoked by raising `SESSION_EPOCH`, and
+//!   `HttpOnly; Secure; SameSite=Strict; Path=/`.
+//! - Every protected request carries the caller's [`Principal`] (key name, role, tenants) as a
+//!   request extension; handlers enforce the tenants, and the access log names the key.
 
 use std::sync::Arc;
 
@@ -18,11 +19,13 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use super::keys::{self, ApiKey, Principal};
+use super::session::{SessionKey, MIN_SECRET_BYTES};
 use super::{ApiError, AppState};
 use crate::secret::Secret;
+
+pub use super::keys::hash_key;
 
 pub const COOKIE: &str = "cvdw_session";
 
@@ -37,8 +40,10 @@ pub struct ConfigError {
 /// The API's settings, read once from the environment.
 #[derive(Clone)]
 pub struct ApiConfig {
-    key_hashes: Vec<[u8; 32]>,
-    session_secret: Secret,
+    keys: Vec<ApiKey>,
+    /// `keys[i]`'s session key id.
+    key_ids: Vec<[u8; 8]>,
+    session: SessionKey,
     pub session_ttl_secs: i64,
     pub cors_origins: Vec<String>,
 }
@@ -46,35 +51,72 @@ pub struct ApiConfig {
 impl std::fmt::Debug for ApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiConfig")
-            .field("keys", &self.key_hashes.len())
+            .field("keys", &self.keys.len())
+            .field("session_epoch", &self.session.epoch)
             .field("session_ttl_secs", &self.session_ttl_secs)
             .field("cors_origins", &self.cors_origins)
             .finish_non_exhaustive()
     }
 }
 
-/// Hex SHA-256 of a key: what goes into `API_KEY_HASHES`.
-pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+/// A fresh random session secret (64 hex characters, 32 bytes from the OS), for `cvdw serve`,
+/// `cvdw demo` and tests: sessions then last as long as the process.
+pub fn generate_session_secret() -> Result<Secret, ConfigError> {
+    crate::secret::random_hex(32)
+        .map(Secret::new)
+        .map_err(|e| ConfigError {
+            variable: "SESSION_SECRET",
+            reason: format!("cannot generate one: {e}"),
+        })
 }
 
 impl ApiConfig {
-    /// `API_KEY_HASHES` (required, comma-separated hex SHA-256), `SESSION_SECRET` (optional,
-    /// extra key material for session cookies), `SESSION_TTL_SECS` (default 43200),
-    /// `CORS_ALLOW_ORIGINS` (optional, comma-separated exact origins; unset = CORS off).
+    /// `API_KEYS` (JSON list of scoped keys; a comma-separated hash list is read as
+    /// `API_KEY_HASHES`) and/or `API_KEY_HASHES` (deprecated: all-tenant admin keys);
+    /// `SESSION_SECRET` (required, at least 32 bytes); `SESSION_EPOCH` (default 0; raise it to
+    /// revoke every session); `SESSION_TTL_SECS` (default 43200); `CORS_ALLOW_ORIGINS`
+    /// (optional, comma-separated exact origins; unset = CORS off).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
     /// [`ApiConfig::from_env`] over any lookup (the api Lambda overlays secrets read at init).
+    /// Empty values count as unset.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let hashes = get("API_KEY_HASHES").ok_or_else(|| ConfigError {
-            variable: "API_KEY_HASHES",
-            reason: "is not set (comma-separated hex SHA-256 of the API keys)".into(),
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let mut keys = Vec::new();
+        if let Some(v) = get("API_KEYS") {
+            if v.trim_start().starts_with('[') {
+                keys.extend(keys::parse_key_list("API_KEYS", &v)?);
+            } else {
+                keys.extend(keys::parse_hash_list("API_KEYS", &v)?);
+            }
+        }
+        if let Some(v) = get("API_KEY_HASHES") {
+            tracing::warn!(
+                "API_KEY_HASHES is deprecated: its keys read every tenant as admin; \
+                 move them to API_KEYS with tenants and a role (docs/security.md)"
+            );
+            keys.extend(keys::parse_hash_list("API_KEY_HASHES", &v)?);
+        }
+        if keys.is_empty() {
+            return Err(ConfigError {
+                variable: "API_KEYS",
+                reason: "is not set (a JSON list of {sha256, tenants, role, name}; \
+                         or API_KEY_HASHES, comma-separated hex SHA-256)"
+                    .into(),
+            });
+        }
+        let secret = get("SESSION_SECRET").map(Secret::new).ok_or(ConfigError {
+            variable: "SESSION_SECRET",
+            reason: "is not set (at least 32 random bytes; SESSION_SECRET_ARN in AWS)".into(),
         })?;
-        let mut c = Self::from_hashes(&hashes)?;
-        if let Some(s) = get("SESSION_SECRET") {
-            c.session_secret = Secret::new(s);
+        let mut c = Self::build(keys, secret)?;
+        if let Some(s) = get("SESSION_EPOCH") {
+            c.session.epoch = s.trim().parse::<u64>().map_err(|_| ConfigError {
+                variable: "SESSION_EPOCH",
+                reason: "must be a non-negative integer".into(),
+            })?;
         }
         if let Some(s) = get("SESSION_TTL_SECS") {
             c.session_ttl_secs = s
@@ -93,50 +135,63 @@ impl ApiConfig {
         Ok(c)
     }
 
-    /// From a comma-separated list of hex SHA-256 hashes.
-    pub fn from_hashes(list: &str) -> Result<Self, ConfigError> {
-        let mut key_hashes = Vec::new();
-        for (i, h) in list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .enumerate()
-        {
-            let bytes = hex::decode(h)
-                .ok()
-                .filter(|b| b.len() == 32)
-                .ok_or_else(|| ConfigError {
-                    variable: "API_KEY_HASHES",
-                    reason: format!("entry {} is not 64 hex characters (a SHA-256)", i + 1),
-                })?;
-            let mut a = [0u8; 32];
-            a.copy_from_slice(&bytes);
-            key_hashes.push(a);
-        }
-        if key_hashes.is_empty() {
+    fn build(keys: Vec<ApiKey>, secret: Secret) -> Result<Self, ConfigError> {
+        if secret.expose().len() < MIN_SECRET_BYTES {
             return Err(ConfigError {
-                variable: "API_KEY_HASHES",
-                reason: "lists no key hash".into(),
+                variable: "SESSION_SECRET",
+                reason: format!(
+                    "is shorter than {MIN_SECRET_BYTES} bytes; generate one with `openssl rand -hex 32`"
+                ),
             });
         }
+        for (i, k) in keys.iter().enumerate() {
+            if keys[..i].iter().any(|o| o.hash == k.hash) {
+                return Err(ConfigError {
+                    variable: "API_KEYS",
+                    reason: format!("key {} ({}) is configured twice", i + 1, k.principal.name),
+                });
+            }
+        }
+        let session = SessionKey::new(secret, 0);
+        let key_ids = keys.iter().map(|k| session.key_id(&k.hash)).collect();
         Ok(Self {
-            key_hashes,
-            session_secret: Secret::new(""),
+            keys,
+            key_ids,
+            session,
             session_ttl_secs: 12 * 3600,
             cors_origins: Vec::new(),
         })
     }
 
-    /// For tests and `cvdw serve --api-key`: configure the given plain keys.
+    /// Plain keys for local use (`cvdw serve --api-key`, `CVDW_API_KEY`): refused when empty or
+    /// shorter than 128 bits; all-tenant admin keys, with the given session secret.
+    pub fn from_plain_keys(
+        variable: &'static str,
+        keys: &[&str],
+        session_secret: Secret,
+    ) -> Result<Self, ConfigError> {
+        Self::build(keys::plain_keys(variable, keys)?, session_secret)
+    }
+
+    /// For tests: the given plain keys (no length rule) as all-tenant admin keys, and a fresh
+    /// random session secret.
     pub fn from_keys(keys: &[&str]) -> Self {
-        let list: Vec<String> = keys.iter().map(|k| hash_key(k)).collect();
-        // Non-empty hex hashes always parse.
-        Self::from_hashes(&list.join(",")).unwrap_or_else(|_| Self {
-            key_hashes: Vec::new(),
-            session_secret: Secret::new(""),
-            session_ttl_secs: 12 * 3600,
-            cors_origins: Vec::new(),
-        })
+        let list = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| keys::unchecked_plain(i, k))
+            .collect();
+        let secret = generate_session_secret()
+            .unwrap_or_else(|_| Secret::new("cvdw-test-session-secret-when-the-os-has-none"));
+        Self::build(list, secret).unwrap_or_else(|e| panic!("test key configuration: {e}"))
+    }
+
+    /// For tests: the keys of an `API_KEYS` JSON document and a fresh random session secret.
+    pub fn from_key_list(json: &str) -> Result<Self, ConfigError> {
+        Self::build(
+            keys::parse_key_list("API_KEYS", json)?,
+            generate_session_secret()?,
+        )
     }
 
     /// Apply `CORS_ALLOW_ORIGINS` from the environment, if set.
@@ -152,54 +207,37 @@ impl ApiConfig {
         self
     }
 
-    /// Index of the configured key this key is, compared in constant time against all.
-    pub fn check_key(&self, key: &str) -> Option<usize> {
-        let h: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        let mut found: Option<usize> = None;
-        for (i, k) in self.key_hashes.iter().enumerate() {
-            if bool::from(k.ct_eq(&h)) && found.is_none() {
-                found = Some(i);
-            }
-        }
-        found
+    pub fn with_session_epoch(mut self, epoch: u64) -> Self {
+        self.session.epoch = epoch;
+        self
     }
 
-    fn session_key(&self, i: usize) -> [u8; 32] {
-        Sha256::new()
-            .chain_update(b"cvdw-session")
-            .chain_update(self.key_hashes[i])
-            .chain_update(self.session_secret.expose().as_bytes())
-            .finalize()
-            .into()
+    /// Index of the configured key this key is, compared in constant time against all.
+    pub fn check_key(&self, key: &str) -> Option<usize> {
+        keys::find(&self.keys, key)
+    }
+
+    /// What key `i` may read.
+    pub fn principal(&self, i: usize) -> Option<&Principal> {
+        self.keys.get(i).map(|k| &k.principal)
     }
 
     /// A session cookie value for key `i`, valid until `now + ttl`.
     pub fn session_value(&self, i: usize, now: i64) -> String {
-        let exp = now + self.session_ttl_secs;
-        let msg = format!("v1.{exp}");
-        let mac = hmac_sha256(&self.session_key(i), msg.as_bytes());
-        format!("{msg}.{}", hex::encode(mac))
+        self.session_value_until(i, now + self.session_ttl_secs)
     }
 
-    /// Whether a cookie value is a live session of any configured key.
-    pub fn check_session(&self, value: &str, now: i64) -> bool {
-        let mut parts = value.splitn(3, '.');
-        let (Some("v1"), Some(exp), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
-            return false;
-        };
-        let Ok(exp_n) = exp.parse::<i64>() else {
-            return false;
-        };
-        let Some(mac) = hex::decode(mac).ok().filter(|m| m.len() == 32) else {
-            return false;
-        };
-        let msg = format!("v1.{exp}");
-        let mut ok = false;
-        for i in 0..self.key_hashes.len() {
-            let expect = hmac_sha256(&self.session_key(i), msg.as_bytes());
-            ok |= bool::from(expect.ct_eq(mac.as_slice()));
-        }
-        ok && exp_n > now
+    /// A session cookie value for key `i` with any expiry (tests prove that one beyond
+    /// now + TTL is refused).
+    pub fn session_value_until(&self, i: usize, exp: i64) -> String {
+        let kid = self.key_ids.get(i).copied().unwrap_or_default();
+        self.session.sign(&kid, exp)
+    }
+
+    /// The key a cookie value is a live session of.
+    pub fn check_session(&self, value: &str, now: i64) -> Option<usize> {
+        let kid = self.session.verify(value, now, self.session_ttl_secs)?;
+        self.key_ids.iter().position(|k| *k == kid)
     }
 
     pub(crate) fn cors_layer(&self) -> Option<tower_http::cors::CorsLayer> {
@@ -242,31 +280,6 @@ fn parse_origins(s: &str) -> Result<Vec<String>, ConfigError> {
     Ok(out)
 }
 
-/// HMAC-SHA256 (RFC 2104) over `sha2`, which the crate already uses.
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for i in 0..64 {
-        ipad[i] ^= k[i];
-        opad[i] ^= k[i];
-    }
-    let inner = Sha256::new()
-        .chain_update(ipad)
-        .chain_update(msg)
-        .finalize();
-    Sha256::new()
-        .chain_update(opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
 fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -304,30 +317,42 @@ fn session_cookie(req_headers: &axum::http::HeaderMap) -> Option<String> {
     None
 }
 
-/// Whether a request carries a valid key or session.
-pub fn is_authorized(config: &super::ApiConfig, headers: &axum::http::HeaderMap) -> bool {
-    if let Some(key) = bearer(headers) {
-        return config.check_key(key).is_some();
-    }
-    session_cookie(headers).is_some_and(|c| config.check_session(&c, now_unix()))
+/// The caller of a request: a valid key, else a live session cookie. A request that presents
+/// a key is judged by the key alone (a wrong key is not rescued by a cookie).
+pub fn authenticate(config: &ApiConfig, headers: &axum::http::HeaderMap) -> Option<Principal> {
+    let i = match bearer(headers) {
+        Some(key) => config.check_key(key)?,
+        None => config.check_session(&session_cookie(headers)?, now_unix())?,
+    };
+    config.principal(i).cloned()
 }
 
-/// Middleware on every protected route.
+/// Whether a request carries a valid key or session.
+pub fn is_authorized(config: &ApiConfig, headers: &axum::http::HeaderMap) -> bool {
+    authenticate(config, headers).is_some()
+}
+
+/// Middleware on every protected route: the [`Principal`] goes into the request's extensions
+/// for the handlers, and into the response's for the access log.
 pub async fn require_auth(
     State(state): State<Arc<AppState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
-    if is_authorized(&state.config, req.headers()) {
-        next.run(req).await
-    } else {
-        ApiError::Unauthorized.into_response()
+    match authenticate(&state.config, req.headers()) {
+        Some(p) => {
+            req.extensions_mut().insert(p.clone());
+            let mut r = next.run(req).await;
+            r.extensions_mut().insert(p);
+            r
+        }
+        None => ApiError::Unauthorized.into_response(),
     }
 }
 
 #[derive(serde::Deserialize)]
 pub struct Login {
-    key: String,
+    key: Secret,
 }
 
 /// `POST /login` with `{"key": "..."}` → 204 and the session cookie, or 401.
@@ -342,8 +367,7 @@ pub async fn login(
         ))
         .into_response();
     };
-    let key = Secret::new(login.key);
-    let Some(i) = state.config.check_key(key.expose()) else {
+    let Some(i) = state.config.check_key(login.key.expose()) else {
         return ApiError::Unauthorized.into_response();
     };
     let value = state.config.session_value(i, now_unix());
@@ -357,6 +381,9 @@ pub async fn login(
     }
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(p) = state.config.principal(i) {
+        r.extensions_mut().insert(p.clone());
+    }
     r
 }
 
@@ -376,31 +403,50 @@ pub async fn logout() -> Response {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hmac_matches_rfc4231_case_2() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
+    const SECRET: &str = "a-session-secret-of-at-least-32-bytes-0000";
 
     #[test]
     fn keys_and_sessions() {
         let c = ApiConfig::from_keys(&["alpha", "beta"]);
         assert_eq!(c.check_key("beta"), Some(1));
         assert_eq!(c.check_key("gamma"), None);
-        let s = c.session_value(0, 1000);
-        assert!(!s.contains("alpha") && !s.contains(&hash_key("alpha")));
-        assert!(c.check_session(&s, 1001));
-        assert!(!c.check_session(&s, 1000 + c.session_ttl_secs + 1));
-        let forged = s.replace("v1.", "v1.9");
-        assert!(!c.check_session(&forged, 1001));
-        let other = ApiConfig::from_keys(&["delta"]);
-        assert!(!other.check_session(&s, 1001));
-        assert!(ApiConfig::from_hashes("zz").is_err());
-        assert!(ApiConfig::from_hashes("").is_err());
+        let s = c.session_value(1, 1000);
+        assert!(!s.contains("alpha") && !s.contains(&hash_key("beta")));
+        assert_eq!(c.check_session(&s, 1001), Some(1));
+        assert_eq!(c.check_session(&s, 1000 + c.session_ttl_secs + 1), None);
+        let other = ApiConfig::from_keys(&["beta"]);
+        assert_eq!(
+            other.check_session(&s, 1001),
+            None,
+            "another session secret"
+        );
         assert!(format!("{c:?}").contains("keys: 2"));
+    }
+
+    #[test]
+    fn the_session_secret_is_required_and_long() {
+        let h = hash_key("0123456789abcdef0123456789abcdef");
+        let e = ApiConfig::from_lookup(|k| (k == "API_KEY_HASHES").then(|| h.clone())).unwrap_err();
+        assert_eq!(e.variable, "SESSION_SECRET");
+        let e = ApiConfig::from_lookup(|k| match k {
+            "API_KEY_HASHES" => Some(h.clone()),
+            "SESSION_SECRET" => Some("short".into()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("shorter") && !e.to_string().contains("short\""));
+        let c = ApiConfig::from_lookup(|k| match k {
+            "API_KEYS" => Some(h.clone()),
+            "SESSION_SECRET" => Some(SECRET.into()),
+            "SESSION_EPOCH" => Some("2".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(!format!("{c:?}").contains(SECRET));
+        assert!(c.principal(0).is_some_and(|p| p.is_admin()));
+        let e =
+            ApiConfig::from_lookup(|k| (k == "SESSION_SECRET").then(|| SECRET.into())).unwrap_err();
+        assert_eq!(e.variable, "API_KEYS");
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! - `,` as the decimal mark and no thousands separator (`1234567,89`), so cells are numbers;
 //! - dates as `dd/mm/aaaa`, timestamps as `dd/mm/aaaa hh:mm:ss` (UTC for ETL timestamps);
 //! - CRLF line ends; fields quoted with `"` when they contain `;`, `"`, CR or LF (`"` doubled);
-//! - text starting with `=`, `+`, `-`, `@` (a formula to Excel) is prefixed with `'`, so a
-//!   customer name can never run as a formula (CSV injection).
+//! - text starting with `=`, `+`, `-`, `@`, TAB or CR (a formula to Excel, per OWASP) is
+//!   prefixed with `'`, so a customer name can never run as a formula (CSV injection).
 //!
 //! The header row uses the JSON field names, so the two formats line up.
 
@@ -81,7 +81,7 @@ fn br_timestamp(s: &str) -> Option<String> {
 }
 
 fn quote(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -133,6 +133,22 @@ mod tests {
             "'=HYPERLINK(1)"
         );
         assert_eq!(cell(ColType::Text, &Value::Null), "");
+    }
+
+    #[test]
+    fn every_owasp_formula_trigger_is_neutralised() {
+        for (text, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+5511999990000", "'+5511999990000"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1+1", "'\t=1+1"),
+            // A leading CR also needs quoting as a CSV field.
+            ("\r=1+1", "\"'\r=1+1\""),
+            ("Ana Souza", "Ana Souza"),
+        ] {
+            assert_eq!(cell(ColType::Text, &json!(text)), expected, "{text:?}");
+        }
     }
 
     #[test]

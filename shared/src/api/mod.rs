@@ -4,7 +4,8 @@
 //! URL) and `cvdw serve` on a local port: the handlers exist once.
 //!
 //! ## Routes
-//! - `GET /health` — public: database reachable, freshness per tenant, version. No data values.
+//! - `GET /health` — public: up or down and the version; with a key or session, also the
+//!   freshness of the caller's tenants. No data values.
 //! - `GET /` and `GET /assets/*` — public: the dashboard page (it shows a login form until a
 //!   session exists) and its vendored assets (Chart.js from npm, served by the function itself).
 //! - `POST /login` (`{"key": "..."}`) / `POST /logout` — exchange an API key for a session cookie.
@@ -12,10 +13,13 @@
 //!   `GET /openapi.json` — need `Authorization: Bearer <key>` or the session cookie.
 //!
 //! ## Design
-//! - **Auth** ([`auth`]): keys are configured as SHA-256 hashes (`API_KEY_HASHES`); a presented
-//!   key is hashed and compared in constant time against every configured hash. The session
-//!   cookie is an HMAC of an expiry under a key derived from the matching key hash (never the key
-//!   itself), HttpOnly, Secure, SameSite=Strict.
+//! - **Auth** ([`auth`], [`keys`], [`session`]): keys are configured as SHA-256 hashes with
+//!   their tenants and role (`API_KEYS`); a presented key is hashed and compared in constant
+//!   time against every configured hash. The session cookie is HMAC-signed with its own secret
+//!   (`SESSION_SECRET`), names its key by an opaque id, and is bounded and revocable.
+//! - **Scope** ([`scope`]): a request for a tenant outside the key's set is a 403; an
+//!   unfiltered one answers only the key's tenants, in every endpoint and format.
+//! - **Access log** ([`access_log`]): one line per request, naming the key, never holding it.
 //! - **Filters** are validated into [`Filters`]; a bad one is a 400 JSON naming the parameter.
 //!   Unknown parameters are refused too (a typo would otherwise silently show unfiltered data).
 //! - **CSV** ([`csv`]): `?format=csv` or `Accept: text/csv`, for Excel pt-BR.
@@ -28,16 +32,21 @@
 //!   short caching on data, long caching on versioned assets, `no-store` on health and login.
 //!   CORS is off unless `CORS_ALLOW_ORIGINS` lists origins.
 
+pub mod access_log;
 pub mod auth;
 pub mod csv;
 pub mod dashboard;
+pub mod keys;
+pub mod lambda;
 pub mod openapi;
+pub mod scope;
+pub mod session;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -50,7 +59,8 @@ use tokio_postgres::Client;
 use tracing::{error, info, warn};
 
 use crate::analytics::{self, BadParam, Filters, Metric, Page, Source, METRICS};
-pub use auth::{hash_key, ApiConfig, ConfigError};
+pub use auth::{generate_session_secret, hash_key, ApiConfig, ConfigError};
+pub use keys::{Principal, Role, Tenants};
 
 /// The crate version reported by `/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -205,8 +215,9 @@ impl Database {
     /// order, and the loader stays unaware of analytics. Why wait instead of answering from
     /// the live views: the dashboard sends about ten requests at once; they all wait for ONE
     /// refresh (in-process single flight here, across processes the advisory lock inside
-    /// `analytics.atualizar()`), which costs about as much as one live query, instead of each
-    /// running its own live query. Correctness never depends on this: the SQL itself reads the
+    /// `analytics.atualizar()`, called through its SECURITY DEFINER wrapper so that the api's
+    /// read-only role can refresh: migrations/0008_roles.sql), which costs about as much as
+    /// one live query, instead of each running its own live query. Correctness never depends on this: the SQL itself reads the
     /// live definitions while the cache is stale. Failures are logged and retried later.
     pub async fn ensure_analytics_cache(&self) {
         if !self.cache.due() {
@@ -225,7 +236,7 @@ impl Database {
             if !valid {
                 let t = Instant::now();
                 let rebuilt: bool = c
-                    .query_typed_one("SELECT analytics.atualizar(true)", &[])
+                    .query_typed_one("SELECT etl.atualizar_analytics(true)", &[])
                     .await?
                     .get(0);
                 info!(
@@ -251,6 +262,17 @@ impl Database {
 pub struct AppState {
     pub db: Database,
     pub config: ApiConfig,
+    health: scope::HealthCache,
+}
+
+impl AppState {
+    pub fn new(db: Database, config: ApiConfig) -> Self {
+        Self {
+            db,
+            config,
+            health: scope::HealthCache::default(),
+        }
+    }
 }
 
 /// Everything a handler can answer with besides success.
@@ -260,6 +282,9 @@ pub enum ApiError {
     BadParam(#[from] BadParam),
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// The key is valid but may not read this (another tenant, or an admin-only endpoint).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     #[error("the database is unavailable: {0}")]
     DatabaseUnavailable(String),
     #[error("query failed: {}", crate::db::pg_error_text(.0))]
@@ -288,6 +313,7 @@ impl IntoResponse for ApiError {
                 StatusCode::UNAUTHORIZED,
                 json!({"error": "missing or invalid API key: send `Authorization: Bearer <key>` or log in"}),
             ),
+            ApiError::Forbidden(why) => (StatusCode::FORBIDDEN, json!({"error": why})),
             ApiError::DatabaseUnavailable(e) => {
                 error!(error = %e, "database unavailable");
                 (
@@ -330,7 +356,7 @@ pub const ROUTES: &[(&str, &str, bool, &str)] = &[
         "/health",
         "get",
         true,
-        "Liveness: database reachable, data freshness per tenant, version",
+        "Liveness: up or down and the version; with a key, the freshness of its tenants",
     ),
     ("/", "get", true, "The sales dashboard (pt-BR)"),
     ("/assets/app.js", "get", true, "Dashboard script"),
@@ -367,8 +393,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         api = api.route(
             &path,
             get(
-                move |state: State<Arc<AppState>>, headers: HeaderMap, q: QueryParams| {
-                    metric_handler(m, state, headers, q)
+                move |state: State<Arc<AppState>>,
+                      caller: Extension<Principal>,
+                      headers: HeaderMap,
+                      q: QueryParams| {
+                    metric_handler(m, state, caller, headers, q)
                 },
             ),
         );
@@ -397,6 +426,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             .quality(tower_http::CompressionLevel::Precise(1)),
     )
     .layer(axum::middleware::map_response(common_headers))
+    .layer(axum::middleware::from_fn(access_log::layer))
 }
 
 async fn common_headers(mut r: Response) -> Response {
@@ -417,28 +447,32 @@ async fn not_found() -> Response {
     r
 }
 
-/// `GET /health`: no data values, only reachability, freshness and version.
-async fn health(State(state): State<Arc<AppState>>) -> Response {
-    let result = async {
-        let c = state.db.client().await?;
-        Ok::<_, ApiError>(analytics::freshness(&c).await?)
-    }
-    .await;
-    let (status, body) = match result {
-        Ok(f) => (
+/// `GET /health`: up or down and the version; with a key or session, the freshness of the
+/// caller's tenants. No data values. Both answers come from [`scope::HealthCache`].
+async fn health(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let caller = auth::authenticate(&state.config, &headers);
+    let (status, body) = match scope::health(&state, caller.as_ref()).await {
+        Ok(Some(tenants)) => (
             StatusCode::OK,
-            json!({"status": "ok", "version": VERSION, "database": {"reachable": true}, "tenants": f}),
+            json!({"status": "ok", "version": VERSION, "database": {"reachable": true}, "tenants": tenants}),
+        ),
+        Ok(None) => (
+            StatusCode::OK,
+            json!({"status": "ok", "version": VERSION, "database": {"reachable": true}}),
         ),
         Err(e) => {
             warn!(error = %e, "health check: database not reachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({"status": "unavailable", "version": VERSION, "database": {"reachable": false}, "tenants": []}),
+                json!({"status": "unavailable", "version": VERSION, "database": {"reachable": false}}),
             )
         }
     };
     let mut r = (status, Json(body)).into_response();
     no_store(r.headers_mut());
+    if let Some(p) = caller {
+        r.extensions_mut().insert(p);
+    }
     r
 }
 
@@ -540,17 +574,37 @@ fn pairs(q: QueryParams) -> Result<Vec<(String, String)>, ApiError> {
 async fn metric_handler(
     metric: &'static Metric,
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Principal>,
     headers: HeaderMap,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let params = parse_params(Some(metric), &pairs(q)?, accept)?;
-    let rows = run_metric(&state.db, metric, &params).await?;
+    if metric.source == Source::EtlStatus && !caller.is_admin() {
+        return Err(ApiError::Forbidden("the ETL status needs an admin key"));
+    }
+    let tenants = scope::tenants_for(&caller, params.filters.tenant.as_deref())?;
+    if metric.source == Source::Paged && tenants.len() > 1 {
+        return Err(analytics::bad(
+            "tenant",
+            "this key reads several tenants; choose one with ?tenant=",
+        )
+        .into());
+    }
+    let mut rows = analytics::Rows::default();
+    for t in &tenants {
+        let mut p = params.clone();
+        p.filters.tenant = t.clone();
+        let part = run_metric(&state.db, metric, &p).await?;
+        rows.rows.extend(part.rows);
+        rows.total = part.total;
+    }
     let mut r = match params.format {
         Format::Csv => csv::response(metric, &rows.objects()),
         Format::Json => metric_json(metric, &params, &rows),
     };
     data_cache_headers(r.headers_mut());
+    scope::mark_served(&mut r, &tenants);
     Ok(r)
 }
 
@@ -636,20 +690,26 @@ fn data_cache_headers(h: &mut HeaderMap) {
 
 async fn empreendimentos_handler(
     State(state): State<Arc<AppState>>,
+    Extension(caller): Extension<Principal>,
     headers: HeaderMap,
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let params = parse_params(None, &pairs(q)?, accept)?;
+    let tenants = scope::tenants_for(&caller, params.filters.tenant.as_deref())?;
     state.db.ensure_analytics_cache().await;
     let c = state.db.client().await?;
-    let rows = analytics::empreendimentos(&c, params.filters.tenant.as_deref()).await?;
+    let mut rows = Vec::new();
+    for t in &tenants {
+        rows.extend(analytics::empreendimentos(&c, t.as_deref()).await?);
+    }
     let rows: Vec<Value> = rows
         .into_iter()
         .map(|(t, id, nome)| json!({"tenant": t, "idempreendimento": id, "empreendimento": nome}))
         .collect();
     let mut r = Json(json!({"rows": rows})).into_response();
     data_cache_headers(r.headers_mut());
+    scope::mark_served(&mut r, &tenants);
     Ok(r)
 }
 

@@ -106,6 +106,7 @@ pub fn document() -> Value {
     let errors = json!({
         "400": {"description": "Invalid parameter", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "401": {"description": "Missing or invalid API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "403": {"description": "The key may not read this tenant (or, for the ETL status, is not an admin key)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
         "503": {"description": "Database unavailable", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     });
     let mut schemas = Map::new();
@@ -168,6 +169,7 @@ pub fn document() -> Value {
                 op["parameters"] = json!(parameters(None));
                 op["responses"]["400"] = errors["400"].clone();
                 op["responses"]["503"] = errors["503"].clone();
+                op["responses"]["403"] = errors["403"].clone();
             }
             _ => {}
         }

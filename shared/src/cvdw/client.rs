@@ -196,16 +196,44 @@ enum Attempt {
     Rejected(u16, String),
 }
 
+/// The base URL must be `https://`, or `http://` to a loopback host (the local simulator), so
+/// the token never crosses a network in clear.
+fn check_base_url(base: &str) -> Result<(), CvdwError> {
+    let parsed = reqwest::Url::parse(base)
+        .map_err(|_| CvdwError::Config(format!("base URL `{base}` is not a URL")))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_local_base_url(base) => Ok(()),
+        "http" => Err(CvdwError::Config(format!(
+            "base URL `{base}` is plain http to a non-local host; CVDW must be reached over https \
+             (http is allowed only for localhost / 127.0.0.1 / ::1, the local simulator)"
+        ))),
+        _ => Err(CvdwError::Config(format!(
+            "base URL `{base}` must start with https:// (or http:// for a local simulator)"
+        ))),
+    }
+}
+
+/// Whether the base URL names a loopback host.
+fn is_local_base_url(base: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(base) else {
+        return false;
+    };
+    let Some(host) = u.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost"),
+    }
+}
+
 impl CvdwClient {
     /// Build the client. Installs the rustls ring provider if none is installed yet.
     pub fn new(cfg: ClientConfig, pacer: Arc<Pacer>) -> Result<Self, CvdwError> {
         install_ring_provider();
-        if !(cfg.base_url.starts_with("http://") || cfg.base_url.starts_with("https://")) {
-            return Err(CvdwError::Config(format!(
-                "base URL `{}` must start with http:// or https://",
-                cfg.base_url
-            )));
-        }
+        check_base_url(&cfg.base_url)?;
         if cfg.email.trim().is_empty() || cfg.token.is_empty() {
             return Err(CvdwError::Config(
                 "email and token are both required".into(),
@@ -217,6 +245,10 @@ impl CvdwClient {
             .map_err(|_| CvdwError::Config("the token is not a valid header value".into()))?;
         token.set_sensitive(true);
         let http = reqwest::Client::builder()
+            // The token and e-mail headers would follow a redirect to whatever host it names;
+            // a 30x is answered as a permanent error instead (CvdwError::Rejected).
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(!is_local_base_url(&cfg.base_url))
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
             .user_agent(concat!("cvdw-etl/", env!("CARGO_PKG_VERSION")))
@@ -327,6 +359,7 @@ impl CvdwClient {
                         401 => " (check the credential's e-mail and token, and that its user may read this object)",
                         405 => " (unknown CVDW path or method)",
                         400 => " (a request parameter was refused)",
+                        300..=399 => " (a redirect: not followed, so the token never goes to another host; check the base URL)",
                         _ => "",
                     };
                     return Err(CvdwError::Rejected {
@@ -552,6 +585,26 @@ mod tests {
             }
         });
         (format!("http://{addr}/api/v1/cvdw"), seen, h)
+    }
+
+    #[test]
+    fn base_url_is_https_unless_local() {
+        for ok in [
+            "https://acme.cvcrm.com.br/api/v1/cvdw",
+            "http://127.0.0.1:8080/api/v1/cvdw",
+            "http://localhost:8080/api/v1/cvdw",
+            "http://[::1]:8080/api/v1/cvdw",
+        ] {
+            assert!(check_base_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://acme.cvcrm.com.br/api/v1/cvdw",
+            "http://10.0.0.5/api/v1/cvdw",
+            "ftp://x/api",
+            "acme.cvcrm.com.br",
+        ] {
+            assert!(check_base_url(bad).is_err(), "{bad}");
+        }
     }
 
     fn client(base: &str) -> CvdwClient {
