@@ -3,8 +3,10 @@
 //! Thin on purpose: everything lives in `shared::extract`. Cold start builds the config, the
 //! S3 client, one CVDW client and pacer per credential, and the continuer, once. Each
 //! invocation is either
-//! - an EventBridge Scheduler event (any payload without `cvdw_continuation`; `{"full": true}`
-//!   or `{"detail": {"full": true}}` forces a full run), see `events/scheduler-*.json`, or
+//! - the schedule's payload, `{"trigger":"schedule"}` (the template's EventBridge Scheduler
+//!   `Input`, `events/extract-schedule.json`), or any other payload without
+//!   `cvdw_continuation`; `{"full": true}` forces a full run (a manual backfill,
+//!   `events/extract-backfill.json`), or
 //! - a continuation `{"cvdw_continuation": {"tenant", "run_id"}}` that this function sent to
 //!   itself before its deadline (`events/extract-continuation.json`).
 //!
@@ -108,8 +110,10 @@ fn parse_continuation(payload: &Value) -> Result<Option<ContinuationEvent>, Erro
 }
 
 fn wants_full(payload: &Value) -> bool {
-    let flag = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
-    flag(payload.get("full")) || flag(payload.get("detail").and_then(|d| d.get("full")))
+    payload
+        .get("full")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// The context deadline is wall-clock milliseconds since the epoch. cargo-lambda's local
@@ -143,18 +147,18 @@ mod tests {
     #[test]
     fn sample_events_parse() {
         let sched: Value =
-            serde_json::from_str(include_str!("../../../events/scheduler-extract.json")).unwrap();
+            serde_json::from_str(include_str!("../../../events/extract-schedule.json")).unwrap();
         assert_eq!(parse_continuation(&sched).unwrap(), None);
         assert!(!wants_full(&sched));
         let full: Value =
-            serde_json::from_str(include_str!("../../../events/scheduler-extract-full.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../../events/extract-backfill.json")).unwrap();
+        assert_eq!(parse_continuation(&full).unwrap(), None);
         assert!(wants_full(&full));
         let cont: Value =
             serde_json::from_str(include_str!("../../../events/extract-continuation.json"))
                 .unwrap();
         let ev = parse_continuation(&cont).unwrap().unwrap();
-        assert_eq!(ev.cvdw_continuation.tenant, "demo");
+        assert_eq!(ev.cvdw_continuation.tenant, "construtora-sao-jose");
         assert!(parse_continuation(&json!({"cvdw_continuation": {"tenant": 1}})).is_err());
     }
 
