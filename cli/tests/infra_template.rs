@@ -700,6 +700,9 @@ fn alarms_cover_errors_dead_letters_freshness_and_throttling() {
         expr.contains("SUM(Throttled)") && expr.contains("\"cvdw-etl\""),
         "{expr}"
     );
+    // A metric the functions still publish (shared::emf keeps a small fixed set).
+    assert!(shared::emf::PUBLISHED.contains(&"Throttled"));
+    assert!(expr.contains(&format!(", {})", shared::emf::DIMENSION)), "{expr}");
     assert!(is_ref(&throttled["Threshold"], "ThrottledAlarmThreshold"));
     assert_eq!(param_default(&t, &throttled["Threshold"]).as_u64(), Some(0));
     // E-mail subscription is a parameter.

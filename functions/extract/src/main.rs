@@ -11,8 +11,9 @@
 //!   itself before its deadline (`events/extract-continuation.json`).
 //!
 //! The response is the per-tenant reports; the invocation fails (so Lambda's async retry and
-//! alarms see it) when any tenant failed. One CloudWatch EMF line per tenant and object goes
-//! to stdout.
+//! alarms see it) when any tenant failed. One JSON line per tenant and object goes to stdout;
+//! only the per-tenant line carries CloudWatch metrics, the fixed set `shared::emf::bounded`
+//! keeps.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -83,8 +84,10 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     for (tenant, result) in results {
         match result {
             Ok(report) => {
+                // Only the fixed set of tenant metrics is published (shared::emf::bounded);
+                // the per-object counts stay in the log line.
                 for line in emf_lines(&report, now_ms) {
-                    println!("{line}");
+                    println!("{}", shared::emf::bounded(&line));
                 }
                 reports.push(serde_json::to_value(&report)?);
             }
