@@ -336,13 +336,14 @@ fn raw_bucket_is_private_encrypted_versioned_and_kept() {
     assert!(!allowed
         .iter()
         .any(|c| c == "GLACIER" || c == "DEEP_ARCHIVE"));
-    // By default Intelligent-Tiering from day 0: cold pages get cheaper by themselves and
-    // replay reads them without a restore (docs/cost.md).
+    // By default Glacier Instant Retrieval from day 0, for pages of 128 KB or more: replay
+    // reads them in milliseconds without a restore (docs/cost.md compares the classes).
     assert_eq!(
         param_default(&t, &tr["StorageClass"]).as_str(),
-        Some("INTELLIGENT_TIERING")
+        Some("GLACIER_IR")
     );
     assert_eq!(param_default(&t, &tr["TransitionInDays"]).as_u64(), Some(0));
+    assert_eq!(raw["ObjectSizeGreaterThan"].as_str(), Some("131071"));
     assert!(
         p["IntelligentTieringConfigurations"].is_null(),
         "no archive tiers: they need a restore"
@@ -702,7 +703,10 @@ fn alarms_cover_errors_dead_letters_freshness_and_throttling() {
     );
     // A metric the functions still publish (shared::emf keeps a small fixed set).
     assert!(shared::emf::PUBLISHED.contains(&"Throttled"));
-    assert!(expr.contains(&format!(", {})", shared::emf::DIMENSION)), "{expr}");
+    assert!(
+        expr.contains(&format!(", {})", shared::emf::DIMENSION)),
+        "{expr}"
+    );
     assert!(is_ref(&throttled["Threshold"], "ThrottledAlarmThreshold"));
     assert_eq!(param_default(&t, &throttled["Threshold"]).as_u64(), Some(0));
     // E-mail subscription is a parameter.
