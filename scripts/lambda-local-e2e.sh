@@ -3,12 +3,12 @@
 # emulator (`cargo lambda watch`), against the CVDW simulator, a local S3-compatible server
 # (s3s-fs, the real S3 protocol) and PostgreSQL:
 #
-#   1. extract  invoked with events/scheduler-extract.json (the EventBridge Scheduler event);
+#   1. extract  invoked with events/extract-schedule.json (what the EventBridge Scheduler target sends);
 #               lands raw pages, manifests and state in S3;
 #   2. load     invoked once per stored raw page, then per manifest, with the S3 ObjectCreated
 #               event S3 would send for it (key URL-encoded the way S3 does); then
 #               events/s3-object-created.json and events/s3-manifest-created.json as they
-#               are (a key with spaces and accents, URL-encoded), after storing a page and
+#               are (a tenant the configuration accepts, with versionId and eTag), after storing a page and
 #               its manifest under those keys;
 #   3. api      invoked with every events/api-*.json, then fetched over HTTP through the
 #               emulator's function URL route (/lambda-url/api/...).
@@ -173,8 +173,8 @@ if [ "$E2E_EXTRACT" = cli ]; then
   "$CVDW" extract --once --objects "$E2E_OBJECTS" >"$WORK/extract.out" 2>"$WORK/extract.err" || {
     tail -30 "$WORK/extract.err"; fail "cvdw extract"; }
 else
-  step "extract: scheduled run of $E2E_OBJECTS (events/scheduler-extract.json)"
-  invoke extract events/scheduler-extract.json >"$WORK/extract.out" || {
+  step "extract: scheduled run of $E2E_OBJECTS (events/extract-schedule.json)"
+  invoke extract events/extract-schedule.json >"$WORK/extract.out" || {
     tail -50 "$WORK/watch.log"; fail "extract invocation"; }
   head -c 600 "$WORK/extract.out"; echo
 fi
@@ -268,8 +268,8 @@ invoke load events/s3-object-created.json >"$WORK/load.out" || {
 invoke load events/s3-manifest-created.json >"$WORK/load.out" || {
   cat "$WORK/load.out"; tail -50 "$WORK/watch.log"; fail "load of events/s3-manifest-created.json"; }
 got=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atqc \
-  "select count(*) from cvdw.vendas where tenant = 'construtora são josé' and source_key = '$sample_page_key'")
-echo "  cvdw.vendas rows of tenant 'construtora são josé' from the sample page: $got"
+  "select count(*) from cvdw.vendas where tenant = 'construtora-sao-jose' and source_key = '$sample_page_key'")
+echo "  cvdw.vendas rows of tenant 'construtora-sao-jose' from the sample page: $got"
 [ "$got" = 2 ] || fail "the sample page's two rows did not load (got $got)"
 applied=$(psql -h 127.0.0.1 -U postgres -d "$DB" -Atqc \
   "select count(*) from etl.manifests where manifest_key = '$sample_manifest_key' and applied_at is not null")

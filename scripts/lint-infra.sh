@@ -1,31 +1,43 @@
 #!/usr/bin/env bash
-# Lint the SAM template with cfn-lint (AWS's CloudFormation linter; it runs the SAM transform
-# and checks the result against the CloudFormation resource schemas).
+# Lint the SAM template twice:
+# - cfn-lint (AWS's CloudFormation linter: it runs the SAM transform and checks the result
+#   against the CloudFormation resource schemas), errors only, every finding shown;
+# - `sam validate --lint` (the SAM CLI's own transform plus cfn-lint), which is what
+#   `sam deploy` users run and what docs/deploy.md names as the minimum SAM CLI.
 #
-# Installs cfn-lint from PyPI when it is not on PATH: into a virtualenv under target/ (so a
-# system Python that refuses `pip install` is fine), falling back to `pip install --user`.
-# Fails on errors; warnings and informational findings are printed but do not fail, so a
-# newer cfn-lint adding a rule cannot break CI on its own. The template is kept free of them.
+# Installs what is missing from PyPI: aws-sam-cli (which depends on cfn-lint) into one virtualenv
+# in the user's cache directory (outside the clone, so CI's fresh clones reuse it; a system
+# Python that refuses `pip install` is fine), and a second run only checks that it is there.
+# Set INFRA_LINT_VENV to put it elsewhere. `sam validate --lint` reads no credentials and
+# calls no AWS API; it only needs a region, hence AWS_DEFAULT_REGION below.
+#
+# Fails on errors; cfn-lint warnings and informational findings are printed but do not fail, so
+# a newer cfn-lint adding a rule cannot break CI on its own. The template is kept free of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if command -v cfn-lint >/dev/null 2>&1; then
-  CFN_LINT=cfn-lint
-else
-  venv="${CARGO_TARGET_DIR:-target}/venv-cfn-lint"
-  if [ ! -x "$venv/bin/cfn-lint" ]; then
-    echo "Installing cfn-lint into $venv"
-    if python3 -m venv "$venv" >/dev/null 2>&1; then
-      "$venv/bin/pip" install --quiet --disable-pip-version-check 'cfn-lint>=1,<2'
-    else
-      python3 -m pip install --quiet --user 'cfn-lint>=1,<2'
-      venv="$(python3 -m site --user-base)"
-    fi
-  fi
-  CFN_LINT="$venv/bin/cfn-lint"
+# The oldest SAM CLI this template is checked with (docs/deploy.md, "Prerequisites").
+SAM_CLI_SPEC='aws-sam-cli>=1.170,<2'
+
+venv="${INFRA_LINT_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/cvdw-etl/venv-infra-lint}"
+if [ ! -x "$venv/bin/sam" ] || [ ! -x "$venv/bin/cfn-lint" ]; then
+  echo "Installing $SAM_CLI_SPEC (with cfn-lint) into $venv"
+  rm -rf "$venv"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$SAM_CLI_SPEC" 'cfn-lint>=1,<2'
 fi
 
-"$CFN_LINT" --version
+"$venv/bin/cfn-lint" --version
 # Every finding is shown; only errors set a non-zero exit code.
-"$CFN_LINT" --non-zero-exit-code error --include-checks I -- infra/template.yaml
+"$venv/bin/cfn-lint" --non-zero-exit-code error --include-checks I -- infra/template.yaml
 echo "cfn-lint: infra/template.yaml has no errors"
+
+"$venv/bin/sam" --version
+# From infra/, like `sam deploy`: SAM reads infra/samconfig.toml. No telemetry, no update check.
+(
+  cd infra
+  AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0 \
+    "$venv/bin/sam" validate --lint --template template.yaml
+)
+echo "sam validate --lint: infra/template.yaml is valid"

@@ -129,7 +129,7 @@ fn statements(t: &Value, function: &str) -> Vec<Statement> {
 
 const S3_ARN: &str = "arn:${AWS::Partition}:s3:::";
 
-/// The bucket's name template, e.g. `${BucketNamePrefix}-${AWS::AccountId}-${AWS::Region}`.
+/// The bucket's name template, `${AWS::StackName}-raw-${AWS::AccountId}-${AWS::Region}`.
 fn bucket_name(t: &Value) -> String {
     sub_or_str(&props(t, "RawBucket")["BucketName"])
         .expect("BucketName is a !Sub")
@@ -300,7 +300,13 @@ fn raw_pages_and_manifests_trigger_load_and_nothing_else_does() {
 fn raw_bucket_is_private_encrypted_versioned_and_kept() {
     let t = template();
     let bucket = resource(&t, "RawBucket");
-    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    // Kept when the stack is deleted or the bucket replaced, but removed when the stack's own
+    // first deploy rolls back, so a retry does not meet an orphan of the same name.
+    assert_eq!(
+        bucket["DeletionPolicy"].as_str(),
+        Some("RetainExceptOnCreate")
+    );
+    assert_eq!(bucket["UpdateReplacePolicy"].as_str(), Some("Retain"));
     let p = &bucket["Properties"];
     assert_eq!(
         p["VersioningConfiguration"]["Status"].as_str(),
@@ -330,6 +336,18 @@ fn raw_bucket_is_private_encrypted_versioned_and_kept() {
     assert!(!allowed
         .iter()
         .any(|c| c == "GLACIER" || c == "DEEP_ARCHIVE"));
+    // By default Glacier Instant Retrieval from day 0, for pages of 128 KB or more: replay
+    // reads them in milliseconds without a restore (docs/cost.md compares the classes).
+    assert_eq!(
+        param_default(&t, &tr["StorageClass"]).as_str(),
+        Some("GLACIER_IR")
+    );
+    assert_eq!(param_default(&t, &tr["TransitionInDays"]).as_u64(), Some(0));
+    assert_eq!(raw["ObjectSizeGreaterThan"].as_str(), Some("131071"));
+    assert!(
+        p["IntelligentTieringConfigurations"].is_null(),
+        "no archive tiers: they need a restore"
+    );
     // TLS only.
     let policy = props(&t, "RawBucketPolicy");
     assert!(is_ref(&policy["Bucket"], "RawBucket"));
@@ -693,9 +711,17 @@ fn alarms_cover_errors_dead_letters_freshness_and_throttling() {
         expr.contains("SUM(Throttled)") && expr.contains("\"cvdw-etl\""),
         "{expr}"
     );
-    assert_eq!(throttled["Threshold"].as_u64(), Some(0));
+    // A metric the functions still publish (shared::emf keeps a small fixed set).
+    assert!(shared::emf::PUBLISHED.contains(&"Throttled"));
+    assert!(
+        expr.contains(&format!(", {})", shared::emf::DIMENSION)),
+        "{expr}"
+    );
+    assert!(is_ref(&throttled["Threshold"], "ThrottledAlarmThreshold"));
+    assert_eq!(param_default(&t, &throttled["Threshold"]).as_u64(), Some(0));
     // A full run that deleted nothing for want of evidence: the load function's EMF
-    // `DeletionsSkipped`, summed over tenants.
+    // `DeletionsSkipped`, summed over tenants, and published (shared::emf).
+    assert!(shared::emf::PUBLISHED.contains(&"DeletionsSkipped"));
     let skipped = props(&t, "DeletionSkippedAlarm");
     let expr = skipped["Metrics"][0]["Expression"].as_str().unwrap();
     assert!(
@@ -831,4 +857,276 @@ fn freshness_alarm_counts_a_metric_the_load_function_emits() {
     );
     let redelivered = page(PageOutcome::Duplicate { key: "k".into() });
     assert_eq!(emitted(&redelivered), 0, "a redelivery is not fresh data");
+}
+
+/// Every `!Ref` target inside a value (through `!If`, `!Join`, lists and maps).
+fn refs(v: &Value) -> Vec<String> {
+    match v {
+        Value::Tagged(tagged) => {
+            if tagged.tag == "Ref" {
+                tagged
+                    .value
+                    .as_str()
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect()
+            } else {
+                refs(&tagged.value)
+            }
+        }
+        Value::Sequence(s) => s.iter().flat_map(refs).collect(),
+        Value::Mapping(m) => m.iter().flat_map(|(_, v)| refs(v)).collect(),
+        _ => vec![],
+    }
+}
+
+/// The stack name `sam deploy` uses (infra/samconfig.toml).
+fn default_stack_name() -> String {
+    let text = std::fs::read_to_string(root().join("infra/samconfig.toml")).unwrap();
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("stack_name = "))
+        .expect("samconfig.toml sets stack_name")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// S3's rules for a bucket name (general purpose buckets).
+fn is_valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+#[test]
+fn raw_bucket_name_includes_the_stack_name_and_is_valid_in_every_region() {
+    let t = template();
+    let name = bucket_name(&t);
+    // Two stacks (production and staging) in one account and region get two buckets.
+    assert_eq!(
+        name,
+        "${AWS::StackName}-raw-${AWS::AccountId}-${AWS::Region}"
+    );
+    // Every place that names the bucket (environment, policies, the S3 permission) uses the
+    // same computed name; s3_scope asserts it for the policies.
+    let text = std::fs::read_to_string(root().join("infra/template.yaml")).unwrap();
+    assert!(!text.contains("BucketNamePrefix"));
+    for function in ["ExtractFunction", "LoadFunction"] {
+        let (_, raw_bucket) = env_vars(&t, function)
+            .into_iter()
+            .find(|(k, _)| k == "RAW_BUCKET")
+            .unwrap_or_else(|| panic!("{function} has RAW_BUCKET"));
+        assert_eq!(sub_or_str(&raw_bucket), Some(name.as_str()), "{function}");
+    }
+    assert_eq!(
+        sub_or_str(&props(&t, "LoadS3InvokePermission")["SourceArn"]),
+        Some(format!("arn:${{AWS::Partition}}:s3:::{name}").as_str())
+    );
+
+    // The longest region the template knows, and the longest stack name docs/deploy.md allows
+    // (31 lowercase characters), still give a valid bucket name; so does the default stack.
+    let regions: Vec<String> = match &t["Mappings"]["SecretsExtensionLayer"] {
+        Value::Mapping(m) => m.keys().map(|k| k.as_str().unwrap().to_string()).collect(),
+        _ => panic!("the layer mapping lists the regions"),
+    };
+    let longest_region = regions.iter().max_by_key(|r| r.len()).unwrap();
+    let render = |stack: &str, region: &str| {
+        name.replace("${AWS::StackName}", stack)
+            .replace("${AWS::AccountId}", "123456789012")
+            .replace("${AWS::Region}", region)
+    };
+    for stack in [default_stack_name(), "a".repeat(31)] {
+        let rendered = render(&stack, longest_region);
+        assert!(is_valid_bucket_name(&rendered), "{rendered}");
+    }
+    assert!(!is_valid_bucket_name(&render(
+        &"a".repeat(32),
+        longest_region
+    )));
+    let deploy = std::fs::read_to_string(root().join("docs/deploy.md")).unwrap();
+    assert!(
+        deploy.contains("at most 31 characters**"),
+        "docs/deploy.md states the stack-name limit"
+    );
+    assert_eq!(
+        render(&default_stack_name(), "sa-east-1"),
+        "cvdw-etl-raw-123456789012-sa-east-1"
+    );
+}
+
+/// README's configuration table: (variables of a row, stack parameters named in that row).
+fn readme_config_rows() -> Vec<(Vec<String>, Vec<String>)> {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("| variable |"));
+    let header: Vec<&str> = lines
+        .next()
+        .expect("the configuration table")
+        .split('|')
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .unwrap_or_else(|| panic!("README's table has a `{name}` column"))
+    };
+    let (var_col, param_col) = (col("variable"), col("stack parameter"));
+    let ticked = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    lines
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').collect();
+            (ticked(cells[var_col]), ticked(cells[param_col]))
+        })
+        .collect()
+}
+
+#[test]
+fn every_knob_the_readme_names_is_a_stack_parameter_and_the_table_says_which() {
+    let t = template();
+    let rows = readme_config_rows();
+    assert!(rows.len() >= 10);
+    // Every (variable, parameter) wiring of the template.
+    let mut wired: BTreeSet<(String, String)> = BTreeSet::new();
+    for (function, _) in FUNCTIONS {
+        for (var, value) in env_vars(&t, function) {
+            for target in refs(&value) {
+                if !t["Parameters"][target.as_str()].is_null() {
+                    wired.insert((var.clone(), target));
+                }
+            }
+        }
+    }
+    // The table names exactly those parameters, each on the row of the variable it sets.
+    let mut named: BTreeSet<(String, String)> = BTreeSet::new();
+    for (vars, params) in &rows {
+        for param in params.iter().filter(|p| !p.contains('<')) {
+            assert!(
+                !t["Parameters"][param.as_str()].is_null(),
+                "README names parameter {param}, which the template does not have"
+            );
+            let var = vars
+                .iter()
+                .find(|v| wired.contains(&((*v).clone(), param.clone())))
+                .unwrap_or_else(|| panic!("{param} sets none of {vars:?} in the template"));
+            named.insert((var.clone(), param.clone()));
+        }
+    }
+    assert_eq!(
+        named, wired,
+        "README's `stack parameter` column and the template differ"
+    );
+
+    // The knobs issue #23 lists by name are among them.
+    for knob in [
+        "CVDW_RATE_LIMIT",
+        "CVDW_OVERLAP_MINUTES",
+        "EXTRACT_FULL_EVERY",
+        "CVDW_PAGE_SIZE",
+    ] {
+        assert!(
+            wired.iter().any(|(v, _)| v == knob),
+            "{knob} is a parameter"
+        );
+    }
+    // Alarm thresholds.
+    for alarm in ["ExtractErrorsAlarm", "LoadErrorsAlarm", "ApiErrorsAlarm"] {
+        assert!(
+            is_ref(&props(&t, alarm)["Threshold"], "ErrorAlarmThreshold"),
+            "{alarm}"
+        );
+    }
+    assert!(is_ref(
+        &props(&t, "FreshnessAlarm")["EvaluationPeriods"],
+        "FreshnessHours"
+    ));
+}
+
+/// The extract tunables' defaults in the template are the code's: deploying with them
+/// configures exactly what no variable at all would.
+#[test]
+fn extract_parameter_defaults_are_the_code_defaults() {
+    use shared::extract::ExtractConfig;
+
+    let t = template();
+    let base: Vec<(&str, String)> = vec![
+        ("RAW_BUCKET", "b".into()),
+        ("CVDW_TENANT", "acme".into()),
+        ("CVDW_SUBDOMAIN", "acme".into()),
+        ("CVDW_EMAIL", "a@b.c".into()),
+        ("CVDW_TOKEN", "t".into()),
+    ];
+    let mut deployed = base.clone();
+    for (var, value) in env_vars(&t, "ExtractFunction") {
+        if let Some((tag, inner)) = intrinsic(&value) {
+            let Some(param) = inner.as_str().filter(|_| tag == "Ref") else {
+                continue;
+            };
+            let tunable = (var.starts_with("CVDW_") || var.starts_with("EXTRACT_"))
+                && !var.ends_with("_SECRET_ARN");
+            if !tunable {
+                continue;
+            }
+            let default = &t["Parameters"][param]["Default"];
+            let text = match default {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                other => panic!("{param}: default {other:?}"),
+            };
+            let leaked: &'static str = Box::leak(var.into_boxed_str());
+            deployed.push((leaked, text));
+        }
+    }
+    assert!(deployed.len() >= base.len() + 10, "{deployed:?}");
+    let read = |vars: &[(&str, String)]| {
+        ExtractConfig::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|e| panic!("the template's defaults are rejected: {e}"))
+    };
+    let (code, template) = (read(&base), read(&deployed));
+    assert_eq!(template.pacer, code.pacer);
+    assert_eq!(template.retry, code.retry);
+    assert_eq!(template.page_size, code.page_size);
+    assert_eq!(template.timeout, code.timeout);
+    assert_eq!(template.run, code.run);
+}
+
+/// Only the load function migrates, and not at init (functions/load/src/main.rs): the api and
+/// extract functions never run migrations, so a dashboard request never waits on DDL.
+#[test]
+fn only_the_load_function_migrates() {
+    let source = |path: &str| std::fs::read_to_string(root().join(path)).unwrap();
+    let load = source("functions/load/src/main.rs");
+    assert!(load.contains("db::migrate("));
+    let init = load
+        .split("async fn main()")
+        .nth(1)
+        .and_then(|rest| rest.split("\n}\n").next())
+        .expect("the load function's main");
+    assert!(!init.contains("migrate"), "load migrates at init");
+    for path in ["functions/api/src/main.rs", "functions/extract/src/main.rs"] {
+        assert!(!source(path).contains("migrate("), "{path} migrates");
+    }
+    let mut api_files = vec![root().join("shared/src/api")];
+    while let Some(p) = api_files.pop() {
+        if p.is_dir() {
+            api_files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(!text.contains("migrate("), "{p:?} migrates");
+        }
+    }
 }

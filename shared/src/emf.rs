@@ -8,10 +8,72 @@
 //!   tenant-less for the freshness alarm ("no page loaded for N hours"), and
 //!   `DeletionsSkipped` (a full run that saw too little to delete, `load::evidence`), which
 //!   the deletion alarm watches.
+//!
+//! Every distinct metric (name × dimension values) costs a monthly fee, so what becomes a
+//! CloudWatch metric is a small fixed set: [`PUBLISHED`] names, on the [`DIMENSION`] `Tenant`
+//! only, at most `PUBLISHED.len()` metrics per tenant whatever the number of objects.
+//! [`bounded`] applies that to a line; the other fields (per-object counts, durations, retries)
+//! stay in the JSON log line, where Logs Insights queries them at no per-metric cost
+//! (docs/cost.md).
 
 use serde_json::{json, Map, Value};
 
 pub const NAMESPACE: &str = "cvdw-etl";
+
+/// The only dimension custom metrics are published on.
+pub const DIMENSION: &str = "Tenant";
+
+/// The only metric names published: what an alarm or an operator's graph needs. `Throttled`
+/// backs the throttling alarm; `Pages` (extract) and `PagesLoaded` (load) show the flow;
+/// `RowsRejected` shows data that did not coerce; `DeletionsSkipped` backs the deletion alarm
+/// and is sent only when a deletion was skipped, so it costs nothing in the usual hour. (The
+/// freshness alarm reads `PagesLoaded` from the log line through a metric filter, which works
+/// whether or not it is published.)
+pub const PUBLISHED: [&str; 5] = [
+    "Throttled",
+    "Pages",
+    "PagesLoaded",
+    "RowsRejected",
+    "DeletionsSkipped",
+];
+
+/// `line` with its CloudWatch metric directive cut down to the published set: dimension
+/// sets other than `[Tenant]` and metric names outside [`PUBLISHED`] are dropped from the
+/// directive (their values stay as log fields); a line left with no metric keeps no
+/// directive at all. A line that is not an EMF JSON object is returned unchanged.
+pub fn bounded(line: &str) -> String {
+    let Ok(Value::Object(mut out)) = serde_json::from_str::<Value>(line) else {
+        return line.to_string();
+    };
+    let Some(Value::Object(aws)) = out.get_mut("_aws") else {
+        return line.to_string();
+    };
+    let directives = match aws.get_mut("CloudWatchMetrics") {
+        Some(Value::Array(d)) => d,
+        _ => return line.to_string(),
+    };
+    directives.retain_mut(|d| {
+        let dims_ok = d["Dimensions"].as_array().is_some_and(|sets| {
+            sets.iter().all(|set| {
+                set.as_array()
+                    .is_some_and(|names| names.iter().all(|n| n.as_str() == Some(DIMENSION)))
+            })
+        });
+        if !dims_ok {
+            return false;
+        }
+        if let Some(Value::Array(metrics)) = d.get_mut("Metrics") {
+            metrics.retain(|m| m["Name"].as_str().is_some_and(|n| PUBLISHED.contains(&n)));
+            !metrics.is_empty()
+        } else {
+            false
+        }
+    });
+    if directives.is_empty() {
+        out.remove("_aws");
+    }
+    Value::Object(out).to_string()
+}
 
 /// One EMF line: `metrics` are `(name, unit, value)` published with the dimension set `dims`
 /// (whose values must be among `props`); `props` also carries context (run_id…) that stays
@@ -90,20 +152,20 @@ pub fn load_lines(report: &crate::load::event::EventReport, timestamp_ms: i64) -
         .map(|(tenant, t)| {
             let mut props = Map::new();
             props.insert("Tenant".into(), Value::String(tenant));
-            line(
-                timestamp_ms,
-                &["Tenant"],
-                &[
-                    ("PagesLoaded", "Count", t.pages.into()),
-                    ("RowsLoaded", "Count", t.rows.into()),
-                    ("RowsRejected", "Count", t.rejected.into()),
-                    ("PagesRedelivered", "Count", t.redelivered.into()),
-                    ("ManifestsApplied", "Count", t.manifests.into()),
-                    ("DeletionsSkipped", "Count", t.deletions_skipped.into()),
-                    ("FailedRecords", "Count", t.failed.into()),
-                ],
-                props,
-            )
+            let mut metrics = vec![
+                ("PagesLoaded", "Count", t.pages.into()),
+                ("RowsLoaded", "Count", t.rows.into()),
+                ("RowsRejected", "Count", t.rejected.into()),
+                ("PagesRedelivered", "Count", t.redelivered.into()),
+                ("ManifestsApplied", "Count", t.manifests.into()),
+                ("FailedRecords", "Count", t.failed.into()),
+            ];
+            // Only when it happened: a metric is billed for the hours it receives data.
+            if t.deletions_skipped > 0 {
+                metrics.push(("DeletionsSkipped", "Count", t.deletions_skipped.into()));
+            }
+            let full = line(timestamp_ms, &["Tenant"], &metrics, props);
+            bounded(&full)
         })
         .collect()
 }
@@ -151,11 +213,15 @@ mod tests {
         let cw = &acme["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], NAMESPACE);
         assert_eq!(cw["Dimensions"][0][0], "Tenant");
-        assert!(cw["Metrics"]
+        let published: Vec<&str> = cw["Metrics"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["Name"] == "PagesLoaded"));
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(published, ["PagesLoaded", "RowsRejected"]);
+        // The rest stays in the log line, not as metrics.
+        assert_eq!(acme["RowsLoaded"], 498);
         assert_eq!(lines[1]["Tenant"], "beta");
         assert_eq!(lines[1]["FailedRecords"], 1);
         assert_eq!(lines[1]["PagesLoaded"], 0);
@@ -188,5 +254,68 @@ mod tests {
         // The template's DeletionSkippedAlarm sums this metric over tenants.
         assert_eq!(line["DeletionsSkipped"], 2);
         assert_eq!(line["ManifestsApplied"], 2);
+        let published: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m["Name"].as_str())
+            .collect();
+        assert!(published.contains(&"DeletionsSkipped"), "{published:?}");
+        // An hour without a skipped deletion sends no such metric (it would be billed).
+        let quiet = EventReport {
+            done: vec![],
+            failures: vec!["raw/acme/vendas/2026/11/29/r/00001.json: closed".into()],
+            permanent_failures: 0,
+        };
+        let quiet: Value = serde_json::from_str(&load_lines(&quiet, 0)[0]).unwrap();
+        assert!(quiet.get("DeletionsSkipped").is_none(), "{quiet}");
+    }
+
+    #[test]
+    fn only_the_fixed_set_becomes_metrics() {
+        // Extract's per-object line (dimensions Tenant, Object): no metric at all, the
+        // values stay as log fields.
+        let per_object = line(
+            1,
+            &["Tenant", "Object"],
+            &[("Pages", "Count", 2.into()), ("Rows", "Count", 600.into())],
+            Map::from_iter([
+                ("Tenant".to_string(), Value::from("acme")),
+                ("Object".to_string(), Value::from("vendas")),
+            ]),
+        );
+        let v: Value = serde_json::from_str(&bounded(&per_object)).unwrap();
+        assert!(v.get("_aws").is_none(), "{v}");
+        assert_eq!(v["Rows"], 600);
+        assert_eq!(v["Object"], "vendas");
+
+        // The per-tenant line keeps only the published names.
+        let per_tenant = line(
+            1,
+            &["Tenant"],
+            &[
+                ("Pages", "Count", 2.into()),
+                ("Throttled", "Count", 1.into()),
+                ("DurationMs", "Milliseconds", 1234.into()),
+            ],
+            Map::from_iter([("Tenant".to_string(), Value::from("acme"))]),
+        );
+        let v: Value = serde_json::from_str(&bounded(&per_tenant)).unwrap();
+        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Pages", "Throttled"]);
+        assert_eq!(v["DurationMs"], 1234);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "Tenant"
+        );
+
+        // Not EMF: unchanged.
+        assert_eq!(bounded("not json"), "not json");
+        assert_eq!(bounded("{\"a\":1}"), "{\"a\":1}");
     }
 }

@@ -35,10 +35,18 @@ pub const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
 /// Lambda sets this for every function; the extension accepts only callers that know it.
 pub const SESSION_TOKEN_VAR: &str = "AWS_SESSION_TOKEN";
 
-/// Pauses between attempts. The extension answers "not ready" for a moment while it starts
-/// and its first fetch goes to Secrets Manager over the network; three short attempts
-/// (at most ~6.5 s with the per-request timeout) stay inside Lambda's 10 s init window.
+/// Pauses between attempts once the extension answers. It answers "not ready" for a moment
+/// while it starts and its first fetch goes to Secrets Manager over the network; three short
+/// attempts (at most ~6.5 s with the per-request timeout) stay inside Lambda's 10 s init window.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(100), Duration::from_millis(400)];
+/// How long to keep trying an extension that does not accept connections yet. Lambda starts
+/// the runtime once the extension has *registered*, which can be before its HTTP server
+/// listens; a refused connection then means "not yet", not "no extension". No new attempt
+/// starts after this, so with the request timeout init spends at most ~7 s here.
+const UNREACHABLE_BUDGET: Duration = Duration::from_secs(5);
+/// First pause after a refused connection; doubles up to [`UNREACHABLE_DELAY_MAX`].
+const UNREACHABLE_DELAY: Duration = Duration::from_millis(25);
+const UNREACHABLE_DELAY_MAX: Duration = Duration::from_millis(250);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest slice of an extension error body quoted in an error.
 const MAX_QUOTED: usize = 200;
@@ -257,13 +265,23 @@ impl ExtensionClient {
         ))
     }
 
-    /// Fetch the `SecretString` of `secret_id` (an ARN or a name), retrying briefly while
-    /// the extension starts or Secrets Manager hiccups. `var` is named in errors.
+    /// Fetch the `SecretString` of `secret_id` (an ARN or a name), waiting up to
+    /// [`UNREACHABLE_BUDGET`] for an extension that is not listening yet and retrying briefly
+    /// when it answers "not ready" or Secrets Manager hiccups. `var` is named in errors.
     pub async fn get_secret(&self, var: &str, secret_id: &str) -> Result<Secret, SecretsError> {
+        let started = tokio::time::Instant::now();
+        let mut unreachable_delay = UNREACHABLE_DELAY;
         let mut attempt = 0;
         loop {
             match self.get_once(var, secret_id).await {
-                Err(e) if e.is_retryable() && attempt < RETRY_DELAYS.len() => {
+                Err(e @ SecretsError::Unreachable { .. })
+                    if started.elapsed() + unreachable_delay < UNREACHABLE_BUDGET =>
+                {
+                    tracing::debug!(var, error = %e, "secrets extension not listening yet; waiting");
+                    tokio::time::sleep(unreachable_delay).await;
+                    unreachable_delay = (unreachable_delay * 2).min(UNREACHABLE_DELAY_MAX);
+                }
+                Err(e @ SecretsError::Transient { .. }) if attempt < RETRY_DELAYS.len() => {
                     tracing::warn!(var, attempt, error = %e, "secret fetch failed; retrying");
                     tokio::time::sleep(RETRY_DELAYS[attempt]).await;
                     attempt += 1;
@@ -401,7 +419,11 @@ mod tests {
     }
 
     async fn start(script: Script) -> FakeExtension {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        start_on(0, script).await
+    }
+
+    async fn start_on(port: u16, script: Script) -> FakeExtension {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));
         let seen: Seen = Arc::new(Mutex::new(Vec::new()));
@@ -653,6 +675,7 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
+        let started = std::time::Instant::now();
         let err = resolve_with(
             env(&lambda_env(port)),
             "DATABASE_URL",
@@ -661,9 +684,38 @@ mod tests {
         .await
         .unwrap_err();
         assert!(matches!(err, SecretsError::Unreachable { .. }), "{err}");
+        // Given up once the budget for a late extension is spent, not before.
+        assert!(started.elapsed() >= UNREACHABLE_BUDGET - UNREACHABLE_DELAY_MAX);
         assert!(err.is_retryable());
         assert!(err.to_string().contains("DATABASE_URL_SECRET_ARN"));
         assert_no_leak(&err);
+    }
+
+    /// Lambda runs init as soon as the extension has registered; its HTTP server may start
+    /// listening a moment later. Connections are refused until then, and the value is still
+    /// fetched. (One second late against a five-second budget: not a tight bound.)
+    #[tokio::test]
+    async fn an_extension_that_starts_listening_late_is_waited_for() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            start_on(port, Script(vec![(200, ok_doc(VALUE))])).await
+        });
+        let got = resolve_with(
+            env(&lambda_env(port)),
+            "DATABASE_URL",
+            "DATABASE_URL_SECRET_ARN",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(got.expose(), VALUE);
+        let ext = late.await.unwrap();
+        assert_eq!(ext.hits.load(Ordering::SeqCst), 1);
+        assert_eq!(ext.seen.lock().unwrap()[0].1.as_deref(), Some(TOKEN));
     }
 
     #[tokio::test]

@@ -3,14 +3,17 @@
 //! Thin on purpose: everything lives in `shared::extract`. Cold start builds the config, the
 //! S3 client, one CVDW client and pacer per credential, and the continuer, once. Each
 //! invocation is either
-//! - an EventBridge Scheduler event (any payload without `cvdw_continuation`; `{"full": true}`
-//!   or `{"detail": {"full": true}}` forces a full run), see `events/scheduler-*.json`, or
+//! - the schedule's payload, `{"trigger":"schedule"}` (the template's EventBridge Scheduler
+//!   `Input`, `events/extract-schedule.json`), or any other payload without
+//!   `cvdw_continuation`; `{"full": true}` forces a full run (a manual backfill,
+//!   `events/extract-backfill.json`), or
 //! - a continuation `{"cvdw_continuation": {"tenant", "run_id"}}` that this function sent to
 //!   itself before its deadline (`events/extract-continuation.json`).
 //!
 //! The response is the per-tenant reports; the invocation fails (so Lambda's async retry and
-//! alarms see it) when any tenant failed. One CloudWatch EMF line per tenant and object goes
-//! to stdout.
+//! alarms see it) when any tenant failed. One JSON line per tenant and object goes to stdout;
+//! only the per-tenant line carries CloudWatch metrics, the fixed set `shared::emf::bounded`
+//! keeps.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -81,8 +84,10 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
     for (tenant, result) in results {
         match result {
             Ok(report) => {
+                // Only the fixed set of tenant metrics is published (shared::emf::bounded);
+                // the per-object counts stay in the log line.
                 for line in emf_lines(&report, now_ms) {
-                    println!("{line}");
+                    println!("{}", shared::emf::bounded(&line));
                 }
                 reports.push(serde_json::to_value(&report)?);
             }
@@ -108,8 +113,10 @@ fn parse_continuation(payload: &Value) -> Result<Option<ContinuationEvent>, Erro
 }
 
 fn wants_full(payload: &Value) -> bool {
-    let flag = |v: Option<&Value>| v.and_then(Value::as_bool).unwrap_or(false);
-    flag(payload.get("full")) || flag(payload.get("detail").and_then(|d| d.get("full")))
+    payload
+        .get("full")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// The context deadline is wall-clock milliseconds since the epoch. cargo-lambda's local
@@ -143,18 +150,18 @@ mod tests {
     #[test]
     fn sample_events_parse() {
         let sched: Value =
-            serde_json::from_str(include_str!("../../../events/scheduler-extract.json")).unwrap();
+            serde_json::from_str(include_str!("../../../events/extract-schedule.json")).unwrap();
         assert_eq!(parse_continuation(&sched).unwrap(), None);
         assert!(!wants_full(&sched));
         let full: Value =
-            serde_json::from_str(include_str!("../../../events/scheduler-extract-full.json"))
-                .unwrap();
+            serde_json::from_str(include_str!("../../../events/extract-backfill.json")).unwrap();
+        assert_eq!(parse_continuation(&full).unwrap(), None);
         assert!(wants_full(&full));
         let cont: Value =
             serde_json::from_str(include_str!("../../../events/extract-continuation.json"))
                 .unwrap();
         let ev = parse_continuation(&cont).unwrap().unwrap();
-        assert_eq!(ev.cvdw_continuation.tenant, "demo");
+        assert_eq!(ev.cvdw_continuation.tenant, "construtora-sao-jose");
         assert!(parse_continuation(&json!({"cvdw_continuation": {"tenant": 1}})).is_err());
     }
 

@@ -1,9 +1,13 @@
 //! The load Lambda: S3 `ObjectCreated` events on the raw bucket → PostgreSQL.
 //!
 //! Thin on purpose: everything it does is `shared::load` (the same code `cvdw load` and
-//! `cvdw replay` run). At init (once per container) it reads its configuration, builds the S3
-//! client, connects to PostgreSQL and applies the migrations; each invocation reuses them,
-//! reconnecting only if the connection was closed.
+//! `cvdw replay` run). At init (once per container) it reads its configuration and builds the
+//! S3 client, nothing that waits on the database: Lambda gives init 10 s, and a Neon compute
+//! waking up plus a first migration can take longer. The first invocation of each container
+//! connects and applies the migrations (idempotent, one transaction under an advisory lock,
+//! bounded by [`MIGRATION_TIMEOUT`]); later invocations reuse the connection, reconnecting only
+//! if it was closed. A failed or timed-out migration fails that invocation (Lambda retries the
+//! event) and the next invocation tries again. The api function never migrates.
 //!
 //! Errors: every record of the event is attempted; if any failed, the invocation fails, so
 //! Lambda's async retries re-deliver it (records that did load are no-ops the second time,
@@ -19,12 +23,45 @@ use shared::db::{self, Db, DbConfig};
 use shared::load::event::handle_s3_event;
 use shared::load::LoadOptions;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
 
+/// How long the first invocation may spend connecting and migrating before it gives up (and
+/// Lambda retries the event). Well inside the function's 120 s timeout, so a slow migration
+/// ends as a clear error rather than a killed invocation.
+const MIGRATION_TIMEOUT: Duration = Duration::from_secs(60);
+
 struct State {
-    db: Mutex<Db>,
+    /// `None` until the first invocation has connected and migrated.
+    db: Mutex<Option<Db>>,
+    config: DbConfig,
     /// Built once at init; each record is read from its own bucket with it.
     s3: aws_sdk_s3::Client,
+}
+
+/// The container's database connection, opened and migrated on first use.
+async fn ready<'a>(
+    slot: &'a mut Option<Db>,
+    config: &DbConfig,
+    timeout: Duration,
+) -> Result<&'a mut Db, lambda_runtime::Error> {
+    if let Some(db) = slot {
+        return Ok(db);
+    }
+    let db = tokio::time::timeout(timeout, async {
+        let mut db = Db::connect(config).await?;
+        let report = db::migrate(db.client()).await?;
+        tracing::info!(applied = ?report.applied, "migrations checked");
+        Ok::<_, db::DbError>(db)
+    })
+    .await
+    .map_err(|_| {
+        format!(
+            "connecting and migrating took longer than {}s; the next invocation tries again",
+            timeout.as_secs()
+        )
+    })??;
+    Ok(slot.insert(db))
 }
 
 #[tokio::main]
@@ -35,11 +72,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // environment locally; read once, here.
     let url = shared::secrets::require("DATABASE_URL", "DATABASE_URL_SECRET_ARN").await?;
     let config = DbConfig::from_url(url.expose())?;
-    let mut db = Db::connect(&config).await?;
-    let report = db::migrate(db.client()).await?;
-    tracing::info!(applied = ?report.applied, "migrations checked");
     let state = Arc::new(State {
-        db: Mutex::new(db),
+        db: Mutex::new(None),
+        config,
         s3: shared::store::s3_client_from_env().await,
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
@@ -50,8 +85,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 }
 
 async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lambda_runtime::Error> {
-    let mut db = state.db.lock().await;
-    let report = handle_s3_event(&mut db, &state.s3, event, LoadOptions::default()).await?;
+    let mut slot = state.db.lock().await;
+    let db = ready(&mut slot, &state.config, MIGRATION_TIMEOUT).await?;
+    let report = handle_s3_event(db, &state.s3, event, LoadOptions::default()).await?;
     // EMF metrics (stdout, raw): the freshness alarm counts `PagesLoaded`.
     for line in shared::emf::load_lines(&report, now_ms()) {
         println!("{line}");
@@ -106,7 +142,7 @@ mod tests {
             assert_eq!(r.event_name.as_deref(), Some("ObjectCreated:Put"));
             let key = decode_s3_key(r.s3.object.key.as_deref().unwrap());
             assert!(
-                key.starts_with(prefix) && key.contains("construtora são josé"),
+                key.starts_with(prefix) && key.contains("construtora-sao-jose"),
                 "{key}"
             );
         }
@@ -114,5 +150,87 @@ mod tests {
             "raw/construtora+s%C3%A3o+jos%C3%A9/vendas/2026/11/29/20261129T043512Z-a1b2c3/00001.json",
         );
         assert!(shared::landing::PageKey::parse(&page).is_some());
+    }
+
+    /// The first invocation migrates, later ones of the same container do not (the migration
+    /// bookkeeping table dropped in between stays dropped); a database that cannot be reached
+    /// in time is an error, and the slot stays empty so the next invocation tries again.
+    /// Needs the local PostgreSQL (127.0.0.1:5432, trust), like the workspace's other tests.
+    #[tokio::test]
+    async fn first_invocation_migrates_once_per_container() {
+        shared::store::install_crypto_provider();
+        let admin_cfg =
+            DbConfig::from_url("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+                .unwrap();
+        let mut admin = Db::connect(&admin_cfg).await.expect("local PostgreSQL");
+        let name = format!("load_fn_init_{}", std::process::id());
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin.client().batch_execute(&sql).await.unwrap();
+        }
+        let config = DbConfig::from_url(&format!(
+            "postgres://postgres@127.0.0.1:5432/{name}?sslmode=disable"
+        ))
+        .unwrap();
+
+        let mut slot = None;
+        async fn migrated(db: &mut Db) -> bool {
+            db.client()
+                .query_one(
+                    "SELECT to_regclass('etl.schema_migrations') IS NOT NULL",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, bool>(0)
+        }
+        let db = ready(&mut slot, &config, MIGRATION_TIMEOUT).await.unwrap();
+        assert!(
+            migrated(db).await,
+            "the first invocation applies the migrations"
+        );
+        db.client()
+            .batch_execute("DROP TABLE etl.schema_migrations")
+            .await
+            .unwrap();
+        let db = ready(&mut slot, &config, MIGRATION_TIMEOUT).await.unwrap();
+        assert!(
+            !migrated(db).await,
+            "a later invocation does not migrate again"
+        );
+        drop(slot);
+
+        // Bounded: a server that accepts the connection and never answers.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let hold = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = silent.accept().await {
+                held.push(conn);
+            }
+        });
+        let unreachable = DbConfig::from_url(&format!(
+            "postgres://postgres@127.0.0.1:{port}/x?sslmode=disable"
+        ))
+        .unwrap();
+        let mut slot = None;
+        let err = ready(&mut slot, &unreachable, Duration::from_millis(300))
+            .await
+            .err()
+            .expect("a silent server is an error");
+        assert!(
+            err.to_string().contains("next invocation tries again"),
+            "{err}"
+        );
+        assert!(slot.is_none());
+        hold.abort();
+
+        admin
+            .client()
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .await
+            .unwrap();
     }
 }
