@@ -189,6 +189,14 @@ impl ExtractConfig {
             },
         };
         let mut slots = super::schedule::Slots::default();
+        if let Some(v) = get("EXTRACT_SCHEDULE").filter(|_| get("EXTRACT_RUN_HOURS").is_none()) {
+            slots.run_hours = cron_hours(&v).ok_or_else(|| {
+                err(
+                    "EXTRACT_SCHEDULE",
+                    format!("`{v}` is not a cron(...) expression whose hours field lists hours"),
+                )
+            })?;
+        }
         if let Some(v) = get("EXTRACT_RUN_HOURS") {
             slots.run_hours = v
                 .split(',')
@@ -452,6 +460,37 @@ pub fn parse_rate(s: &str) -> Option<(u32, Duration)> {
 }
 
 /// `daily`, `always`, `never`, or a duration.
+/// The hours of an EventBridge `cron(minutes hours day month weekday year)` expression: a
+/// list (`6,10,14`), a range (`6-22`) or a stepped range (`6-22/4`), or `*`.
+pub fn cron_hours(expr: &str) -> Option<Vec<u32>> {
+    let inner = expr.trim().strip_prefix("cron(")?.strip_suffix(')')?;
+    let field = inner.split_whitespace().nth(1)?;
+    let mut hours = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0)?),
+            None => (part, 1),
+        };
+        let (from, to) = match range {
+            "*" => (0, 23),
+            r => match r.split_once('-') {
+                Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+                None => {
+                    let h = r.parse().ok()?;
+                    (h, h)
+                }
+            },
+        };
+        if from > to || to > 23 {
+            return None;
+        }
+        hours.extend((from..=to).step_by(step as usize));
+    }
+    hours.sort_unstable();
+    hours.dedup();
+    (!hours.is_empty()).then_some(hours)
+}
+
 pub fn parse_full_every(s: &str) -> Option<FullEvery> {
     match s.trim().to_ascii_lowercase().as_str() {
         "daily" | "day" => Some(FullEvery::Daily),
@@ -546,6 +585,7 @@ mod tests {
             ("EXTRACT_BUDGET", "maybe"),
             ("EXTRACT_BUDGET", "0"),
             ("EXTRACT_OTHER_FULL_EVERY", "sometimes"),
+            ("EXTRACT_SCHEDULE", "rate(4 hours)"),
         ] {
             let e = with(&[(var, bad)]).unwrap_err();
             assert_eq!(e.var, var, "{e}");

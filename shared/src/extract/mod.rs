@@ -66,6 +66,7 @@
 //! | `EXTRACT_OTHER_FULL_EVERY` | `7d` (as `EXTRACT_FULL_EVERY` when that is `always`/`never`) | full passes of the objects outside the sales set |
 //! | `EXTRACT_BUDGET` | `slot` | `slot` (the requests until the next scheduled run), `off`, or a number of requests per run |
 //! | `EXTRACT_RUN_HOURS` | `6,10,14,18,22` | São Paulo hours of the scheduled runs (the slots) |
+//! | `EXTRACT_SCHEDULE` | — | the schedule's `cron(...)` expression: its hours are the slots when `EXTRACT_RUN_HOURS` is unset |
 //! | `EXTRACT_BUDGET_MARGIN` | `5m` | kept out of each slot's budget |
 //! | `EXTRACT_DEADLINE_MARGIN` | `90s` | hand over when less than this is left |
 //! | `EXTRACT_LOCK_TTL` | `20m` | lock lifetime (renewed while working) |
