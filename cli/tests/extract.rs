@@ -160,7 +160,7 @@ fn rows_of(body: &[u8]) -> Vec<Value> {
 }
 
 fn key_of(spec: &ObjectSpec, row: &Value) -> String {
-    spec.natural_key(row).unwrap_or_else(|| row.to_string())
+    shared::identity::row_key(spec, row, || row.clone())
 }
 
 /// Landed rows of an object (optionally only from one run), by natural key, with counts.

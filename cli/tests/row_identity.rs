@@ -202,3 +202,84 @@ async fn a_sale_without_its_id_is_stored_not_quarantined() {
     assert_eq!(rejected, 0);
     t.drop().await;
 }
+
+/// The simulator's default world sends rows without ids and ids that repeat where real CVDW
+/// does (simulator::dirt::id_dirt); the real extractor stores them and the loader keeps every
+/// one: as many live rows as the source has distinct rows, none quarantined.
+#[tokio::test]
+async fn the_dirty_world_lands_whole() {
+    use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig};
+    use shared::extract::{drive, FullEvery, Quiet, RunSettings, TenantJob};
+    use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
+    use simulator::{RateLimit, SimConfig, Simulator};
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    shared::store::install_crypto_provider();
+    let sim = Simulator::new(SimConfig::for_tests());
+    let objects = "leads_conversoes,leads_momentos,pessoas_patrimoniais,pesquisas";
+    let ids = simulator::dirt::id_census(&|p| sim.ground_truth(p));
+    assert!(simulator::dirt::missing(&ids).is_empty(), "{ids:?}");
+    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
+    let store = s3.store("cvdw-raw-identity").await.unwrap();
+    let client = ClientConfig::new(
+        running.base_url(),
+        "demo@cvdw.local",
+        shared::secret::Secret::new("demo-token"),
+    );
+    let limit = RateLimit::disabled();
+    let job = TenantJob {
+        tenant: T.into(),
+        objects: shared::catalogue::select(objects).unwrap(),
+        client: CvdwClient::new(
+            client,
+            Arc::new(Pacer::new(PacerConfig::new(limit.requests, limit.window))),
+        )
+        .unwrap(),
+    };
+    let settings = RunSettings {
+        full_every: FullEvery::Always,
+        ..RunSettings::default()
+    };
+    for (_, report) in drive(
+        &store,
+        &settings,
+        std::slice::from_ref(&job),
+        &Quiet,
+        &|| Box::new(shared::extract::NoDeadline),
+        false,
+        10,
+    )
+    .await
+    .into_iter()
+    .flatten()
+    {
+        report.unwrap();
+    }
+    let mut t = TestDb::migrated("identity_sim").await;
+    replay(
+        &store,
+        &t.config,
+        &ReplayFilter::default(),
+        ReplayOptions::default(),
+        None,
+    )
+    .await
+    .unwrap();
+    let c = t.client();
+    for spec in shared::catalogue::select(objects).unwrap() {
+        let distinct: HashSet<String> = sim
+            .ground_truth(spec.path)
+            .iter()
+            .map(|r| shared::identity::row_key(spec, r, || r.clone()))
+            .collect();
+        let (live, _, rejected) = tally(c, spec.name).await;
+        assert_eq!(rejected, 0, "{}", spec.name);
+        assert_eq!(live as usize, distinct.len(), "{}", spec.name);
+    }
+    let (_, derived, _) = tally(c, "leads_conversoes").await;
+    assert!(derived > 0, "no conversion without its id landed");
+    t.drop().await;
+}

@@ -24,6 +24,7 @@
 
 pub mod catalogue;
 pub mod emf;
+pub mod identity;
 pub mod landing;
 pub mod secret;
 pub mod values;
@@ -38,8 +39,6 @@ pub mod cvdw;
 pub mod db;
 #[cfg(feature = "runtime")]
 pub mod extract;
-#[cfg(feature = "runtime")]
-pub mod identity;
 #[cfg(feature = "runtime")]
 pub mod load;
 #[cfg(feature = "local-s3")]

@@ -1,12 +1,14 @@
 //! Dirty values in the fields the sales metrics read ([`crate::Quirks::metric_dirt`]).
 //!
-//! Real CVDW rows carry every encoding cvdw-api.md §5 documents, and the metrics have a rule for
+//! Real CVDW rows carry every encoding docs/cvdw-api.md §5 documents, and the metrics have a rule for
 //! each (docs/metrics.md): money as numeric strings as well as numbers, zero and empty dates,
 //! a sale without `valor_contrato` (valued from its reservation), a reservation without team
 //! fields (team from the broker's membership), a reservation without payment conditions (the
 //! pró-soluto fallback formula). Each quirk hits a few percent of the rows, chosen by a hash of
 //! the seed and the row, so the world stays deterministic and a row never changes content
-//! without its `referencia_data` moving. Inactive rows (`ativo = 'N'`) and `'S'`/`'N'` and
+//! without its `referencia_data` moving. Ids are dirty too ([`id_dirt`]): rows without their
+//! ids where real CVDW sent them so, and ids repeated across the rows of the 1:N objects.
+//! Inactive rows (`ativo = 'N'`) and `'S'`/`'N'` and
 //! `'Sim'`/`'Não'` flags come from the world and the renderer themselves.
 
 use std::collections::BTreeMap;
@@ -47,6 +49,100 @@ pub const MONEY_OBJECTS: &[&str] = &[
     "/reservas/condicoes",
     "/comissoes",
 ];
+
+/// Rows (per mille) of the objects real CVDW has sent without ids (docs/cvdw-api.md §4): a
+/// `/leads/conversoes` run came with its id column and `referencia` empty, and survey sheets
+/// without the person.
+pub const NO_ID: u64 = 60;
+/// Rows (per mille) of the 1:N objects whose ids repeat the previous row's (another asset of
+/// the same person, the same moment of a lead again, a second sheet of the same survey by the
+/// same person); their other fields stay their own.
+pub const REPEATED_IDS: u64 = 60;
+
+/// An id quirk of one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdDirt {
+    /// These fields (and so `referencia`) are `""`.
+    Empty(&'static [&'static str]),
+    /// These fields carry the previous row's values.
+    RepeatPrevious(&'static [&'static str]),
+}
+
+/// The id quirk of row `pos` of `path`, if any. Row 0 never repeats (it has no previous row);
+/// row 1 of a 1:N object always does.
+pub fn id_dirt(seed: u64, path: &str, pos: u32) -> Option<IdDirt> {
+    let (kind, fields): (u64, IdDirt) = match path {
+        "/leads/conversoes" => (NO_ID, IdDirt::Empty(&["idlead_conversao"])),
+        "/pesquisas" if pos > 1 && pick(seed, 21, pos as u64, NO_ID) => {
+            return Some(IdDirt::Empty(&["idpessoa"]))
+        }
+        "/pesquisas" => (
+            REPEATED_IDS,
+            IdDirt::RepeatPrevious(&["idpesquisa", "idpessoa"]),
+        ),
+        "/pessoas/patrimoniais" => (REPEATED_IDS, IdDirt::RepeatPrevious(&["idpessoa"])),
+        "/leads/momentos" => (
+            REPEATED_IDS,
+            IdDirt::RepeatPrevious(&["idlead", "idmomento_lead"]),
+        ),
+        _ => return None,
+    };
+    match fields {
+        // Row 1 always repeats row 0, so that even the smallest world shows it.
+        IdDirt::RepeatPrevious(_) if pos == 0 => None,
+        IdDirt::RepeatPrevious(_) if pos == 1 => Some(fields),
+        _ => pick(seed, 20 ^ kind, pos as u64, kind).then_some(fields),
+    }
+}
+
+/// How many rows of each id quirk `rows(path)` holds: `(quirk, rows)`.
+pub fn id_census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, usize> {
+    let mut n: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let text = |r: &Value, f: &str| -> String {
+        match r.get(f) {
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Value::Number(x)) => x.to_string(),
+            _ => String::new(),
+        }
+    };
+    let conversoes = rows("/leads/conversoes");
+    *n.entry("leads/conversoes without their id").or_default() += conversoes
+        .iter()
+        .filter(|r| text(r, "idlead_conversao").is_empty())
+        .count();
+    let pesquisas = rows("/pesquisas");
+    *n.entry("pesquisas without the person").or_default() += pesquisas
+        .iter()
+        .filter(|r| text(r, "idpessoa").is_empty())
+        .count();
+    for (path, what, ids) in [
+        (
+            "/pessoas/patrimoniais",
+            "pessoas/patrimoniais: a person with several assets",
+            &["idpessoa"][..],
+        ),
+        (
+            "/leads/momentos",
+            "leads/momentos: the same moment of a lead again",
+            &["idlead", "idmomento_lead"][..],
+        ),
+        (
+            "/pesquisas",
+            "pesquisas: a second sheet of a survey by the same person",
+            &["idpesquisa", "idpessoa"][..],
+        ),
+    ] {
+        let mut seen: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+        for r in rows(path) {
+            let key: Vec<String> = ids.iter().map(|f| text(&r, f)).collect();
+            if key.iter().all(|k| !k.is_empty()) {
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+        *n.entry(what).or_default() += seen.values().filter(|c| **c > 1).count();
+    }
+    n
+}
 
 const SALT: u64 = 0xD1A7_0000;
 
@@ -280,6 +376,11 @@ mod tests {
             let c = census(&|p| sim.ground_truth(p));
             eprintln!("seed {seed} scale {scale}: {c:?}");
             assert!(missing(&c).is_empty(), "seed {seed} scale {scale}: {c:?}");
+            let ids = id_census(&|p| sim.ground_truth(p));
+            assert!(
+                missing(&ids).is_empty(),
+                "seed {seed} scale {scale}: {ids:?}"
+            );
         }
     }
 

@@ -1,4 +1,4 @@
-//! Field lists (name, JSON type) per object, generated from cvdw-api.md §8/§9.
+//! Field lists (name, JSON type) per object, generated from the reference field lists (docs/cvdw-api.md §8/§9).
 //! Types: s string, i integer, n number, a array. `FIELD_LISTS` is generated from the
 //! reference (do not edit by hand); `EXTRA_FIELD_LISTS` below is written by hand.
 
@@ -1170,8 +1170,8 @@ pub const FIELD_LISTS: &[(&str, &[(&str, u8)])] = &[
     ),
 ];
 
-/// Objects without a field table in cvdw-api.md: field names and types restated from the
-/// object descriptions that cvdw-cli ships (cvdw-api.md source \[S4\]). `ativo` and the
+/// Objects without a field table in the reference: field names and types restated from the
+/// object descriptions that cvdw-cli ships (the vendor-side reference client). `ativo` and the
 /// catalogue's key fields are added where these lists lack them.
 pub const EXTRA_FIELD_LISTS: &[(&str, &[(&str, u8)])] = &[
     (

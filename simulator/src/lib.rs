@@ -1,7 +1,7 @@
 //! # A faithful, deterministic simulator of the CV CRM CVDW API
 //!
 //! Nobody on the team can reach the real CVDW, so everything is tested against this server.
-//! It follows `cvdw-api.md`: CONFIRMED facts are the contract, INFERRED ones the defaults.
+//! It follows docs/cvdw-api.md: CONFIRMED facts are the contract, INFERRED ones the defaults.
 //!
 //! ## Design
 //! - **World** ([`world`]): one fictional incorporadora generated from a seed. Entities are
@@ -11,7 +11,7 @@
 //!   is a *table* of 16-byte row headers (`ctx` entity index, `data_cad`, `referencia_data`,
 //!   state bits); no JSON is kept per row.
 //! - **Rendering** ([`render`]): rows become JSON only when served, page by page. Each object
-//!   has its field list (cvdw-api.md §8/§9, generated into [`fields`]); a field is resolved from
+//!   has its field list (docs/cvdw-api.md §8/§9, generated into [`fields`]); a field is resolved from
 //!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same
 //!   values in `/reservas`, `/vendas`, `/comissoes`, `/unidades`... Fields that no context knows
 //!   get deterministic filler of the documented JSON type (hash of seed, object, row, field).

@@ -1,6 +1,6 @@
 //! Rendering rows to JSON, one page at a time.
 //!
-//! Each object has a field list (name, JSON type): the documented one (cvdw-api.md §8/§9, in
+//! Each object has a field list (name, JSON type): the documented one (docs/cvdw-api.md §8/§9, in
 //! [`crate::fields`]) or, for objects the reference has no list for, `referencia`,
 //! `referencia_data`, `ativo` (where the object has it), the key fields, the id of the parent
 //! entity and `data_cad`. A field is resolved in three steps: object-specific meaning
@@ -1499,11 +1499,39 @@ impl<'a> R<'a> {
                 out.push((name, v));
             }
         }
+        if self.q().metric_dirt {
+            self.dirty_ids(&mut out);
+        }
         let referencia = self.referencia(&out);
         if let Some(slot) = out.iter_mut().find(|(k, _)| *k == "referencia") {
             slot.1 = referencia;
         }
         out
+    }
+
+    /// The id quirks of [`crate::dirt::id_dirt`]: ids left empty, or ids repeated from the
+    /// previous row of a 1:N object (its content stays its own).
+    fn dirty_ids(&self, out: &mut [(&'static str, Value)]) {
+        match crate::dirt::id_dirt(self.w.seed, self.spec.path, self.pos) {
+            None => {}
+            Some(crate::dirt::IdDirt::Empty(fields)) => {
+                for (k, v) in out.iter_mut() {
+                    if fields.contains(k) {
+                        *v = Value::from("");
+                    }
+                }
+            }
+            Some(crate::dirt::IdDirt::RepeatPrevious(fields)) => {
+                let prev = R::new(self.w, self.oi, self.pos - 1);
+                for (k, v) in out.iter_mut() {
+                    if fields.contains(k) {
+                        if let Some(p) = prev.field(k, b'i') {
+                            *v = p;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn referencia(&self, pairs: &[(&'static str, Value)]) -> Value {
