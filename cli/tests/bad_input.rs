@@ -805,6 +805,7 @@ async fn the_extractor_never_stores_garbage_as_a_page() {
                 object: spec,
                 page: 1,
                 from: None,
+                until: None,
             })
             .await;
         match (expect, got) {

@@ -827,3 +827,56 @@ async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
         .await,
     );
 }
+
+/// A deadline at a fixed instant.
+struct At(std::time::Instant);
+impl Deadline for At {
+    fn remaining(&self) -> Option<Duration> {
+        Some(self.0.saturating_duration_since(std::time::Instant::now()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_slower_than_the_time_left_hands_over_instead_of_dying() {
+    // CVDW answers the next 12 requests after 3 s; the client gives up on each after 1 s and
+    // may try 6 times. An invocation has 5 s, 1 s of which is its margin: without a bound,
+    // the page's 6 attempts would run past the deadline (Lambda kills the invocation and no
+    // continuation is sent); with it, each invocation stops its attempts at the margin, hands
+    // over, and the next one goes on.
+    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    let jobs = [job_with(
+        &e,
+        "vendas",
+        10,
+        pacer_for(RateLimit::disabled()),
+        6,
+    )];
+    e.sim.script_faults(std::iter::repeat_n(Fault::Slow, 12));
+    let per_invocation = || -> Box<dyn Deadline> {
+        Box::new(At(std::time::Instant::now() + Duration::from_secs(5)))
+    };
+    let reports: Vec<TenantReport> = drive(
+        &e.store,
+        &settings(),
+        &jobs,
+        &Quiet,
+        &per_invocation,
+        false,
+        100,
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .map(|(t, r)| r.unwrap_or_else(|err| panic!("{t}: the invocation failed: {err}")))
+    .collect();
+    assert_eq!(reports[0].outcome, Outcome::Continued);
+    assert!(reports.len() >= 3, "{} invocations", reports.len());
+    assert_eq!(reports.last().unwrap().outcome, Outcome::Completed);
+    let vendas = catalogue::find("vendas").unwrap();
+    assert_exactly_once(
+        vendas,
+        &e.sim.ground_truth("/vendas"),
+        &landed(&e.store, vendas, None).await,
+    );
+    assert_run_closed(&e.store).await;
+}

@@ -233,6 +233,7 @@ async fn secrets_never_reach_logs_errors_or_storage() {
             object: shared::catalogue::find("vendas").unwrap(),
             page: 1,
             from: None,
+            until: None,
         })
         .await
         .unwrap_err();

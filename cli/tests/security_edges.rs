@@ -255,6 +255,7 @@ async fn a_redirect_never_carries_the_token_to_another_host() {
             object: shared::catalogue::find("vendas").unwrap(),
             page: 1,
             from: None,
+            until: None,
         })
         .await
         .unwrap_err();

@@ -98,6 +98,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             object: spec,
             page: 1 + n % 5,
             from: None,
+            until: None,
         })
         .await?;
         n += 1;

@@ -113,6 +113,15 @@ pub enum CvdwError {
         params: String,
         throttles: u32,
     },
+    /// The caller's time ran out before the page came ([`PageRequest::until`]): no attempt
+    /// or pause that would pass it was started. The run hands over to a continuation.
+    #[error("CVDW {object} (parameters: {params}): out of time after {attempts} attempts; last error: {last}")]
+    OutOfTime {
+        object: String,
+        params: String,
+        attempts: u32,
+        last: String,
+    },
     /// The client could not be built (bad base URL, bad header value).
     #[error("invalid CVDW client configuration: {0}")]
     Config(String),
@@ -123,7 +132,9 @@ impl CvdwError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            CvdwError::RetriesExhausted { .. } | CvdwError::StillThrottled { .. }
+            CvdwError::RetriesExhausted { .. }
+                | CvdwError::StillThrottled { .. }
+                | CvdwError::OutOfTime { .. }
         )
     }
 }
@@ -136,6 +147,10 @@ pub struct PageRequest<'a> {
     pub page: u32,
     /// `a_partir_data_referencia`; `None` = no filter (a full run).
     pub from: Option<NaiveDateTime>,
+    /// Give up by then (the Lambda deadline less its margin): each attempt's timeout, each
+    /// backoff and throttle pause, and the wait for the rate limit stay within it, and
+    /// [`CvdwError::OutOfTime`] says it came. `None`: only the retry policy bounds the fetch.
+    pub until: Option<std::time::Instant>,
 }
 
 /// A page as received: the exact bytes, plus what the extractor needs to know about it.
@@ -302,10 +317,24 @@ impl CvdwClient {
         let mut failures = 0u32;
         let mut throttles = 0u32;
         let mut rng = rand::rngs::SmallRng::seed_from_u64(jitter_seed());
+        let mut last = String::from("none yet");
+        // Whether `wait` and then at least a moment of work still fit before `until`.
+        let fits = |wait: Duration| {
+            req.until
+                .is_none_or(|u| std::time::Instant::now() + wait < u)
+        };
         loop {
-            self.notify(WaitKind::RateLimit, self.pacer.wait_hint().await);
+            let hint = self.pacer.wait_hint().await;
+            if !fits(hint) {
+                return Err(out_of_time(&req, params, failures + throttles, last));
+            }
+            self.notify(WaitKind::RateLimit, hint);
             let ticket = self.pacer.acquire().await;
-            let outcome = self.attempt(&url, &params, &req).await;
+            let timeout = req.until.map(|u| {
+                u.saturating_duration_since(std::time::Instant::now())
+                    .min(self.cfg.timeout)
+            });
+            let outcome = self.attempt(&url, &params, &req, timeout).await;
             self.pacer.complete(ticket).await;
             match outcome {
                 Attempt::Page(mut page) => {
@@ -330,10 +359,19 @@ impl CvdwClient {
                         pause_ms = pause.as_millis() as u64,
                         "CVDW throttled the credential; pausing and retrying the same page"
                     );
+                    if !fits(pause) {
+                        return Err(out_of_time(
+                            &req,
+                            params,
+                            failures + throttles,
+                            "throttled".into(),
+                        ));
+                    }
                     self.notify(WaitKind::Throttled, pause);
                 }
-                Attempt::Transient(last) => {
+                Attempt::Transient(error) => {
                     failures += 1;
+                    last = error;
                     if failures >= retry.max_attempts {
                         return Err(CvdwError::RetriesExhausted {
                             object: req.object.path.to_string(),
@@ -343,6 +381,9 @@ impl CvdwClient {
                         });
                     }
                     let delay = backoff(retry, failures, &mut rng);
+                    if !fits(delay) {
+                        return Err(out_of_time(&req, params, failures + throttles, last));
+                    }
                     tracing::warn!(
                         object = req.object.path,
                         page = req.page,
@@ -374,10 +415,18 @@ impl CvdwClient {
         }
     }
 
-    async fn attempt(&self, url: &str, params: &str, req: &PageRequest<'_>) -> Attempt {
-        let sent = self
-            .http
-            .get(url)
+    async fn attempt(
+        &self,
+        url: &str,
+        params: &str,
+        req: &PageRequest<'_>,
+        timeout: Option<Duration>,
+    ) -> Attempt {
+        let mut request = self.http.get(url);
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let sent = request
             .header("email", self.email.clone())
             .header("token", self.token.clone())
             .header(reqwest::header::ACCEPT, "application/json")
@@ -438,6 +487,21 @@ impl CvdwClient {
             Body::Malformed(m) => Attempt::Transient(format!("HTTP {status}: {m}")),
             Body::TooManyRequests => Attempt::Throttled,
         }
+    }
+}
+
+fn out_of_time(req: &PageRequest<'_>, params: String, attempts: u32, last: String) -> CvdwError {
+    tracing::warn!(
+        object = req.object.path,
+        page = req.page,
+        attempts,
+        "out of time for this page; handing over"
+    );
+    CvdwError::OutOfTime {
+        object: req.object.path.to_string(),
+        params,
+        attempts,
+        last,
     }
 }
 
@@ -646,6 +710,7 @@ mod tests {
                     object: vendas(),
                     page: 2,
                     from: None,
+                    until: None,
                 })
                 .await
                 .unwrap_err();
@@ -681,6 +746,7 @@ mod tests {
                 object: vendas(),
                 page: 1,
                 from: Some(from),
+                until: None,
             })
             .await
             .unwrap();
@@ -713,6 +779,7 @@ mod tests {
                 object: vendas(),
                 page: 1,
                 from: None,
+                until: None,
             })
             .await
             .unwrap_err();
@@ -734,6 +801,7 @@ mod tests {
                 object: vendas(),
                 page: 1,
                 from: None,
+                until: None,
             })
             .await
             .unwrap_err();

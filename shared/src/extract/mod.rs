@@ -28,7 +28,10 @@
 //!    and zero dates never move it), then the checkpoint moves to the next object.
 //! 4. **Deadline.** Before every page, if less than `EXTRACT_DEADLINE_MARGIN` is left, the
 //!    invocation stops, releases the lock and asks its [`Continuer`] to re-invoke the
-//!    extractor asynchronously (Lambda: `Invoke` with `InvocationType=Event` on itself).
+//!    extractor asynchronously (Lambda: `Invoke` with `InvocationType=Event` on itself). A
+//!    page's own attempts, backoffs and throttle pauses stop at the margin too (each attempt's
+//!    timeout is cut to the time left): a slow CVDW near the deadline ends in a hand-over, never
+//!    in an invocation killed with no continuation.
 //! 5. **Finish.** The continuation is deleted, the lock released, one EMF line per tenant (and
 //!    per object) is printed ([`metrics`]).
 //!

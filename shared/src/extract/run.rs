@@ -580,9 +580,17 @@ impl<S: ObjectStore> Extractor<'_, S> {
                             spec.path
                         )));
                     }
-                    let fetched = fetch_page_checked(job, spec, page_no, filter, announced)
-                        .instrument(tracing::info_span!("page", page = page_no))
-                        .await?;
+                    // The page must come before the margin: its attempts and pauses stop there.
+                    let until = self.deadline.remaining().map(|left| {
+                        Instant::now() + left.saturating_sub(self.settings.deadline_margin)
+                    });
+                    let Some(fetched) =
+                        fetch_page_checked(job, spec, page_no, filter, announced, until)
+                            .instrument(tracing::info_span!("page", page = page_no))
+                            .await?
+                    else {
+                        return Ok(Step::Deadline);
+                    };
                     announced = announced.max(fetched.summary.total_de_paginas.unwrap_or(0));
                     let last = fetched.is_last;
                     if tx.send((page_no, fetched)).await.is_err() {
@@ -1041,29 +1049,38 @@ pub const EARLY_EMPTY_RETRIES: u32 = 3;
 
 /// Fetch one page; an empty page (or a 204) before the last page announced so far, by this
 /// page or an earlier one (`announced`), is fetched again, up to [`EARLY_EMPTY_RETRIES`] times
-/// (each through the pacer, like any request).
+/// (each through the pacer, like any request). `None`: the time ran out before `until` (the
+/// run hands over to a continuation instead of being killed mid-page).
 async fn fetch_page_checked(
     job: &TenantJob,
     spec: &'static ObjectSpec,
     page: u32,
     from: Option<NaiveDateTime>,
     announced: u64,
-) -> Result<FetchedPage, ExtractError> {
+    until: Option<Instant>,
+) -> Result<Option<FetchedPage>, ExtractError> {
     let mut again = 0;
     loop {
-        let fetched = job
+        let fetched = match job
             .client
             .fetch_page(PageRequest {
                 object: spec,
                 page,
                 from,
+                until,
             })
             .await
-            .map_err(|source| ExtractError::Cvdw {
-                tenant: job.tenant.clone(),
-                object: spec.path.to_string(),
-                source: Box::new(source),
-            })?;
+        {
+            Ok(f) => f,
+            Err(CvdwError::OutOfTime { .. }) => return Ok(None),
+            Err(source) => {
+                return Err(ExtractError::Cvdw {
+                    tenant: job.tenant.clone(),
+                    object: spec.path.to_string(),
+                    source: Box::new(source),
+                })
+            }
+        };
         let announced = announced.max(fetched.summary.total_de_paginas.unwrap_or(0));
         let early_empty = fetched.summary.rows == 0 && u64::from(page) < announced;
         if !early_empty || again >= EARLY_EMPTY_RETRIES {
@@ -1074,7 +1091,7 @@ async fn fetch_page_checked(
                     "page still empty before the announced last page: the run ends here, incomplete"
                 );
             }
-            return Ok(fetched);
+            return Ok(Some(fetched));
         }
         again += 1;
         tracing::warn!(
