@@ -490,10 +490,11 @@ fn load_is_read_only_and_api_has_no_s3() {
     }
     assert_eq!(
         secret_reads(&t, "ApiFunction"),
+        // Its own database login (the read-only role), never the loader's.
         [
+            "ApiDatabaseUrlSecretArn".to_string(),
             "ApiKeysSecretArn".to_string(),
             "ApiSessionSecret".to_string(),
-            "DatabaseUrlSecretArn".to_string()
         ]
         .into()
     );
