@@ -7,8 +7,8 @@ use super::schedule::{self, Plan, Planned};
 use crate::catalogue::{self, ObjectSpec};
 use crate::cvdw::{CvdwClient, CvdwError, FetchedPage, PageRequest};
 use crate::landing::{
-    manifest_key, state_key, Manifest, ManifestPage, Mode, ObjectState, PageKey, PageMeta,
-    PausedPass, RunId, STATE_PREFIX,
+    encode_page, manifest_key, state_key, Manifest, ManifestPage, Mode, ObjectState, PageKey,
+    PageMeta, PausedPass, RunId, ENCODING_KEY, GZIP, STATE_PREFIX,
 };
 use crate::store::{ObjectStore, StoreError};
 use bytes::Bytes;
@@ -564,10 +564,9 @@ impl<S: ObjectStore> Extractor<'_, S> {
                 // The most pages any envelope of this run announced (a 204 announces nothing).
                 let mut announced = 0u64;
                 loop {
-                    if let Some(left) = self.deadline.remaining() {
-                        if left < self.settings.deadline_margin {
-                            return Ok(Step::Deadline);
-                        }
+                    let left = self.deadline.remaining();
+                    if left.is_some_and(|left| left < self.settings.deadline_margin) {
+                        return Ok(Step::Deadline);
                     }
                     if let Some(allowed) = allowance {
                         if pacer.stats().await.requests - sent_at_start >= allowed {
@@ -581,7 +580,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                         )));
                     }
                     // The page must come before the margin: its attempts and pauses stop there.
-                    let until = self.deadline.remaining().map(|left| {
+                    let until = left.map(|left| {
                         Instant::now() + left.saturating_sub(self.settings.deadline_margin)
                     });
                     let Some(fetched) =
@@ -813,7 +812,10 @@ impl<S: ObjectStore> Extractor<'_, S> {
             rows: f.summary.rows,
             sha256: sha256.clone(),
         };
-        self.put_retrying(&key, f.body.clone(), &meta.to_metadata())
+        // Stored as the gzip of the exact bytes; `sha256` is the original's (landing.rs).
+        let mut metadata = meta.to_metadata();
+        metadata.insert(ENCODING_KEY.to_string(), GZIP.to_string());
+        self.put_retrying(&key, encode_page(&f.body).into(), &metadata)
             .await?;
         Ok(Some(ManifestPage {
             page,
