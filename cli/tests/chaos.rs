@@ -973,7 +973,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
     let listed = store.list("raw/").await.unwrap();
     let mut unledgered = Vec::new();
     for o in &listed {
-        let body = store.get(&o.key).await.unwrap().body;
+        let stored = store.get(&o.key).await.unwrap();
+        let body = shared::landing::decode_page(&stored.metadata, stored.body).unwrap();
         if ledger.get(&o.key) != Some(&shared::load::sha256_hex(&body)) {
             unledgered.push(o.key.clone());
         }

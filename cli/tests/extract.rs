@@ -149,7 +149,15 @@ async fn pages<S: ObjectStore>(store: &S, object: &str) -> Vec<(String, PageKey,
         let key = PageKey::parse(&l.key).unwrap_or_else(|| panic!("bad key {}", l.key));
         let o = store.get(&l.key).await.unwrap();
         let meta = PageMeta::from_metadata(&o.metadata).unwrap();
-        out.push((l.key, key, meta, o.body));
+        // Stored as the gzip of CVDW's exact bytes (shared::landing::encode_page).
+        assert_eq!(
+            o.metadata
+                .get(shared::landing::ENCODING_KEY)
+                .map(String::as_str),
+            Some(shared::landing::GZIP)
+        );
+        let body = shared::landing::decode_page(&o.metadata, o.body).unwrap();
+        out.push((l.key, key, meta, body));
     }
     out
 }

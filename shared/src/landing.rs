@@ -250,6 +250,57 @@ impl PageMeta {
     }
 }
 
+/// The user-metadata entry that says how a raw page's bytes are stored; absent: as they came.
+pub const ENCODING_KEY: &str = "encoding";
+/// [`ENCODING_KEY`]'s value for a page stored as the gzip of CVDW's exact bytes.
+pub const GZIP: &str = "gzip";
+/// The most a stored page may inflate to (a CVDW page is ~250 kB): anything larger is not a
+/// page of ours, and inflating it would only exhaust the loader's memory.
+pub const MAX_PAGE_BYTES: u64 = 64 << 20;
+
+/// The stored form of a raw page: the gzip of the exact bytes CVDW sent. The byte-for-byte
+/// contract holds through it: [`decode_page`] gives those bytes back, and the page's `sha256`
+/// metadata is theirs, not the stored object's. JSON pages shrink about tenfold, which is most
+/// of the raw zone's bill (docs/cost.md).
+#[cfg(feature = "runtime")]
+pub fn encode_page(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 8),
+        flate2::Compression::new(6),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(body);
+    gz.finish().unwrap_or_default()
+}
+
+/// The bytes CVDW sent, from a stored page and its metadata: inflated when
+/// [`ENCODING_KEY`] says [`GZIP`], as they are otherwise (pages stored before compression).
+#[cfg(feature = "runtime")]
+pub fn decode_page(
+    metadata: &HashMap<String, String>,
+    stored: bytes::Bytes,
+) -> Result<bytes::Bytes, String> {
+    use std::io::Read;
+    match metadata.get(ENCODING_KEY).map(String::as_str) {
+        None | Some("") => Ok(stored),
+        Some(GZIP) => {
+            let mut out = Vec::with_capacity(stored.len() * 8);
+            flate2::read::GzDecoder::new(&stored[..])
+                .take(MAX_PAGE_BYTES + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("stored as gzip, but does not inflate: {e}"))?;
+            if out.len() as u64 > MAX_PAGE_BYTES {
+                return Err(format!(
+                    "stored as gzip, and inflates past {MAX_PAGE_BYTES} bytes: not a page"
+                ));
+            }
+            Ok(out.into())
+        }
+        Some(other) => Err(format!("unknown page encoding `{other}`")),
+    }
+}
+
 /// A page's metadata entry is missing or malformed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("page metadata `{0}` is missing or malformed")]
@@ -425,5 +476,29 @@ mod tests {
             PageMeta::from_metadata(&broken),
             Err(MetaError("fetched-at"))
         );
+    }
+
+    #[cfg(feature = "runtime")]
+    #[test]
+    fn pages_are_stored_as_the_gzip_of_their_exact_bytes() {
+        let page = br#"{"pagina":1,"registros":500,"dados":[{"nome":"Jo\u00e3o","valor":1.50}]}"#;
+        let stored = encode_page(page);
+        let gz = HashMap::from([(ENCODING_KEY.to_string(), GZIP.to_string())]);
+        assert_eq!(&decode_page(&gz, stored.clone().into()).unwrap()[..], page);
+        // Pages stored before compression read as they are.
+        assert_eq!(
+            &decode_page(&HashMap::new(), page.to_vec().into()).unwrap()[..],
+            page
+        );
+        let err = decode_page(&gz, page.to_vec().into()).unwrap_err();
+        assert!(err.contains("does not inflate"), "{err}");
+        let odd = HashMap::from([(ENCODING_KEY.to_string(), "br".to_string())]);
+        assert!(decode_page(&odd, stored.into())
+            .unwrap_err()
+            .contains("unknown"));
+        // A bomb: a small object that inflates past any page.
+        let bomb = encode_page(&vec![b' '; (MAX_PAGE_BYTES + 10) as usize]);
+        assert!(bomb.len() < 1 << 20);
+        assert!(decode_page(&gz, bomb.into()).unwrap_err().contains("past"));
     }
 }

@@ -150,16 +150,20 @@ pub async fn fetch_page<S: ObjectStore>(store: &S, key: &str) -> Result<Fetched,
         .iter()
         .map(|(k, v)| (k.clone(), decode_metadata_value(v)))
         .collect();
-    Ok(match PageMeta::from_metadata(&metadata) {
-        Ok(meta) => Fetched::Page(PageInput {
+    let meta = PageMeta::from_metadata(&metadata).map_err(|e| e.to_string());
+    let body = meta
+        .clone()
+        .and_then(|_| crate::landing::decode_page(&metadata, obj.body.clone()));
+    Ok(match (meta, body) {
+        (Ok(meta), Ok(body)) => Fetched::Page(PageInput {
             key: key.to_string(),
-            body: obj.body,
+            body,
             meta,
             etag: obj.etag,
         }),
-        Err(e) => Fetched::Unreadable(Unreadable {
+        (Err(reason), _) | (_, Err(reason)) => Fetched::Unreadable(Unreadable {
             key: key.to_string(),
-            reason: e.to_string(),
+            reason,
             body: obj.body.to_vec(),
             missing: None,
         }),
