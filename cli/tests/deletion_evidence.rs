@@ -9,15 +9,10 @@ mod load_support;
 
 use load_support::*;
 use serde_json::json;
-use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, RetryPolicy};
-use shared::extract::{drive, FullEvery, Quiet, RunSettings, TenantJob};
+use shared::extract::{FullEvery, RunSettings};
 use shared::landing::Mode;
-use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
 use shared::load::{load_manifest, ManifestOutcome};
-use shared::local_s3::LocalS3;
-use shared::store::S3Store;
-use simulator::{ListingFault, RateLimit, SimConfig, Simulator};
-use std::sync::Arc;
+use simulator::{ListingFault, SimConfig};
 use std::time::Duration;
 
 const TENANT: &str = "demo";
@@ -25,47 +20,13 @@ const TENANT: &str = "demo";
 const PAGE_SIZE: u32 = 10;
 
 struct Env {
-    sim: Simulator,
-    _running: simulator::RunningSimulator,
-    _s3: LocalS3,
-    store: S3Store,
-    _dir: tempfile::TempDir,
-    job: TenantJob,
+    pipeline: SimPipeline,
     db: TestDb,
 }
 
 async fn env(prefix: &str) -> Env {
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig::for_tests());
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-evidence").await.unwrap();
-    let mut client = ClientConfig::new(
-        running.base_url(),
-        "demo@cvdw.local",
-        shared::secret::Secret::new("demo-token"),
-    );
-    client.page_size = PAGE_SIZE;
-    client.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_throttles: 3,
-    };
-    let pacer = PacerConfig::new(RateLimit::disabled().requests, Duration::from_secs(1));
-    let job = TenantJob {
-        tenant: TENANT.into(),
-        objects: shared::catalogue::select("vendas").unwrap(),
-        client: CvdwClient::new(client, Arc::new(Pacer::new(pacer))).unwrap(),
-    };
     Env {
-        sim,
-        _running: running,
-        _s3: s3,
-        store,
-        _dir: dir,
-        job,
+        pipeline: SimPipeline::start(SimConfig::for_tests(), TENANT, "vendas", PAGE_SIZE).await,
         db: TestDb::migrated(prefix).await,
     }
 }
@@ -73,35 +34,14 @@ async fn env(prefix: &str) -> Env {
 impl Env {
     /// One full run of /vendas, stored in S3, then everything new replayed into the database.
     async fn full_run(&mut self) {
-        let settings = RunSettings {
-            full_every: FullEvery::Always,
-            deadline_margin: Duration::from_secs(1),
-            ..RunSettings::default()
-        };
-        for (tenant, report) in drive(
-            &self.store,
-            &settings,
-            std::slice::from_ref(&self.job),
-            &Quiet,
-            &|| Box::new(shared::extract::NoDeadline),
-            false,
-            10,
-        )
-        .await
-        .into_iter()
-        .flatten()
-        {
-            report.unwrap_or_else(|e| panic!("{tenant}: {e}"));
-        }
-        replay(
-            &self.store,
-            &self.db.config,
-            &ReplayFilter::default(),
-            ReplayOptions::default(),
-            None,
-        )
-        .await
-        .unwrap();
+        self.pipeline
+            .extract(&RunSettings {
+                full_every: FullEvery::Always,
+                deadline_margin: Duration::from_secs(1),
+                ..RunSettings::default()
+            })
+            .await;
+        self.pipeline.replay_into(&self.db.config).await;
     }
 
     async fn live_sales(&mut self) -> i64 {
@@ -135,7 +75,7 @@ impl Env {
 #[tokio::test]
 async fn lying_listings_delete_nothing_and_say_why() {
     let mut e = env("evidence_sim").await;
-    let truth = e.sim.ground_truth("/vendas").len() as i64;
+    let truth = e.pipeline.sim.ground_truth("/vendas").len() as i64;
     assert!(
         truth > 3 * PAGE_SIZE as i64,
         "the world spans several pages"
@@ -146,11 +86,12 @@ async fn lying_listings_delete_nothing_and_say_why() {
 
     // A glitch the extractor rides out: page 2 empty once, then whole again. The run is
     // complete and deletes what it should (nothing).
-    e.sim
+    e.pipeline
+        .sim
         .script_listing_fault("/vendas", ListingFault::EmptyPage { page: 2, times: 1 });
     e.full_run().await;
     assert_eq!(e.last_manifest().await, (0, None));
-    e.sim.clear_listing_faults();
+    e.pipeline.sim.clear_listing_faults();
 
     let lies = [
         (
@@ -176,9 +117,9 @@ async fn lying_listings_delete_nothing_and_say_why() {
         ),
     ];
     for (lie, why) in lies {
-        e.sim.script_listing_fault("/vendas", lie);
+        e.pipeline.sim.script_listing_fault("/vendas", lie);
         e.full_run().await;
-        e.sim.clear_listing_faults();
+        e.pipeline.sim.clear_listing_faults();
         let (deleted, skipped) = e.last_manifest().await;
         assert_eq!(deleted, 0, "{lie:?}");
         let skipped = skipped.unwrap_or_else(|| panic!("{lie:?}: no deletion_skipped"));

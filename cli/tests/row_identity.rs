@@ -208,69 +208,24 @@ async fn a_sale_without_its_id_is_stored_not_quarantined() {
 /// one: as many live rows as the source has distinct rows, none quarantined.
 #[tokio::test]
 async fn the_dirty_world_lands_whole() {
-    use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig};
-    use shared::extract::{drive, FullEvery, Quiet, RunSettings, TenantJob};
-    use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
-    use simulator::{RateLimit, SimConfig, Simulator};
+    use shared::extract::{FullEvery, RunSettings};
     use std::collections::HashSet;
-    use std::sync::Arc;
 
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig::for_tests());
     let objects = "leads_conversoes,leads_momentos,pessoas_patrimoniais,pesquisas";
-    let ids = simulator::dirt::id_census(&|p| sim.ground_truth(p));
+    let p = SimPipeline::start(simulator::SimConfig::for_tests(), T, objects, 500).await;
+    let ids = simulator::dirt::id_census(&|path| p.sim.ground_truth(path));
     assert!(simulator::dirt::missing(&ids).is_empty(), "{ids:?}");
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-identity").await.unwrap();
-    let client = ClientConfig::new(
-        running.base_url(),
-        "demo@cvdw.local",
-        shared::secret::Secret::new("demo-token"),
-    );
-    let limit = RateLimit::disabled();
-    let job = TenantJob {
-        tenant: T.into(),
-        objects: shared::catalogue::select(objects).unwrap(),
-        client: CvdwClient::new(
-            client,
-            Arc::new(Pacer::new(PacerConfig::new(limit.requests, limit.window))),
-        )
-        .unwrap(),
-    };
-    let settings = RunSettings {
+    p.extract(&RunSettings {
         full_every: FullEvery::Always,
         ..RunSettings::default()
-    };
-    for (_, report) in drive(
-        &store,
-        &settings,
-        std::slice::from_ref(&job),
-        &Quiet,
-        &|| Box::new(shared::extract::NoDeadline),
-        false,
-        10,
-    )
-    .await
-    .into_iter()
-    .flatten()
-    {
-        report.unwrap();
-    }
+    })
+    .await;
     let mut t = TestDb::migrated("identity_sim").await;
-    replay(
-        &store,
-        &t.config,
-        &ReplayFilter::default(),
-        ReplayOptions::default(),
-        None,
-    )
-    .await
-    .unwrap();
+    p.replay_into(&t.config).await;
     let c = t.client();
     for spec in shared::catalogue::select(objects).unwrap() {
-        let distinct: HashSet<String> = sim
+        let distinct: HashSet<String> = p
+            .sim
             .ground_truth(spec.path)
             .iter()
             .map(|r| shared::identity::row_key(spec, r, || r.clone()))

@@ -3,6 +3,11 @@
 //! tables to compare database states.
 #![allow(dead_code)]
 
+mod pipeline;
+// Not every test binary that includes these helpers drives the simulator.
+#[allow(unused_imports)]
+pub use pipeline::SimPipeline;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use shared::db::{self, Db, DbConfig};
