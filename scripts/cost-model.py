@@ -44,27 +44,50 @@ LOAD_GB = 0.25
 LOAD_S_FULL_PAGE = 0.30            # one 500-row page: parse + one-round-trip upsert (assumed)
 LOAD_S_SMALL = 0.08                # an incremental page or a manifest (assumed)
 MANIFESTS_PER_RUN = 70             # one per object per run
-STATE_PUTS_PER_PAGE = 1            # the checkpoint written after each page
+CHECKPOINT_EVERY_S = 30            # shared::extract::run::CHECKPOINT_EVERY
+STATE_PUTS_PER_PAGE = SECONDS_PER_REQUEST / CHECKPOINT_EVERY_S  # a paced run checkpoints every 10 pages
 LOG_BYTES_LOAD = 2000              # per load invocation at RUST_LOG=info: platform lines, 2 info, 1 EMF
 LOG_BYTES_LOAD_WARN = 1100         # the same at RUST_LOG=warn (platform lines and the EMF line stay)
 LOG_BYTES_EXTRACT_PAGE = 150       # per extract page (object and run lines, amortised)
 LOG_COMPRESSION = 0.15             # stored size / ingested size
-PUBLISHED_METRICS = 4              # shared::emf::PUBLISHED, dimension Tenant only
+PUBLISHED_METRICS = 4              # shared::emf::PUBLISHED sent every run (DeletionsSkipped only when one is skipped)
 # Custom metrics are prorated by the hour and metered only in hours that receive data: the
 # functions publish only while a run or its loads are going on.
 RUN_HOURS_PER_DAY = 5              # one clock hour per scheduled run (incremental runs take minutes)
-STACK_ALARMS = 7                   # 6 alarms (the throttle alarm's query counts as 1) + 1 reserve
 STACK_METRICS = 1                  # PagesLoadedAllTenants (the freshness metric filter)
-SECRETS = 3                        # CVDW tenants, DATABASE_URL, API keys (+ any the template creates)
+# The sales set's share of a full run's pages (shared::catalogue::SALES_SET), measured on the
+# simulator at scale 1: 46 of 421 pages (docs/cost.md says how). The default schedule passes it
+# daily and the other objects weekly.
+SALES_SHARE = 46 / 421
 SMALL_OBJECT = 128 * 1024          # Intelligent-Tiering neither monitors nor tiers smaller objects
 MONTH = 12                         # the raw zone grows: cost shown at this month of operation
 
 
-def template_secrets():
-    """Secrets the template itself creates, on top of the three whose ARNs it is given."""
+def template_lines():
     import os
     path = os.path.join(os.path.dirname(__file__), "..", "infra", "template.yaml")
-    return sum(1 for line in open(path) if line.strip() == "Type: AWS::SecretsManager::Secret")
+    return [line.strip() for line in open(path)]
+
+
+def template_secrets():
+    """Secrets of the stack: those whose ARNs it is given, and those it creates."""
+    lines = template_lines()
+    given = sum(1 for l in lines if l.endswith("SecretArn:") and not l.startswith("-"))
+    created = sum(1 for l in lines if l == "Type: AWS::SecretsManager::Secret")
+    return given + created
+
+
+def template_alarms():
+    """The template's alarms."""
+    return sum(1 for l in template_lines() if l == "Type: AWS::CloudWatch::Alarm")
+
+
+# Full-pass schedules: (share of a full run's pages, every how many days).
+SCHEDULES = {
+    "1 d": [(1.0, 1)],
+    "7 d": [(1.0, 7)],
+    "default": [(SALES_SHARE, 1), (1 - SALES_SHARE, 7)],
+}
 
 
 def read(path):
@@ -77,14 +100,18 @@ def read(path):
     return runs
 
 
-def model(profile, runs, full_every_days, storage="GLACIER_IR", rust_log="info"):
+def model(profile, runs, schedule, storage="GLACIER_IR", rust_log="info"):
     full = next(r for r in runs if r["mode"] == "full")
     inc = [r for r in runs if r["mode"] == "incremental"]
     n = lambda r, k: float(r[k])
     inc_req = sum(n(r, "requests") for r in inc) / len(inc)
     inc_bytes = sum(n(r, "raw_bytes") for r in inc) / len(inc)
-    full_runs = DAYS / full_every_days
-    inc_runs = DAYS * RUNS_PER_DAY - full_runs
+    # Full runs per month, counted in whole-run equivalents of pages, bytes and requests.
+    full_runs = sum(share * DAYS / every for share, every in SCHEDULES[schedule])
+    # A run passing every object in full has no separate incremental step; under the default
+    # schedule every run also makes its incremental steps (the budget may stop a pass).
+    whole_full_runs = DAYS / SCHEDULES[schedule][0][1] if schedule != "default" else 0
+    inc_runs = DAYS * RUNS_PER_DAY - whole_full_runs
     full_pages = full_runs * n(full, "pages")
     inc_pages = inc_runs * inc_req
     requests = full_runs * n(full, "requests") + inc_runs * inc_req
@@ -136,13 +163,13 @@ def model(profile, runs, full_every_days, storage="GLACIER_IR", rust_log="info")
     active = min(1.0, (DAYS * RUN_HOURS_PER_DAY + full_runs * full_run_hours) / (DAYS * 24))
     out["CloudWatch custom metrics"] = PUBLISHED_METRICS * METRIC * active
     # Per stack (one tenant per stack: the tenant carries them all)
-    out["CloudWatch alarms + freshness metric (stack)"] = STACK_ALARMS * ALARM + STACK_METRICS * METRIC * active
-    out["Secrets Manager (stack)"] = (SECRETS + template_secrets()) * SECRET
+    out["CloudWatch alarms + freshness metric (stack)"] = template_alarms() * ALARM + STACK_METRICS * METRIC * active
+    out["Secrets Manager (stack)"] = template_secrets() * SECRET
     out["SQS + Scheduler"] = 0.0 * SQS_REQ + (full_runs + inc_runs) * SCHEDULER
     inputs = dict(
         profile=profile, scale=full["scale"], rows=int(n(full, "rows")),
         full_requests=int(n(full, "requests")), full_gb=n(full, "raw_bytes") / 1e9,
-        inc_requests=inc_req, inc_mb=inc_bytes / 1e6, full_every=full_every_days,
+        inc_requests=inc_req, inc_mb=inc_bytes / 1e6, full_every=schedule,
         requests_month=requests, new_gb_month=new_gb, page_kb=full_page_bytes / 1024,
         extract_hours_full=n(full, "requests") * SECONDS_PER_REQUEST / 3600,
         storage=storage, active=active,
@@ -152,28 +179,28 @@ def model(profile, runs, full_every_days, storage="GLACIER_IR", rust_log="info")
 
 def main():
     runs = read(sys.argv[1] if len(sys.argv) > 1 else "volumes.txt")
-    cases = [(p, d) for p in ("small", "medium", "large") for d in (1, 7) if p in runs]
+    cases = [(p, d) for p in ("small", "medium", "large") for d in ("1 d", "7 d", "default") if p in runs]
     storage = sys.argv[2] if len(sys.argv) > 2 else "GLACIER_IR"
     results = [model(p, runs[p], d, storage) for p, d in cases]
-    print("| input | " + " | ".join(f"{i['profile']} (full every {i['full_every']} d)" for i, _ in results) + " |")
+    print("| input | " + " | ".join(f"{i['profile']} (full: {i['full_every']})" for i, _ in results) + " |")
     print("|---|" + "---|" * len(results))
     rows = [
         ("`cvdw simulate --scale`", lambda i: i["scale"]),
         ("rows (measured)", lambda i: f"{i['rows']:,}"),
         ("requests of a full run (measured)", lambda i: f"{i['full_requests']:,}"),
-        ("raw bytes of a full run (measured)", lambda i: f"{i['full_gb']:.2f} GB"),
-        ("mean full-run page (measured)", lambda i: f"{i['page_kb']:.0f} KB"),
+        ("stored bytes of a full run (measured, gzip)", lambda i: f"{i['full_gb']:.3f} GB"),
+        ("mean stored full-run page (measured)", lambda i: f"{i['page_kb']:.0f} KB"),
         ("requests of an incremental run (measured)", lambda i: f"{i['inc_requests']:.0f}"),
-        ("raw bytes of an incremental run (measured)", lambda i: f"{i['inc_mb']:.1f} MB"),
+        ("stored bytes of an incremental run (measured)", lambda i: f"{i['inc_mb']:.2f} MB"),
         ("full run at 20 requests/min", lambda i: f"{i['extract_hours_full']:.1f} h"),
         ("CVDW requests per month", lambda i: f"{i['requests_month']:,.0f}"),
-        ("new raw data per month", lambda i: f"{i['new_gb_month']:.1f} GB"),
+        ("new raw data per month", lambda i: f"{i['new_gb_month']:.2f} GB"),
         ("share of hours with metric data", lambda i: f"{i['active']:.2f}"),
     ]
     for name, f in rows:
         print(f"| {name} | " + " | ".join(str(f(i)) for i, _ in results) + " |")
     print()
-    print(f"| US$ per tenant-month (month {MONTH}, raw pages in {storage}) | " + " | ".join(f"{i['profile']} ({i['full_every']} d)" for i, _ in results) + " |")
+    print(f"| US$ per tenant-month (month {MONTH}, raw pages in {storage}) | " + " | ".join(f"{i['profile']} ({i['full_every']})" for i, _ in results) + " |")
     print("|---|" + "---:|" * len(results))
     for line in results[0][1]:
         print(f"| {line} | " + " | ".join(f"{o[line]:.2f}" for _, o in results) + " |")
