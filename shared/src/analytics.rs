@@ -484,6 +484,10 @@ impl Filters {
 pub struct Page {
     pub page: i64,
     pub per_page: i64,
+    /// Rows to skip instead of `(page - 1) × per_page`: a window of one tenant's rows when a
+    /// page spans the tenants of a key (api `metric_handler`). Never from the query string.
+    #[serde(skip)]
+    pub offset: Option<i64>,
 }
 
 pub const MAX_PER_PAGE: i64 = 500;
@@ -493,6 +497,7 @@ impl Default for Page {
         Self {
             page: 1,
             per_page: 100,
+            offset: None,
         }
     }
 }
@@ -585,7 +590,10 @@ mod sql {
     ) -> Result<Rows, tokio_postgres::Error> {
         let stmt = statement(metric);
         let limit = page.per_page as i32;
-        let offset = ((page.page - 1) * page.per_page).min(i32::MAX as i64) as i32;
+        let offset = page
+            .offset
+            .unwrap_or((page.page - 1) * page.per_page)
+            .min(i32::MAX as i64) as i32;
         let four: [(&(dyn ToSql + Sync), Type); 4] = [
             (&f.tenant, Type::TEXT),
             (&f.de, Type::DATE),
