@@ -377,8 +377,9 @@ pub struct PausedPass {
     pub max_referencia_data: Option<String>,
 }
 
+#[cfg(test)]
 impl PausedPass {
-    /// A pass of run `20261201T000000Z-000001` paused before `next_page` (tests).
+    /// A pass of run `20261201T000000Z-000001` paused before `next_page`.
     pub fn at_page(next_page: u32) -> Self {
         let started_at = DateTime::<Utc>::from_timestamp(1_764_547_200, 0).unwrap_or_default();
         PausedPass {
