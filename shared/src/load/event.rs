@@ -150,18 +150,21 @@ pub async fn fetch_page<S: ObjectStore>(store: &S, key: &str) -> Result<Fetched,
         .iter()
         .map(|(k, v)| (k.clone(), decode_metadata_value(v)))
         .collect();
-    let meta = PageMeta::from_metadata(&metadata).map_err(|e| e.to_string());
-    let body = meta
-        .clone()
-        .and_then(|_| crate::landing::decode_page(&metadata, obj.body.clone()));
-    Ok(match (meta, body) {
-        (Ok(meta), Ok(body)) => Fetched::Page(PageInput {
+    // The metadata first (it says how the body is stored), then the body as CVDW sent it.
+    let page = PageMeta::from_metadata(&metadata)
+        .map_err(|e| e.to_string())
+        .and_then(|meta| {
+            let body = crate::landing::decode_page(&metadata, obj.body.clone())?;
+            Ok((meta, body))
+        });
+    Ok(match page {
+        Ok((meta, body)) => Fetched::Page(PageInput {
             key: key.to_string(),
             body,
             meta,
             etag: obj.etag,
         }),
-        (Err(reason), _) | (_, Err(reason)) => Fetched::Unreadable(Unreadable {
+        Err(reason) => Fetched::Unreadable(Unreadable {
             key: key.to_string(),
             reason,
             body: obj.body.to_vec(),
