@@ -317,8 +317,8 @@ async fn replay_rebuilds_the_same_database_as_the_incremental_path() {
 #[tokio::test]
 async fn extract_then_load_matches_the_simulator_ground_truth() {
     use shared::extract::config::ExtractConfig;
-    use shared::extract::run::{NoDeadline, Quiet};
     use shared::extract::{drive, jobs_from_config};
+    use shared::extract::{NoDeadline, Quiet};
     use simulator::{RateLimit, SimConfig, Simulator};
     use std::collections::HashMap;
 

@@ -66,6 +66,9 @@ pub struct RunSettings {
     /// What bounds each run's requests ([`super::schedule`]); `None`: no budget (the run
     /// does everything it plans).
     pub budget: Option<super::schedule::Budget>,
+    /// The calendar the run reads ([`super::clock`]); the system's but in the freshness
+    /// benchmark.
+    pub clock: super::clock::Clock,
 }
 
 impl RunSettings {
@@ -88,6 +91,7 @@ impl Default for RunSettings {
             store_attempts: 4,
             other_full_every: None,
             budget: None,
+            clock: super::clock::Clock::System,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The extract function's EMF lines ([`crate::emf`]): one per tenant run (dimension `Tenant`)
 //! and one per object it touched (dimensions `Tenant`, `Object`).
 
-use super::run::TenantReport;
+use super::report::TenantReport;
 use crate::emf::line;
 use serde_json::{Map, Value};
 
@@ -22,7 +22,7 @@ pub fn emf_lines(r: &TenantReport, timestamp_ms: i64) -> Vec<String> {
     let failed = r
         .objects
         .iter()
-        .filter(|o| o.status != super::run::ObjectStatus::Done)
+        .filter(|o| o.status != super::report::ObjectStatus::Done)
         .count();
     let mut out = vec![line(
         timestamp_ms,
@@ -60,7 +60,7 @@ pub fn emf_lines(r: &TenantReport, timestamp_ms: i64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::run::{ObjectReport, ObjectStatus, Outcome};
+    use crate::extract::report::{ObjectReport, ObjectStatus, Outcome};
     use crate::landing::Mode;
 
     #[test]

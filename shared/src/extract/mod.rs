@@ -78,20 +78,31 @@
 //! Durations accept `500ms`, `90s`, `10m`, `6h`, `1d`. Standard AWS variables (`AWS_REGION`,
 //! credentials, `AWS_ENDPOINT_URL_S3`) configure S3. Tokens are never logged.
 
+pub mod clock;
 pub mod config;
 pub mod lock;
 pub mod metrics;
+mod object;
+pub mod record;
+pub mod report;
 pub mod run;
 pub mod schedule;
 
+pub use clock::{Clock, WarpClock};
 pub use config::{ConfigError, ExtractConfig, FullEvery, RunSettings, TenantConfig};
 pub use lock::{lock_key, LockError, LockGuard, LockRecord};
 pub use metrics::emf_lines;
-pub use run::{
-    continuation_key, decide, Continuation, ContinuationEvent, ContinuationTarget, ContinueError,
-    Continuer, Deadline, DeadlineAt, ExtractError, Extractor, NoDeadline, ObjectReport,
-    ObjectStatus, Outcome, Progress, Quiet, TenantJob, TenantReport, Trigger,
+pub use object::{EARLY_EMPTY_RETRIES, MAX_PAGES_PER_OBJECT};
+pub use record::{
+    continuation_key, Continuation, ContinuationEvent, ContinuationTarget, ObjectProgress,
+    CHECKPOINT_EVERY,
 };
+pub use report::{ObjectReport, ObjectStatus, Outcome, Progress, Quiet, TenantReport};
+pub use run::{
+    ContinueError, Continuer, Deadline, DeadlineAt, ExtractError, Extractor, NoDeadline, TenantJob,
+    Trigger,
+};
+pub use schedule::decide;
 
 use crate::cvdw::{CvdwClient, CvdwError, Pacer, WaitHook};
 use crate::store::ObjectStore;

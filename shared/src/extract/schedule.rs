@@ -33,9 +33,11 @@
 //! [`plan`] is pure (the clock and the states are inputs), so its decisions are unit-tested
 //! with a fake clock; the run ([`super::run`]) follows the plan it returns.
 
-use super::config::FullEvery;
+use super::config::{FullEvery, RunSettings};
 use crate::catalogue::{self, ObjectSpec};
+use crate::landing::Mode;
 use crate::landing::ObjectState;
+use chrono::NaiveDateTime;
 use chrono::{DateTime, Duration as ChronoDuration, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -280,7 +282,7 @@ pub fn plan(
             continue;
         }
         let every = if sales { cadence.sales } else { cadence.other };
-        if !super::run::full_due(every, state.last_full_at, now) {
+        if !full_due(every, state.last_full_at, now) {
             steps.push(incremental(spec.name, sales));
             continue;
         }
@@ -322,6 +324,44 @@ fn incremental(name: &str, sales: bool) -> Planned {
         },
         estimate: 1,
         resume_page: None,
+    }
+}
+
+/// America/Sao_Paulo has been UTC−3 all year since 2019 (no DST).
+pub fn sao_paulo_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    (t - chrono::Duration::hours(3)).date_naive()
+}
+
+/// Full or incremental for one object, and the filter to send.
+pub fn decide(
+    state: &ObjectState,
+    settings: &RunSettings,
+    now: DateTime<Utc>,
+    force_full: bool,
+) -> (Mode, Option<NaiveDateTime>) {
+    let cursor = state
+        .cursor
+        .as_deref()
+        .and_then(crate::values::parse_filter_datetime);
+    let Some(cursor) = cursor else {
+        return (Mode::Full, None);
+    };
+    if force_full || full_due(settings.full_every, state.last_full_at, now) {
+        (Mode::Full, None)
+    } else {
+        (Mode::Incremental, Some(cursor))
+    }
+}
+
+/// Whether an object whose last full pass started at `last_full` is due for another at `now`.
+pub fn full_due(every: FullEvery, last_full: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    match every {
+        FullEvery::Always => true,
+        FullEvery::Never => false,
+        FullEvery::Daily => last_full.is_none_or(|t| sao_paulo_date(t) < sao_paulo_date(now)),
+        FullEvery::Interval(d) => {
+            last_full.is_none_or(|t| (now - t).to_std().unwrap_or(Duration::ZERO) >= d)
+        }
     }
 }
 
@@ -539,5 +579,77 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("full pass"), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod decide_tests {
+    use super::*;
+    use crate::extract::config::{FullEvery, RunSettings};
+    use crate::landing::Mode;
+    use chrono::TimeZone;
+
+    fn state(cursor: Option<&str>, last_full: Option<DateTime<Utc>>) -> ObjectState {
+        ObjectState {
+            cursor: cursor.map(str::to_string),
+            last_full_at: last_full,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn no_cursor_means_full() {
+        let s = RunSettings::default();
+        let now = Utc::now();
+        assert_eq!(
+            decide(&state(None, None), &s, now, false),
+            (Mode::Full, None)
+        );
+        // A zero or garbage cursor never becomes a filter (the API answers 400).
+        assert_eq!(
+            decide(
+                &state(Some("0000-00-00 00:00:00"), Some(now)),
+                &s,
+                now,
+                false
+            )
+            .0,
+            Mode::Full
+        );
+    }
+
+    #[test]
+    fn daily_full_is_the_first_run_of_the_sao_paulo_day() {
+        let s = RunSettings::default();
+        // 02:59 UTC on the 29th is still the 28th in São Paulo.
+        let last_full = Utc.with_ymd_and_hms(2026, 11, 28, 4, 0, 0).unwrap();
+        let st = state(Some("2026-11-28 00:50:00"), Some(last_full));
+        let same_day = Utc.with_ymd_and_hms(2026, 11, 29, 2, 59, 0).unwrap();
+        let next_day = Utc.with_ymd_and_hms(2026, 11, 29, 3, 0, 0).unwrap();
+        let (m, f) = decide(&st, &s, same_day, false);
+        assert_eq!(m, Mode::Incremental);
+        assert_eq!(f.map(|f| f.to_string()), Some("2026-11-28 00:50:00".into()));
+        assert_eq!(decide(&st, &s, next_day, false).0, Mode::Full);
+        assert_eq!(decide(&st, &s, same_day, true).0, Mode::Full);
+    }
+
+    #[test]
+    fn cadence_variants() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 29, 12, 0, 0).unwrap();
+        let st = state(
+            Some("2026-11-29 08:00:00"),
+            Some(now - chrono::Duration::hours(5)),
+        );
+        let mut s = RunSettings {
+            full_every: FullEvery::Never,
+            ..Default::default()
+        };
+        assert_eq!(decide(&st, &s, now, false).0, Mode::Incremental);
+        s.full_every = FullEvery::Always;
+        assert_eq!(decide(&st, &s, now, false).0, Mode::Full);
+        s.full_every = FullEvery::Interval(Duration::from_secs(6 * 3600));
+        assert_eq!(decide(&st, &s, now, false).0, Mode::Incremental);
+        s.full_every = FullEvery::Interval(Duration::from_secs(4 * 3600));
+        assert_eq!(decide(&st, &s, now, false).0, Mode::Full);
     }
 }
