@@ -33,8 +33,8 @@
 //!   throttling clients that keep hammering, §3.4); see [`SimConfig::count_rejected`].
 //!   Requests that fail authentication are not recorded.
 //!   Requests answered with a fault are not recorded.
-//! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
-//!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
+//! - **Admin**: `POST /_sim/advance?days=N` (and/or `hours=`, `minutes=`; no auth: it is a
+//!   local test hook, never part of CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
 //!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
 //!
 //! ## Choices where the reference is silent (INFERRED)
