@@ -1,6 +1,7 @@
 //! The named world sizes and the clock's pace: what `small`/`medium`/`large` contain, what one
-//! simulated day of `medium` changes, how `advance_by` spreads a span's changes, and that the
-//! largest scale neither overflows nor panics.
+//! simulated day of `medium` changes, how `advance_by` spreads a span's changes, that a world
+//! can end on any date with the same shape, and that the largest scale neither overflows nor
+//! panics.
 
 use std::time::Duration;
 
@@ -197,5 +198,56 @@ fn scale_50_generates_and_advances_without_overflow() {
         assert!(day.counts("/leads").created > 0);
         let page = sim.render_page("/vendas", 1, 500);
         assert!(page.is_some());
+    }
+}
+
+/// `ending_at` moves the world's dates, not its shape: the same seed gives the same rows
+/// (counts, keys, values, relations), every date shifted by the same amount; the default and
+/// the test configuration keep their fixed clock.
+#[test]
+fn a_world_ending_on_another_day_has_the_same_shape() {
+    let fixed = SimConfig::for_tests();
+    assert_eq!(fixed.start_now, SimConfig::default().start_now);
+    assert_eq!(
+        Simulator::new(fixed.clone()).now(),
+        "2026-03-02 09:00:00",
+        "tests keep a fixed clock"
+    );
+    let later = chrono::NaiveDate::from_ymd_opt(2027, 8, 19)
+        .and_then(|d| d.and_hms_opt(16, 45, 7))
+        .unwrap();
+    let original = Simulator::new(fixed.clone());
+    let moved = Simulator::new(fixed.ending_at(later));
+    assert_eq!(moved.now(), "2027-08-19 16:45:07");
+    let shift = seconds(&moved.now()) - seconds(&original.now());
+    let a = original.sales_aggregates();
+    let b = moved.sales_aggregates();
+    assert_eq!(
+        (a.vendas, a.distratos, a.estoque),
+        (b.vendas, b.distratos, b.estoque)
+    );
+    assert_eq!(a.por_corretor, b.por_corretor);
+    for object in shared::catalogue::OBJECTS {
+        let (before, after) = (
+            original.ground_truth(object.path),
+            moved.ground_truth(object.path),
+        );
+        assert_eq!(before.len(), after.len(), "{}", object.path);
+        for (x, y) in before.iter().zip(&after) {
+            assert_eq!(
+                object.natural_key(x),
+                object.natural_key(y),
+                "{}",
+                object.path
+            );
+            if let (Some(p), Some(q)) = (
+                x["referencia_data"]
+                    .as_str()
+                    .filter(|t| !t.starts_with("0000")),
+                y["referencia_data"].as_str(),
+            ) {
+                assert_eq!(seconds(q) - seconds(p), shift, "{} {p}", object.path);
+            }
+        }
     }
 }
