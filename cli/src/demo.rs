@@ -199,19 +199,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     } else {
         let rate = simulator::RateLimit::parse(&args.sim_rate_limit)
             .map_err(|e| anyhow::anyhow!("--sim-rate-limit: {e}"))?;
+        // The world's history ends now, São Paulo time, so "this month" and "the last 12
+        // months" hold data whatever the day; the seed still fixes every count and relation.
         let cfg = simulator::SimConfig {
             seed: args.seed,
             scale: args.scale,
             rate_limit: rate,
             ..Default::default()
-        };
+        }
+        .ending_at(sao_paulo_now(chrono::Utc::now()));
         let (s, running) =
             start_simulator(cfg, &args.tenant, &args.sim_rate_limit, &mut vars).await?;
         eprintln!(
-            "cvdw: simulator at {} (seed {}, scale {}); its rate limit is relaxed to {} for the demo (the real CVDW allows 20/60s)",
+            "cvdw: simulator at {} (seed {}, scale {}, its clock at {}); its rate limit is relaxed to {} for the demo (the real CVDW allows 20/60s)",
             running.base_url(),
             args.seed,
             args.scale,
+            s.now(),
             args.sim_rate_limit
         );
         sim = Some(s);
@@ -327,7 +331,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 24 random bytes from the OS, hex-encoded.
+/// The wall-clock time in São Paulo, to the second, as CVDW writes its naive timestamps.
+fn sao_paulo_now(utc: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    let date = shared::extract::run::sao_paulo_date(utc);
+    let time = (utc - chrono::Duration::hours(3)).time();
+    date.and_hms_opt(
+        chrono::Timelike::hour(&time),
+        chrono::Timelike::minute(&time),
+        chrono::Timelike::second(&time),
+    )
+    .unwrap_or_else(|| date.and_time(chrono::NaiveTime::MIN))
+}
+
 /// A connection URL without its password, for printing.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -339,5 +354,22 @@ fn redact(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sao_paulo_now_is_three_hours_behind_utc_across_midnight() {
+        let utc = chrono::DateTime::parse_from_rfc3339("2026-12-08T02:30:15Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(
+            sao_paulo_now(utc).to_string(),
+            "2026-12-07 23:30:15",
+            "the demo's world ends on the São Paulo day"
+        );
     }
 }

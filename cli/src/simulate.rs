@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use simulator::{Quirks, RateLimit, SimConfig, Simulator};
+use simulator::{Profile, Quirks, RateLimit, SimConfig, Simulator};
 
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {
@@ -16,8 +16,13 @@ pub struct SimulateArgs {
     /// Seed of the generated world (same seed, same data).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// A named world with a real tenant's proportions: `small` (≈ 50 000 rows, like the
+    /// demo), `medium` (≈ 500 000) or `large` (≥ 3 million: 300 000 leads, 40 000 reservas).
+    /// With `--scale`, the profile's size is multiplied by it.
+    #[arg(long)]
+    pub profile: Option<Profile>,
     /// Size of the world: 1 ≈ 1 000 reservas / 8 000 leads; ≈ 42 gives 1 million rows in
-    /// `/leads/interacoes`.
+    /// `/leads/interacoes`. With `--profile`, a multiplier of the profile's size.
     #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// The `email` header the simulator accepts.
@@ -65,9 +70,13 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             anyhow::bail!("--deny: `{d}` is not a CVDW object");
         }
     }
+    let base = match args.profile {
+        Some(profile) => SimConfig::for_profile(profile),
+        None => SimConfig::default(),
+    };
     let cfg = SimConfig {
         seed: args.seed,
-        scale: args.scale,
+        scale: base.scale * args.scale,
         email: args.email.clone(),
         token: args.token.clone(),
         rate_limit,
@@ -79,7 +88,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         fault_rate: args.fault_rate,
         slow_delay: Duration::from_secs(args.slow_secs),
         denied_objects: args.deny.clone(),
-        ..SimConfig::default()
+        ..base
     };
     let started = Instant::now();
     let sim = tokio::task::spawn_blocking(move || Simulator::new(cfg)).await?;
@@ -110,8 +119,15 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         "  advance the clock: curl -X POST '{}/_sim/advance?days=1'",
         running.root_url()
     );
+    let total_rows: usize = shared::catalogue::OBJECTS
+        .iter()
+        .map(|o| sim.row_count(o.path))
+        .sum();
     println!(
-        "  /vendas rows: {}, /leads rows: {}",
+        "  world: {} at scale {}; {total_rows} rows in all, /vendas rows: {}, /leads rows: {}",
+        args.profile
+            .map_or("the classic world".to_string(), |p| format!("profile {p}")),
+        sim.config().scale,
         sim.row_count("/vendas"),
         sim.row_count("/leads")
     );
@@ -158,6 +174,10 @@ mod tests {
         ])
         .args;
         assert!(a.no_quirks);
+        assert_eq!(a.profile, None);
+        let a = Cli::parse_from(["simulate", "--profile", "large", "--scale", "0.5"]).args;
+        assert_eq!((a.profile, a.scale), (Some(Profile::Large), 0.5));
+        assert!(Cli::try_parse_from(["simulate", "--profile", "huge"]).is_err());
         assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
         assert_eq!(a.fault_rate, 0.05);
     }

@@ -33,8 +33,8 @@
 //!   throttling clients that keep hammering, §3.4); see [`SimConfig::count_rejected`].
 //!   Requests that fail authentication are not recorded.
 //!   Requests answered with a fault are not recorded.
-//! - **Admin**: `POST /_sim/advance?days=N` (no auth: it is a local test hook, never part of
-//!   CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
+//! - **Admin**: `POST /_sim/advance?days=N` (and/or `hours=`, `minutes=`; no auth: it is a
+//!   local test hook, never part of CVDW) returns the [`ChangeSummary`] as JSON; `GET /_sim/stats` returns [`SimStats`] and
 //!   `GET /_sim/aggregates` the [`SalesAggregates`] (the figures a dashboard must reproduce).
 //!
 //! ## Choices where the reference is silent (INFERRED)
@@ -53,11 +53,13 @@ pub mod dirt;
 pub mod fields;
 pub mod listing_faults;
 mod names;
+pub mod profile;
 pub mod render;
 pub mod server;
 pub mod world;
 
 pub use listing_faults::ListingFault;
+pub use profile::{Profile, WorldShape};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -226,9 +228,29 @@ pub struct SimConfig {
     /// Expected distratos per simulated day while the clock advances; `None` (the default):
     /// about 7% of sales, which at small scales is almost never (tests that need some set it).
     pub distratos_per_day: Option<f64>,
+    /// The world's proportions ([`WorldShape::classic`] unless a [`Profile`] says otherwise).
+    pub shape: WorldShape,
 }
 
 impl SimConfig {
+    /// The world of a named size (realistic proportions, 3 years of history), with the
+    /// default clock, credentials and rate limit.
+    pub fn for_profile(profile: Profile) -> Self {
+        Self {
+            scale: profile.scale(),
+            shape: WorldShape::realistic(),
+            ..Self::default()
+        }
+    }
+
+    /// The same world (same counts and relations for the same seed) with every date shifted
+    /// so that the clock stands at `now`: the history ends there. Generation draws times as
+    /// offsets from the start of the history, so only the dates move.
+    pub fn ending_at(mut self, now: chrono::NaiveDateTime) -> Self {
+        self.start_now = now;
+        self
+    }
+
     /// A small world for integration tests: scale 0.05 (50 reservas, ~40 vendas, 400 leads,
     /// 1 200 `/leads/interacoes`), no rate limit, 5 s slow faults; everything else default.
     pub fn for_tests() -> Self {
@@ -260,6 +282,7 @@ impl Default for SimConfig {
             history_years: 3,
             malformed: Vec::new(),
             distratos_per_day: None,
+            shape: WorldShape::classic(),
         }
     }
 }
@@ -351,7 +374,10 @@ pub struct ObjectChanges {
 /// them (`shared::catalogue::ObjectSpec::natural_key`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeSummary {
+    /// Whole days advanced.
     pub days: u32,
+    /// Seconds advanced in all (`days × 86 400` plus any part of a day).
+    pub seconds: u64,
     /// The new simulated now.
     pub now: String,
     /// Object path → counts.
@@ -461,10 +487,19 @@ impl Simulator {
         server::serve(self.clone(), addr).await
     }
 
-    /// Move the clock `days` forward, creating, updating and deleting rows.
+    /// Move the clock `days` forward, creating, updating and deleting rows; the same as
+    /// [`Simulator::advance_by`] with `days × 24 h`.
     pub fn advance(&self, days: u32) -> ChangeSummary {
         let mut w = self.write_world();
         w.advance(days)
+    }
+
+    /// Move the clock `span` forward (whole seconds; the rest is ignored). The changes of the
+    /// span happen inside it, at the day's rates scaled to its length, so six 4-hour spans
+    /// change about what one day does. Deterministic for a seed and a sequence of spans.
+    pub fn advance_by(&self, span: Duration) -> ChangeSummary {
+        let mut w = self.write_world();
+        w.advance_by(span.as_secs())
     }
 
     /// Queue faults for the next requests (one fault per request, in order).

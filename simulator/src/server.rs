@@ -237,28 +237,33 @@ async fn fallback() -> Response {
     method_not_allowed()
 }
 
-struct AdvanceQuery {
-    days: Option<u32>,
+/// How far `POST /_sim/advance` moves the clock: `days`, `hours` and `minutes` add up (one
+/// day when none of them parses).
+fn advance_span(query: Option<&str>) -> std::time::Duration {
+    let pairs = query.map(parse_query).unwrap_or_default();
+    let units = [("days", 86_400u64), ("hours", 3_600), ("minutes", 60)];
+    let given: Vec<u64> = units
+        .iter()
+        .filter_map(|(name, seconds)| {
+            let count = pairs.get(*name)?.trim().parse::<u64>().ok()?;
+            Some(count.saturating_mul(*seconds))
+        })
+        .collect();
+    let total = if given.is_empty() {
+        86_400
+    } else {
+        given.iter().fold(0u64, |sum, s| sum.saturating_add(*s))
+    };
+    std::time::Duration::from_secs(total)
 }
 
 async fn advance_handler(State(sim): State<Simulator>, RawQuery(q): RawQuery) -> Response {
-    let days = q
-        .as_deref()
-        .and_then(serde_urlencoded_days)
-        .unwrap_or(AdvanceQuery { days: Some(1) })
-        .days
-        .unwrap_or(1);
-    let summary = tokio::task::spawn_blocking(move || sim.advance(days)).await;
+    let span = advance_span(q.as_deref());
+    let summary = tokio::task::spawn_blocking(move || sim.advance_by(span)).await;
     match summary {
         Ok(s) => json_response(StatusCode::OK, serde_json::to_vec(&s).unwrap_or_default()),
         Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, "{}"),
     }
-}
-
-fn serde_urlencoded_days(q: &str) -> Option<AdvanceQuery> {
-    let pairs = parse_query(q);
-    let days = pairs.get("days")?.trim().parse().ok()?;
-    Some(AdvanceQuery { days: Some(days) })
 }
 
 async fn aggregates_handler(State(sim): State<Simulator>) -> Response {

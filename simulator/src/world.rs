@@ -26,7 +26,9 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use shared::catalogue::{ObjectSpec, OBJECTS};
 
-use crate::{ChangeSummary, Malformation, MalformedRow, ObjectChanges, Quirks, SimConfig};
+use crate::{
+    ChangeSummary, Malformation, MalformedRow, ObjectChanges, Quirks, SimConfig, WorldShape,
+};
 
 /// Seconds since 2000-01-01 00:00:00 (naive local time).
 pub type T = i32;
@@ -231,7 +233,9 @@ pub struct Reserva {
     pub cond_n: u8,
     pub tabela: u8,
     pub assoc: u32,
+    /// The first of the sale's commissions; the others follow it ([`Reserva::comissao_n`]).
     pub comissao: u32,
+    pub comissao_n: u8,
     pub repasse: u32,
     pub hist_venda: u32,
 }
@@ -515,6 +519,8 @@ pub struct World {
     pub malformed: BTreeMap<(usize, u32), Malformation>,
     /// [`SimConfig::distratos_per_day`].
     pub distratos_per_day: Option<f64>,
+    /// [`SimConfig::shape`].
+    pub shape: WorldShape,
 }
 
 pub fn obj_index(path: &str) -> usize {
@@ -557,12 +563,14 @@ impl World {
         let start = now - years * 365 * DAY;
         let mut rng = SmallRng::seed_from_u64(cfg.seed);
         let n_res = ((1000.0 * scale).round() as usize).max(20);
-        let n_leads = n_res * 8;
+        let shape = &cfg.shape;
+        let n_leads = n_res * shape.leads_per_reserva;
         let n_cor = ((40.0 * scale.powf(0.7)).round() as usize).max(10);
         let n_imob = (n_cor / 8).max(3);
         let n_time = (n_cor / 10).max(2);
         let n_emp = ((6.0 * scale.powf(0.6)).round() as usize).max(3);
-        let n_units = n_res * 8 / 5;
+        let (units_num, units_den) = shape.units_per_reserva;
+        let n_units = n_res * units_num / units_den.max(1);
         let units_per_emp = n_units.div_ceil(n_emp).max(8);
 
         let mut w = World {
@@ -590,11 +598,23 @@ impl World {
             hist_uni: Vec::new(),
             available: Vec::new(),
             tables: OBJECTS.iter().map(|_| Table::default()).collect(),
-            defs: OBJECTS.iter().map(|o| def_for(o.path)).collect(),
+            defs: OBJECTS
+                .iter()
+                .map(|o| {
+                    let mut def = def_for(o.path);
+                    if let Some(&(_, per)) =
+                        shape.rows_per_entity.iter().find(|(p, _)| *p == o.path)
+                    {
+                        def.per = per;
+                    }
+                    def
+                })
+                .collect(),
             leads_per_day: n_leads as f64 / (years * 365) as f64,
             reservas_per_day: n_res as f64 / (years * 365) as f64,
             malformed: BTreeMap::new(),
             distratos_per_day: cfg.distratos_per_day,
+            shape: shape.clone(),
         };
 
         // Developments, phases, blocks, units.
@@ -678,9 +698,16 @@ impl World {
             w.tables[oi_uni].push(i as u32, cad, cad);
         }
         let oi_preco = obj_index("/unidades/precos");
-        for tab in 0..2u32 {
+        // Two yearly tables, or more spread evenly over the history.
+        let tables = shape.price_tables.max(1);
+        let table_every = if tables <= 2 {
+            365 * DAY
+        } else {
+            (now - start) / tables as i32
+        };
+        for tab in 0..tables {
             for i in 0..w.unidades.len() {
-                let cad = start + (tab as i32) * 365 * DAY + rng.random_range(0..DAY);
+                let cad = start + (tab as i32) * table_every + rng.random_range(0..DAY);
                 let cad = cad.min(now - DAY);
                 w.tables[oi_preco].push(i as u32, cad, cad);
             }
@@ -757,11 +784,11 @@ impl World {
             };
             // Outcome, decided now and applied as the events happen.
             let x: f64 = rng.random();
-            if x < 0.80 {
+            if x < shape.sale_below {
                 let venda = cad + rng.random_range(DAY..15 * DAY);
                 if venda <= now {
                     w.sell(&mut rng, r, venda, &mut ch);
-                    if rng.random::<f64>() < 0.08 {
+                    if rng.random::<f64>() < shape.distrato_share {
                         let d = venda + rng.random_range(30 * DAY..400 * DAY);
                         if d <= now {
                             w.distrato(&mut rng, r, d, &mut ch);
@@ -771,7 +798,7 @@ impl World {
             } else {
                 // Cancelled within weeks; the rest (8 %) expire unsold after a month, except
                 // the recent ones, which are still pending at `now`.
-                let c = if x < 0.92 {
+                let c = if x < shape.quick_cancel_below {
                     cad + rng.random_range(2 * DAY..20 * DAY)
                 } else {
                     cad + rng.random_range(20 * DAY..35 * DAY)
@@ -1034,6 +1061,7 @@ impl World {
             tabela: rng.random_range(0..2),
             assoc,
             comissao: NONE,
+            comissao_n: 0,
             repasse: NONE,
             hist_venda: NONE,
         });
@@ -1106,23 +1134,37 @@ impl World {
         let unit = &mut self.unidades[u as usize];
         unit.sit = US_VENDIDA;
         self.unit_event(u, US_RESERVADA, US_VENDIDA, t, ch);
-        // Commission.
-        let bp = rng.random_range(400..601u16);
-        let c = self.comissoes.len() as u32;
-        let oi = obj_index("/comissoes");
-        let row = self.tables[oi].push(c, t, t);
-        ch.entry(oi).created += 1;
-        self.comissoes.push(Comissao {
-            reserva: r,
-            bp,
-            valor: valor * bp as i64 / 10_000,
-            pago: 0,
-            parcelas: rng.random_range(1..4),
-            n_pagas: 0,
-            last_pag: 0,
-            row,
-        });
-        self.reservas[r as usize].comissao = c;
+        // Commissions: the broker's, then (realistic worlds) the agency's and the managers'.
+        let per_sale = self.shape.commissions_per_sale;
+        let n_commissions = if per_sale == 1.0 {
+            1
+        } else {
+            poisson_ish(rng, per_sale).clamp(1, u8::MAX as usize)
+        };
+        let first = self.comissoes.len() as u32;
+        for nth in 0..n_commissions {
+            let bp = if nth == 0 {
+                rng.random_range(400..601u16)
+            } else {
+                rng.random_range(50..201u16)
+            };
+            let c = self.comissoes.len() as u32;
+            let oi = obj_index("/comissoes");
+            let row = self.tables[oi].push(c, t, t);
+            ch.entry(oi).created += 1;
+            self.comissoes.push(Comissao {
+                reserva: r,
+                bp,
+                valor: valor * bp as i64 / 10_000,
+                pago: 0,
+                parcelas: rng.random_range(1..4),
+                n_pagas: 0,
+                last_pag: 0,
+                row,
+            });
+        }
+        self.reservas[r as usize].comissao = first;
+        self.reservas[r as usize].comissao_n = n_commissions as u8;
         if has_fin {
             let rp = self.repasses.len() as u32;
             let oi = obj_index("/repasses");
@@ -1164,7 +1206,7 @@ impl World {
         res.sit = RS_DISTRATO;
         res.distrato = t;
         let u = res.unidade;
-        let (com, rep) = (res.comissao, res.repasse);
+        let (com, com_n, rep) = (res.comissao, res.comissao_n, res.repasse);
         self.hist_reserva(r, RS_VENDIDA, RS_DISTRATO, t, ch);
         self.touch(obj_index("/reservas"), r, t, ch);
         self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
@@ -1174,8 +1216,10 @@ impl World {
         self.release_unit(u, r, US_VENDIDA, t, ch);
         // The commission and the repasse of a cancelled sale are inactivated.
         if com != NONE {
-            let row = self.comissoes[com as usize].row;
-            self.inactivate(obj_index("/comissoes"), row, t, ch);
+            for c in com..com + com_n as u32 {
+                let row = self.comissoes[c as usize].row;
+                self.inactivate(obj_index("/comissoes"), row, t, ch);
+            }
         }
         if rep != NONE {
             let row = self.repasses[rep as usize].row;
@@ -1253,12 +1297,27 @@ impl World {
         }
     }
 
-    /// Advance the clock `days` days, day by day.
+    /// Advance the clock `days` days, day by day (the same as [`World::advance_by`] with
+    /// `days × 86 400` seconds).
     pub fn advance(&mut self, days: u32) -> ChangeSummary {
+        self.advance_by(u64::from(days) * DAY as u64)
+    }
+
+    /// Advance the clock `seconds`: whole days first, each as one day, then the remainder as
+    /// one shorter span whose rates are the day's scaled to its length. Every change of a
+    /// span happens inside it.
+    pub fn advance_by(&mut self, seconds: u64) -> ChangeSummary {
         let mut ch = Changes::default();
         let mut rng = std::mem::replace(&mut self.rng, SmallRng::seed_from_u64(0));
-        for _ in 0..days {
-            self.advance_day(&mut rng, &mut ch);
+        // The clock cannot pass the last second a `SimTime` holds.
+        let room = (T::MAX - self.now).max(0) as u64;
+        let seconds = seconds.min(room);
+        for _ in 0..seconds / DAY as u64 {
+            self.advance_span(&mut rng, DAY, &mut ch);
+        }
+        let rest = (seconds % DAY as u64) as T;
+        if rest > 0 {
+            self.advance_span(&mut rng, rest, &mut ch);
         }
         self.rng = rng;
         for t in self.tables.iter_mut() {
@@ -1267,7 +1326,8 @@ impl World {
             }
         }
         let mut summary = ChangeSummary {
-            days,
+            days: (seconds / DAY as u64) as u32,
+            seconds,
             now: fmt_dt(self.now),
             ..Default::default()
         };
@@ -1285,12 +1345,22 @@ impl World {
         summary
     }
 
-    fn advance_day(&mut self, rng: &mut SmallRng, ch: &mut Changes) {
+    /// One span of `len` seconds (at most a day) from now. Daily rates and chances are scaled
+    /// by `len / DAY` (exactly 1.0 for a whole day, so a day draws what it always drew), and
+    /// every event time falls inside the span.
+    fn advance_span(&mut self, rng: &mut SmallRng, len: T, ch: &mut Changes) {
         let day0 = self.now;
-        let day1 = self.now + DAY;
-        let at = |rng: &mut SmallRng| day0 + rng.random_range(1..DAY);
+        let day1 = self.now + len;
+        let share = len as f64 / DAY as f64;
+        let at = |rng: &mut SmallRng| {
+            if len > 1 {
+                day0 + rng.random_range(1..len)
+            } else {
+                day0
+            }
+        };
         // New leads (and their satellite rows).
-        let n = poisson_ish(rng, self.leads_per_day);
+        let n = poisson_ish(rng, self.leads_per_day * share);
         let mut ts: Vec<T> = (0..n).map(|_| at(rng)).collect();
         ts.sort_unstable();
         for t in ts {
@@ -1321,19 +1391,21 @@ impl World {
             .filter(|(_, r)| r.sit == RS_ANALISE && r.cad < day0 - 2 * DAY)
             .map(|(i, _)| i as u32)
             .collect();
+        let sell_below = 0.25 * share;
+        let cancel_below = (0.25 + self.shape.daily_cancel_chance) * share;
         for r in pending {
             let x: f64 = rng.random();
             let t = at(rng);
             self.now = self.now.max(t);
-            if x < 0.25 {
+            if x < sell_below {
                 self.sell(rng, r, t, ch);
                 self.generic_for_reserva(rng, r, true, t, ch);
-            } else if x < 0.28 {
+            } else if x < cancel_below {
                 self.cancel(r, t, ch);
             }
         }
         // New reservations.
-        let n = poisson_ish(rng, self.reservas_per_day);
+        let n = poisson_ish(rng, self.reservas_per_day * share);
         for _ in 0..n {
             let t = at(rng);
             self.now = self.now.max(t);
@@ -1341,14 +1413,12 @@ impl World {
                 self.generic_for_reserva(rng, r, false, t, ch);
             }
         }
-        // Distratos: about 7 % of sales eventually.
+        // Distratos: a share of the sales, eventually.
         let rate = self
             .distratos_per_day
-            .unwrap_or(self.reservas_per_day * 0.06);
-        let n = poisson_ish(rng, rate);
+            .unwrap_or(self.reservas_per_day * self.shape.distratos_per_reserva_day);
+        let n = poisson_ish(rng, rate * share);
         for _ in 0..n {
-            let sold: Vec<u32> = Vec::new();
-            let _ = sold;
             if self.reservas.is_empty() {
                 break;
             }
@@ -1371,14 +1441,14 @@ impl World {
             }
         }
         // Updates: leads change situation; brokers edit their records; generic rows change.
-        let n = poisson_ish(rng, self.leads_per_day * 2.0);
+        let n = poisson_ish(rng, self.leads_per_day * 2.0 * share);
         for _ in 0..n {
             let l = rng.random_range(0..self.leads.len()) as u32;
             let t = at(rng);
             self.leads[l as usize].sit = rng.random_range(1..5);
             self.touch(obj_index("/leads"), l, t, ch);
         }
-        if rng.random::<f64>() < 0.5 {
+        if rng.random::<f64>() < 0.5 * share {
             let c = rng.random_range(0..self.corretores.len()) as u32;
             let t = at(rng);
             self.touch(obj_index("/corretores"), c, t, ch);
@@ -1391,7 +1461,7 @@ impl World {
             if len == 0 {
                 continue;
             }
-            let k = poisson_ish(rng, (len as f64 * 0.001).min(20.0) + 0.2);
+            let k = poisson_ish(rng, ((len as f64 * 0.001).min(20.0) + 0.2) * share);
             for _ in 0..k {
                 let pos = rng.random_range(0..len) as u32;
                 let t = at(rng);
@@ -1399,13 +1469,13 @@ impl World {
             }
         }
         // Soft deletes: leads discarded as inactive, occasional broker leaving, generic rows.
-        let n = poisson_ish(rng, self.leads_per_day * 0.1 + 0.3);
+        let n = poisson_ish(rng, (self.leads_per_day * 0.1 + 0.3) * share);
         for _ in 0..n {
             let l = rng.random_range(0..self.leads.len()) as u32;
             let t = at(rng);
             self.inactivate(obj_index("/leads"), l, t, ch);
         }
-        if rng.random::<f64>() < 0.1 {
+        if rng.random::<f64>() < 0.1 * share {
             let c = rng.random_range(0..self.corretores.len()) as u32;
             let t = at(rng);
             self.inactivate(obj_index("/corretores"), c, t, ch);
@@ -1413,7 +1483,7 @@ impl World {
         for path in ["/leads/tarefas", "/atendimentos", "/reservas/contratos"] {
             let oi = obj_index(path);
             let len = self.tables[oi].rows.len();
-            if len > 0 && rng.random::<f64>() < 0.5 {
+            if len > 0 && rng.random::<f64>() < 0.5 * share {
                 let pos = rng.random_range(0..len) as u32;
                 let t = at(rng);
                 self.inactivate(oi, pos, t, ch);
@@ -1434,9 +1504,23 @@ impl World {
             } else {
                 0.25
             };
-            if len > 0 && rng.random::<f64>() < p {
+            if len > 0 && rng.random::<f64>() < p * share {
                 let pos = rng.random_range(0..len) as u32;
                 self.hard_delete(oi, pos, ch);
+            }
+        }
+        if self.shape.scaled_hard_deletes {
+            for &(path, per_reserva) in crate::profile::DAILY_HARD_DELETES {
+                let oi = obj_index(path);
+                let len = self.tables[oi].rows.len();
+                if len == 0 {
+                    continue;
+                }
+                let n = poisson_ish(rng, self.reservas_per_day * per_reserva * share);
+                for _ in 0..n {
+                    let pos = rng.random_range(0..len) as u32;
+                    self.hard_delete(oi, pos, ch);
+                }
             }
         }
         self.now = day1;

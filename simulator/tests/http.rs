@@ -1518,3 +1518,26 @@ fn distratos_per_day_is_opt_in() {
     );
     assert!(busy.row_count("/distratos") > before.len());
 }
+
+/// `POST /_sim/advance` takes hours and minutes too (a scheduler's 4-hour gap), adding up.
+#[tokio::test]
+async fn admin_advance_takes_hours_and_minutes() {
+    let (sim, run) = start(small()).await;
+    let before = sim.now();
+    let r = client()
+        .post(format!(
+            "{}/_sim/advance?hours=4&minutes=30",
+            run.root_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let s: Value = r.json().await.unwrap();
+    assert_eq!(s["days"], json!(0));
+    assert_eq!(s["seconds"], json!(4 * 3600 + 30 * 60));
+    let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap();
+    let moved = parse(s["now"].as_str().unwrap()) - parse(&before);
+    assert_eq!(moved.num_seconds(), 4 * 3600 + 30 * 60);
+    run.shutdown().await;
+}
