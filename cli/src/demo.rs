@@ -333,7 +333,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
 /// The wall-clock time in São Paulo, to the second, as CVDW writes its naive timestamps.
 fn sao_paulo_now(utc: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
-    let date = shared::extract::run::sao_paulo_date(utc);
+    let date = shared::extract::schedule::sao_paulo_date(utc);
     let time = (utc - chrono::Duration::hours(3)).time();
     date.and_hms_opt(
         chrono::Timelike::hour(&time),

@@ -5,6 +5,7 @@ use clap::{Args, Subcommand};
 
 pub mod api;
 pub mod extract;
+pub mod freshness;
 pub mod latency;
 pub mod load;
 pub mod simulator;
@@ -21,6 +22,8 @@ pub enum Which {
     Simulator(simulator::Args),
     /// Pacing ratio of the extractor against a time-compressed rate limit.
     Extract(extract::Args),
+    /// A simulated week of scheduled runs: how fresh a big tenant's sales and deletions stay.
+    Freshness(freshness::Args),
     /// Loader rows/s against COPY and row-by-row baselines.
     Load(load::Args),
     /// API latency per endpoint against the same SQL run directly, and start-up time.
@@ -31,6 +34,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Which::Simulator(a) => simulator::run(a).await,
         Which::Extract(a) => extract::run(a).await,
+        Which::Freshness(a) => freshness::run(a).await,
         Which::Load(a) => load::run(a).await,
         Which::Api(a) => api::run(a).await,
     }

@@ -62,14 +62,15 @@ impl PartialEq for Clock {
 /// [`WarpClock::jump_to`] moves forward.
 pub struct WarpClock {
     speedup: f64,
-    anchor: Mutex<(Instant, DateTime<Utc>)>,
+    /// The simulated time at a real instant; `None`: frozen at that simulated time.
+    anchor: Mutex<(Option<Instant>, DateTime<Utc>)>,
 }
 
 impl WarpClock {
     pub fn new(start: DateTime<Utc>, speedup: f64) -> Self {
         Self {
             speedup,
-            anchor: Mutex::new((Instant::now(), start)),
+            anchor: Mutex::new((Some(Instant::now()), start)),
         }
     }
 
@@ -79,15 +80,24 @@ impl WarpClock {
 
     pub fn now(&self) -> DateTime<Utc> {
         let (real, simulated) = *self.anchor.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(real) = real else {
+            return simulated;
+        };
         let elapsed = real.elapsed().mul_f64(self.speedup);
         simulated + chrono::Duration::from_std(elapsed).unwrap_or_default()
     }
 
-    /// Skip ahead to `at` (idle time); never goes back.
+    /// Stop the clock (work between runs that production does not do: advancing the world).
+    pub fn freeze(&self) {
+        let now = self.now();
+        *self.anchor.lock().unwrap_or_else(|e| e.into_inner()) = (None, now);
+    }
+
+    /// Skip ahead to `at` (idle time) and run again; never goes back.
     pub fn jump_to(&self, at: DateTime<Utc>) {
         let now = self.now();
         let mut anchor = self.anchor.lock().unwrap_or_else(|e| e.into_inner());
-        *anchor = (Instant::now(), at.max(now));
+        *anchor = (Some(Instant::now()), at.max(now));
     }
 
     /// The real time that `simulated` takes on this clock.
