@@ -7,6 +7,7 @@ pub mod api;
 pub mod extract;
 pub mod latency;
 pub mod load;
+pub mod replay;
 pub mod simulator;
 
 #[derive(Args)]
@@ -23,6 +24,8 @@ pub enum Which {
     Extract(extract::Args),
     /// Loader rows/s against COPY and row-by-row baselines.
     Load(load::Args),
+    /// `cvdw replay` of a whole tenant's archive against COPY of the same rows, and its peak RSS.
+    Replay(replay::Args),
     /// API latency per endpoint against the same SQL run directly, and start-up time.
     Api(api::Args),
 }
@@ -32,6 +35,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Simulator(a) => simulator::run(a).await,
         Which::Extract(a) => extract::run(a).await,
         Which::Load(a) => load::run(a).await,
+        Which::Replay(a) => replay::run(a).await,
         Which::Api(a) => api::run(a).await,
     }
 }
