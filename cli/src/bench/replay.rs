@@ -121,12 +121,13 @@ async fn bench(args: &Args, scale: f64, dir: &Path) -> anyhow::Result<()> {
         let replay =
             run_replay_command(&s3, &url_with_dbname(&admin_url, &name), args.parallel).await?;
         let mut db = Db::connect(&fresh).await?;
+        let phases = replay_phases(db.client(), replay.spawned_at, replay.wall_seconds).await?;
         let copy = copy_baseline(&store, db.client()).await?;
-        anyhow::Ok((replay, copy))
+        anyhow::Ok((replay, phases, copy))
     }
     .await;
     let _ = db::drop_database(&admin, &name).await;
-    let (replay, copy) = result?;
+    let (replay, phases, copy) = result?;
 
     let replay_rate = replay.summary.rows as f64 / replay.wall_seconds;
     let copy_rate = copy.rows as f64 / copy.seconds;
@@ -141,6 +142,12 @@ async fn bench(args: &Args, scale: f64, dir: &Path) -> anyhow::Result<()> {
         replay.wall_seconds,
         replay.summary.seconds
     );
+    if let Some(p) = phases {
+        println!(
+            "    where its wall time went (the ledger's timestamps, by the server's clock): start-up, migrations and listing {:.2} s; pages {:.2} s; manifests {:.2} s; ANALYZE and exit {:.2} s",
+            p.before_pages, p.pages, p.manifests, p.after_manifests
+        );
+    }
     println!(
         "COPY → unlogged tables (floor): {} rows in {:.2} s: {copy_rate:.0} rows/s",
         copy.rows, copy.seconds
@@ -211,6 +218,8 @@ async fn build_archive(store: &S3Store, seed: u64, scale: f64) -> anyhow::Result
 /// What `cvdw replay` reported and cost.
 struct ReplayRun {
     summary: ReplayLine,
+    /// When the child was started, in seconds since the Unix epoch.
+    spawned_at: f64,
     wall_seconds: f64,
     peak_rss_kib: u64,
 }
@@ -241,8 +250,12 @@ async fn run_replay_command(
         .stderr(std::process::Stdio::inherit());
     eprintln!("bench replay: `cvdw replay --parallel {parallel}` into a fresh database");
     // The S3 server answers on this process's runtime while a blocking thread waits.
-    let (stdout, status, peak_rss_kib, wall_seconds) =
+    let (stdout, status, peak_rss_kib, spawned_at, wall_seconds) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let spawned_at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
             let started = Instant::now();
             let mut child = command.spawn().context("starting `cvdw replay`")?;
             let mut stdout = String::new();
@@ -255,6 +268,7 @@ async fn run_replay_command(
                 stdout,
                 status,
                 peak_rss_kib,
+                spawned_at,
                 started.elapsed().as_secs_f64(),
             ))
         })
@@ -269,9 +283,52 @@ async fn run_replay_command(
     }
     Ok(ReplayRun {
         summary,
+        spawned_at,
         wall_seconds,
         peak_rss_kib,
     })
+}
+
+/// Seconds of the replay's wall time in each of its stages.
+struct Phases {
+    before_pages: f64,
+    pages: f64,
+    manifests: f64,
+    after_manifests: f64,
+}
+
+/// Where the replay's wall time went, from when its first and last page transactions began
+/// (`etl.pages.first_loaded_at`) and its last manifest was recorded (`etl.manifests`). These
+/// are the server's clock, compared with this machine's: meaningful for a local server only;
+/// `None` when the ledger is empty.
+async fn replay_phases(
+    client: &tokio_postgres::Client,
+    spawned_at: f64,
+    wall_seconds: f64,
+) -> anyhow::Result<Option<Phases>> {
+    let row = client
+        .query_one(
+            "SELECT extract(epoch FROM min(first_loaded_at))::float8,
+                    extract(epoch FROM max(first_loaded_at))::float8,
+                    (SELECT extract(epoch FROM max(coalesce(applied_at, received_at)))::float8
+                       FROM etl.manifests)
+               FROM etl.pages",
+            &[],
+        )
+        .await?;
+    let (Some(first_page), Some(last_page)) =
+        (row.get::<_, Option<f64>>(0), row.get::<_, Option<f64>>(1))
+    else {
+        return Ok(None);
+    };
+    let last_manifest = row.get::<_, Option<f64>>(2).unwrap_or(last_page);
+    let exited_at = spawned_at + wall_seconds;
+    Ok(Some(Phases {
+        before_pages: first_page - spawned_at,
+        pages: last_page - first_page,
+        manifests: last_manifest - last_page,
+        after_manifests: exited_at - last_manifest,
+    }))
 }
 
 /// Reaps the child `pid` and returns its exit code (`None` if a signal ended it) and its peak
