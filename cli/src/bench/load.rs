@@ -35,7 +35,7 @@ use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::prepare::{joined, PageInput, PreparedPage};
 use shared::load::queue::{Ledger, Queued};
 use shared::load::rows::{build_batch, parse_envelope, ColData};
-use shared::load::tables::{all_cols, typed, Col};
+use shared::load::tables::{all_cols, columns_of, typed, Col, TypedTable};
 use shared::load::{self, LoadOptions, PageOutcome, PagePhases};
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -309,15 +309,26 @@ fn cell_text(c: &ColData, i: usize) -> Option<String> {
 
 /// What the loader writes for a page, as text cells: its rows (natural_key, payload, the
 /// typed columns) and their children (natural_key, ordinal, payload, the child's columns).
-struct TextPage {
-    rows: Vec<Vec<Option<String>>>,
-    children: Vec<Vec<Option<String>>>,
+/// `cvdw bench replay` builds them for every object of an archive.
+#[derive(Default)]
+pub(crate) struct TextPage {
+    pub(crate) rows: Vec<Vec<Option<String>>>,
+    pub(crate) children: Vec<Vec<Option<String>>>,
 }
 
 fn text_rows(p: &BenchPage) -> anyhow::Result<TextPage> {
     let spec = shared::catalogue::find("vendas").context("vendas")?;
-    let t = typed("vendas");
-    let rows = parse_envelope(&p.body).map_err(anyhow::Error::msg)?;
+    text_rows_of(spec, &p.body)
+}
+
+/// What the loader writes for one page body of `spec`'s object: the rows it accepts (after
+/// its own coercion, quarantine and in-page de-duplication), as text.
+pub(crate) fn text_rows_of(
+    spec: &shared::catalogue::ObjectSpec,
+    body: &[u8],
+) -> anyhow::Result<TextPage> {
+    let t = typed(spec.name);
+    let rows = parse_envelope(body).map_err(anyhow::Error::msg)?;
     let b = build_batch(spec, t, rows);
     let mut out = TextPage {
         rows: Vec::with_capacity(b.keys.len()),
@@ -366,19 +377,17 @@ fn columns_ddl<'a>(lead: &[&str], cols: impl Iterator<Item = &'a Col>) -> String
         .join(", ")
 }
 
-/// The loader's rows: natural_key, payload and the typed columns of `/vendas`.
-fn row_columns_ddl() -> String {
-    columns_ddl(
-        &["natural_key text", "payload jsonb"],
-        typed("vendas").into_iter().flat_map(all_cols),
-    )
+/// The loader's rows of an object: natural_key, payload and the typed columns of its table
+/// (the common ones for `cvdw.objects`).
+fn row_columns_ddl(table: Option<&TypedTable>) -> String {
+    columns_ddl(&["natural_key text", "payload jsonb"], columns_of(table))
 }
 
 /// Their children: natural_key, ordinal, payload and the child table's columns.
-fn child_columns_ddl() -> String {
+fn child_columns_ddl(table: Option<&TypedTable>) -> String {
     columns_ddl(
         &["natural_key text", "ordinal integer", "payload jsonb"],
-        typed("vendas")
+        table
             .and_then(|t| t.child.as_ref())
             .into_iter()
             .flat_map(|ch| ch.cols.iter()),
@@ -406,6 +415,17 @@ fn copy_text(rows: &[Vec<Option<String>>]) -> std::collections::VecDeque<u8> {
 /// (b): what the loader writes — the rows and their children — by `COPY` into UNLOGGED tables
 /// without indexes. Seconds for both streams.
 async fn run_copy(c: &Client, page: &TextPage) -> anyhow::Result<f64> {
+    run_copy_into(c, typed("vendas"), page).await
+}
+
+/// `COPY` of `page` into fresh UNLOGGED tables shaped as `table`'s (and its child's), or as
+/// `cvdw.objects` for `None`. Seconds for both streams; the tables are made before the clock
+/// starts.
+pub(crate) async fn run_copy_into(
+    c: &Client,
+    table: Option<&TypedTable>,
+    page: &TextPage,
+) -> anyhow::Result<f64> {
     use futures::SinkExt;
     // The floor stores payloads as the loader's tables do (lz4, migration 0004): with the
     // default pglz, COPY spent ~13 % more on the third of the rows above the TOAST threshold.
@@ -419,8 +439,8 @@ async fn run_copy(c: &Client, page: &TextPage) -> anyhow::Result<f64> {
                                   CASE attcompression WHEN 'l' THEN 'lz4' ELSE 'pglz' END)
                     FROM pg_attribute WHERE attrelid = 'cvdw.vendas'::regclass AND attname = 'payload');
          END $$",
-        row_columns_ddl(),
-        child_columns_ddl()
+        row_columns_ddl(table),
+        child_columns_ddl(table)
     ))
     .await?;
     let streams = [
@@ -432,6 +452,10 @@ async fn run_copy(c: &Client, page: &TextPage) -> anyhow::Result<f64> {
     ];
     let t = Instant::now();
     for (sql, bytes) in streams {
+        // An object without children has nothing for the second stream.
+        if bytes.is_empty() {
+            continue;
+        }
         let sink = c.copy_in(sql).await?;
         let mut sink = std::pin::pin!(sink);
         sink.send(bytes).await?;
@@ -717,7 +741,7 @@ async fn bench(
     let c = db.client();
     c.batch_execute(&format!(
         "DROP TABLE IF EXISTS bench_rbr; CREATE TABLE bench_rbr ({}, PRIMARY KEY (natural_key))",
-        row_columns_ddl()
+        row_columns_ddl(typed("vendas"))
     ))
     .await?;
     let k = rbr_pages as usize * ROWS_PER_PAGE;

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod freshness;
 pub mod latency;
 pub mod load;
+pub mod replay;
 pub mod simulator;
 
 #[derive(Args)]
@@ -26,6 +27,8 @@ pub enum Which {
     Freshness(freshness::Args),
     /// Loader rows/s against COPY and row-by-row baselines.
     Load(load::Args),
+    /// `cvdw replay` of a whole tenant's archive against COPY of the same rows, and its peak RSS.
+    Replay(replay::Args),
     /// API latency per endpoint against the same SQL run directly, and start-up time.
     Api(api::Args),
 }
@@ -36,6 +39,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Extract(a) => extract::run(a).await,
         Which::Freshness(a) => freshness::run(a).await,
         Which::Load(a) => load::run(a).await,
+        Which::Replay(a) => replay::run(a).await,
         Which::Api(a) => api::run(a).await,
     }
 }
