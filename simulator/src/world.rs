@@ -810,7 +810,7 @@ impl World {
         }
         // Commission payments due so far.
         for c in 0..w.comissoes.len() {
-            w.pay_due_commissions(&mut rng, c as u32, now, &mut ch);
+            w.pay_due_commissions(&mut rng, c as u32, (T::MIN, now), &mut ch);
         }
         // Repasse progress.
         for rp in 0..w.repasses.len() {
@@ -1258,8 +1258,16 @@ impl World {
             .push((oi, pos));
     }
 
-    /// Pay the commission instalments due by `upto` (one every 30 days after the sale).
-    fn pay_due_commissions(&mut self, rng: &mut SmallRng, c: u32, upto: T, ch: &mut Changes) {
+    /// Pay the commission instalments due by `upto` (one every 30 days after the sale), none
+    /// stamped before `from`: an instalment whose draw fell past an earlier span is paid in a
+    /// later one, and CVDW stamps a change when it happens, never in the past.
+    fn pay_due_commissions(
+        &mut self,
+        rng: &mut SmallRng,
+        c: u32,
+        (from, upto): (T, T),
+        ch: &mut Changes,
+    ) {
         let r = self.comissoes[c as usize].reserva as usize;
         if self.reservas[r].distrato != 0 {
             return;
@@ -1270,7 +1278,8 @@ impl World {
             if com.n_pagas >= com.parcelas {
                 break;
             }
-            let due = venda + (com.n_pagas as i32 + 1) * 30 * DAY + rng.random_range(0..DAY);
+            let due =
+                (venda + (com.n_pagas as i32 + 1) * 30 * DAY + rng.random_range(0..DAY)).max(from);
             if due > upto {
                 break;
             }
@@ -1437,7 +1446,7 @@ impl World {
         for c in 0..self.comissoes.len() {
             let com = &self.comissoes[c];
             if com.n_pagas < com.parcelas {
-                self.pay_due_commissions(rng, c as u32, day1 - 1, ch);
+                self.pay_due_commissions(rng, c as u32, (day0, day1 - 1), ch);
             }
         }
         // Updates: leads change situation; brokers edit their records; generic rows change.

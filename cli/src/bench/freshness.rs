@@ -162,11 +162,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let late = warp.now() - slot;
 
         let requests_before = jobs[0].client.pacer().stats().await.requests;
-        let run = drive(&store, &cfg.run, &jobs, &watch, &deadline, false, 10_000);
-        let check = week.watch_run(&mut check_db, &warp, expected.as_ref());
-        let (reports, fresh_at) = tokio::join!(run, check);
+        let run_done = std::sync::atomic::AtomicBool::new(false);
+        let run = async {
+            let reports = drive(&store, &cfg.run, &jobs, &watch, &deadline, false, 10_000).await;
+            run_done.store(true, Ordering::SeqCst);
+            (reports, warp.now())
+        };
+        let check = watch_run(&mut check_db, &warp, &loader, &run_done, expected.as_ref());
+        let ((reports, ran_until), fresh_at) = tokio::join!(run, check);
         let requests = jobs[0].client.pacer().stats().await.requests - requests_before;
-        let ran_until = warp.now();
         for (_, report) in reports.into_iter().flatten() {
             let report = report.context("an extract invocation failed")?;
             week.throttled += report.throttled;
@@ -288,8 +292,11 @@ fn table_of(spec: &ObjectSpec) -> (String, bool) {
     }
 }
 
-/// Whether PostgreSQL holds every expected row with its current `referencia_data`.
-async fn sales_fresh(db: &mut Db, expected: &SalesChanges) -> anyhow::Result<bool> {
+/// The first expected row PostgreSQL does not hold with its current `referencia_data`, if any.
+async fn missing_sales_change(
+    db: &mut Db,
+    expected: &SalesChanges,
+) -> anyhow::Result<Option<String>> {
     for spec in sales_specs() {
         let Some(want) = expected.get(spec.name).filter(|w| !w.is_empty()) else {
             continue;
@@ -310,14 +317,46 @@ async fn sales_fresh(db: &mut Db, expected: &SalesChanges) -> anyhow::Result<boo
         };
         let stored: HashMap<String, Option<String>> =
             rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let all_in = want
+        let missing = want
             .iter()
-            .all(|(key, at)| stored.get(key).and_then(Option::as_deref) == Some(at.as_str()));
-        if !all_in {
-            return Ok(false);
+            .find(|(key, at)| stored.get(*key).and_then(Option::as_deref) != Some(at.as_str()));
+        if let Some((key, at)) = missing {
+            let held = stored.get(key).cloned().flatten();
+            return Ok(Some(format!(
+                "{} {key} at {at} (stored: {})",
+                spec.name,
+                held.as_deref().unwrap_or("absent")
+            )));
         }
     }
-    Ok(true)
+    Ok(None)
+}
+
+/// Polls PostgreSQL while a run works; returns when the expected sales changes are all
+/// stored (`Some(at)`), or `None` when the run and its loading are over and they are not.
+async fn watch_run(
+    db: &mut Db,
+    warp: &WarpClock,
+    loader: &Loader,
+    run_done: &std::sync::atomic::AtomicBool,
+    expected: Option<&SalesChanges>,
+) -> Option<DateTime<Utc>> {
+    let expected = expected?;
+    loop {
+        let over = run_done.load(Ordering::SeqCst) && loader.backlog() == 0;
+        match missing_sales_change(db, expected).await {
+            Ok(None) => return Some(warp.now()),
+            Ok(Some(missing)) if over => {
+                println!("  not stored after the run: {missing}");
+                return None;
+            }
+            Err(e) if over => {
+                println!("  the check failed: {e}");
+                return None;
+            }
+            _ => tokio::time::sleep(warp.real(CHECK_EVERY)).await,
+        }
+    }
 }
 
 /// The in-process load side: every announced key is loaded in the order it was written, as
@@ -461,27 +500,6 @@ impl Week {
                 }
             }
         }
-    }
-
-    /// Polls PostgreSQL while a run works; returns when the expected sales changes are all
-    /// stored (`Some(at)`) or the run and its loading are over (`None`).
-    async fn watch_run(
-        &self,
-        db: &mut Db,
-        warp: &WarpClock,
-        expected: Option<&SalesChanges>,
-    ) -> Option<DateTime<Utc>> {
-        let expected = expected?;
-        let poll = warp.real(CHECK_EVERY);
-        // The run may take its whole slot; give up well after it.
-        let give_up = Instant::now() + warp.real(Duration::from_secs(8 * 3600));
-        while Instant::now() < give_up {
-            if sales_fresh(db, expected).await.unwrap_or(false) {
-                return Some(warp.now());
-            }
-            tokio::time::sleep(poll).await;
-        }
-        None
     }
 
     fn finish_run(

@@ -47,10 +47,10 @@ use super::load::{run_copy_into, text_rows_of, TextPage};
 pub struct Args {
     #[command(flatten)]
     pub db: crate::load::DbArgs,
-    /// Size of the tenant: small, medium or large (a simulator scale of 1, 10, 40).
-    #[arg(long, default_value = "medium", value_parser = ["small", "medium", "large"])]
-    pub profile: String,
-    /// Simulator scale, instead of the profile's (1 ≈ 1 000 reservas, 800 vendas, 8 000 leads).
+    /// Size of the tenant: small, medium or large (`cvdw simulate --profile`).
+    #[arg(long, default_value = "medium")]
+    pub profile: simulator::Profile,
+    /// Simulator scale, instead of the profile's (the profile's proportions kept).
     #[arg(long)]
     pub scale: Option<f64>,
     /// `cvdw replay --parallel`: pages loaded at once, one connection each.
@@ -70,24 +70,10 @@ const TENANT: &str = "bench";
 /// Rows per `COPY` of the baseline: the text of one chunk is held in memory at a time.
 const COPY_CHUNK_ROWS: usize = 20_000;
 
-/// The simulator scale of a profile.
-fn profile_scale(name: &str) -> Option<f64> {
-    match name {
-        "small" => Some(1.0),
-        "medium" => Some(10.0),
-        "large" => Some(40.0),
-        _ => None,
-    }
-}
-
 pub async fn run(args: Args) -> anyhow::Result<()> {
     crate::load::init_logs();
     shared::store::install_crypto_provider();
-    let scale = match args.scale {
-        Some(scale) => scale,
-        None => profile_scale(&args.profile)
-            .with_context(|| format!("--profile {}: not a profile", args.profile))?,
-    };
+    let scale = args.scale.unwrap_or(args.profile.scale());
     let dir = std::env::temp_dir().join(format!("cvdw-bench-replay-{}", std::process::id()));
     let result = bench(&args, scale, &dir).await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -99,7 +85,7 @@ async fn bench(args: &Args, scale: f64, dir: &Path) -> anyhow::Result<()> {
         .await
         .context("starting the local S3 server")?;
     let store = s3.store(BUCKET).await?;
-    let archive = build_archive(&store, args.seed, scale).await?;
+    let archive = build_archive(&store, args.profile, args.seed, scale).await?;
     println!(
         "archive: scale {scale}, {} objects, {} pages ({:.1} MB stored), {} manifests; extracted in {:.1} s",
         archive.objects,
@@ -172,12 +158,17 @@ struct Archive {
 
 /// One full extraction of every catalogue object from a simulator at `scale` into `store`,
 /// through the extractor `cvdw extract` runs.
-async fn build_archive(store: &S3Store, seed: u64, scale: f64) -> anyhow::Result<Archive> {
+async fn build_archive(
+    store: &S3Store,
+    profile: simulator::Profile,
+    seed: u64,
+    scale: f64,
+) -> anyhow::Result<Archive> {
     let sim_config = simulator::SimConfig {
         seed,
         scale,
         rate_limit: simulator::RateLimit::disabled(),
-        ..Default::default()
+        ..simulator::SimConfig::for_profile(profile)
     };
     let mut vars = HashMap::from([
         ("RAW_BUCKET".to_string(), store.bucket().to_string()),
@@ -493,13 +484,5 @@ mod tests {
             url_with_dbname("host=127.0.0.1 user=postgres", "x"),
             "host=127.0.0.1 user=postgres dbname=x"
         );
-    }
-
-    #[test]
-    fn profiles_are_scales() {
-        assert_eq!(profile_scale("small"), Some(1.0));
-        assert_eq!(profile_scale("medium"), Some(10.0));
-        assert_eq!(profile_scale("large"), Some(40.0));
-        assert_eq!(profile_scale("huge"), None);
     }
 }
