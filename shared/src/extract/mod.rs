@@ -79,12 +79,14 @@
 //! credentials, `AWS_ENDPOINT_URL_S3`) configure S3. Tokens are never logged.
 
 pub mod config;
+pub mod event;
 pub mod lock;
 pub mod metrics;
 pub mod run;
 pub mod schedule;
 
 pub use config::{ConfigError, ExtractConfig, FullEvery, RunSettings, TenantConfig};
+pub use event::{EventError, ExtractEvent};
 pub use lock::{lock_key, LockError, LockGuard, LockRecord};
 pub use metrics::emf_lines;
 pub use run::{
