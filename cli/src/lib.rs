@@ -7,5 +7,6 @@ pub mod demo;
 pub mod extract;
 pub mod load;
 pub mod pg_local;
+pub mod progress;
 pub mod serve;
 pub mod simulate;

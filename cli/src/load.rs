@@ -6,6 +6,7 @@
 //! the landing-zone layout (`raw/{tenant}/{object}/{yyyy}/{mm}/{dd}/{run_id}/{page}.json`),
 //! or from flags. Files under `manifests/…` are loaded as manifests, after the pages.
 
+use crate::progress::LoadProgress;
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use shared::db::{self, Db, DbConfig};
@@ -271,12 +272,10 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
     }
     let sum = std::sync::Mutex::new(ReplaySummary::default());
     let touched = std::sync::Mutex::new(Vec::<&'static str>::new());
+    let bar = LoadProgress::new(total as u64);
     let progress = |sum: &ReplaySummary| {
         let n = sum.pages + sum.duplicates + sum.failed + sum.manifests;
-        eprint!(
-            "\r[{n}/{total}] {}",
-            sum.line(started.elapsed().as_secs_f64())
-        );
+        bar.update(n, total as u64, sum.line(started.elapsed().as_secs_f64()));
     };
     let record = |key: &str, out: Result<PageOutcome, load::LoadError>| {
         let mut s = sum.lock().unwrap_or_else(|p| p.into_inner());
@@ -293,7 +292,7 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
             }
             Err(e) => {
                 s.failed += 1;
-                eprintln!("\r{key}: {e}");
+                bar.note(&format!("{key}: {e}"));
             }
         }
         progress(&s);
@@ -362,18 +361,18 @@ pub async fn load_files(args: LoadArgs) -> anyhow::Result<()> {
                     }
                 }
                 if let ManifestOutcome::Pending { missing } = out {
-                    eprintln!("\r{key}: pending, {missing} page(s) not loaded yet");
+                    bar.note(&format!("{key}: pending, {missing} page(s) not loaded yet"));
                 }
             }
             Err(e) if !e.is_retryable() => {
                 s.failed += 1;
-                eprintln!("\r{}: {e}", path.display());
+                bar.note(&format!("{}: {e}", path.display()));
             }
             Err(e) => return Err(e).with_context(|| format!("{}", path.display())),
         }
         progress(&s);
     }
-    eprintln!();
+    bar.finish();
     let sum = sum.into_inner().unwrap_or_else(|p| p.into_inner());
     let touched = touched.into_inner().unwrap_or_else(|p| p.into_inner());
     // Statistics for what was just bulk-loaded (a failure loses nothing: warn only).
@@ -464,7 +463,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The replay with a progress line on stderr (shared by `cvdw replay` and the demo/tests).
+/// The replay with its progress on stderr (shared by `cvdw replay` and the demo/tests).
 pub async fn run_replay<S: shared::store::ObjectStore>(
     store: &S,
     cfg: &DbConfig,
@@ -473,15 +472,19 @@ pub async fn run_replay<S: shared::store::ObjectStore>(
     parallel: usize,
 ) -> anyhow::Result<ReplaySummary> {
     let started = Instant::now();
+    let bar = std::sync::Arc::new(LoadProgress::new(0));
+    let shown = bar.clone();
     let progress: shared::load::replay::Progress = std::sync::Arc::new(move |s: &ReplaySummary| {
-        eprint!(
-            "\r[{}/{}] rows={} rejected={} failed={} {:.1}s",
+        shown.update(
             s.pages + s.duplicates + s.failed,
             s.pages_total,
-            s.rows,
-            s.rejected,
-            s.failed,
-            started.elapsed().as_secs_f64()
+            format!(
+                "rows={} rejected={} failed={} {:.1}s",
+                s.rows,
+                s.rejected,
+                s.failed,
+                started.elapsed().as_secs_f64()
+            ),
         );
     });
     let sum = shared::load::replay::replay(
@@ -495,6 +498,6 @@ pub async fn run_replay<S: shared::store::ObjectStore>(
         Some(progress),
     )
     .await?;
-    eprintln!();
+    bar.finish();
     Ok(sum)
 }

@@ -74,14 +74,35 @@ fn job_with(
     pacer: PacerConfig,
     max_attempts: u32,
 ) -> TenantJob {
+    // Short, so the simulator's slow faults (3 s) cost a timeout and a retry.
+    job_timing_out(
+        e,
+        objects,
+        page_size,
+        pacer,
+        max_attempts,
+        Duration::from_secs(1),
+    )
+}
+
+/// A job whose requests time out after `timeout`: a test that counts requests gives one no
+/// stall of a busy machine reaches, so a retry it sees is one the client chose.
+fn job_timing_out(
+    e: &Env,
+    objects: &str,
+    page_size: u32,
+    pacer: PacerConfig,
+    max_attempts: u32,
+    timeout: Duration,
+) -> TenantJob {
     let mut c = ClientConfig::new(
         e.base_url.clone(),
         "demo@cvdw.local",
         shared::secret::Secret::new("demo-token"),
     );
     c.page_size = page_size;
-    c.timeout = Duration::from_secs(1);
-    c.connect_timeout = Duration::from_secs(1);
+    c.timeout = timeout;
+    c.connect_timeout = timeout;
     c.retry = RetryPolicy {
         max_attempts,
         base_delay: Duration::from_millis(20),
@@ -284,7 +305,10 @@ async fn full_run_lands_every_row_exactly_once_without_a_429() {
     // The simulator's real limit, time-compressed: 20 requests per 2 s.
     let limit = RateLimit::new(20, Duration::from_secs(2));
     let e = env(sim_cfg(0.03, limit)).await;
-    let jobs = [job(&e, "all", 500, pacer_for(limit))];
+    // No faults are injected here, so a retry would be the client's own doing: the timeout
+    // is far beyond any stall, and the test counts requests.
+    let patient = Duration::from_secs(300);
+    let jobs = [job_timing_out(&e, "all", 500, pacer_for(limit), 5, patient)];
     let reports = run_chain(&e.store, &jobs, &settings(), &unlimited).await;
     assert_eq!(reports.len(), 1);
     let r = &reports[0];

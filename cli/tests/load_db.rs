@@ -5,6 +5,7 @@
 mod load_support;
 mod pg_cluster;
 
+use load_support::round_trips::RoundTrips;
 use load_support::*;
 use pg_cluster::PgCluster as TlsServer;
 use serde_json::{json, Value};
@@ -138,19 +139,64 @@ async fn same_page_twice_gives_an_identical_db() {
     t.drop().await;
 }
 
-fn one_round_trip(out: &PageOutcome) -> bool {
-    match out {
-        PageOutcome::Loaded(r) => r.one_round_trip,
-        PageOutcome::Duplicate { key } => panic!("{key}: expected a load, got a duplicate"),
+/// A test database whose loader connection goes through a [`RoundTrips`] proxy.
+struct Counted {
+    test: TestDb,
+    wire: RoundTrips,
+    db: db::Db,
+}
+
+impl Counted {
+    async fn migrated(prefix: &str) -> Counted {
+        let test = TestDb::migrated(prefix).await;
+        let target = test.config.tcp_address().expect("a TCP server");
+        let wire = RoundTrips::start(target).await;
+        let db = db::Db::connect(&test.config.via("127.0.0.1", wire.port))
+            .await
+            .expect("connect through the proxy");
+        Counted { test, wire, db }
+    }
+
+    /// Deliver a page expected to load in one round trip (`one`) or step by step, and check
+    /// it on the wire: in one round trip, the client sent its whole transaction without
+    /// waiting for an answer (the proxy held every answer back until `COMMIT`); step by step,
+    /// it waited, making more than one flight. The loader's own report must agree.
+    async fn deliver(&mut self, p: &Page, one: bool) -> PageOutcome {
+        self.wire.hold_transactions(one);
+        let before = self.wire.flights();
+        let out = deliver(self.db.client(), p).await;
+        let flights = self.wire.flights() - before;
+        let waited = self.wire.waited();
+        self.wire.hold_transactions(false);
+        if one {
+            assert!(
+                !waited,
+                "{}: the client waited inside its transaction",
+                p.key
+            );
+        } else {
+            assert!(flights > 1, "{}: step by step in {flights} flight", p.key);
+        }
+        let reported = match &out {
+            PageOutcome::Loaded(r) => r.one_round_trip,
+            PageOutcome::Duplicate { key } => panic!("{key}: expected a load, got a duplicate"),
+        };
+        assert_eq!(reported, one, "{}: the loader's own report", p.key);
+        out
+    }
+
+    async fn drop(self) {
+        drop(self.db);
+        self.test.drop().await;
     }
 }
 
 /// The usual page goes to the server in one round trip; a late page, a page that completes a
 /// pending manifest and a stale cached row layout each take their detour, and the tables are
-/// those of in-order delivery.
+/// those of in-order delivery. Round trips are counted on the wire, by a proxy.
 #[tokio::test]
 async fn usual_pages_load_in_one_round_trip_and_the_unusual_ones_step_by_step() {
-    let mut t = TestDb::migrated("load_paths").await;
+    let mut t = Counted::migrated("load_paths").await;
     let (r1, r2) = (run_id(0, 0x10), run_id(1, 0x20));
     let rows1: Vec<Value> = (1..=10).map(|i| venda(i, 1)).collect();
     let rows2: Vec<Value> = (1..=10).map(|i| venda(i, 2)).collect();
@@ -159,37 +205,35 @@ async fn usual_pages_load_in_one_round_trip_and_the_unusual_ones_step_by_step() 
     let (mk2, mb2) = manifest(&p2, Mode::Full);
 
     // Run 2's first page, then run 2's manifest (pending: its last page is missing).
-    assert!(one_round_trip(&deliver(t.client(), &p2[0]).await));
+    t.deliver(&p2[0], true).await;
     assert!(matches!(
-        load_manifest(t.client(), &mk2, &mb2).await.unwrap(),
+        load_manifest(t.db.client(), &mk2, &mb2).await.unwrap(),
         ManifestOutcome::Pending { missing: 1 }
     ));
     // The page that completes it applies it, under the exclusive lock: step by step.
-    let last = deliver(t.client(), &p2[1]).await;
-    assert!(!one_round_trip(&last));
+    let last = t.deliver(&p2[1], false).await;
     assert!(matches!(&last, PageOutcome::Loaded(r) if r.manifests_applied == 1));
     // Run 1 arrives late: older than every stored row, so step by step.
-    let late = deliver(t.client(), &p1[0]).await;
-    assert!(!one_round_trip(&late));
+    let late = t.deliver(&p1[0], false).await;
     assert!(matches!(&late, PageOutcome::Loaded(r) if r.newest == 0 && r.loaded == 5));
-    assert!(!one_round_trip(&deliver(t.client(), &p1[1]).await));
+    t.deliver(&p1[1], false).await;
     let (mk1, mb1) = manifest(&p1, Mode::Full);
-    load_manifest(t.client(), &mk1, &mb1).await.unwrap();
-    let got = dump(t.client()).await;
+    load_manifest(t.db.client(), &mk1, &mb1).await.unwrap();
+    let got = dump(t.db.client()).await;
 
     // In order, in another database: every page in one round trip, though the row layout
     // cached from the first database is not this one's (the guard says so; it is re-read).
-    let mut u = TestDb::migrated("load_paths_in_order").await;
+    let mut u = Counted::migrated("load_paths_in_order").await;
     for p in p1.iter().chain(&p2) {
-        assert!(one_round_trip(&deliver(u.client(), p).await), "{}", p.key);
+        u.deliver(p, true).await;
     }
-    load_manifest(u.client(), &mk1, &mb1).await.unwrap();
-    load_manifest(u.client(), &mk2, &mb2).await.unwrap();
-    assert_eq!(dump(u.client()).await, got);
+    load_manifest(u.db.client(), &mk1, &mb1).await.unwrap();
+    load_manifest(u.db.client(), &mk2, &mb2).await.unwrap();
+    assert_eq!(dump(u.db.client()).await, got);
     // And back to the first database: its layout is read again, one round trip still.
     let r3 = run_id(2, 0x30);
     let p3 = run_pages(T, "/vendas", &r3, Mode::Incremental, &rows2[..3], 5);
-    assert!(one_round_trip(&deliver(t.client(), &p3[0]).await));
+    t.deliver(&p3[0], true).await;
     t.drop().await;
     u.drop().await;
 }
@@ -1057,9 +1101,9 @@ async fn a_closed_connection_is_reestablished() {
 
 #[tokio::test]
 async fn tls_with_channel_binding_as_neon_urls_ask() {
-    let Some(server) = TlsServer::start() else {
-        eprintln!("skipped: no initdb/openssl on this machine");
-        return;
+    let server = match TlsServer::start() {
+        Ok(server) => server,
+        Err(why) => return pg_cluster::missing("tls_with_channel_binding_as_neon_urls_ask", &why),
     };
     let ca = server.dir.path().join("ca.crt");
     let url = format!(
@@ -1080,6 +1124,32 @@ async fn tls_with_channel_binding_as_neon_urls_ask() {
         .await
         .unwrap();
     assert!(row.get::<_, bool>(0), "the session is encrypted");
+    // Channel binding was used, as the server saw it: through a TLS man in the middle (its
+    // own certificate, from the same CA) the server refuses the login bound to the certificate
+    // the client saw; the same relay passes a login without binding, so the refusal is the
+    // binding's.
+    let mitm = pg_cluster::mitm::Mitm::start(&server).await;
+    let relayed = |binding: &str| {
+        format!(
+            "postgresql://postgres:s3cr3t-pw@127.0.0.1:{}/postgres?sslmode=require&channel_binding={binding}&sslrootcert={}",
+            mitm.port,
+            ca.display()
+        )
+    };
+    let mut unbound = db::Db::connect(&db::DbConfig::from_url(&relayed("disable")).unwrap())
+        .await
+        .expect("the relay passes a login without channel binding");
+    unbound.client().query_one("SELECT 1", &[]).await.unwrap();
+    let refused = db::Db::connect(&db::DbConfig::from_url(&relayed("require")).unwrap())
+        .await
+        .err()
+        .expect("a bound login through the relay is refused");
+    assert!(!format!("{refused} {refused:?}").contains("s3cr3t-pw"));
+    assert!(
+        server.log().contains("SCRAM channel binding check failed"),
+        "the server checked the binding:\n{}",
+        server.log()
+    );
     // The whole loader path works over it.
     db::migrate(conn.client()).await.unwrap();
     let p = &run_pages(

@@ -1,13 +1,17 @@
 //! The demo's fallback: a private PostgreSQL cluster under a directory of ours, started with
 //! the machine's binaries (as the `postgres` user when running as root).
 
+mod pg_cluster;
+
 use cvdw_cli::pg_local::{pg_bin, start_private_cluster, stop_private_cluster, PRIVATE_PORT};
 
 #[tokio::test]
 async fn private_cluster_starts_accepts_connections_and_stops() {
     if pg_bin("initdb").is_none() {
-        eprintln!("skipped: no PostgreSQL server binaries on this machine");
-        return;
+        return pg_cluster::missing(
+            "private_cluster_starts_accepts_connections_and_stops",
+            "no PostgreSQL server binaries (initdb) on this machine",
+        );
     }
     let dir = tempfile::Builder::new()
         .prefix("cvdw-pg-")

@@ -1,8 +1,9 @@
 //! Every file in `events/` (the payloads for `cargo lambda invoke --data-file` and
 //! `scripts/lambda-local-e2e.sh`) is something that really arrives, in the shape it arrives in,
 //! and parses as the type its function reads:
-//! - `extract-*.json`: the schedule's exact `Input` from `infra/template.yaml`, the manual
-//!   backfill payload docs/deploy.md sends, or a continuation (`ContinuationEvent`);
+//! - `extract-*.json`: an `ExtractEvent`, parsed as the extract function parses it: the
+//!   schedule's exact `Input` from `infra/template.yaml`, the manual backfill payload
+//!   docs/deploy.md sends, or a continuation;
 //! - `s3-*.json`: an S3 `ObjectCreated` notification (`S3Event`) from the versioned raw bucket,
 //!   with a `versionId`, a real eTag, the bucket name the template computes, and a key whose
 //!   tenant the extract configuration accepts;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 
 use aws_lambda_events::event::s3::S3Event;
 use serde_json::Value;
-use shared::extract::{ContinuationEvent, ExtractConfig};
+use shared::extract::{ExtractConfig, ExtractEvent};
 use shared::landing::{parse_manifest_key, Manifest, PageKey};
 use shared::load::event::decode_s3_key;
 
@@ -71,23 +72,25 @@ fn assert_tenant_accepted(tenant: &str, file: &str) {
 
 fn check_extract(file: &str, text: &str) {
     let payload: Value = serde_json::from_str(text).unwrap();
-    if payload.get("cvdw_continuation").is_some() {
-        let ev: ContinuationEvent = serde_json::from_value(payload)
-            .unwrap_or_else(|e| panic!("{file} is not a ContinuationEvent: {e}"));
-        assert_tenant_accepted(&ev.cvdw_continuation.tenant, file);
-    } else if payload == schedule_input() {
-        // Exactly the scheduled payload.
-    } else {
-        assert_eq!(
-            payload,
-            serde_json::json!({"full": true}),
-            "{file}: neither the schedule's Input, a continuation nor the backfill payload"
-        );
-        let deploy = std::fs::read_to_string(root().join("docs/deploy.md")).unwrap();
-        assert!(
-            deploy.contains(r#"--payload '{"full": true}'"#),
-            "the backfill payload is the one docs/deploy.md sends"
-        );
+    let event = ExtractEvent::from_json(payload.clone())
+        .unwrap_or_else(|e| panic!("{file} is not an ExtractEvent: {e}"));
+    match event {
+        ExtractEvent::Continuation(target) => assert_tenant_accepted(&target.tenant, file),
+        ExtractEvent::Scheduled => {
+            assert_eq!(
+                payload,
+                schedule_input(),
+                "{file}: the schedule's exact Input"
+            )
+        }
+        ExtractEvent::Manual { full } => {
+            assert!(full, "{file}: a manual sample is the backfill");
+            let deploy = std::fs::read_to_string(root().join("docs/deploy.md")).unwrap();
+            assert!(
+                deploy.contains(&format!("--payload '{}'", text.trim())),
+                "{file}: the backfill payload is the one docs/deploy.md sends"
+            );
+        }
     }
 }
 

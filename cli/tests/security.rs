@@ -111,8 +111,9 @@ struct PasswordDb {
     _cluster: Option<PgCluster>,
 }
 
-async fn password_db() -> PasswordDb {
-    if let Some(c) = PgCluster::start_with(false, DB_PASSWORD) {
+async fn password_db(test: &str) -> PasswordDb {
+    let cluster = PgCluster::start_with(false, DB_PASSWORD);
+    if let Ok(c) = cluster {
         let wrong = c
             .url("sslmode=disable")
             .replace(DB_PASSWORD, WRONG_PASSWORD);
@@ -122,7 +123,12 @@ async fn password_db() -> PasswordDb {
             _cluster: Some(c),
         };
     }
-    eprintln!("no PostgreSQL server binaries: the password is not checked by the server");
+    if let Err(why) = cluster {
+        pg_cluster::missing(
+            test,
+            &format!("{why}: the database password is not checked by a server"),
+        );
+    }
     let t = TestDb::empty("secrets").await;
     let name = t.config.dbname().unwrap().to_string();
     let mut admin = Db::connect(&t.admin).await.unwrap();
@@ -242,7 +248,7 @@ async fn secrets_never_reach_logs_errors_or_storage() {
     running.shutdown().await;
 
     // --- load: the database password, right and wrong ---
-    let db = password_db().await;
+    let db = password_db("secrets_never_reach_logs_errors_or_storage").await;
     let pages = dir.join("pages");
     for p in [
         page(
@@ -628,9 +634,11 @@ async fn sql_injection_payloads_through_every_filter_are_refused_or_harmless() {
 
 #[tokio::test]
 async fn tls_required_is_never_plaintext_and_a_private_ca_must_be_trusted_explicitly() {
-    let Some(plain) = PgCluster::start_with(false, DB_PASSWORD) else {
-        eprintln!("skipped: no PostgreSQL server binaries on this machine");
-        return;
+    const TEST: &str =
+        "tls_required_is_never_plaintext_and_a_private_ca_must_be_trusted_explicitly";
+    let plain = match PgCluster::start_with(false, DB_PASSWORD) {
+        Ok(cluster) => cluster,
+        Err(why) => return pg_cluster::missing(TEST, &why),
     };
     // A server without TLS: every mode that asks for TLS refuses, with a clear error, and never
     // opens a session in plaintext (the server saw the attempts, and authorized none).
@@ -672,9 +680,9 @@ async fn tls_required_is_never_plaintext_and_a_private_ca_must_be_trusted_explic
 
     // A TLS server whose certificate comes from a private CA: refused until that CA is trusted
     // with sslrootcert (rustls verifies the chain and the host name in every mode).
-    let Some(tls) = PgCluster::start() else {
-        eprintln!("skipped the TLS half: no openssl on this machine");
-        return;
+    let tls = match PgCluster::start() {
+        Ok(cluster) => cluster,
+        Err(why) => return pg_cluster::missing(TEST, &format!("the TLS half: {why}")),
     };
     for mode in ["require", "verify-full"] {
         let err = Db::connect(&DbConfig::from_url(&tls.url(&format!("sslmode={mode}"))).unwrap())

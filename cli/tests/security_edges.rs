@@ -170,9 +170,10 @@ async fn sslmode_prefer_encrypts_without_verifying_and_falls_back_to_plain() {
 
     // A TLS server whose certificate comes from a CA nobody trusts (self-signed as far as the
     // client knows): prefer and no sslmode encrypt; require still verifies and refuses.
-    let Some(tls) = PgCluster::start() else {
-        eprintln!("skipped the private-cluster half: no PostgreSQL server binaries or openssl");
-        return;
+    const TEST: &str = "sslmode_prefer_encrypts_without_verifying_and_falls_back_to_plain";
+    let tls = match PgCluster::start() {
+        Ok(cluster) => cluster,
+        Err(why) => return pg_cluster::missing(TEST, &format!("the private-cluster half: {why}")),
     };
     for query in ["", "sslmode=prefer"] {
         let url = tls.url(query);
@@ -198,8 +199,9 @@ async fn sslmode_prefer_encrypts_without_verifying_and_falls_back_to_plain() {
     assert!(ssl_in_use(&mut db).await);
 
     // A server without TLS: prefer falls back to plain.
-    let Some(plain) = PgCluster::start_with(false, pg_cluster::PASSWORD) else {
-        return;
+    let plain = match PgCluster::start_with(false, pg_cluster::PASSWORD) {
+        Ok(cluster) => cluster,
+        Err(why) => return pg_cluster::missing(TEST, &format!("the plain-server half: {why}")),
     };
     let mut db = Db::connect(&DbConfig::from_url(&plain.url("sslmode=prefer")).unwrap())
         .await

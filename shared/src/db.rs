@@ -720,10 +720,7 @@ pub async fn create_fresh_database(admin: &DbConfig, prefix: &str) -> Result<DbC
 fn unique_suffix() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
+    let nanos = crate::clock::since_epoch().subsec_nanos();
     nanos.wrapping_add(
         COUNTER
             .fetch_add(1, Ordering::Relaxed)

@@ -23,6 +23,7 @@
 //! half only.
 
 pub mod catalogue;
+pub mod clock;
 pub mod emf;
 pub mod identity;
 pub mod landing;

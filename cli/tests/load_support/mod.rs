@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 mod pipeline;
+pub mod round_trips;
 // Not every test binary that includes these helpers drives the simulator.
 #[allow(unused_imports)]
 pub use pipeline::SimPipeline;

@@ -2,8 +2,11 @@
 //! give: password (SCRAM) authentication over TCP, TLS with a certificate from a throwaway CA,
 //! or no TLS at all (the local Debian server has TLS on). Started with `initdb`/`pg_ctl` in a
 //! temporary directory on a free port, with `log_connections` on; stopped on drop. `start*`
-//! returns `None` when this machine has no PostgreSQL server binaries or no `openssl`.
+//! says why when this machine has no PostgreSQL server binaries or no `openssl`; the test then
+//! reports it through [`missing`], the one way a test here meets an absent precondition.
 #![allow(dead_code)]
+
+pub mod mitm;
 
 use std::path::PathBuf;
 
@@ -38,42 +41,50 @@ fi
 $RUN "$BIN/pg_ctl" -D "$D/data" -o "-p $PORT -k $D -c listen_addresses=127.0.0.1 -c ssl=$TLS -c fsync=off -c log_connections=on" -l "$D/pg.log" -w start >/dev/null
 "#;
 
-fn pg_bin() -> Option<String> {
-    [
-        "/usr/lib/postgresql/17/bin",
-        "/usr/lib/postgresql/16/bin",
-        "/usr/lib/postgresql/15/bin",
-    ]
-    .into_iter()
-    .find(|d| std::path::Path::new(&format!("{d}/initdb")).exists())
-    .map(String::from)
+/// A precondition this machine lacks, for the test `test`: under `CI` (where every
+/// precondition is installed) that is a failure; elsewhere the test prints `SKIP <test>: <why>`
+/// on stdout and its caller returns, or goes on with the part it can still check.
+pub fn missing(test: &str, why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why}, and CI is set: a missing precondition fails there");
+    }
+    println!("SKIP {test}: {why}");
+}
+
+/// The directory of the PostgreSQL server binaries, found as `cvdw demo` finds them.
+fn pg_bin() -> Result<PathBuf, String> {
+    cvdw_cli::pg_local::pg_bin("initdb")
+        .and_then(|initdb| initdb.parent().map(PathBuf::from))
+        .ok_or_else(|| "no PostgreSQL server binaries (initdb) on this machine".to_string())
 }
 
 impl PgCluster {
     /// TLS on (certificate for 127.0.0.1 from the CA in `ca.crt`), password [`PASSWORD`].
-    pub fn start() -> Option<PgCluster> {
+    pub fn start() -> Result<PgCluster, String> {
         Self::start_with(true, PASSWORD)
     }
 
     /// `tls`: `ssl=on` with the throwaway CA, or `ssl=off` (a server that cannot do TLS).
-    pub fn start_with(tls: bool, password: &str) -> Option<PgCluster> {
+    /// `Err` says which precondition is missing; anything else going wrong panics.
+    pub fn start_with(tls: bool, password: &str) -> Result<PgCluster, String> {
         let bin = pg_bin()?;
-        if tls {
-            std::process::Command::new("openssl")
+        if tls
+            && std::process::Command::new("openssl")
                 .arg("version")
                 .output()
-                .ok()?;
+                .is_err()
+        {
+            return Err("no openssl on this machine (for the test CA)".into());
         }
-        let dir = tempfile::tempdir().ok()?;
+        let dir = tempfile::tempdir().expect("a temporary directory");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
             .port();
         let as_postgres = std::process::Command::new("id")
             .arg("-u")
             .output()
-            .ok()?
+            .expect("id -u")
             .stdout
             == b"0\n";
         let ok = std::process::Command::new("sh")
@@ -84,10 +95,10 @@ impl PgCluster {
             .env("PW", password)
             .env("TLS", if tls { "on" } else { "off" })
             .status()
-            .ok()?
+            .expect("sh")
             .success();
         assert!(ok, "private PostgreSQL set-up failed");
-        Some(PgCluster {
+        Ok(PgCluster {
             dir,
             port,
             password: password.to_string(),
@@ -116,14 +127,14 @@ impl PgCluster {
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        let Some(bin) = pg_bin() else { return };
+        let Ok(bin) = pg_bin() else { return };
         let data = self.dir.path().join("data");
         let mut cmd = if self.as_postgres {
             let mut c = std::process::Command::new("runuser");
-            c.args(["-u", "postgres", "--", &format!("{bin}/pg_ctl")]);
+            c.args(["-u", "postgres", "--"]).arg(bin.join("pg_ctl"));
             c
         } else {
-            std::process::Command::new(format!("{bin}/pg_ctl"))
+            std::process::Command::new(bin.join("pg_ctl"))
         };
         let _ = cmd
             .arg("-D")

@@ -1,34 +1,62 @@
 //! The extract Lambda: CVDW → the S3 landing zone.
 //!
 //! Thin on purpose: everything lives in `shared::extract`. Cold start builds the config, the
-//! S3 client, one CVDW client and pacer per credential, and the continuer, once. Each
-//! invocation is either
+//! S3 client, one CVDW client and pacer per credential, and the continuer, once, shared by
+//! every invocation through an `Arc`. Each invocation's payload is a
+//! `shared::extract::ExtractEvent`:
 //! - the schedule's payload, `{"trigger":"schedule"}` (the template's EventBridge Scheduler
-//!   `Input`, `events/extract-schedule.json`), or any other payload without
-//!   `cvdw_continuation`; `{"full": true}` forces a full run (a manual backfill,
-//!   `events/extract-backfill.json`), or
+//!   `Input`, `events/extract-schedule.json`);
+//! - a manual run, `{}` or `{"full": true}` to force a full run (a backfill,
+//!   `events/extract-backfill.json`); or
 //! - a continuation `{"cvdw_continuation": {"tenant", "run_id"}}` that this function sent to
 //!   itself before its deadline (`events/extract-continuation.json`).
 //!
+//! Any other payload fails the invocation with a `Permanent` error naming what is wrong.
+//!
 //! The response is the per-tenant reports; the invocation fails (so Lambda's async retry and
-//! alarms see it) when any tenant failed. One JSON line per tenant and object goes to stdout;
-//! only the per-tenant line carries CloudWatch metrics, the fixed set `shared::emf::bounded`
-//! keeps.
+//! alarms see it) when any tenant failed, as `Retryable` if any of those failures is. One JSON
+//! line per tenant and object goes to stdout; only the per-tenant line carries CloudWatch
+//! metrics, the fixed set `shared::emf::bounded` keeps.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use serde_json::{json, Value};
 use shared::extract::{
-    emf_lines, jobs_from_config, ContinuationEvent, DeadlineAt, ExtractConfig, Extractor,
+    emf_lines, jobs_from_config, DeadlineAt, ExtractConfig, ExtractEvent, Extractor,
     LambdaContinuer, Quiet, TenantJob,
 };
 use shared::store::{s3_client_from_env, S3Store};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+/// What the container builds once at init and every invocation shares.
 struct App {
     config: ExtractConfig,
     store: S3Store,
     jobs: Vec<TenantJob>,
     continuer: LambdaContinuer,
+}
+
+/// Why an invocation failed, in the class Lambda records as the error type: `Permanent` (a
+/// payload that is none of the extract events; retrying sends the same payload) or
+/// `Retryable` (a tenant whose run failed in a way the next invocation may get past).
+#[derive(Debug)]
+struct Failure {
+    retryable: bool,
+    message: String,
+}
+
+impl From<Failure> for Diagnostic {
+    fn from(failure: Failure) -> Diagnostic {
+        Diagnostic {
+            error_type: if failure.retryable {
+                "Retryable"
+            } else {
+                "Permanent"
+            }
+            .into(),
+            error_message: failure.message,
+        }
+    }
 }
 
 #[tokio::main]
@@ -48,22 +76,28 @@ async fn main() -> Result<(), Error> {
         bucket = %config.bucket,
         "extract function ready"
     );
-    let app: &'static App = Box::leak(Box::new(App {
+    let app = Arc::new(App {
         config,
         store,
         jobs,
         continuer,
-    }));
+    });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        handle(app, event)
+        let app = app.clone();
+        async move { handle(&app, event).await }
     }))
     .await
 }
 
-async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Failure> {
     let (payload, ctx) = event.into_parts();
-    let continuation = parse_continuation(&payload)?;
-    let force_full = wants_full(&payload);
+    let event = ExtractEvent::from_json(payload).map_err(|e| {
+        tracing::error!(error = %e, "invocation refused");
+        Failure {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
+    })?;
     let deadline = DeadlineAt(deadline_instant(ctx.deadline));
     let extractor = Extractor {
         store: &app.store,
@@ -73,14 +107,12 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
         progress: &Quiet,
     };
     let results = extractor
-        .run_invocation(&app.jobs, continuation.as_ref(), force_full)
+        .run_invocation(&app.jobs, event.continuation().as_ref(), event.force_full())
         .await;
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default();
+    let now_ms = shared::clock::now_ms();
     let mut reports = Vec::new();
     let mut failures = Vec::new();
+    let mut retryable = false;
     for (tenant, result) in results {
         match result {
             Ok(report) => {
@@ -89,34 +121,25 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
                 for line in emf_lines(&report, now_ms) {
                     println!("{}", shared::emf::bounded(&line));
                 }
-                reports.push(serde_json::to_value(&report)?);
+                reports.push(serde_json::to_value(&report).map_err(|e| Failure {
+                    retryable: false,
+                    message: format!("the report of tenant {tenant}: {e}"),
+                })?);
             }
             Err(e) => {
                 tracing::error!(tenant = %tenant, retryable = e.is_retryable(), error = %e, "tenant run failed");
+                retryable |= e.is_retryable();
                 failures.push(format!("{tenant}: {e}"));
             }
         }
     }
     if !failures.is_empty() {
-        return Err(format!("extract failed for {}", failures.join("; ")).into());
+        return Err(Failure {
+            retryable,
+            message: format!("extract failed for {}", failures.join("; ")),
+        });
     }
     Ok(json!({ "reports": reports }))
-}
-
-fn parse_continuation(payload: &Value) -> Result<Option<ContinuationEvent>, Error> {
-    if payload.get("cvdw_continuation").is_none() {
-        return Ok(None);
-    }
-    serde_json::from_value(payload.clone())
-        .map(Some)
-        .map_err(|e| format!("malformed continuation event: {e}").into())
-}
-
-fn wants_full(payload: &Value) -> bool {
-    payload
-        .get("full")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
 }
 
 /// The context deadline is wall-clock milliseconds since the epoch. cargo-lambda's local
@@ -124,14 +147,7 @@ fn wants_full(payload: &Value) -> bool {
 /// below 10^12 ms (2001), so such a value is read as "milliseconds from now", which keeps
 /// `cargo lambda watch` runs from handing over immediately.
 fn deadline_instant(deadline_ms: u64) -> Instant {
-    Instant::now() + remaining(deadline_ms, now_epoch_ms())
-}
-
-fn now_epoch_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
+    Instant::now() + remaining(deadline_ms, shared::clock::now_ms().max(0).unsigned_abs())
 }
 
 fn remaining(deadline_ms: u64, now_ms: u64) -> Duration {
@@ -147,22 +163,24 @@ fn remaining(deadline_ms: u64, now_ms: u64) -> Duration {
 mod tests {
     use super::*;
 
+    /// The samples in `events/` are the three shapes the function accepts.
     #[test]
     fn sample_events_parse() {
-        let sched: Value =
-            serde_json::from_str(include_str!("../../../events/extract-schedule.json")).unwrap();
-        assert_eq!(parse_continuation(&sched).unwrap(), None);
-        assert!(!wants_full(&sched));
-        let full: Value =
-            serde_json::from_str(include_str!("../../../events/extract-backfill.json")).unwrap();
-        assert_eq!(parse_continuation(&full).unwrap(), None);
-        assert!(wants_full(&full));
-        let cont: Value =
-            serde_json::from_str(include_str!("../../../events/extract-continuation.json"))
-                .unwrap();
-        let ev = parse_continuation(&cont).unwrap().unwrap();
+        let parse =
+            |text: &str| ExtractEvent::from_json(serde_json::from_str(text).unwrap()).unwrap();
+        let sched = parse(include_str!("../../../events/extract-schedule.json"));
+        assert_eq!(sched, ExtractEvent::Scheduled);
+        assert!(sched.continuation().is_none() && !sched.force_full());
+        let full = parse(include_str!("../../../events/extract-backfill.json"));
+        assert!(full.continuation().is_none() && full.force_full());
+        let cont = parse(include_str!("../../../events/extract-continuation.json"));
+        let ev = cont.continuation().unwrap();
         assert_eq!(ev.cvdw_continuation.tenant, "construtora-sao-jose");
-        assert!(parse_continuation(&json!({"cvdw_continuation": {"tenant": 1}})).is_err());
+        let refused = Diagnostic::from(Failure {
+            retryable: false,
+            message: "x".into(),
+        });
+        assert_eq!(refused.error_type, "Permanent");
     }
 
     #[test]

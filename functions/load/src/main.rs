@@ -9,18 +9,22 @@
 //! if it was closed. A failed or timed-out migration fails that invocation (Lambda retries the
 //! event) and the next invocation tries again. The api function never migrates.
 //!
-//! Errors: every record of the event is attempted; if any failed, the invocation fails, so
-//! Lambda's async retries re-deliver it (records that did load are no-ops the second time,
-//! thanks to the ledger) and, after the retries, the on-failure destination / DLQ keeps the
-//! event of a poison page. Bad pages are also in `etl.failed_pages` with the reason.
+//! Errors: every record of the event is attempted. A record that fails permanently (a bad
+//! page or manifest, per `LoadError::is_retryable`) is recorded in `etl.failed_pages` and let
+//! go: a redelivery would fail the same way. If any record failed in a way a retry can fix
+//! (a dropped connection, a serialization failure), the invocation fails with the error type
+//! `Retryable`, so Lambda's async retries re-deliver the event (records that did load are
+//! no-ops the second time, thanks to the ledger) and, after the retries, the on-failure
+//! destination / DLQ keeps it. Failing before any record is handled (no database) fails the
+//! invocation too, so the event is never dropped unrecorded.
 //!
 //! Environment: `DATABASE_URL_SECRET_ARN` (AWS) or `DATABASE_URL` (TLS with `sslmode=require`),
 //! the standard AWS variables.
 
 use aws_lambda_events::event::s3::S3Event;
-use lambda_runtime::{service_fn, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use shared::db::{self, Db, DbConfig};
-use shared::load::event::handle_s3_event;
+use shared::load::event::{handle_s3_event, EventReport};
 use shared::load::LoadOptions;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,12 +43,50 @@ struct State {
     s3: aws_sdk_s3::Client,
 }
 
+/// Why an invocation failed, in the class Lambda records as the error type: `Retryable` when
+/// a redelivery may succeed, `Permanent` when only someone fixing something will help (the
+/// event still fails, so its on-failure destination keeps it).
+#[derive(Debug)]
+struct Failure {
+    retryable: bool,
+    message: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<Failure> for Diagnostic {
+    fn from(failure: Failure) -> Diagnostic {
+        Diagnostic {
+            error_type: if failure.retryable {
+                "Retryable"
+            } else {
+                "Permanent"
+            }
+            .into(),
+            error_message: failure.message,
+        }
+    }
+}
+
+impl From<db::DbError> for Failure {
+    fn from(e: db::DbError) -> Failure {
+        Failure {
+            retryable: e.is_retryable(),
+            message: e.to_string(),
+        }
+    }
+}
+
 /// The container's database connection, opened and migrated on first use.
 async fn ready<'a>(
     slot: &'a mut Option<Db>,
     config: &DbConfig,
     timeout: Duration,
-) -> Result<&'a mut Db, lambda_runtime::Error> {
+) -> Result<&'a mut Db, Failure> {
     if let Some(db) = slot {
         return Ok(db);
     }
@@ -55,11 +97,12 @@ async fn ready<'a>(
         Ok::<_, db::DbError>(db)
     })
     .await
-    .map_err(|_| {
-        format!(
+    .map_err(|_| Failure {
+        retryable: true,
+        message: format!(
             "connecting and migrating took longer than {}s; the next invocation tries again",
             timeout.as_secs()
-        )
+        ),
     })??;
     Ok(slot.insert(db))
 }
@@ -84,38 +127,36 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, lambda_runtime::Error> {
+async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, Failure> {
     let mut slot = state.db.lock().await;
     let db = ready(&mut slot, &state.config, MIGRATION_TIMEOUT).await?;
     let report = handle_s3_event(db, &state.s3, event, LoadOptions::default()).await?;
     // EMF metrics (stdout, raw): the freshness alarm counts `PagesLoaded`.
-    for line in shared::emf::load_lines(&report, now_ms()) {
+    for line in shared::emf::load_lines(&report, shared::clock::now_ms()) {
         println!("{line}");
     }
-    if report.failures.is_empty() {
-        let loaded: Vec<_> = report
-            .done
-            .iter()
-            .map(
-                |(key, outcome)| serde_json::json!({"key": key, "outcome": format!("{outcome:?}")}),
-            )
-            .collect();
-        Ok(serde_json::json!({ "loaded": loaded }))
-    } else {
-        Err(format!(
-            "{} record(s) failed: {}",
-            report.failures.len(),
-            report.failures.join("; ")
-        )
-        .into())
-    }
+    response(&report)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
+/// The invocation's answer: the records loaded and the ones recorded as failed for good, or,
+/// when a retry can do more, a `Retryable` error naming every failed record.
+fn response(report: &EventReport) -> Result<serde_json::Value, Failure> {
+    if report.wants_retry() {
+        return Err(Failure {
+            retryable: true,
+            message: format!(
+                "{} record(s) failed: {}",
+                report.failures.len(),
+                report.failures.join("; ")
+            ),
+        });
+    }
+    let loaded: Vec<_> = report
+        .done
+        .iter()
+        .map(|(key, outcome)| serde_json::json!({"key": key, "outcome": format!("{outcome:?}")}))
+        .collect();
+    Ok(serde_json::json!({ "loaded": loaded, "failed_permanently": report.failures }))
 }
 
 #[cfg(test)]
@@ -150,6 +191,27 @@ mod tests {
             "raw/construtora+s%C3%A3o+jos%C3%A9/vendas/2026/11/29/20261129T043512Z-a1b2c3/00001.json",
         );
         assert!(shared::landing::PageKey::parse(&page).is_some());
+    }
+
+    /// Permanent failures alone (recorded by `handle_s3_event`) end the invocation well, so
+    /// Lambda does not re-deliver what would fail the same way; one retryable failure among
+    /// them fails it as `Retryable`. `cli/tests/load_event.rs` shows the report's side.
+    #[test]
+    fn permanent_failures_answer_retryable_ones_fail() {
+        let mut report = EventReport {
+            failures: vec!["raw/a/bad.json: page raw/a/bad.json: not JSON".into()],
+            permanent_failures: 1,
+            ..EventReport::default()
+        };
+        let answer = response(&report).expect("permanent failures alone are an answer");
+        assert_eq!(answer["failed_permanently"][0], report.failures[0].as_str());
+        report
+            .failures
+            .push("raw/a/next.json: S3 get failed (retryable)".into());
+        let failure = response(&report).expect_err("a retryable failure fails the invocation");
+        assert!(failure.message.contains("2 record(s) failed"), "{failure}");
+        assert_eq!(Diagnostic::from(failure).error_type, "Retryable");
+        assert!(response(&EventReport::default()).is_ok());
     }
 
     /// The first invocation migrates, later ones of the same container do not (the migration

@@ -80,6 +80,7 @@
 
 pub mod clock;
 pub mod config;
+pub mod event;
 pub mod lock;
 pub mod metrics;
 mod object;
@@ -90,6 +91,7 @@ pub mod schedule;
 
 pub use clock::{Clock, WarpClock};
 pub use config::{ConfigError, ExtractConfig, FullEvery, RunSettings, TenantConfig};
+pub use event::{EventError, ExtractEvent};
 pub use lock::{lock_key, LockError, LockGuard, LockRecord};
 pub use metrics::emf_lines;
 pub use object::{EARLY_EMPTY_RETRIES, MAX_PAGES_PER_OBJECT};

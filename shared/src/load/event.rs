@@ -217,12 +217,21 @@ pub async fn handle_key<S: ObjectStore>(
 pub struct EventReport {
     /// Decoded keys handled, with what happened.
     pub done: Vec<(String, KeyOutcome)>,
-    /// `key: error` for each record that failed (the event as a whole must then fail, so
-    /// Lambda retries it and, after the retries, its on-failure destination keeps it).
+    /// `key: error` for each record that failed. When one is retryable the event as a whole
+    /// fails, so Lambda retries it and, after the retries, its on-failure destination keeps it.
     pub failures: Vec<String>,
-    /// How many of `failures` cannot succeed on a redelivery (a bad page or manifest); the
-    /// others (a dropped connection, a serialization failure) are expected to pass on retry.
+    /// How many of `failures` cannot succeed on a redelivery (a bad page or manifest) and are
+    /// recorded in `etl.failed_pages`; the others (a dropped connection, a serialization
+    /// failure) are expected to pass on retry.
     pub permanent_failures: usize,
+}
+
+impl EventReport {
+    /// Whether a redelivery of the event can do more: some failure is retryable. Permanent
+    /// failures alone are recorded and done with.
+    pub fn wants_retry(&self) -> bool {
+        self.failures.len() > self.permanent_failures
+    }
 }
 
 /// Handle an S3 notification event: every `ObjectCreated` record is decoded and loaded from
@@ -261,7 +270,7 @@ pub async fn handle_s3_event(
                 let message = with_causes(&e);
                 tracing::error!(key, error = %message, retryable = e.is_retryable(), "record failed");
                 report.failures.push(format!("{key}: {message}"));
-                if !e.is_retryable() {
+                if !e.is_retryable() && recorded(db.client(), &key, &e, &message).await {
                     report.permanent_failures += 1;
                 }
                 // A dead connection is re-opened before the next record. `is_closed()` can lag
@@ -277,6 +286,25 @@ pub async fn handle_s3_event(
         }
     }
     Ok(report)
+}
+
+/// Whether a permanent failure is in `etl.failed_pages`, recording it if the loader has not
+/// (a layout mismatch, a refused S3 read, a database error no retry fixes): a permanent failure
+/// is not retried, so it must be where operators look before the event is let go. One that
+/// cannot be recorded is left to Lambda's retries, like a retryable one.
+async fn recorded(client: &Client, key: &str, error: &LoadError, message: &str) -> bool {
+    match error {
+        LoadError::BadPage { .. }
+        | LoadError::BadManifest { .. }
+        | LoadError::Store(crate::store::StoreError::NotFound { .. }) => true,
+        _ => match record_failure(client, key, None, None, None, message, &[]).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(key, error = %e, "could not record a permanent failure");
+                false
+            }
+        },
+    }
 }
 
 /// An error and its causes on one line: a tokio-postgres error alone says only `db error`; the

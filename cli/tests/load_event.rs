@@ -1,0 +1,153 @@
+//! The load Lambda's edge over real parts (PostgreSQL, the in-process S3 server): an S3
+//! notification whose records mix good pages with ones that fail. A permanent failure is
+//! recorded in `etl.failed_pages` and does not ask for a redelivery (the function answers);
+//! a retryable one does (the function fails, and Lambda re-delivers the event).
+
+mod load_support;
+
+use load_support::{envelope, page, put_page, run_id, venda, Page, TestDb};
+use shared::landing::Mode;
+use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
+use shared::load::{LoadOptions, PageOutcome};
+use shared::local_s3::LocalS3;
+use shared::store::ObjectStore;
+
+fn good_page(page_no: u32, first_id: i64) -> Page {
+    let rows = [venda(first_id, 1), venda(first_id + 1, 1)];
+    page(
+        "acme",
+        "vendas",
+        &run_id(0, 7),
+        page_no,
+        Mode::Full,
+        envelope(&rows, page_no),
+    )
+}
+
+/// Good pages around a bad one (stored without the extractor's metadata) and one whose
+/// bucket does not exist: both good pages load, both bad records are in `etl.failed_pages`,
+/// and the report does not ask for a retry.
+#[tokio::test]
+async fn permanent_failures_are_recorded_and_the_good_records_load() {
+    shared::store::install_crypto_provider();
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = LocalS3::start(dir.path()).await.unwrap();
+    let store = s3.store("cvdw-raw-edge").await.unwrap();
+    let mut test = TestDb::migrated("load_edge_perm").await;
+
+    let first = good_page(1, 100);
+    let last = good_page(3, 300);
+    put_page(&store, &first).await;
+    put_page(&store, &last).await;
+    let bad = good_page(2, 200);
+    store
+        .put(
+            &bad.key,
+            bad.body.clone().into(),
+            "application/json",
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    let keys = [first.key.clone(), bad.key.clone(), last.key.clone()];
+    let mut event = object_created_event("cvdw-raw-edge", &keys);
+    let elsewhere = object_created_event("cvdw-raw-no-such-bucket", &[good_page(4, 400).key]);
+    event.records.extend(elsewhere.records);
+
+    let report = handle_s3_event(
+        &mut test.db,
+        &s3.client().await,
+        event,
+        LoadOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(report.failures.len(), 2, "{:?}", report.failures);
+    assert_eq!(report.permanent_failures, 2, "{:?}", report.failures);
+    assert!(!report.wants_retry(), "permanent failures are not retried");
+    let loaded: Vec<&str> = report
+        .done
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, KeyOutcome::Page(PageOutcome::Loaded(_))))
+        .map(|(key, _)| key.as_str())
+        .collect();
+    assert_eq!(loaded, [first.key.as_str(), last.key.as_str()]);
+    let vendas: i64 = test
+        .client()
+        .query_one("SELECT count(*) FROM cvdw.vendas", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(vendas, 4, "the two good pages' rows");
+    let recorded: Vec<String> = load_support::column(
+        test.client(),
+        "SELECT source_key FROM etl.failed_pages ORDER BY source_key",
+    )
+    .await;
+    assert_eq!(recorded, [bad.key.clone(), good_page(4, 400).key]);
+
+    // Refused by S3 (a wrong secret: 403, permanent): the loader itself records nothing for
+    // that, so the edge records it before letting the event go.
+    let refused = shared::store::s3_client_for_endpoint(
+        &s3.endpoint(),
+        shared::local_s3::ACCESS_KEY,
+        "not-the-secret",
+        shared::local_s3::REGION,
+    )
+    .await;
+    let event = object_created_event("cvdw-raw-edge", std::slice::from_ref(&first.key));
+    let report = handle_s3_event(&mut test.db, &refused, event, LoadOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.permanent_failures, 1, "{:?}", report.failures);
+    assert!(!report.wants_retry());
+    let reason: String = test
+        .client()
+        .query_one(
+            "SELECT reason FROM etl.failed_pages WHERE source_key = $1",
+            &[&first.key],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(reason.contains("S3 get"), "{reason}");
+    test.drop().await;
+}
+
+/// A record S3 cannot serve right now (nothing listens where the client points: a transient
+/// dispatch failure) is a failure a redelivery can fix: the report asks for a retry, so the
+/// load function fails the invocation, and nothing is recorded as failed for good.
+#[tokio::test]
+async fn a_retryable_failure_asks_for_a_redelivery() {
+    shared::store::install_crypto_provider();
+    let mut test = TestDb::migrated("load_edge_retry").await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let unreachable = shared::store::s3_client_for_endpoint(
+        &format!("http://127.0.0.1:{closed}"),
+        shared::local_s3::ACCESS_KEY,
+        shared::local_s3::SECRET_KEY,
+        shared::local_s3::REGION,
+    )
+    .await;
+    let event = object_created_event("cvdw-raw-edge", &[good_page(1, 100).key]);
+
+    let report = handle_s3_event(&mut test.db, &unreachable, event, LoadOptions::default())
+        .await
+        .unwrap();
+
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.permanent_failures, 0);
+    assert!(report.wants_retry());
+    let recorded: i64 = test
+        .client()
+        .query_one("SELECT count(*) FROM etl.failed_pages", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 0, "a retryable failure is not recorded as failed");
+    test.drop().await;
+}
