@@ -50,7 +50,7 @@ LOG_BYTES_LOAD = 2000              # per load invocation at RUST_LOG=info: platf
 LOG_BYTES_LOAD_WARN = 1100         # the same at RUST_LOG=warn (platform lines and the EMF line stay)
 LOG_BYTES_EXTRACT_PAGE = 150       # per extract page (object and run lines, amortised)
 LOG_COMPRESSION = 0.15             # stored size / ingested size
-PUBLISHED_METRICS = 4              # shared::emf::PUBLISHED sent every run (DeletionsSkipped only when one is skipped)
+PUBLISHED_METRICS = 4              # shared::emf::PUBLISHED sent every run (DeletionsSkipped, FailedRecords only when they happen)
 # Custom metrics are prorated by the hour and metered only in hours that receive data: the
 # functions publish only while a run or its loads are going on.
 RUN_HOURS_PER_DAY = 5              # one clock hour per scheduled run (incremental runs take minutes)

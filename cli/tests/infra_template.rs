@@ -730,6 +730,13 @@ fn alarms_cover_errors_dead_letters_freshness_and_throttling() {
         "{expr}"
     );
     assert_eq!(skipped["Threshold"].as_u64(), Some(0));
+    // A page or manifest that failed for good is recorded, not retried: Lambda's Errors never
+    // see it, so the load function's EMF `FailedRecords` backs its own alarm.
+    assert!(shared::emf::PUBLISHED.contains(&"FailedRecords"));
+    let failed = props(&t, "LoadFailedRecordsAlarm");
+    let expr = failed["Metrics"][0]["Expression"].as_str().unwrap();
+    assert!(expr.contains("SUM(FailedRecords)"), "{expr}");
+    assert_eq!(failed["Threshold"].as_u64(), Some(0));
     // E-mail subscription is a parameter.
     assert!(is_ref(
         &props(&t, "AlarmEmailSubscription")["Endpoint"],

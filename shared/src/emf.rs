@@ -26,15 +26,18 @@ pub const DIMENSION: &str = "Tenant";
 /// The only metric names published: what an alarm or an operator's graph needs. `Throttled`
 /// backs the throttling alarm; `Pages` (extract) and `PagesLoaded` (load) show the flow;
 /// `RowsRejected` shows data that did not coerce; `DeletionsSkipped` backs the deletion alarm
-/// and is sent only when a deletion was skipped, so it costs nothing in the usual hour. (The
+/// and is sent only when a deletion was skipped, so it costs nothing in the usual hour;
+/// `FailedRecords` backs the load-failure alarm the same way (a page that failed for good is
+/// recorded and not retried, so Lambda's own error count never sees it). (The
 /// freshness alarm reads `PagesLoaded` from the log line through a metric filter, which works
 /// whether or not it is published.)
-pub const PUBLISHED: [&str; 5] = [
+pub const PUBLISHED: [&str; 6] = [
     "Throttled",
     "Pages",
     "PagesLoaded",
     "RowsRejected",
     "DeletionsSkipped",
+    "FailedRecords",
 ];
 
 /// `line` with its CloudWatch metric directive cut down to the published set: dimension
@@ -158,11 +161,13 @@ pub fn load_lines(report: &crate::load::event::EventReport, timestamp_ms: i64) -
                 ("RowsRejected", "Count", t.rejected.into()),
                 ("PagesRedelivered", "Count", t.redelivered.into()),
                 ("ManifestsApplied", "Count", t.manifests.into()),
-                ("FailedRecords", "Count", t.failed.into()),
             ];
             // Only when it happened: a metric is billed for the hours it receives data.
             if t.deletions_skipped > 0 {
                 metrics.push(("DeletionsSkipped", "Count", t.deletions_skipped.into()));
+            }
+            if t.failed > 0 {
+                metrics.push(("FailedRecords", "Count", t.failed.into()));
             }
             let full = line(timestamp_ms, &["Tenant"], &metrics, props);
             bounded(&full)
