@@ -195,7 +195,7 @@ mod tests {
 
     /// Permanent failures alone (recorded by `handle_s3_event`) end the invocation well, so
     /// Lambda does not re-deliver what would fail the same way; one retryable failure among
-    /// them fails it as `Retryable`. `cli/tests/load_event.rs` shows the report's side.
+    /// them fails it as `Retryable`. `cli/tests/integration/load_event.rs` shows the report's side.
     #[test]
     fn permanent_failures_answer_retryable_ones_fail() {
         let mut report = EventReport {

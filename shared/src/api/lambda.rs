@@ -1,6 +1,6 @@
 //! The api Lambda's start-up: configuration and secrets resolved once, the database handle
 //! created, the router built. `functions/api` hands the router to `lambda_http::run`; the
-//! secrets-in-logs test (cli/tests/lambda_logs.rs) runs the same router through the same
+//! secrets-in-logs test (cli/tests/integration/lambda_logs.rs) runs the same router through the same
 //! runtime against a fake Runtime API.
 
 use std::sync::Arc;

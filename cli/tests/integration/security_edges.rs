@@ -10,8 +10,8 @@
 //! - **Key refusals**: `cvdw serve` refuses a short or empty plain key and the empty string's
 //!   hash at start-up, naming the key by position and never printing it.
 
-mod api_support;
-mod pg_cluster;
+use crate::api_support;
+use crate::pg_cluster;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

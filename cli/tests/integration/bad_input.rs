@@ -5,7 +5,7 @@
 //! loaded first stays intact, and every failure is recorded (`etl.failed_pages` for pages,
 //! `etl.rejected_rows` for rows).
 
-mod load_support;
+use crate::load_support;
 
 use load_support::*;
 use serde_json::{json, Value};

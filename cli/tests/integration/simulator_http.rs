@@ -19,7 +19,7 @@ fn key(o: &shared::catalogue::ObjectSpec, r: &Value) -> String {
 }
 
 fn client_with_timeout(t: Duration) -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    shared::store::install_crypto_provider();
     reqwest::Client::builder().timeout(t).build().unwrap()
 }
 

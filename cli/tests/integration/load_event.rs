@@ -3,7 +3,7 @@
 //! recorded in `etl.failed_pages` and does not ask for a redelivery (the function answers);
 //! a retryable one does (the function fails, and Lambda re-delivers the event).
 
-mod load_support;
+use crate::load_support;
 
 use load_support::{envelope, page, put_page, run_id, venda, Page, TestDb};
 use shared::landing::Mode;

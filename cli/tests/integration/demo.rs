@@ -2,8 +2,7 @@
 //! database here), with the embedded simulator and the local S3 server. Then the API served over
 //! that database must report the simulator's ground truth.
 
-#[path = "api_support/mod.rs"]
-mod api_support;
+use crate::api_support;
 
 use api_support::{serve, TestDb, KEY};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! Lambda's event path with URL-encoded keys, and `replay` rebuilding the same database as the
 //! incremental path.
 
-mod load_support;
+use crate::load_support;
 
 use load_support::*;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 //! run is recorded as `deletion_skipped` with its reason. And, on hand-made pages: the share
 //! limit, and a quarantined row that still counts as seen.
 
-mod load_support;
+use crate::load_support;
 
 use load_support::*;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! with a full run reconciling deletions) converge to the in-order database whatever the
 //! delivery order and duplication.
 
-mod load_support;
+use crate::load_support;
 
 use chrono::{Duration, TimeZone, Utc};
 use load_support::*;

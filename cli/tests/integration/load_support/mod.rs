@@ -1,7 +1,6 @@
 //! Helpers shared by the `load*` integration tests: a fresh database per test on the local
 //! PostgreSQL (or `DATABASE_URL`'s server), CVDW-shaped pages, and a dump of the `cvdw`
 //! tables to compare database states.
-#![allow(dead_code)]
 
 mod pipeline;
 pub mod round_trips;

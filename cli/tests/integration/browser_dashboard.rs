@@ -6,7 +6,7 @@
 //! WebSocket, no npm packages). Skipped with a message when Chromium or Node is missing — except
 //! under CI (`CI` set), where a missing browser is a failure.
 
-mod api_support;
+use crate::api_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

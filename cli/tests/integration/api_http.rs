@@ -2,7 +2,7 @@
 //! loaded through the real loader. Each endpoint, its filters, CSV, 400s, 401s, sessions,
 //! `/health` leaking nothing, headers, and the OpenAPI document covering every route.
 
-mod api_support;
+use crate::api_support;
 
 use std::net::SocketAddr;
 

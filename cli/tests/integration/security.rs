@@ -13,15 +13,15 @@
 //!   a clear error and never a plaintext session; a TLS server with a certificate from a private
 //!   CA works once that CA is trusted explicitly (`sslrootcert`), and not otherwise.
 
-mod api_support;
-mod pg_cluster;
+use crate::api_support;
+use crate::pg_cluster;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use api_support::load_support::{envelope, page, run_id, venda};
+use crate::load_support::{envelope, page, run_id, venda};
 use api_support::{loaded_db, serve, TestDb, KEY};
 use pg_cluster::PgCluster;
 use serde_json::Value;

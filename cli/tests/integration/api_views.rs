@@ -4,7 +4,7 @@
 //! (`analytics.atualizar()`), and the cache goes stale whenever a delivery changes the data,
 //! in whatever order deliveries arrive and commit.
 
-mod api_support;
+use crate::api_support;
 
 use std::collections::BTreeMap;
 
@@ -589,7 +589,7 @@ async fn crawl(
     base: &str,
     path: &str,
     run: &shared::landing::RunId,
-) -> Vec<api_support::load_support::Page> {
+) -> Vec<crate::load_support::Page> {
     let mut pages = Vec::new();
     let mut n = 1u32;
     loop {
@@ -609,7 +609,7 @@ async fn crawl(
         let v: Value = serde_json::from_slice(&body).unwrap();
         let rows = v["dados"].as_array().map(Vec::len).unwrap_or(0);
         let total = v["total_de_paginas"].as_u64().unwrap_or(0) as u32;
-        pages.push(api_support::load_support::page(
+        pages.push(crate::load_support::page(
             "sim",
             path,
             run,
@@ -639,7 +639,7 @@ async fn views_match_the_simulator_ground_truth() {
     let base = running.base_url();
     let http = reqwest::Client::new();
     let mut db = api_support::TestDb::migrated("api_sim").await;
-    let run = api_support::load_support::run_id(0, 1);
+    let run = crate::load_support::run_id(0, 1);
     let paths = [
         "/unidades",
         "/unidades/precos",
@@ -717,7 +717,7 @@ async fn views_match_the_simulator_ground_truth() {
     db.drop().await;
 }
 
-async fn deliver(c: &mut Client, p: &api_support::load_support::Page, force: bool) {
+async fn deliver(c: &mut Client, p: &crate::load_support::Page, force: bool) {
     shared::load::load_page(
         c,
         &p.key,
@@ -742,12 +742,12 @@ async fn the_cache_goes_stale_on_every_change_in_any_order() {
 
     let mut db = api_support::TestDb::migrated("api_cache").await;
     let data = api_support::generate("acme", 21, 160);
-    let run = api_support::load_support::run_id(0, 1);
-    let mut pages: Vec<api_support::load_support::Page> = data
+    let run = crate::load_support::run_id(0, 1);
+    let mut pages: Vec<crate::load_support::Page> = data
         .objects
         .iter()
         .flat_map(|(path, rows)| {
-            api_support::load_support::run_pages("acme", path, &run, Mode::Incremental, rows, 40)
+            crate::load_support::run_pages("acme", path, &run, Mode::Incremental, rows, 40)
         })
         .collect();
     pages.shuffle(&mut rand::rngs::SmallRng::seed_from_u64(5));

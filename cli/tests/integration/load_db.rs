@@ -2,8 +2,8 @@
 //! migrations, idempotence, quarantine, failed pages, manifests and deletions, views, and the
 //! order-proof property (random permutations + duplications converge to in-order delivery).
 
-mod load_support;
-mod pg_cluster;
+use crate::load_support;
+use crate::pg_cluster;
 
 use load_support::round_trips::RoundTrips;
 use load_support::*;

@@ -1,7 +1,7 @@
 //! The demo's fallback: a private PostgreSQL cluster under a directory of ours, started with
 //! the machine's binaries (as the `postgres` user when running as root).
 
-mod pg_cluster;
+use crate::pg_cluster;
 
 use cvdw_cli::pg_local::{pg_bin, start_private_cluster, stop_private_cluster, PRIVATE_PORT};
 

@@ -32,7 +32,7 @@
 //! `RESULT chaos faults=<n> kills=<n> redeliveries=<n> missing=0 duplicated=0 stale=0`.
 //! `CHAOS_SEED=<n>` plays another scenario.
 
-mod load_support;
+use crate::load_support;
 
 use bytes::Bytes;
 use load_support::*;

@@ -10,7 +10,7 @@
 //!   far-future `exp` (correctly signed), one from before an epoch bump, and one for a removed
 //!   key are all 401.
 
-mod api_support;
+use crate::api_support;
 
 use std::net::SocketAddr;
 

@@ -9,10 +9,8 @@
 //! fields (the membership fallback), a broker whose membership starts mid-history, blocked
 //! units, a development launched mid-history (entries), reservations with and without payment
 //! conditions (both pró-soluto rules), inactive commissions, and a second tenant.
-#![allow(dead_code)]
 
-#[path = "../load_support/mod.rs"]
-pub mod load_support;
+use crate::load_support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

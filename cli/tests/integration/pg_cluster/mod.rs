@@ -4,7 +4,6 @@
 //! temporary directory on a free port, with `log_connections` on; stopped on drop. `start*`
 //! says why when this machine has no PostgreSQL server binaries or no `openssl`; the test then
 //! reports it through [`missing`], the one way a test here meets an absent precondition.
-#![allow(dead_code)]
 
 pub mod mitm;
 

@@ -7,7 +7,7 @@
 //! - The same content seen again, with its volatile fields moved and its money re-encoded,
 //!   converges on the same rows, and a full run still deletes a derived row it no longer sees.
 
-mod load_support;
+use crate::load_support;
 
 use load_support::*;
 use serde_json::{json, Value};
