@@ -174,12 +174,12 @@ mod tests {
         ])
         .args;
         assert!(a.no_quirks);
+        assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
+        assert_eq!(a.fault_rate, 0.05);
         assert_eq!(a.profile, None);
         let a = Cli::parse_from(["simulate", "--profile", "large", "--scale", "0.5"]).args;
         assert_eq!((a.profile, a.scale), (Some(Profile::Large), 0.5));
         assert!(Cli::try_parse_from(["simulate", "--profile", "huge"]).is_err());
-        assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
-        assert_eq!(a.fault_rate, 0.05);
     }
 
     #[test]

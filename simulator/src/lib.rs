@@ -437,7 +437,9 @@ pub(crate) struct Inner {
     pub(crate) cfg: SimConfig,
     pub(crate) world: RwLock<world::World>,
     pub(crate) rate_limit: Mutex<RateLimit>,
-    pub(crate) windows: Mutex<std::collections::HashMap<String, VecDeque<std::time::Instant>>>,
+    /// Request times per credential, as readings of [`Inner::rate_clock`].
+    pub(crate) windows: Mutex<std::collections::HashMap<String, VecDeque<Duration>>>,
+    pub(crate) rate_clock: RateClock,
     pub(crate) script: Mutex<VecDeque<Fault>>,
     pub(crate) rng: Mutex<u64>,
     pub(crate) requests: AtomicU64,
@@ -448,6 +450,40 @@ pub(crate) struct Inner {
     pub(crate) pages: AtomicU64,
     /// Lies in whole listings, by object path ([`listing_faults`]).
     pub(crate) listing_faults: Mutex<Vec<(&'static str, listing_faults::ListingFault)>>,
+}
+
+/// The clock the rate limiter reads: time since the simulator started, either the machine's
+/// or, once frozen, one only a test moves.
+pub(crate) struct RateClock {
+    origin: std::time::Instant,
+    manual: Mutex<Option<Duration>>,
+}
+
+impl RateClock {
+    fn new() -> Self {
+        Self {
+            origin: std::time::Instant::now(),
+            manual: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Duration {
+        let manual = *self.manual.lock().unwrap_or_else(|e| e.into_inner());
+        manual.unwrap_or_else(|| self.origin.elapsed())
+    }
+
+    fn freeze(&self) {
+        let mut manual = self.manual.lock().unwrap_or_else(|e| e.into_inner());
+        if manual.is_none() {
+            *manual = Some(self.origin.elapsed());
+        }
+    }
+
+    fn advance(&self, by: Duration) {
+        let mut manual = self.manual.lock().unwrap_or_else(|e| e.into_inner());
+        let reading = manual.unwrap_or_else(|| self.origin.elapsed());
+        *manual = Some(reading.saturating_add(by));
+    }
 }
 
 /// The simulator: a world plus the HTTP behaviour. Cheap to clone.
@@ -467,6 +503,7 @@ impl Simulator {
                 cfg,
                 world: RwLock::new(world),
                 windows: Mutex::new(Default::default()),
+                rate_clock: RateClock::new(),
                 script: Mutex::new(VecDeque::new()),
                 requests: AtomicU64::new(0),
                 throttled: AtomicU64::new(0),
@@ -572,6 +609,18 @@ impl Simulator {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+
+    /// Stop the rate limiter's clock: from now on it moves only by
+    /// [`Simulator::advance_rate_clock`], so a test of the window does not depend on how
+    /// fast the machine answers.
+    pub fn use_manual_rate_clock(&self) {
+        self.inner.rate_clock.freeze();
+    }
+
+    /// Move the rate limiter's clock `by` forward (stopping it first if it still runs).
+    pub fn advance_rate_clock(&self, by: Duration) {
+        self.inner.rate_clock.advance(by);
     }
 
     pub(crate) fn read_world(&self) -> std::sync::RwLockReadGuard<'_, world::World> {

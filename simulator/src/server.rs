@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
@@ -369,22 +368,22 @@ impl Simulator {
         if rl.requests == u32::MAX {
             return true;
         }
-        let now = Instant::now();
+        let now = self.inner.rate_clock.now();
         let mut windows = self.inner.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let q = windows.entry(credential.to_string()).or_default();
-        while q
+        let recent = windows.entry(credential.to_string()).or_default();
+        while recent
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= rl.window)
+            .is_some_and(|t| now.saturating_sub(*t) >= rl.window)
         {
-            q.pop_front();
+            recent.pop_front();
         }
-        if q.len() >= rl.requests as usize {
+        if recent.len() >= rl.requests as usize {
             if self.inner.cfg.count_rejected {
-                q.push_back(now);
+                recent.push_back(now);
             }
             false
         } else {
-            q.push_back(now);
+            recent.push_back(now);
             true
         }
     }

@@ -609,6 +609,8 @@ async fn rate_limit_sliding_window_across_objects() {
     assert!(r.headers.get("retry-after").is_none());
     assert_eq!(sim.stats().throttled, 1);
     // A short window recovers once it has passed (rejected requests count in the window).
+    // The limiter's clock is moved by hand: a stalled machine cannot make this flaky.
+    sim.use_manual_rate_clock();
     sim.set_rate_limit(RateLimit::new(2, Duration::from_millis(300)));
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
@@ -616,7 +618,14 @@ async fn rate_limit_sliding_window_across_objects() {
         get(&c, &base, "/vendas", &[]).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    sim.advance_rate_clock(Duration::from_millis(299));
+    assert_eq!(
+        get(&c, &base, "/vendas", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "still inside the window"
+    );
+    // The first three leave the window; the rejection at 299 ms alone stays in it.
+    sim.advance_rate_clock(Duration::from_millis(1));
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     // Auth failures do not consume the window.
     sim.set_rate_limit(RateLimit::new(2, Duration::from_secs(30)));
