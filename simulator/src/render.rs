@@ -826,7 +826,7 @@ impl<'a> R<'a> {
             }
             ("/reservas/registros/flags", _) => {
                 let res = &w.reservas[c];
-                let flag = |t: T| -> (Value, Value) {
+                let flag = |t: SimTime| -> (Value, Value) {
                     if t > 0 {
                         (Value::from("Sim"), Value::from(fmt_dt(t)))
                     } else {

@@ -25,7 +25,7 @@ use shared::catalogue::{ObjectSpec, OBJECTS};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::world::{obj_index, to_t, T};
+use crate::world::{obj_index, to_sim_time, SimTime};
 use crate::{Fault, Simulator};
 
 /// The exact `Too many requests` body, pretty-printed the way PHP's `JSON_PRETTY_PRINT` does.
@@ -480,14 +480,14 @@ impl Simulator {
                 }
             },
         };
-        let mut bounds: [Option<T>; 2] = [None, None];
+        let mut bounds: [Option<SimTime>; 2] = [None, None];
         for (i, name) in ["a_partir_data_referencia", "ate_data_referencia"]
             .iter()
             .enumerate()
         {
             if let Some(v) = param(query, body, name) {
                 match shared::values::parse_filter_datetime(&v) {
-                    Some(dt) => bounds[i] = Some(to_t(&dt)),
+                    Some(dt) => bounds[i] = Some(to_sim_time(&dt)),
                     None => return Err(Box::new(date_error(name))),
                 }
             }
