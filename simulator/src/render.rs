@@ -275,8 +275,8 @@ impl<'a> R<'a> {
                 r.set_res(w.assocs[c as usize].reserva);
                 r.lead = Some(w.assocs[c as usize].pessoa);
             }
-            Ctx::HistRes => r.set_res(w.hist_res[c as usize].ent),
-            Ctx::HistUni => r.set_uni(w.hist_uni[c as usize].ent),
+            Ctx::HistRes => r.set_res(w.hist_res[c as usize].reserva),
+            Ctx::HistUni => r.set_uni(w.hist_uni[c as usize].unidade),
             Ctx::None => {}
         }
         r
@@ -407,7 +407,7 @@ impl<'a> R<'a> {
             format!("Equipe {} {}", GREEK[n % GREEK.len()], n / GREEK.len() + 1)
         }
     }
-    fn serie_sum(&self, r: u32, serie: u8) -> i64 {
+    fn serie_sum(&self, r: u32, serie: Serie) -> i64 {
         let res = &self.w.reservas[r as usize];
         (res.cond_start..res.cond_start + res.cond_n as u32)
             .map(|c| &self.w.condicoes[c as usize])
@@ -487,25 +487,23 @@ impl<'a> R<'a> {
                 let cond = &w.condicoes[c];
                 match f {
                     "idreservascondicoes" => Value::from(c as u64 + 1),
-                    "serie" => Value::from(SERIES[cond.serie as usize]),
+                    "serie" => Value::from(cond.serie.nome()),
                     "parcela_quantidade" => Value::from(cond.parcelas),
                     "valor"
                     | "valor_com_juros"
                     | "valor_sem_comissao"
                     | "valor_com_comissao_fora_do_contrato" => money(cond.valor),
                     "vencimento" => Value::from(fmt_date(cond.venc)),
-                    "portador" => Value::from(if cond.serie == SERIE_FINANCIAMENTO {
+                    "portador" => Value::from(if cond.serie == Serie::Financiamento {
                         BANCOS[(self.h(1) % BANCOS.len() as u64) as usize]
                     } else {
                         "Carteira"
                     }),
-                    "indexador" => Value::from(
-                        if cond.serie == SERIE_FINANCIAMENTO || cond.serie >= SERIE_FGTS {
-                            "Sem correção"
-                        } else {
-                            "INCC"
-                        },
-                    ),
+                    "indexador" => Value::from(if cond.serie.is_financing() {
+                        "Sem correção"
+                    } else {
+                        "INCC"
+                    }),
                     "data_reservas_condicoes" => Value::from(fmt_dt(self.row.cad)),
                     _ => return None,
                 }
@@ -566,7 +564,7 @@ impl<'a> R<'a> {
                 let res = &w.reservas[c];
                 match f {
                     "situacao_atual" => Value::from("Distrato"),
-                    "idsituacao" => Value::from(RS_DISTRATO),
+                    "idsituacao" => Value::from(ReservaSituacao::Distrato.id()),
                     "situacao_data" => Value::from(fmt_dt(res.distrato)),
                     "motivo_distrato" => Value::from(
                         MOTIVOS_DISTRATO[(self.h(2) % MOTIVOS_DISTRATO.len() as u64) as usize],
@@ -595,7 +593,7 @@ impl<'a> R<'a> {
                     "coluna" => Value::from(u.coluna),
                     "data_entrega" | "data_entrega_chaves" => Value::from(fmt_br_date(emp.entrega)),
                     "data_bloqueio" => {
-                        if u.sit == US_BLOQUEADA {
+                        if u.sit == UnidadeSituacao::Bloqueada {
                             Value::from(fmt_br_date(self.row.cad))
                         } else {
                             Value::Null
@@ -605,10 +603,10 @@ impl<'a> R<'a> {
                         holder.map_or(Value::Null, |_| Value::from(u.holder as u64 + 1))
                     }
                     "situacao_reservada_idsituacao" => {
-                        holder.map_or(Value::Null, |r| Value::from(r.sit))
+                        holder.map_or(Value::Null, |r| Value::from(r.sit.id()))
                     }
                     "situacao_reservada_nomesituacao" => {
-                        holder.map_or(Value::Null, |r| Value::from(reserva_situacao_nome(r.sit)))
+                        holder.map_or(Value::Null, |r| Value::from(r.sit.nome()))
                     }
                     "situacao_reservada_vencimento" => {
                         holder.map_or(Value::Null, |r| Value::from(fmt_dt(r.cad + 7 * DAY)))
@@ -621,21 +619,27 @@ impl<'a> R<'a> {
                         _ => Value::Null,
                     },
                     "situacao_vendida_idsituacao" => match holder {
-                        Some(r) if r.venda > 0 => Value::from(RS_VENDIDA),
+                        Some(r) if r.venda > 0 => Value::from(ReservaSituacao::Vendida.id()),
                         _ => Value::Null,
                     },
                     "situacao_bloqueada" | "situacao_bloqueados_internos" => {
-                        Value::from(if u.sit == US_BLOQUEADA { "S" } else { "N" })
+                        Value::from(if u.sit == UnidadeSituacao::Bloqueada {
+                            "S"
+                        } else {
+                            "N"
+                        })
                     }
                     "situacao_bloqueada_motivo" => {
-                        if u.sit == US_BLOQUEADA {
+                        if u.sit == UnidadeSituacao::Bloqueada {
                             Value::from("Solicitação da Diretoria")
                         } else {
                             Value::Null
                         }
                     }
-                    "situacao_para_venda" => Value::from(u8::from(u.sit == US_DISPONIVEL)),
-                    "situacao_mapa_disponibilidade" => Value::from(u.sit),
+                    "situacao_para_venda" => {
+                        Value::from(u8::from(u.sit == UnidadeSituacao::Disponivel))
+                    }
+                    "situacao_mapa_disponibilidade" => Value::from(u.sit.id()),
                     "situacao_reservada_inicio"
                     | "situacao_possui_reserva_solicitacao_distrato" => Value::from("N"),
                     "situacao_tipo_nome" => Value::from(if emp.horizontal {
@@ -645,7 +649,7 @@ impl<'a> R<'a> {
                     }),
                     "situacao_tipo_id" => Value::from(if emp.horizontal { 2 } else { 1 }),
                     "situacao_cor_bg" => Value::from(
-                        ["2e7d32", "f9a825", "c62828", "616161"][(u.sit as usize - 1).min(3)],
+                        ["2e7d32", "f9a825", "c62828", "616161"][(u.sit.id() as usize - 1).min(3)],
                     ),
                     "situacao_cor_nome" => Value::from("ffffff"),
                     "plantas" => {
@@ -678,8 +682,8 @@ impl<'a> R<'a> {
                 let h = &w.hist_uni[c];
                 match f {
                     "idhistorico" => Value::from(c as u64 + 1),
-                    "de_situacao" => Value::from(unidade_situacao_nome(h.de)),
-                    "para_situacao" => Value::from(unidade_situacao_nome(h.para)),
+                    "de_situacao" => Value::from(h.de.nome()),
+                    "para_situacao" => Value::from(h.para.nome()),
                     _ => return None,
                 }
             }
@@ -687,10 +691,10 @@ impl<'a> R<'a> {
                 let h = &w.hist_res[c];
                 match f {
                     "idhistorico" => Value::from(c as u64 + 1),
-                    "de" => Value::from(h.de),
-                    "para" => Value::from(h.para),
-                    "de_nome" => Value::from(reserva_situacao_nome(h.de)),
-                    "para_nome" => Value::from(reserva_situacao_nome(h.para)),
+                    "de" => Value::from(h.de.id()),
+                    "para" => Value::from(h.para.id()),
+                    "de_nome" => Value::from(h.de.nome()),
+                    "para_nome" => Value::from(h.para.nome()),
                     "usuario" => Value::from(self.corretor_name(self.cor.unwrap_or(0))),
                     "idusuario" => Value::from(self.cor.unwrap_or(0) as u64 + 1),
                     _ => return None,
@@ -725,7 +729,7 @@ impl<'a> R<'a> {
                     "Cartório",
                     "Concluído",
                 ];
-                let fin = self.serie_sum(r, SERIE_FINANCIAMENTO);
+                let fin = self.serie_sum(r, Serie::Financiamento);
                 match f {
                     "idrepasse" => Value::from(c as u64 + 1),
                     "idsituacao" => Value::from(steps as u64 + 1),
@@ -1042,19 +1046,17 @@ impl<'a> R<'a> {
                     Some(money(w.unidades[res.unidade as usize].preco * 95 / 100))
                 }
                 "vpl_tabela" => Some(money(w.unidades[res.unidade as usize].preco * 97 / 100)),
-                "valor_financiamento" => Some(money(self.serie_sum(r, SERIE_FINANCIAMENTO))),
-                "valor_fgts" => Some(money(self.serie_sum(r, SERIE_FGTS))),
-                "valor_subsidio" => Some(money(self.serie_sum(r, SERIE_SUBSIDIO))),
+                "valor_financiamento" => Some(money(self.serie_sum(r, Serie::Financiamento))),
+                "valor_fgts" => Some(money(self.serie_sum(r, Serie::Fgts))),
+                "valor_subsidio" => Some(money(self.serie_sum(r, Serie::Subsidio))),
                 "aprovada" => Some(Value::from(if res.venda > 0 { "Sim" } else { "Não" })),
                 "venda" => Some(Value::from(if res.venda > 0 { "Sim" } else { "Não" })),
-                "situacao" if self.spec.path == "/reservas" => {
-                    Some(Value::from(reserva_situacao_nome(res.sit)))
-                }
+                "situacao" if self.spec.path == "/reservas" => Some(Value::from(res.sit.nome())),
                 "idsituacao" if self.spec.path == "/reservas" || self.spec.path == "/vendas" => {
-                    Some(Value::from(res.sit))
+                    Some(Value::from(res.sit.id()))
                 }
-                "situacao_anterior" => Some(Value::from(reserva_situacao_nome(res.prev_sit))),
-                "idsituacao_anterior" => Some(Value::from(res.prev_sit)),
+                "situacao_anterior" => Some(Value::from(res.prev_sit.nome())),
+                "idsituacao_anterior" => Some(Value::from(res.prev_sit.id())),
                 "situacao_comercial" => Some(Value::from(if res.venda > 0 {
                     "Vendida"
                 } else {
@@ -1093,16 +1095,20 @@ impl<'a> R<'a> {
                     "Tabela Vigente"
                 })),
                 "codigointernotabela" => Some(Value::from(format!("TAB{:02}", res.tabela + 1))),
-                "idtipovenda" => Some(Value::from(if self.serie_sum(r, SERIE_FINANCIAMENTO) > 0 {
-                    1
-                } else {
-                    2
-                })),
-                "tipovenda" => Some(Value::from(if self.serie_sum(r, SERIE_FINANCIAMENTO) > 0 {
-                    "Financiamento"
-                } else {
-                    "À vista"
-                })),
+                "idtipovenda" => Some(Value::from(
+                    if self.serie_sum(r, Serie::Financiamento) > 0 {
+                        1
+                    } else {
+                        2
+                    },
+                )),
+                "tipovenda" => Some(Value::from(
+                    if self.serie_sum(r, Serie::Financiamento) > 0 {
+                        "Financiamento"
+                    } else {
+                        "À vista"
+                    },
+                )),
                 "idhistorico" if self.spec.path == "/vendas" => {
                     Some(Value::from(res.hist_venda as u64 + 1))
                 }

@@ -95,7 +95,7 @@ impl World {
             .reservas
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.sit == RS_ANALISE && r.cad < day0 - 2 * DAY)
+            .filter(|(_, r)| r.sit == ReservaSituacao::EmAnalise && r.cad < day0 - 2 * DAY)
             .map(|(i, _)| i as u32)
             .collect();
         let sell_below = 0.25 * share;
@@ -132,7 +132,7 @@ impl World {
             for _attempt in 0..20 {
                 let r = rng.random_range(0..self.reservas.len()) as u32;
                 let res = &self.reservas[r as usize];
-                if res.sit == RS_VENDIDA && res.venda < day0 {
+                if res.sit == ReservaSituacao::Vendida && res.venda < day0 {
                     let t = at(rng);
                     self.now = self.now.max(t);
                     self.distrato(rng, r, t, ch);

@@ -3,53 +3,84 @@
 
 use super::*;
 
-/// Reservation situations (the dev tenant's ids where known: 3 Vendida, 13 Distrato, §6).
-pub const RS_RESERVADA: u8 = 1;
-pub const RS_ANALISE: u8 = 2;
-pub const RS_VENDIDA: u8 = 3;
-pub const RS_CANCELADA: u8 = 6;
-pub const RS_DISTRATO: u8 = 13;
+/// A reservation's situation; the id is what CVDW serves (the dev tenant's ids where known:
+/// 3 Vendida, 13 Distrato, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReservaSituacao {
+    Reservada = 1,
+    EmAnalise = 2,
+    Vendida = 3,
+    Cancelada = 6,
+    Distrato = 13,
+}
 
-/// Unit situations.
-pub const US_DISPONIVEL: u8 = 1;
-pub const US_RESERVADA: u8 = 2;
-pub const US_VENDIDA: u8 = 3;
-pub const US_BLOQUEADA: u8 = 4;
-
-pub fn reserva_situacao_nome(s: u8) -> &'static str {
-    match s {
-        RS_RESERVADA => "Reservada",
-        RS_ANALISE => "Em análise",
-        RS_VENDIDA => "Vendida",
-        RS_CANCELADA => "Cancelada",
-        RS_DISTRATO => "Distrato",
-        _ => "Reservada",
+impl ReservaSituacao {
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Reservada => "Reservada",
+            Self::EmAnalise => "Em análise",
+            Self::Vendida => "Vendida",
+            Self::Cancelada => "Cancelada",
+            Self::Distrato => "Distrato",
+        }
     }
 }
 
-pub fn unidade_situacao_nome(s: u8) -> &'static str {
-    match s {
-        US_DISPONIVEL => "Disponível",
-        US_RESERVADA => "Reservada",
-        US_VENDIDA => "Vendida",
-        US_BLOQUEADA => "Bloqueada",
-        _ => "Disponível",
+/// A unit's situation on the sales map; the id is what CVDW serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnidadeSituacao {
+    Disponivel = 1,
+    Reservada = 2,
+    Vendida = 3,
+    Bloqueada = 4,
+}
+
+impl UnidadeSituacao {
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Disponivel => "Disponível",
+            Self::Reservada => "Reservada",
+            Self::Vendida => "Vendida",
+            Self::Bloqueada => "Bloqueada",
+        }
     }
 }
 
-/// Payment series of a reservation's conditions.
-pub const SERIES: &[&str] = &[
-    "Ato",
-    "Sinal",
-    "Mensais",
-    "Intermediárias",
-    "FGTS",
-    "Subsídio",
-    "Financiamento",
-];
-pub const SERIE_FGTS: u8 = 4;
-pub const SERIE_SUBSIDIO: u8 = 5;
-pub const SERIE_FINANCIAMENTO: u8 = 6;
+/// The payment series of a reservation's conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serie {
+    Ato,
+    Sinal,
+    Mensais,
+    Intermediarias,
+    Fgts,
+    Subsidio,
+    Financiamento,
+}
+
+impl Serie {
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Ato => "Ato",
+            Self::Sinal => "Sinal",
+            Self::Mensais => "Mensais",
+            Self::Intermediarias => "Intermediárias",
+            Self::Fgts => "FGTS",
+            Self::Subsidio => "Subsídio",
+            Self::Financiamento => "Financiamento",
+        }
+    }
+    /// Paid by a bank or the government rather than by the buyer (not pró-soluto).
+    pub fn is_financing(self) -> bool {
+        matches!(self, Self::Fgts | Self::Subsidio | Self::Financiamento)
+    }
+}
 
 pub struct Emp {
     pub nome: String,
@@ -75,7 +106,7 @@ pub struct Unidade {
     pub tip: u8,
     pub area: u32,
     pub preco: i64,
-    pub sit: u8,
+    pub sit: UnidadeSituacao,
     pub holder: u32,
 }
 pub struct Imob {
@@ -97,6 +128,8 @@ pub struct Lead {
     pub corretor: u32,
     pub emp: u32,
     pub midia: u8,
+    /// The lead's situation id (1–5, [`crate::names`]' `SITUACOES_LEAD`); 5 once it
+    /// reserved.
     pub sit: u8,
     pub cad: SimTime,
     pub reserva: u32,
@@ -109,8 +142,8 @@ pub struct Reserva {
     pub venda: SimTime,
     pub distrato: SimTime,
     pub cancel: SimTime,
-    pub sit: u8,
-    pub prev_sit: u8,
+    pub sit: ReservaSituacao,
+    pub prev_sit: ReservaSituacao,
     pub valor: i64,
     pub cond_start: u32,
     pub cond_n: u8,
@@ -124,7 +157,7 @@ pub struct Reserva {
 }
 pub struct Condicao {
     pub reserva: u32,
-    pub serie: u8,
+    pub serie: Serie,
     pub parcelas: u16,
     pub valor: i64,
     pub venc: SimTime,
@@ -153,8 +186,15 @@ pub struct Assoc {
     pub reserva: u32,
     pub pessoa: u32,
 }
-pub struct Hist {
-    pub ent: u32,
-    pub de: u8,
-    pub para: u8,
+/// A `/reservas/historico/situacoes` entry.
+pub struct HistReserva {
+    pub reserva: u32,
+    pub de: ReservaSituacao,
+    pub para: ReservaSituacao,
+}
+/// A `/unidades/situacao` entry.
+pub struct HistUnidade {
+    pub unidade: u32,
+    pub de: UnidadeSituacao,
+    pub para: UnidadeSituacao,
 }

@@ -49,24 +49,32 @@ impl World {
         self.leads[lead as usize].sit = 5;
         // Payment conditions that add up exactly to the contract value.
         let cond_start = self.condicoes.len() as u32;
-        let mut parts: Vec<(u8, u16, i64)> = Vec::new();
+        let mut parts: Vec<(Serie, u16, i64)> = Vec::new();
         let pct = |rng: &mut SmallRng, lo: i64, hi: i64| valor * rng.random_range(lo..hi) / 10_000;
-        parts.push((0, 1, pct(rng, 500, 1000)));
+        parts.push((Serie::Ato, 1, pct(rng, 500, 1000)));
         if rng.random::<f64>() < 0.5 {
-            parts.push((1, rng.random_range(1..4), pct(rng, 200, 500)));
+            parts.push((Serie::Sinal, rng.random_range(1..4), pct(rng, 200, 500)));
         }
-        parts.push((2, rng.random_range(24..61), pct(rng, 800, 1500)));
+        parts.push((
+            Serie::Mensais,
+            rng.random_range(24..61),
+            pct(rng, 800, 1500),
+        ));
         if rng.random::<f64>() < 0.4 {
-            parts.push((3, rng.random_range(2..5), pct(rng, 300, 600)));
+            parts.push((
+                Serie::Intermediarias,
+                rng.random_range(2..5),
+                pct(rng, 300, 600),
+            ));
         }
         if rng.random::<f64>() < 0.4 {
-            parts.push((SERIE_FGTS, 1, pct(rng, 200, 600)));
+            parts.push((Serie::Fgts, 1, pct(rng, 200, 600)));
         }
         if valor < 30_000_000 && rng.random::<f64>() < 0.5 {
-            parts.push((SERIE_SUBSIDIO, 1, pct(rng, 300, 800)));
+            parts.push((Serie::Subsidio, 1, pct(rng, 300, 800)));
         }
         let used: i64 = parts.iter().map(|p| p.2).sum();
-        parts.push((SERIE_FINANCIAMENTO, 1, valor - used));
+        parts.push((Serie::Financiamento, 1, valor - used));
         // A few reservations serve no condition rows (the pró-soluto then comes from the
         // reservation's own fields); the conditions still exist, so those fields add up.
         let serve_conditions =
@@ -104,8 +112,8 @@ impl World {
             venda: 0,
             distrato: 0,
             cancel: 0,
-            sit: RS_ANALISE,
-            prev_sit: RS_RESERVADA,
+            sit: ReservaSituacao::EmAnalise,
+            prev_sit: ReservaSituacao::Reservada,
             valor,
             cond_start,
             cond_n: parts.len() as u8,
@@ -125,11 +133,23 @@ impl World {
         let oi = obj_index("/reservas/registros/flags");
         self.tables[oi].push(r, cad, cad);
         ch.entry(oi).created += 1;
-        self.hist_reserva(r, RS_RESERVADA, RS_ANALISE, cad, ch);
+        self.hist_reserva(
+            r,
+            ReservaSituacao::Reservada,
+            ReservaSituacao::EmAnalise,
+            cad,
+            ch,
+        );
         let unit = &mut self.unidades[u as usize];
-        unit.sit = US_RESERVADA;
+        unit.sit = UnidadeSituacao::Reservada;
         unit.holder = r;
-        self.unit_event(u, US_DISPONIVEL, US_RESERVADA, cad, ch);
+        self.unit_event(
+            u,
+            UnidadeSituacao::Disponivel,
+            UnidadeSituacao::Reservada,
+            cad,
+            ch,
+        );
         self.touch(obj_index("/leads"), lead, cad, ch);
         Some(r)
     }
@@ -137,22 +157,37 @@ impl World {
     pub(super) fn hist_reserva(
         &mut self,
         r: u32,
-        de: u8,
-        para: u8,
+        de: ReservaSituacao,
+        para: ReservaSituacao,
         t: SimTime,
         ch: &mut Changes,
     ) -> u32 {
         let h = self.hist_res.len() as u32;
-        self.hist_res.push(Hist { ent: r, de, para });
+        self.hist_res.push(HistReserva {
+            reserva: r,
+            de,
+            para,
+        });
         let oi = obj_index("/reservas/historico/situacoes");
         self.tables[oi].push(h, t, t);
         ch.entry(oi).created += 1;
         h
     }
 
-    pub(super) fn unit_event(&mut self, u: u32, de: u8, para: u8, t: SimTime, ch: &mut Changes) {
+    pub(super) fn unit_event(
+        &mut self,
+        u: u32,
+        de: UnidadeSituacao,
+        para: UnidadeSituacao,
+        t: SimTime,
+        ch: &mut Changes,
+    ) {
         let h = self.hist_uni.len() as u32;
-        self.hist_uni.push(Hist { ent: u, de, para });
+        self.hist_uni.push(HistUnidade {
+            unidade: u,
+            de,
+            para,
+        });
         let oi = obj_index("/unidades/situacao");
         self.tables[oi].push(h, t, t);
         ch.entry(oi).created += 1;
@@ -176,13 +211,19 @@ impl World {
     pub(super) fn sell(&mut self, rng: &mut SmallRng, r: u32, t: SimTime, ch: &mut Changes) {
         let res = &mut self.reservas[r as usize];
         res.prev_sit = res.sit;
-        res.sit = RS_VENDIDA;
+        res.sit = ReservaSituacao::Vendida;
         res.venda = t;
         let u = res.unidade;
         let valor = res.valor;
         let has_fin = (res.cond_start..res.cond_start + res.cond_n as u32)
-            .any(|c| self.condicoes[c as usize].serie == SERIE_FINANCIAMENTO);
-        let h = self.hist_reserva(r, RS_ANALISE, RS_VENDIDA, t, ch);
+            .any(|c| self.condicoes[c as usize].serie == Serie::Financiamento);
+        let h = self.hist_reserva(
+            r,
+            ReservaSituacao::EmAnalise,
+            ReservaSituacao::Vendida,
+            t,
+            ch,
+        );
         self.reservas[r as usize].hist_venda = h;
         self.touch(obj_index("/reservas"), r, t, ch);
         self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
@@ -190,8 +231,14 @@ impl World {
         self.tables[oi].push(r, t, t);
         ch.entry(oi).created += 1;
         let unit = &mut self.unidades[u as usize];
-        unit.sit = US_VENDIDA;
-        self.unit_event(u, US_RESERVADA, US_VENDIDA, t, ch);
+        unit.sit = UnidadeSituacao::Vendida;
+        self.unit_event(
+            u,
+            UnidadeSituacao::Reservada,
+            UnidadeSituacao::Vendida,
+            t,
+            ch,
+        );
         // Commissions: the broker's, then (realistic worlds) the agency's and the managers'.
         let per_sale = self.shape.commissions_per_sale;
         let n_commissions = if per_sale == 1.0 {
@@ -236,22 +283,35 @@ impl World {
     pub(super) fn cancel(&mut self, r: u32, t: SimTime, ch: &mut Changes) {
         let res = &mut self.reservas[r as usize];
         res.prev_sit = res.sit;
-        res.sit = RS_CANCELADA;
+        res.sit = ReservaSituacao::Cancelada;
         res.cancel = t;
         let u = res.unidade;
-        self.hist_reserva(r, RS_ANALISE, RS_CANCELADA, t, ch);
+        self.hist_reserva(
+            r,
+            ReservaSituacao::EmAnalise,
+            ReservaSituacao::Cancelada,
+            t,
+            ch,
+        );
         self.touch(obj_index("/reservas"), r, t, ch);
         self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
-        self.release_unit(u, r, US_RESERVADA, t, ch);
+        self.release_unit(u, r, UnidadeSituacao::Reservada, t, ch);
     }
 
-    pub(super) fn release_unit(&mut self, u: u32, r: u32, from: u8, t: SimTime, ch: &mut Changes) {
+    pub(super) fn release_unit(
+        &mut self,
+        u: u32,
+        r: u32,
+        from: UnidadeSituacao,
+        t: SimTime,
+        ch: &mut Changes,
+    ) {
         let unit = &mut self.unidades[u as usize];
         if unit.holder == r {
             unit.holder = NONE;
-            unit.sit = US_DISPONIVEL;
+            unit.sit = UnidadeSituacao::Disponivel;
             self.available.push(u);
-            self.unit_event(u, from, US_DISPONIVEL, t, ch);
+            self.unit_event(u, from, UnidadeSituacao::Disponivel, t, ch);
         }
     }
 
@@ -261,17 +321,23 @@ impl World {
             return;
         }
         res.prev_sit = res.sit;
-        res.sit = RS_DISTRATO;
+        res.sit = ReservaSituacao::Distrato;
         res.distrato = t;
         let u = res.unidade;
         let (com, com_n, rep) = (res.comissao, res.comissao_n, res.repasse);
-        self.hist_reserva(r, RS_VENDIDA, RS_DISTRATO, t, ch);
+        self.hist_reserva(
+            r,
+            ReservaSituacao::Vendida,
+            ReservaSituacao::Distrato,
+            t,
+            ch,
+        );
         self.touch(obj_index("/reservas"), r, t, ch);
         self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
         let oi = obj_index("/distratos");
         self.tables[oi].push(r, t, t);
         ch.entry(oi).created += 1;
-        self.release_unit(u, r, US_VENDIDA, t, ch);
+        self.release_unit(u, r, UnidadeSituacao::Vendida, t, ch);
         // The commission and the repasse of a cancelled sale are inactivated.
         if com != NONE {
             for c in com..com + com_n as u32 {

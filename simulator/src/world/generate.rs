@@ -122,9 +122,9 @@ impl World {
                         let preco = (m2 * area as i64 / 100) * (100 + andar as i64) / 100;
                         let preco = preco / 100 * 100;
                         let sit = if rng.random::<f64>() < 0.02 {
-                            US_BLOQUEADA
+                            UnidadeSituacao::Bloqueada
                         } else {
-                            US_DISPONIVEL
+                            UnidadeSituacao::Disponivel
                         };
                         let ui = w.unidades.len() as u32;
                         w.unidades.push(Unidade {
@@ -137,7 +137,7 @@ impl World {
                             sit,
                             holder: NONE,
                         });
-                        if sit == US_DISPONIVEL {
+                        if sit == UnidadeSituacao::Disponivel {
                             w.available.push(ui);
                         }
                     }

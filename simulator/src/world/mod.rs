@@ -89,8 +89,8 @@ pub struct World {
     pub pagamentos: Vec<Pagamento>,
     pub repasses: Vec<Repasse>,
     pub assocs: Vec<Assoc>,
-    pub hist_res: Vec<Hist>,
-    pub hist_uni: Vec<Hist>,
+    pub hist_res: Vec<HistReserva>,
+    pub hist_uni: Vec<HistUnidade>,
     /// Units currently for sale.
     pub available: Vec<u32>,
     pub tables: Vec<Table>,

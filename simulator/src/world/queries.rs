@@ -51,7 +51,7 @@ impl World {
             a.vendas_liquidas.valor += res.valor;
             let financed: i64 = (res.cond_start..res.cond_start + res.cond_n as u32)
                 .map(|c| &self.condicoes[c as usize])
-                .filter(|c| matches!(c.serie, SERIE_FINANCIAMENTO | SERIE_FGTS | SERIE_SUBSIDIO))
+                .filter(|c| c.serie.is_financing())
                 .map(|c| c.valor)
                 .sum();
             a.pro_soluto_liquido += res.valor - financed;
@@ -72,7 +72,7 @@ impl World {
         a.estoque = self
             .unidades
             .iter()
-            .filter(|u| u.sit == US_DISPONIVEL)
+            .filter(|u| u.sit == UnidadeSituacao::Disponivel)
             .count() as u64;
         let denom = a.vendas_liquidas.count + a.estoque;
         a.vso = if denom == 0 {
