@@ -13,10 +13,11 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 use shared::catalogue::{ObjectSpec, OBJECTS};
 
+use crate::fields::{integer, number, text, FieldDef, FieldKind};
 use crate::names::*;
 use crate::world::*;
 
-type FieldList = Vec<(&'static str, u8)>;
+type FieldList = Vec<FieldDef>;
 
 fn field_lists() -> &'static [FieldList] {
     static LISTS: OnceLock<Vec<FieldList>> = OnceLock::new();
@@ -24,62 +25,58 @@ fn field_lists() -> &'static [FieldList] {
 }
 
 fn build_fields(spec: &ObjectSpec) -> FieldList {
-    let documented = crate::fields::FIELD_LISTS
-        .iter()
-        .chain(crate::fields::EXTRA_FIELD_LISTS)
-        .find(|(p, _)| *p == spec.path);
-    let mut out: FieldList = match documented {
-        Some((_, list)) => list.to_vec(),
+    let mut out: FieldList = match crate::fields::listed(spec.path) {
+        Some(listed) => listed.fields.to_vec(),
         None => minimal_fields(spec),
     };
     // Every row carries `ativo` where the object has it, and its key fields.
-    if spec.has_ativo && !out.iter().any(|f| f.0 == "ativo") {
-        out.insert(2.min(out.len()), ("ativo", b's'));
+    if spec.has_ativo && !out.iter().any(|f| f.name == "ativo") {
+        out.insert(2.min(out.len()), text("ativo"));
     }
     if !spec.has_ativo {
-        out.retain(|f| f.0 != "ativo");
+        out.retain(|f| f.name != "ativo");
     }
     for k in spec.key {
-        if !out.iter().any(|f| f.0 == *k) {
-            out.push((k, b'i'));
+        if !out.iter().any(|f| f.name == *k) {
+            out.push(integer(k));
         }
     }
     // Fields practitioners receive that the spec lacks (§7.3, §8 `/reservas` notes).
     if spec.path == "/reservas" {
         out.extend_from_slice(&[
-            ("idtime", b'i'),
-            ("nome_time", b's'),
-            ("idgestor_time", b'i'),
-            ("valor_contrato_com_juros", b'n'),
-            ("vgv_tabela_minima", b'n'),
+            integer("idtime"),
+            text("nome_time"),
+            integer("idgestor_time"),
+            number("valor_contrato_com_juros"),
+            number("vgv_tabela_minima"),
         ]);
     }
     if spec.path == "/unidades/situacao" {
         out.extend_from_slice(&[
-            ("idhistorico", b'i'),
-            ("idunidade", b'i'),
-            ("unidade", b's'),
-            ("bloco", b's'),
-            ("etapa", b's'),
-            ("idempreendimento", b'i'),
-            ("empreendimento", b's'),
-            ("de_situacao", b's'),
-            ("para_situacao", b's'),
-            ("data_cad", b's'),
+            integer("idhistorico"),
+            integer("idunidade"),
+            text("unidade"),
+            text("bloco"),
+            text("etapa"),
+            integer("idempreendimento"),
+            text("empreendimento"),
+            text("de_situacao"),
+            text("para_situacao"),
+            text("data_cad"),
         ]);
-        out.dedup_by(|a, b| a.0 == b.0);
+        out.dedup_by(|a, b| a.name == b.name);
     }
     out
 }
 
 fn minimal_fields(spec: &ObjectSpec) -> FieldList {
-    let mut out: FieldList = vec![("referencia", b's'), ("referencia_data", b's')];
+    let mut out: FieldList = vec![text("referencia"), text("referencia_data")];
     if spec.has_ativo {
-        out.push(("ativo", b's'));
+        out.push(text("ativo"));
     }
     let p = spec.path;
     for k in spec.key {
-        out.push((k, b'i'));
+        out.push(integer(k));
     }
     let parent: Option<&'static str> = if p.starts_with("/leads") || p == "/campos_adicionais" {
         Some("idlead")
@@ -105,52 +102,51 @@ fn minimal_fields(spec: &ObjectSpec) -> FieldList {
         None
     };
     if let Some(par) = parent {
-        if !out.iter().any(|(f, _)| *f == par) {
-            out.push((par, b'i'));
+        if !out.iter().any(|f| f.name == par) {
+            out.push(integer(par));
         }
     }
     if p.ends_with("/workflow/tempo") {
         out.extend_from_slice(&[
-            ("idsituacao", b'i'),
-            ("situacao", b's'),
-            ("sigla", b's'),
-            ("tempo", b'i'),
+            integer("idsituacao"),
+            text("situacao"),
+            text("sigla"),
+            integer("tempo"),
         ]);
     } else if p.ends_with("/historico/situacoes") {
         out.extend_from_slice(&[
-            ("de", b'i'),
-            ("para", b'i'),
-            ("de_nome", b's'),
-            ("para_nome", b's'),
-            ("usuario", b's'),
-            ("idusuario", b'i'),
+            integer("de"),
+            integer("para"),
+            text("de_nome"),
+            text("para_nome"),
+            text("usuario"),
+            integer("idusuario"),
         ]);
     } else if p.starts_with("/leads") || p == "/campos_adicionais" || p == "/pesquisas/respostas" {
-        out.extend_from_slice(&[("nome", b's'), ("idcorretor", b'i'), ("corretor", b's')]);
+        out.extend_from_slice(&[text("nome"), integer("idcorretor"), text("corretor")]);
     } else if p.starts_with("/pessoas") {
-        out.extend_from_slice(&[("nome", b's'), ("documento", b's'), ("email", b's')]);
+        out.extend_from_slice(&[text("nome"), text("documento"), text("email")]);
     } else if matches!(
         parent,
         Some("idreserva" | "idassistencia" | "idatendimento")
     ) {
         out.extend_from_slice(&[
-            ("idempreendimento", b'i'),
-            ("empreendimento", b's'),
-            ("bloco", b's'),
-            ("unidade", b's'),
-            ("cliente", b's'),
-            ("situacao", b's'),
+            integer("idempreendimento"),
+            text("empreendimento"),
+            text("bloco"),
+            text("unidade"),
+            text("cliente"),
+            text("situacao"),
         ]);
     } else {
-        out.extend_from_slice(&[("nome", b's'), ("descricao", b's')]);
+        out.extend_from_slice(&[text("nome"), text("descricao")]);
     }
-    out.push(("data_cad", b's'));
+    out.push(text("data_cad"));
     out
 }
 
-/// The fields an object serves with their documented JSON type (`b's'` string, `b'i'`
-/// integer, `b'n'` number, `b'a'` array).
-pub fn field_types(path: &str) -> Vec<(&'static str, u8)> {
+/// The fields an object serves with their documented JSON kind.
+pub fn field_types(path: &str) -> Vec<FieldDef> {
     OBJECTS
         .iter()
         .position(|o| o.path == path)
@@ -163,7 +159,7 @@ pub fn field_names(path: &str) -> Vec<&'static str> {
     OBJECTS
         .iter()
         .position(|o| o.path == path)
-        .map(|oi| field_lists()[oi].iter().map(|f| f.0).collect())
+        .map(|oi| field_lists()[oi].iter().map(|f| f.name).collect())
         .unwrap_or_default()
 }
 
@@ -434,14 +430,14 @@ impl<'a> R<'a> {
     }
 
     /// The value of `field` for this row.
-    fn field(&self, field: &'static str, ty: u8) -> Option<Value> {
+    fn field(&self, field: &'static str, kind: FieldKind) -> Option<Value> {
         if let Some(v) = self.object_field(field) {
             return Some(v);
         }
         if let Some(v) = self.context_field(field) {
             return Some(v);
         }
-        self.filler(field, ty)
+        self.filler(field, kind)
     }
 
     /// The dirty value of a field the metrics read, for the rows [`crate::dirt`] picks.
@@ -1305,8 +1301,8 @@ impl<'a> R<'a> {
         None
     }
 
-    fn filler(&self, f: &'static str, ty: u8) -> Option<Value> {
-        if ty == b'a' {
+    fn filler(&self, f: &'static str, kind: FieldKind) -> Option<Value> {
+        if kind == FieldKind::Array {
             return Some(json!([]));
         }
         let h = self.h(f.len() as u64
@@ -1318,7 +1314,7 @@ impl<'a> R<'a> {
             || f.ends_with("_a_partir")
             || f == "proxima_acao"
             || f == "sla_vencimento";
-        if is_date && ty == b's' {
+        if is_date && kind == FieldKind::Text {
             let date_only = matches!(
                 f,
                 "vencimento"
@@ -1345,15 +1341,15 @@ impl<'a> R<'a> {
             };
             return Some(Value::from(if date_only { fmt_date(t) } else { fmt_dt(t) }));
         }
-        match ty {
-            b'i' => Some(Value::from(
+        match kind {
+            FieldKind::Integer => Some(Value::from(
                 if f.starts_with("id") || f.starts_with("quem") {
                     h % 300 + 1
                 } else {
                     h % 10
                 },
             )),
-            b'n' => Some(money(((h % 5_000_000) as i64) * 10)),
+            FieldKind::Number => Some(money(((h % 5_000_000) as i64) * 10)),
             _ => {
                 if f.starts_with("flag_") {
                     return Some(if h.is_multiple_of(3) {
@@ -1467,9 +1463,9 @@ impl<'a> R<'a> {
                 let text = Value::from("não informado");
                 if let Some(slot) = out.iter_mut().find(|(k, _)| *k == field.as_str()) {
                     slot.1 = text;
-                } else if let Some(&(name, _)) = field_lists()[self.oi]
+                } else if let Some(&FieldDef { name, .. }) = field_lists()[self.oi]
                     .iter()
-                    .find(|(k, _)| *k == field.as_str())
+                    .find(|f| f.name == field.as_str())
                 {
                     // A documented field this row leaves out (a nested array with the quirk off).
                     out.push((name, text));
@@ -1484,19 +1480,19 @@ impl<'a> R<'a> {
             && crate::dirt::MONEY_OBJECTS.contains(&self.spec.path)
             && crate::dirt::money_as_string(self.w.seed, self.oi, self.pos);
         let mut out: Vec<(&'static str, Value)> = Vec::with_capacity(list.len());
-        for &(name, ty) in list {
+        for &FieldDef { name, kind } in list {
             if name == "referencia" {
                 out.push((name, Value::Null)); // filled below, from the key fields
                 continue;
             }
-            if ty == b'a' && !self.q().nested_arrays {
+            if kind == FieldKind::Array && !self.q().nested_arrays {
                 continue;
             }
-            if let Some(v) = self.field(name, ty) {
+            if let Some(v) = self.field(name, kind) {
                 // Ids the reference types as strings (`idunidade` on /atendimentos...) are
                 // sent as strings.
                 let v = match v {
-                    Value::Number(n) if ty == b's' => Value::String(n.to_string()),
+                    Value::Number(n) if kind == FieldKind::Text => Value::String(n.to_string()),
                     v if money_strings && crate::dirt::MONEY_FIELDS.contains(&name) => {
                         crate::dirt::money_string(v)
                     }
@@ -1531,7 +1527,7 @@ impl<'a> R<'a> {
                 let prev = R::new(self.w, self.oi, self.pos - 1);
                 for (k, v) in out.iter_mut() {
                     if fields.contains(k) {
-                        if let Some(p) = prev.field(k, b'i') {
+                        if let Some(p) = prev.field(k, FieldKind::Integer) {
                             *v = p;
                         }
                     }
