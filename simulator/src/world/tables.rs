@@ -51,7 +51,8 @@ pub struct Def {
     pub semantic: bool,
 }
 
-const fn g(ctx: Ctx, per: f64) -> Def {
+/// Generic rows, `per` per context entity on average.
+const fn per_entity(ctx: Ctx, per: f64) -> Def {
     Def {
         ctx,
         per,
@@ -60,7 +61,8 @@ const fn g(ctx: Ctx, per: f64) -> Def {
         semantic: false,
     }
 }
-const fn one(ctx: Ctx, per: f64) -> Def {
+/// At most one generic row per context entity (a share `per` of them have one).
+const fn one_per_entity(ctx: Ctx, per: f64) -> Def {
     Def {
         ctx,
         per,
@@ -69,7 +71,8 @@ const fn one(ctx: Ctx, per: f64) -> Def {
         semantic: false,
     }
 }
-const fn sem(ctx: Ctx) -> Def {
+/// Rows made by the world's own events.
+const fn semantic(ctx: Ctx) -> Def {
     Def {
         ctx,
         per: 1.0,
@@ -78,85 +81,86 @@ const fn sem(ctx: Ctx) -> Def {
         semantic: true,
     }
 }
-const fn zr(mut d: Def, z: u8) -> Def {
-    d.zero_ref = z;
-    d
+/// The object shows null or zero `referencia_data` on a few rows.
+const fn with_zero_ref(mut def: Def, state_bit: u8) -> Def {
+    def.zero_ref = state_bit;
+    def
 }
 
 pub fn def_for(path: &str) -> Def {
     use Ctx::*;
     match path {
-        "/agendamentos/vistorias" => g(Sold, 0.3),
-        "/assistencias" => g(Sold, 0.5),
-        "/assistencias/workflow/tempo" => g(Sold, 1.0),
-        "/assistencias/itens" => g(Sold, 0.8),
-        "/assistencias/itens/workflow/tempo" => g(Sold, 1.0),
-        "/assistencias/visitas/workflow/tempo" => g(Sold, 0.8),
-        "/atendimentos" => g(Sold, 0.6),
-        "/atendimentos/workflow/tempo" => g(Sold, 1.2),
-        "/atendimentos/interacoes" => g(Sold, 1.5),
-        "/atendimentos/respostas" => g(Sold, 0.6),
-        "/atendimentos/tarefas" => g(Sold, 0.6),
-        "/atendimentos/times" => sem(Time),
-        "/atendimentos/times/integrantes" => zr(sem(Integrante), REF_NULL),
-        "/comissoes" => zr(sem(Comissao), REF_ZERO),
-        "/comissoes/pagamentos" => sem(Pagamento),
-        "/comissoes/workflow/tempo" => g(Sold, 1.5),
-        "/leads/corretores" => one(Lead, 1.0),
-        "/leads" => sem(Lead),
-        "/leads/conversoes" => g(Lead, 1.2),
-        "/leads/ganhos" => g(Lead, 0.05),
-        "/leads/historico/situacoes" => g(Lead, 2.0),
-        "/leads/infos" => one(Lead, 1.0),
-        "/leads/interacoes" => zr(g(Lead, 3.0), REF_ZERO),
-        "/leads/momentos" => one(Lead, 1.0),
-        "/leads/perdas" => g(Lead, 0.2),
-        "/leads/tarefas" => g(Lead, 1.0),
-        "/leads/visitas" => g(Lead, 0.3),
-        "/leads/workflow/tempo" => g(Lead, 2.0),
-        "/usuarios_administrativos" => g(None, 40.0),
-        "/demandas" => g(None, 17.0),
-        "/processos" => g(Sold, 0.2),
-        "/precadastros" => g(Reserva, 0.8),
-        "/imobiliarias" => sem(Imob),
-        "/corretores" => zr(sem(Corretor), REF_ZERO),
-        "/precadastro/workflow/tempo" => g(Reserva, 1.5),
-        "/precadastro/historico/situacoes" => g(Reserva, 1.5),
-        "/campanhas_ativacao" => g(Lead, 0.01),
-        "/repasses" => sem(Repasse),
-        "/repasses/workflow/tempo" => g(Sold, 1.5),
-        "/repasses/historico/situacoes" => g(Sold, 1.5),
-        "/reservas" => sem(Reserva),
-        "/reservas/comissoes" => g(Sold, 2.0),
-        "/reservas/comissoes/programacao" => g(Sold, 2.0),
-        "/reservas/coordenador" => g(Reserva, 0.5),
-        "/reservas/historico/situacoes" => zr(sem(HistRes), REF_ZERO),
-        "/reservas/historico" => g(Reserva, 2.0),
-        "/reservas/condicoes" => sem(Condicao),
-        "/reservas/associados" => sem(Assoc),
-        "/reservas/contratos" => g(Sold, 1.0),
-        "/reservas/workflow/tempo" => g(Reserva, 2.0),
-        "/reservas/campos-adicionais" => g(Reserva, 1.0),
-        "/vendas" => sem(Sold),
-        "/distratos" => sem(Reserva),
-        "/simulacoes" => g(Lead, 0.3),
-        "/reservas/sienge" => g(Sold, 1.0),
-        "/unidades/precos" => zr(sem(Preco), REF_ZERO),
-        "/unidades" => sem(Unidade),
-        "/campos_adicionais" => zr(g(Lead, 0.5), REF_ZERO),
-        "/pessoas" => one(Lead, 1.0),
-        "/pessoas/contatos" => one(Lead, 1.0),
-        "/pessoas/profissional" => one(Lead, 0.6),
-        "/pessoas/patrimoniais" => one(Lead, 0.3),
-        "/pessoas/bancarios" => one(Lead, 0.4),
-        "/pessoas/bens-empresa" => one(Lead, 0.05),
-        "/pessoas/financeiros" => one(Lead, 0.5),
-        "/reservas/registros/flags" => sem(Reserva),
-        "/pesquisas" => one(Lead, 0.2),
-        "/pesquisas/perguntas" => g(None, 20.0),
-        "/pesquisas/respostas" => g(Lead, 0.4),
-        "/unidades/situacao" => sem(HistUni),
-        _ => g(None, 10.0),
+        "/agendamentos/vistorias" => per_entity(Sold, 0.3),
+        "/assistencias" => per_entity(Sold, 0.5),
+        "/assistencias/workflow/tempo" => per_entity(Sold, 1.0),
+        "/assistencias/itens" => per_entity(Sold, 0.8),
+        "/assistencias/itens/workflow/tempo" => per_entity(Sold, 1.0),
+        "/assistencias/visitas/workflow/tempo" => per_entity(Sold, 0.8),
+        "/atendimentos" => per_entity(Sold, 0.6),
+        "/atendimentos/workflow/tempo" => per_entity(Sold, 1.2),
+        "/atendimentos/interacoes" => per_entity(Sold, 1.5),
+        "/atendimentos/respostas" => per_entity(Sold, 0.6),
+        "/atendimentos/tarefas" => per_entity(Sold, 0.6),
+        "/atendimentos/times" => semantic(Time),
+        "/atendimentos/times/integrantes" => with_zero_ref(semantic(Integrante), REF_NULL),
+        "/comissoes" => with_zero_ref(semantic(Comissao), REF_ZERO),
+        "/comissoes/pagamentos" => semantic(Pagamento),
+        "/comissoes/workflow/tempo" => per_entity(Sold, 1.5),
+        "/leads/corretores" => one_per_entity(Lead, 1.0),
+        "/leads" => semantic(Lead),
+        "/leads/conversoes" => per_entity(Lead, 1.2),
+        "/leads/ganhos" => per_entity(Lead, 0.05),
+        "/leads/historico/situacoes" => per_entity(Lead, 2.0),
+        "/leads/infos" => one_per_entity(Lead, 1.0),
+        "/leads/interacoes" => with_zero_ref(per_entity(Lead, 3.0), REF_ZERO),
+        "/leads/momentos" => one_per_entity(Lead, 1.0),
+        "/leads/perdas" => per_entity(Lead, 0.2),
+        "/leads/tarefas" => per_entity(Lead, 1.0),
+        "/leads/visitas" => per_entity(Lead, 0.3),
+        "/leads/workflow/tempo" => per_entity(Lead, 2.0),
+        "/usuarios_administrativos" => per_entity(None, 40.0),
+        "/demandas" => per_entity(None, 17.0),
+        "/processos" => per_entity(Sold, 0.2),
+        "/precadastros" => per_entity(Reserva, 0.8),
+        "/imobiliarias" => semantic(Imob),
+        "/corretores" => with_zero_ref(semantic(Corretor), REF_ZERO),
+        "/precadastro/workflow/tempo" => per_entity(Reserva, 1.5),
+        "/precadastro/historico/situacoes" => per_entity(Reserva, 1.5),
+        "/campanhas_ativacao" => per_entity(Lead, 0.01),
+        "/repasses" => semantic(Repasse),
+        "/repasses/workflow/tempo" => per_entity(Sold, 1.5),
+        "/repasses/historico/situacoes" => per_entity(Sold, 1.5),
+        "/reservas" => semantic(Reserva),
+        "/reservas/comissoes" => per_entity(Sold, 2.0),
+        "/reservas/comissoes/programacao" => per_entity(Sold, 2.0),
+        "/reservas/coordenador" => per_entity(Reserva, 0.5),
+        "/reservas/historico/situacoes" => with_zero_ref(semantic(HistRes), REF_ZERO),
+        "/reservas/historico" => per_entity(Reserva, 2.0),
+        "/reservas/condicoes" => semantic(Condicao),
+        "/reservas/associados" => semantic(Assoc),
+        "/reservas/contratos" => per_entity(Sold, 1.0),
+        "/reservas/workflow/tempo" => per_entity(Reserva, 2.0),
+        "/reservas/campos-adicionais" => per_entity(Reserva, 1.0),
+        "/vendas" => semantic(Sold),
+        "/distratos" => semantic(Reserva),
+        "/simulacoes" => per_entity(Lead, 0.3),
+        "/reservas/sienge" => per_entity(Sold, 1.0),
+        "/unidades/precos" => with_zero_ref(semantic(Preco), REF_ZERO),
+        "/unidades" => semantic(Unidade),
+        "/campos_adicionais" => with_zero_ref(per_entity(Lead, 0.5), REF_ZERO),
+        "/pessoas" => one_per_entity(Lead, 1.0),
+        "/pessoas/contatos" => one_per_entity(Lead, 1.0),
+        "/pessoas/profissional" => one_per_entity(Lead, 0.6),
+        "/pessoas/patrimoniais" => one_per_entity(Lead, 0.3),
+        "/pessoas/bancarios" => one_per_entity(Lead, 0.4),
+        "/pessoas/bens-empresa" => one_per_entity(Lead, 0.05),
+        "/pessoas/financeiros" => one_per_entity(Lead, 0.5),
+        "/reservas/registros/flags" => semantic(Reserva),
+        "/pesquisas" => one_per_entity(Lead, 0.2),
+        "/pesquisas/perguntas" => per_entity(None, 20.0),
+        "/pesquisas/respostas" => per_entity(Lead, 0.4),
+        "/unidades/situacao" => semantic(HistUni),
+        _ => per_entity(None, 10.0),
     }
 }
 
