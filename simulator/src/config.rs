@@ -30,7 +30,7 @@ pub struct Quirks {
     pub zero_total: bool,
     /// Envelope key order varies by endpoint (§3.1).
     pub unstable_key_order: bool,
-    /// Dirt in the fields the sales metrics read, at the rates of [`dirt`]: money as numeric
+    /// Dirt in the fields the sales metrics read, at the rates of [`crate::dirt`]: money as numeric
     /// strings, zero/empty event dates, sales without `valor_contrato`, reservations without
     /// team fields or payment conditions (§5, §8).
     pub metric_dirt: bool,
@@ -86,7 +86,7 @@ pub struct SimConfig {
     pub quirks: Quirks,
     /// Probability that a request gets a random fault (after auth and rate limit).
     pub fault_rate: f64,
-    /// How long a [`Fault::Slow`] response sleeps before answering.
+    /// How long a [`crate::Fault::Slow`] response sleeps before answering.
     pub slow_delay: Duration,
     /// Object paths (`/unidades` or `unidades`) the credential may not read (→ 401).
     pub denied_objects: Vec<String>,
@@ -98,7 +98,7 @@ pub struct SimConfig {
     /// Years of history generated before `start_now`.
     pub history_years: u32,
     /// Rows to deliberately malform (a test aid for the loader's quarantine; empty by default,
-    /// and the real API is never assumed to do this). See [`Simulator::malformed_rows`].
+    /// and the real API is never assumed to do this). See [`crate::Simulator::malformed_rows`].
     pub malformed: Vec<MalformSpec>,
     /// Expected distratos per simulated day while the clock advances; `None` (the default):
     /// about 7% of sales, which at small scales is almost never (tests that need some set it).
@@ -173,7 +173,7 @@ pub enum Malformation {
 
 /// Malform `count` rows of `object` (a catalogue path or name), chosen by the seed among the
 /// rows that exist when the world is generated. A chosen row stays malformed in every answer
-/// and in [`Simulator::ground_truth`]; rows created later are never malformed.
+/// and in [`crate::Simulator::ground_truth`]; rows created later are never malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MalformSpec {
     pub object: String,

@@ -22,8 +22,13 @@
 //!   position) — null/zero dates sort first, the insertion position is the stable tie-breaker.
 //!   Date filters are binary searches on that index; pages are plain offsets, so rows shift
 //!   between pages when data changes mid-crawl, as on the real API (§3.2).
-//! - **Time** ([`Simulator::advance`]): the world has a clock; advancing it creates, updates and
-//!   deletes rows (soft: `ativo='N'`; hard: the row disappears) and reports what changed.
+//! - **Time** ([`Simulator::advance`], [`Simulator::advance_by`] for parts of a day): the world
+//!   has a clock; advancing it creates, updates and deletes rows (soft: `ativo='N'`; hard: the
+//!   row disappears) at the world's daily rates and reports what changed. A world can end on
+//!   any date ([`SimConfig::ending_at`]) with the same shape.
+//! - **Size** ([`Profile`], [`WorldShape`]): named worlds (`small`, `medium`, `large`) with a
+//!   real tenant's proportions; the default world keeps the classic proportions the tests
+//!   were written against.
 //! - **HTTP** ([`server`]): axum on a custom listener whose connections can be killed from a
 //!   handler (for the connection-reset fault). Check order for each request: route/method
 //!   (405) → auth (401) → per-object deny list (401) → scripted fault → rate limit (429) →

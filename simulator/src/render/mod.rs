@@ -8,8 +8,8 @@
 //! reservation, its unit, development, broker, agency, lead and customer), then deterministic
 //! filler of the documented type. So one sale shows the same values everywhere.
 //!
-//! Files: [`renderer`] (a row and its context), the object families ([`sales`], [`units`],
-//! [`people`], [`generic`]), [`context`], [`filler`] (and a row's assembly).
+//! Files: `renderer.rs` (a row and its context), the object families (`sales.rs`, `units.rs`,
+//! `people.rs`, `generic.rs`), `context.rs`, `filler.rs` (and a row's assembly).
 
 mod context;
 mod filler;

@@ -128,7 +128,7 @@ pub struct Lead {
     pub corretor: u32,
     pub emp: u32,
     pub midia: u8,
-    /// The lead's situation id (1–5, [`crate::names`]' `SITUACOES_LEAD`); 5 once it
+    /// The lead's situation id (1–5, indexing `SITUACOES_LEAD` of names.rs); 5 once it
     /// reserved.
     pub sit: u8,
     pub cad: SimTime,

@@ -8,16 +8,16 @@
 //! (`referencia_data`, position) for ordering, date filters and offset paging.
 //!
 //! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
-//! (a `/vendas` row, a commission, a repasse when financed, unit → "Vendida") or cancelled
+//! (a `/vendas` row, its commissions, a repasse when financed, unit → "Vendida") or cancelled
 //! (unit back to stock). A distrato adds a `/distratos` row, moves the reservation to
-//! "Distrato", inactivates its commission and repasse (`ativo='N'`) and returns the unit to
+//! "Distrato", inactivates its commissions and repasse (`ativo='N'`) and returns the unit to
 //! stock; the `/vendas` row stays as it was (whether CVDW drops it is unknown, §6), so net
 //! sales = `/vendas` − `/distratos`. Every change of what a row shows moves its
 //! `referencia_data` to the time of the change, so an incremental sync from a cursor sees it;
 //! hard deletes are the only changes a cursor cannot see.
 //!
-//! Files: [`time`] (clock values and formats), [`entities`], [`tables`] (rows, indexes),
-//! [`generate`], [`events`] (a sale's life), [`advance`] (the clock), [`queries`].
+//! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
+//! `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
