@@ -5,7 +5,7 @@ use super::*;
 
 impl World {
     pub(super) fn new_lead_entity(&mut self, rng: &mut SmallRng, cad: SimTime) -> u32 {
-        let l = self.leads.len() as u32;
+        let lead = self.leads.len() as u32;
         self.leads.push(Lead {
             corretor: rng.random_range(0..self.corretores.len()) as u32,
             emp: rng.random_range(0..self.emps.len()) as u32,
@@ -19,8 +19,8 @@ impl World {
         } else {
             cad
         };
-        self.tables[obj_index("/leads")].push(l, cad, refdt);
-        l
+        self.tables[obj_index("/leads")].push(lead, cad, refdt);
+        lead
     }
 
     /// A new reservation at `cad` on a random available unit, for a lead created before.
@@ -28,24 +28,24 @@ impl World {
         &mut self,
         rng: &mut SmallRng,
         cad: SimTime,
-        ch: &mut Changes,
+        changes: &mut Changes,
     ) -> Option<u32> {
         if self.available.is_empty() {
             return None;
         }
-        let ai = rng.random_range(0..self.available.len());
-        let u = self.available.swap_remove(ai);
+        let available_index = rng.random_range(0..self.available.len());
+        let unidade = self.available.swap_remove(available_index);
         // Leads created before `cad` (leads are sorted by creation).
         let upto = self.leads.partition_point(|l| l.cad < cad).max(1);
         let lo = upto.saturating_sub(upto / 5 + 50);
         let lead = rng.random_range(lo..upto) as u32;
-        let r = self.reservas.len() as u32;
-        let unit = &self.unidades[u as usize];
+        let reserva = self.reservas.len() as u32;
+        let unit = &self.unidades[unidade as usize];
         let discount = rng.random_range(0..800); // up to 8 %
         let valor =
             unit.preco * (10_000 - discount) / 10_000 / 100 * 100 + rng.random_range(0..100);
         let corretor = self.leads[lead as usize].corretor;
-        self.leads[lead as usize].reserva = r;
+        self.leads[lead as usize].reserva = reserva;
         self.leads[lead as usize].sit = 5;
         // Payment conditions that add up exactly to the contract value.
         let cond_start = self.condicoes.len() as u32;
@@ -77,35 +77,35 @@ impl World {
         parts.push((Serie::Financiamento, 1, valor - used));
         // A few reservations serve no condition rows (the pró-soluto then comes from the
         // reservation's own fields); the conditions still exist, so those fields add up.
-        let serve_conditions =
-            !(self.quirks.metric_dirt && crate::dirt::reserva_without_conditions(self.seed, r));
+        let serve_conditions = !(self.quirks.metric_dirt
+            && crate::dirt::reserva_without_conditions(self.seed, reserva));
         for (i, (serie, parcelas, v)) in parts.iter().enumerate() {
-            let ci = self.condicoes.len() as u32;
+            let condition = self.condicoes.len() as u32;
             self.condicoes.push(Condicao {
-                reserva: r,
+                reserva,
                 serie: *serie,
                 parcelas: *parcelas,
                 valor: *v,
                 venc: cad + (i as i32) * 30 * DAY,
             });
             if serve_conditions {
-                self.tables[obj_index("/reservas/condicoes")].push(ci, cad, cad);
+                self.tables[obj_index("/reservas/condicoes")].push(condition, cad, cad);
             }
         }
         let assoc = if rng.random::<f64>() < 0.3 {
-            let a = self.assocs.len() as u32;
+            let assoc_index = self.assocs.len() as u32;
             self.assocs.push(Assoc {
-                reserva: r,
+                reserva,
                 pessoa: rng.random_range(0..self.leads.len()) as u32,
             });
-            self.tables[obj_index("/reservas/associados")].push(a, cad, cad);
-            ch.entry(obj_index("/reservas/associados")).created += 1;
-            a
+            self.tables[obj_index("/reservas/associados")].push(assoc_index, cad, cad);
+            changes.entry(obj_index("/reservas/associados")).created += 1;
+            assoc_index
         } else {
             NONE
         };
         self.reservas.push(Reserva {
-            unidade: u,
+            unidade,
             lead,
             corretor,
             cad,
@@ -125,119 +125,122 @@ impl World {
             hist_venda: NONE,
         });
         if serve_conditions {
-            ch.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
+            changes.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
         }
-        let oi = obj_index("/reservas");
-        self.tables[oi].push(r, cad, cad);
-        ch.entry(oi).created += 1;
-        let oi = obj_index("/reservas/registros/flags");
-        self.tables[oi].push(r, cad, cad);
-        ch.entry(oi).created += 1;
+        let object = obj_index("/reservas");
+        self.tables[object].push(reserva, cad, cad);
+        changes.entry(object).created += 1;
+        let object = obj_index("/reservas/registros/flags");
+        self.tables[object].push(reserva, cad, cad);
+        changes.entry(object).created += 1;
         self.hist_reserva(
-            r,
+            reserva,
             ReservaSituacao::Reservada,
             ReservaSituacao::EmAnalise,
             cad,
-            ch,
+            changes,
         );
-        let unit = &mut self.unidades[u as usize];
+        let unit = &mut self.unidades[unidade as usize];
         unit.sit = UnidadeSituacao::Reservada;
-        unit.holder = r;
+        unit.holder = reserva;
         self.unit_event(
-            u,
+            unidade,
             UnidadeSituacao::Disponivel,
             UnidadeSituacao::Reservada,
             cad,
-            ch,
+            changes,
         );
-        self.touch(obj_index("/leads"), lead, cad, ch);
-        Some(r)
+        self.touch(obj_index("/leads"), lead, cad, changes);
+        Some(reserva)
     }
 
     pub(super) fn hist_reserva(
         &mut self,
-        r: u32,
+        reserva: u32,
         de: ReservaSituacao,
         para: ReservaSituacao,
-        t: SimTime,
-        ch: &mut Changes,
+        when: SimTime,
+        changes: &mut Changes,
     ) -> u32 {
-        let h = self.hist_res.len() as u32;
-        self.hist_res.push(HistReserva {
-            reserva: r,
-            de,
-            para,
-        });
-        let oi = obj_index("/reservas/historico/situacoes");
-        self.tables[oi].push(h, t, t);
-        ch.entry(oi).created += 1;
-        h
+        let entry = self.hist_res.len() as u32;
+        self.hist_res.push(HistReserva { reserva, de, para });
+        let object = obj_index("/reservas/historico/situacoes");
+        self.tables[object].push(entry, when, when);
+        changes.entry(object).created += 1;
+        entry
     }
 
     pub(super) fn unit_event(
         &mut self,
-        u: u32,
+        unidade: u32,
         de: UnidadeSituacao,
         para: UnidadeSituacao,
-        t: SimTime,
-        ch: &mut Changes,
+        when: SimTime,
+        changes: &mut Changes,
     ) {
-        let h = self.hist_uni.len() as u32;
-        self.hist_uni.push(HistUnidade {
-            unidade: u,
-            de,
-            para,
-        });
-        let oi = obj_index("/unidades/situacao");
-        self.tables[oi].push(h, t, t);
-        ch.entry(oi).created += 1;
-        self.touch(obj_index("/unidades"), u, t, ch);
+        let entry = self.hist_uni.len() as u32;
+        self.hist_uni.push(HistUnidade { unidade, de, para });
+        let object = obj_index("/unidades/situacao");
+        self.tables[object].push(entry, when, when);
+        changes.entry(object).created += 1;
+        self.touch(obj_index("/unidades"), unidade, when, changes);
     }
 
     /// Move a row's `referencia_data` (an UPDATE at the source).
-    pub(super) fn touch(&mut self, oi: usize, pos: u32, t: SimTime, ch: &mut Changes) {
-        let row = &mut self.tables[oi].rows[pos as usize];
+    pub(super) fn touch(&mut self, object: usize, pos: u32, when: SimTime, changes: &mut Changes) {
+        let row = &mut self.tables[object].rows[pos as usize];
         if row.state & DELETED != 0 {
             return;
         }
-        if t > row.refdt || row.state & (REF_NULL | REF_ZERO) != 0 {
-            row.refdt = t.max(row.refdt);
+        if when > row.refdt || row.state & (REF_NULL | REF_ZERO) != 0 {
+            row.refdt = when.max(row.refdt);
             row.state &= !(REF_NULL | REF_ZERO);
-            self.tables[oi].dirty = true;
-            ch.entry(oi).updated += 1;
+            self.tables[object].dirty = true;
+            changes.entry(object).updated += 1;
         }
     }
 
-    pub(super) fn sell(&mut self, rng: &mut SmallRng, r: u32, t: SimTime, ch: &mut Changes) {
-        let res = &mut self.reservas[r as usize];
+    pub(super) fn sell(
+        &mut self,
+        rng: &mut SmallRng,
+        reserva: u32,
+        when: SimTime,
+        changes: &mut Changes,
+    ) {
+        let res = &mut self.reservas[reserva as usize];
         res.prev_sit = res.sit;
         res.sit = ReservaSituacao::Vendida;
-        res.venda = t;
-        let u = res.unidade;
+        res.venda = when;
+        let unidade = res.unidade;
         let valor = res.valor;
         let has_fin = (res.cond_start..res.cond_start + res.cond_n as u32)
-            .any(|c| self.condicoes[c as usize].serie == Serie::Financiamento);
-        let h = self.hist_reserva(
-            r,
+            .any(|commission| self.condicoes[commission as usize].serie == Serie::Financiamento);
+        let entry = self.hist_reserva(
+            reserva,
             ReservaSituacao::EmAnalise,
             ReservaSituacao::Vendida,
-            t,
-            ch,
+            when,
+            changes,
         );
-        self.reservas[r as usize].hist_venda = h;
-        self.touch(obj_index("/reservas"), r, t, ch);
-        self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
-        let oi = obj_index("/vendas");
-        self.tables[oi].push(r, t, t);
-        ch.entry(oi).created += 1;
-        let unit = &mut self.unidades[u as usize];
+        self.reservas[reserva as usize].hist_venda = entry;
+        self.touch(obj_index("/reservas"), reserva, when, changes);
+        self.touch(
+            obj_index("/reservas/registros/flags"),
+            reserva,
+            when,
+            changes,
+        );
+        let object = obj_index("/vendas");
+        self.tables[object].push(reserva, when, when);
+        changes.entry(object).created += 1;
+        let unit = &mut self.unidades[unidade as usize];
         unit.sit = UnidadeSituacao::Vendida;
         self.unit_event(
-            u,
+            unidade,
             UnidadeSituacao::Reservada,
             UnidadeSituacao::Vendida,
-            t,
-            ch,
+            when,
+            changes,
         );
         // Commissions: the broker's, then (realistic worlds) the agency's and the managers'.
         let per_sale = self.shape.commissions_per_sale;
@@ -253,12 +256,12 @@ impl World {
             } else {
                 rng.random_range(50..201u16)
             };
-            let c = self.comissoes.len() as u32;
-            let oi = obj_index("/comissoes");
-            let row = self.tables[oi].push(c, t, t);
-            ch.entry(oi).created += 1;
+            let commission = self.comissoes.len() as u32;
+            let object = obj_index("/comissoes");
+            let row = self.tables[object].push(commission, when, when);
+            changes.entry(object).created += 1;
             self.comissoes.push(Comissao {
-                reserva: r,
+                reserva,
                 bp,
                 valor: valor * bp as i64 / 10_000,
                 pago: 0,
@@ -268,162 +271,187 @@ impl World {
                 row,
             });
         }
-        self.reservas[r as usize].comissao = first;
-        self.reservas[r as usize].comissao_n = n_commissions as u8;
+        self.reservas[reserva as usize].comissao = first;
+        self.reservas[reserva as usize].comissao_n = n_commissions as u8;
         if has_fin {
-            let rp = self.repasses.len() as u32;
-            let oi = obj_index("/repasses");
-            let row = self.tables[oi].push(rp, t, t);
-            ch.entry(oi).created += 1;
-            self.repasses.push(Repasse { reserva: r, row });
-            self.reservas[r as usize].repasse = rp;
+            let repasse_index = self.repasses.len() as u32;
+            let object = obj_index("/repasses");
+            let row = self.tables[object].push(repasse_index, when, when);
+            changes.entry(object).created += 1;
+            self.repasses.push(Repasse { reserva, row });
+            self.reservas[reserva as usize].repasse = repasse_index;
         }
     }
 
-    pub(super) fn cancel(&mut self, r: u32, t: SimTime, ch: &mut Changes) {
-        let res = &mut self.reservas[r as usize];
+    pub(super) fn cancel(&mut self, reserva: u32, when: SimTime, changes: &mut Changes) {
+        let res = &mut self.reservas[reserva as usize];
         res.prev_sit = res.sit;
         res.sit = ReservaSituacao::Cancelada;
-        res.cancel = t;
-        let u = res.unidade;
+        res.cancel = when;
+        let unidade = res.unidade;
         self.hist_reserva(
-            r,
+            reserva,
             ReservaSituacao::EmAnalise,
             ReservaSituacao::Cancelada,
-            t,
-            ch,
+            when,
+            changes,
         );
-        self.touch(obj_index("/reservas"), r, t, ch);
-        self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
-        self.release_unit(u, r, UnidadeSituacao::Reservada, t, ch);
+        self.touch(obj_index("/reservas"), reserva, when, changes);
+        self.touch(
+            obj_index("/reservas/registros/flags"),
+            reserva,
+            when,
+            changes,
+        );
+        self.release_unit(unidade, reserva, UnidadeSituacao::Reservada, when, changes);
     }
 
     pub(super) fn release_unit(
         &mut self,
-        u: u32,
-        r: u32,
+        unidade: u32,
+        reserva: u32,
         from: UnidadeSituacao,
-        t: SimTime,
-        ch: &mut Changes,
+        when: SimTime,
+        changes: &mut Changes,
     ) {
-        let unit = &mut self.unidades[u as usize];
-        if unit.holder == r {
+        let unit = &mut self.unidades[unidade as usize];
+        if unit.holder == reserva {
             unit.holder = NONE;
             unit.sit = UnidadeSituacao::Disponivel;
-            self.available.push(u);
-            self.unit_event(u, from, UnidadeSituacao::Disponivel, t, ch);
+            self.available.push(unidade);
+            self.unit_event(unidade, from, UnidadeSituacao::Disponivel, when, changes);
         }
     }
 
-    pub(super) fn distrato(&mut self, _rng: &mut SmallRng, r: u32, t: SimTime, ch: &mut Changes) {
-        let res = &mut self.reservas[r as usize];
+    pub(super) fn distrato(
+        &mut self,
+        _rng: &mut SmallRng,
+        reserva: u32,
+        when: SimTime,
+        changes: &mut Changes,
+    ) {
+        let res = &mut self.reservas[reserva as usize];
         if res.venda == 0 || res.distrato != 0 {
             return;
         }
         res.prev_sit = res.sit;
         res.sit = ReservaSituacao::Distrato;
-        res.distrato = t;
-        let u = res.unidade;
-        let (com, com_n, rep) = (res.comissao, res.comissao_n, res.repasse);
+        res.distrato = when;
+        let unidade = res.unidade;
+        let (commissions_first, com_n, repasse_first) = (res.comissao, res.comissao_n, res.repasse);
         self.hist_reserva(
-            r,
+            reserva,
             ReservaSituacao::Vendida,
             ReservaSituacao::Distrato,
-            t,
-            ch,
+            when,
+            changes,
         );
-        self.touch(obj_index("/reservas"), r, t, ch);
-        self.touch(obj_index("/reservas/registros/flags"), r, t, ch);
-        let oi = obj_index("/distratos");
-        self.tables[oi].push(r, t, t);
-        ch.entry(oi).created += 1;
-        self.release_unit(u, r, UnidadeSituacao::Vendida, t, ch);
+        self.touch(obj_index("/reservas"), reserva, when, changes);
+        self.touch(
+            obj_index("/reservas/registros/flags"),
+            reserva,
+            when,
+            changes,
+        );
+        let object = obj_index("/distratos");
+        self.tables[object].push(reserva, when, when);
+        changes.entry(object).created += 1;
+        self.release_unit(unidade, reserva, UnidadeSituacao::Vendida, when, changes);
         // The commission and the repasse of a cancelled sale are inactivated.
-        if com != NONE {
-            for c in com..com + com_n as u32 {
-                let row = self.comissoes[c as usize].row;
-                self.inactivate(obj_index("/comissoes"), row, t, ch);
+        if commissions_first != NONE {
+            for commission in commissions_first..commissions_first + com_n as u32 {
+                let row = self.comissoes[commission as usize].row;
+                self.inactivate(obj_index("/comissoes"), row, when, changes);
             }
         }
-        if rep != NONE {
-            let row = self.repasses[rep as usize].row;
-            self.inactivate(obj_index("/repasses"), row, t, ch);
+        if repasse_first != NONE {
+            let row = self.repasses[repasse_first as usize].row;
+            self.inactivate(obj_index("/repasses"), row, when, changes);
         }
     }
 
-    pub(super) fn inactivate(&mut self, oi: usize, pos: u32, t: SimTime, ch: &mut Changes) {
-        let row = &mut self.tables[oi].rows[pos as usize];
+    pub(super) fn inactivate(
+        &mut self,
+        object: usize,
+        pos: u32,
+        when: SimTime,
+        changes: &mut Changes,
+    ) {
+        let row = &mut self.tables[object].rows[pos as usize];
         if row.state & (ATIVO_N | DELETED) != 0 {
             return;
         }
         row.state |= ATIVO_N;
         row.state &= !(REF_NULL | REF_ZERO);
-        row.refdt = row.refdt.max(t);
-        self.tables[oi].dirty = true;
-        let e = ch.entry(oi);
-        e.inactivated += 1;
-        ch.inactivated
-            .entry(OBJECTS[oi].path)
+        row.refdt = row.refdt.max(when);
+        self.tables[object].dirty = true;
+        changes.entry(object).inactivated += 1;
+        changes
+            .inactivated
+            .entry(OBJECTS[object].path)
             .or_default()
-            .push((oi, pos));
+            .push((object, pos));
     }
 
-    pub(super) fn hard_delete(&mut self, oi: usize, pos: u32, ch: &mut Changes) {
-        let row = &mut self.tables[oi].rows[pos as usize];
+    pub(super) fn hard_delete(&mut self, object: usize, pos: u32, changes: &mut Changes) {
+        let row = &mut self.tables[object].rows[pos as usize];
         if row.state & DELETED != 0 {
             return;
         }
         row.state |= DELETED;
-        self.tables[oi].dirty = true;
-        ch.entry(oi).deleted += 1;
-        ch.deleted
-            .entry(OBJECTS[oi].path)
+        self.tables[object].dirty = true;
+        changes.entry(object).deleted += 1;
+        changes
+            .deleted
+            .entry(OBJECTS[object].path)
             .or_default()
-            .push((oi, pos));
+            .push((object, pos));
     }
 
     /// Pay the commission instalments due by `upto` (one every 30 days after the sale).
     pub(super) fn pay_due_commissions(
         &mut self,
         rng: &mut SmallRng,
-        c: u32,
+        commission: u32,
         upto: SimTime,
-        ch: &mut Changes,
+        changes: &mut Changes,
     ) {
-        let r = self.comissoes[c as usize].reserva as usize;
-        if self.reservas[r].distrato != 0 {
+        let reserva = self.comissoes[commission as usize].reserva as usize;
+        if self.reservas[reserva].distrato != 0 {
             return;
         }
-        let venda = self.reservas[r].venda;
+        let venda = self.reservas[reserva].venda;
         loop {
-            let com = &self.comissoes[c as usize];
-            if com.n_pagas >= com.parcelas {
+            let commissions_first = &self.comissoes[commission as usize];
+            if commissions_first.n_pagas >= commissions_first.parcelas {
                 break;
             }
-            let due = venda + (com.n_pagas as i32 + 1) * 30 * DAY + rng.random_range(0..DAY);
+            let due = venda
+                + (commissions_first.n_pagas as i32 + 1) * 30 * DAY
+                + rng.random_range(0..DAY);
             if due > upto {
                 break;
             }
-            let valor = if com.n_pagas + 1 == com.parcelas {
-                com.valor - com.pago
+            let valor = if commissions_first.n_pagas + 1 == commissions_first.parcelas {
+                commissions_first.valor - commissions_first.pago
             } else {
-                com.valor / com.parcelas as i64
+                commissions_first.valor / commissions_first.parcelas as i64
             };
-            let p = self.pagamentos.len() as u32;
+            let payment = self.pagamentos.len() as u32;
             self.pagamentos.push(Pagamento {
-                comissao: c,
+                comissao: commission,
                 valor,
                 venc: due,
             });
-            let oi = obj_index("/comissoes/pagamentos");
-            self.tables[oi].push(p, due, due);
-            ch.entry(oi).created += 1;
-            let com = &mut self.comissoes[c as usize];
-            com.pago += valor;
-            com.n_pagas += 1;
-            com.last_pag = due;
-            let row = com.row;
-            self.touch(obj_index("/comissoes"), row, due, ch);
+            let object = obj_index("/comissoes/pagamentos");
+            self.tables[object].push(payment, due, due);
+            changes.entry(object).created += 1;
+            let commissions_first = &mut self.comissoes[commission as usize];
+            commissions_first.pago += valor;
+            commissions_first.n_pagas += 1;
+            commissions_first.last_pag = due;
+            let row = commissions_first.row;
+            self.touch(obj_index("/comissoes"), row, due, changes);
         }
     }
 }
