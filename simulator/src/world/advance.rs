@@ -14,22 +14,22 @@ impl World {
     /// one shorter span whose rates are the day's scaled to its length. Every change of a
     /// span happens inside it.
     pub fn advance_by(&mut self, seconds: u64) -> ChangeSummary {
-        let mut ch = Changes::default();
+        let mut changes = Changes::default();
         let mut rng = std::mem::replace(&mut self.rng, SmallRng::seed_from_u64(0));
         // The clock cannot pass the last second a `SimTime` holds.
         let room = (SimTime::MAX - self.now).max(0) as u64;
         let seconds = seconds.min(room);
         for _ in 0..seconds / DAY as u64 {
-            self.advance_span(&mut rng, DAY, &mut ch);
+            self.advance_span(&mut rng, DAY, &mut changes);
         }
         let rest = (seconds % DAY as u64) as SimTime;
         if rest > 0 {
-            self.advance_span(&mut rng, rest, &mut ch);
+            self.advance_span(&mut rng, rest, &mut changes);
         }
         self.rng = rng;
-        for t in self.tables.iter_mut() {
-            if t.dirty {
-                t.rebuild();
+        for table in self.tables.iter_mut() {
+            if table.dirty {
+                table.rebuild();
             }
         }
         let mut summary = ChangeSummary {
@@ -38,16 +38,22 @@ impl World {
             now: fmt_dt(self.now),
             ..Default::default()
         };
-        for (k, v) in ch.objects {
-            summary.objects.insert(k.to_string(), v);
+        for (path, counts) in changes.objects {
+            summary.objects.insert(path.to_string(), counts);
         }
-        for (k, v) in ch.inactivated {
-            let keys = v.iter().map(|&(oi, pos)| self.key_of(oi, pos)).collect();
-            summary.inactivated_keys.insert(k.to_string(), keys);
+        for (path, rows) in changes.inactivated {
+            let keys = rows
+                .iter()
+                .map(|&(object, pos)| self.key_of(object, pos))
+                .collect();
+            summary.inactivated_keys.insert(path.to_string(), keys);
         }
-        for (k, v) in ch.deleted {
-            let keys = v.iter().map(|&(oi, pos)| self.key_of(oi, pos)).collect();
-            summary.deleted_keys.insert(k.to_string(), keys);
+        for (path, rows) in changes.deleted {
+            let keys = rows
+                .iter()
+                .map(|&(object, pos)| self.key_of(object, pos))
+                .collect();
+            summary.deleted_keys.insert(path.to_string(), keys);
         }
         summary
     }
@@ -55,7 +61,7 @@ impl World {
     /// One span of `len` seconds (at most a day) from now. Daily rates and chances are scaled
     /// by `len / DAY` (exactly 1.0 for a whole day, so a day draws what it always drew), and
     /// every event time falls inside the span.
-    pub(super) fn advance_span(&mut self, rng: &mut SmallRng, len: SimTime, ch: &mut Changes) {
+    pub(super) fn advance_span(&mut self, rng: &mut SmallRng, len: SimTime, changes: &mut Changes) {
         let day0 = self.now;
         let day1 = self.now + len;
         let share = len as f64 / DAY as f64;
@@ -67,26 +73,26 @@ impl World {
             }
         };
         // New leads (and their satellite rows).
-        let n = poisson_ish(rng, self.leads_per_day * share);
-        let mut ts: Vec<SimTime> = (0..n).map(|_| at(rng)).collect();
-        ts.sort_unstable();
-        for t in ts {
-            self.now = t;
-            let l = self.new_lead_entity(rng, t);
-            ch.entry(obj_index("/leads")).created += 1;
-            for oi in 0..OBJECTS.len() {
-                let d = self.defs[oi];
-                if d.semantic || d.ctx != Ctx::Lead {
+        let count = poisson_ish(rng, self.leads_per_day * share);
+        let mut times: Vec<SimTime> = (0..count).map(|_| at(rng)).collect();
+        times.sort_unstable();
+        for when in times {
+            self.now = when;
+            let lead = self.new_lead_entity(rng, when);
+            changes.entry(obj_index("/leads")).created += 1;
+            for object in 0..OBJECTS.len() {
+                let def = self.defs[object];
+                if def.semantic || def.ctx != Ctx::Lead {
                     continue;
                 }
-                let k = if d.one_per {
-                    usize::from(d.per >= 1.0 || rng.random::<f64>() < d.per)
+                let rows = if def.one_per {
+                    usize::from(def.per >= 1.0 || rng.random::<f64>() < def.per)
                 } else {
-                    poisson_ish(rng, d.per)
+                    poisson_ish(rng, def.per)
                 };
-                for _ in 0..k {
-                    self.tables[oi].push(l, t, t);
-                    ch.entry(oi).created += 1;
+                for _ in 0..rows {
+                    self.tables[object].push(lead, when, when);
+                    changes.entry(object).created += 1;
                 }
             }
         }
@@ -95,105 +101,107 @@ impl World {
             .reservas
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.sit == ReservaSituacao::EmAnalise && r.cad < day0 - 2 * DAY)
-            .map(|(i, _)| i as u32)
+            .filter(|(_, reserva)| {
+                reserva.sit == ReservaSituacao::EmAnalise && reserva.cad < day0 - 2 * DAY
+            })
+            .map(|(index, _)| index as u32)
             .collect();
         let sell_below = 0.25 * share;
         let cancel_below = (0.25 + self.shape.daily_cancel_chance) * share;
-        for r in pending {
-            let x: f64 = rng.random();
-            let t = at(rng);
-            self.now = self.now.max(t);
-            if x < sell_below {
-                self.sell(rng, r, t, ch);
-                self.generic_for_reserva(rng, r, true, t, ch);
-            } else if x < cancel_below {
-                self.cancel(r, t, ch);
+        for reserva in pending {
+            let draw: f64 = rng.random();
+            let when = at(rng);
+            self.now = self.now.max(when);
+            if draw < sell_below {
+                self.sell(rng, reserva, when, changes);
+                self.generic_for_reserva(rng, reserva, true, when, changes);
+            } else if draw < cancel_below {
+                self.cancel(reserva, when, changes);
             }
         }
         // New reservations.
-        let n = poisson_ish(rng, self.reservas_per_day * share);
-        for _ in 0..n {
-            let t = at(rng);
-            self.now = self.now.max(t);
-            if let Some(r) = self.new_reserva(rng, t, ch) {
-                self.generic_for_reserva(rng, r, false, t, ch);
+        let count = poisson_ish(rng, self.reservas_per_day * share);
+        for _ in 0..count {
+            let when = at(rng);
+            self.now = self.now.max(when);
+            if let Some(reserva) = self.new_reserva(rng, when, changes) {
+                self.generic_for_reserva(rng, reserva, false, when, changes);
             }
         }
         // Distratos: a share of the sales, eventually.
         let rate = self
             .distratos_per_day
             .unwrap_or(self.reservas_per_day * self.shape.distratos_per_reserva_day);
-        let n = poisson_ish(rng, rate * share);
-        for _ in 0..n {
+        let count = poisson_ish(rng, rate * share);
+        for _ in 0..count {
             if self.reservas.is_empty() {
                 break;
             }
             for _attempt in 0..20 {
-                let r = rng.random_range(0..self.reservas.len()) as u32;
-                let res = &self.reservas[r as usize];
+                let reserva = rng.random_range(0..self.reservas.len()) as u32;
+                let res = &self.reservas[reserva as usize];
                 if res.sit == ReservaSituacao::Vendida && res.venda < day0 {
-                    let t = at(rng);
-                    self.now = self.now.max(t);
-                    self.distrato(rng, r, t, ch);
+                    let when = at(rng);
+                    self.now = self.now.max(when);
+                    self.distrato(rng, reserva, when, changes);
                     break;
                 }
             }
         }
         // Commission payments.
-        for c in 0..self.comissoes.len() {
-            let com = &self.comissoes[c];
+        for commission in 0..self.comissoes.len() {
+            let com = &self.comissoes[commission];
             if com.n_pagas < com.parcelas {
-                self.pay_due_commissions(rng, c as u32, day1 - 1, ch);
+                self.pay_due_commissions(rng, commission as u32, day1 - 1, changes);
             }
         }
         // Updates: leads change situation; brokers edit their records; generic rows change.
-        let n = poisson_ish(rng, self.leads_per_day * 2.0 * share);
-        for _ in 0..n {
-            let l = rng.random_range(0..self.leads.len()) as u32;
-            let t = at(rng);
-            self.leads[l as usize].sit = rng.random_range(1..5);
-            self.touch(obj_index("/leads"), l, t, ch);
+        let count = poisson_ish(rng, self.leads_per_day * 2.0 * share);
+        for _ in 0..count {
+            let lead = rng.random_range(0..self.leads.len()) as u32;
+            let when = at(rng);
+            self.leads[lead as usize].sit = rng.random_range(1..5);
+            self.touch(obj_index("/leads"), lead, when, changes);
         }
         if rng.random::<f64>() < 0.5 * share {
-            let c = rng.random_range(0..self.corretores.len()) as u32;
-            let t = at(rng);
-            self.touch(obj_index("/corretores"), c, t, ch);
+            let corretor = rng.random_range(0..self.corretores.len()) as u32;
+            let when = at(rng);
+            self.touch(obj_index("/corretores"), corretor, when, changes);
         }
-        for oi in 0..OBJECTS.len() {
-            if self.defs[oi].semantic {
+        for object in 0..OBJECTS.len() {
+            if self.defs[object].semantic {
                 continue;
             }
-            let len = self.tables[oi].rows.len();
+            let len = self.tables[object].rows.len();
             if len == 0 {
                 continue;
             }
-            let k = poisson_ish(rng, ((len as f64 * 0.001).min(20.0) + 0.2) * share);
-            for _ in 0..k {
+            let rows = poisson_ish(rng, ((len as f64 * 0.001).min(20.0) + 0.2) * share);
+            for _ in 0..rows {
                 let pos = rng.random_range(0..len) as u32;
-                let t = at(rng);
-                self.touch(oi, pos, t, ch);
+                let when = at(rng);
+                self.touch(object, pos, when, changes);
             }
         }
         // Soft deletes: leads discarded as inactive, occasional broker leaving, generic rows.
-        let n = poisson_ish(rng, (self.leads_per_day * 0.1 + 0.3) * share);
-        for _ in 0..n {
-            let l = rng.random_range(0..self.leads.len()) as u32;
-            let t = at(rng);
-            self.inactivate(obj_index("/leads"), l, t, ch);
+        let count = poisson_ish(rng, (self.leads_per_day * 0.1 + 0.3) * share);
+        for _ in 0..count {
+            let lead = rng.random_range(0..self.leads.len()) as u32;
+            let when = at(rng);
+            self.inactivate(obj_index("/leads"), lead, when, changes);
         }
         if rng.random::<f64>() < 0.1 * share {
-            let c = rng.random_range(0..self.corretores.len()) as u32;
-            let t = at(rng);
-            self.inactivate(obj_index("/corretores"), c, t, ch);
+            let corretor = rng.random_range(0..self.corretores.len()) as u32;
+            let when = at(rng);
+            self.inactivate(obj_index("/corretores"), corretor, when, changes);
         }
         for path in ["/leads/tarefas", "/atendimentos", "/reservas/contratos"] {
-            let oi = obj_index(path);
-            let len = self.tables[oi].rows.len();
+            let object = obj_index(path);
+            let len = self.tables[object].rows.len();
             if len > 0 && rng.random::<f64>() < 0.5 * share {
                 let pos = rng.random_range(0..len) as u32;
-                let t = at(rng);
-                self.inactivate(oi, pos, t, ch);
+                let when = at(rng);
+                self.inactivate(object, pos, when, changes);
             }
         }
         // Hard deletes: rows that simply disappear.
@@ -204,29 +212,29 @@ impl World {
             "/reservas/associados",
             "/comissoes/pagamentos",
         ] {
-            let oi = obj_index(path);
-            let len = self.tables[oi].rows.len();
-            let p = if path == "/leads/interacoes" || path == "/leads/tarefas" {
+            let object = obj_index(path);
+            let len = self.tables[object].rows.len();
+            let chance = if path == "/leads/interacoes" || path == "/leads/tarefas" {
                 0.9
             } else {
                 0.25
             };
-            if len > 0 && rng.random::<f64>() < p * share {
+            if len > 0 && rng.random::<f64>() < chance * share {
                 let pos = rng.random_range(0..len) as u32;
-                self.hard_delete(oi, pos, ch);
+                self.hard_delete(object, pos, changes);
             }
         }
         if self.shape.scaled_hard_deletes {
             for &(path, per_reserva) in crate::profile::DAILY_HARD_DELETES {
-                let oi = obj_index(path);
-                let len = self.tables[oi].rows.len();
+                let object = obj_index(path);
+                let len = self.tables[object].rows.len();
                 if len == 0 {
                     continue;
                 }
-                let n = poisson_ish(rng, self.reservas_per_day * per_reserva * share);
-                for _ in 0..n {
+                let count = poisson_ish(rng, self.reservas_per_day * per_reserva * share);
+                for _ in 0..count {
                     let pos = rng.random_range(0..len) as u32;
-                    self.hard_delete(oi, pos, ch);
+                    self.hard_delete(object, pos, changes);
                 }
             }
         }
@@ -237,21 +245,21 @@ impl World {
     pub(super) fn generic_for_reserva(
         &mut self,
         rng: &mut SmallRng,
-        r: u32,
+        reserva: u32,
         sold: bool,
-        t: SimTime,
-        ch: &mut Changes,
+        when: SimTime,
+        changes: &mut Changes,
     ) {
-        for oi in 0..OBJECTS.len() {
-            let d = self.defs[oi];
+        for object in 0..OBJECTS.len() {
+            let def = self.defs[object];
             let want = if sold { Ctx::Sold } else { Ctx::Reserva };
-            if d.semantic || d.ctx != want {
+            if def.semantic || def.ctx != want {
                 continue;
             }
-            let k = poisson_ish(rng, d.per);
-            for _ in 0..k {
-                self.tables[oi].push(r, t, t);
-                ch.entry(oi).created += 1;
+            let rows = poisson_ish(rng, def.per);
+            for _ in 0..rows {
+                self.tables[object].push(reserva, when, when);
+                changes.entry(object).created += 1;
             }
         }
     }
