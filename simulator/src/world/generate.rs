@@ -25,7 +25,7 @@ impl World {
         let n_units = n_res * units_num / units_den.max(1);
         let units_per_emp = n_units.div_ceil(n_emp).max(8);
 
-        let mut w = World {
+        let mut world = World {
             seed: cfg.seed,
             quirks: cfg.quirks,
             now,
@@ -70,19 +70,22 @@ impl World {
         };
 
         // Developments, phases, blocks, units.
-        for e in 0..n_emp {
+        for emp in 0..n_emp {
             let horizontal = rng.random::<f64>() < 0.25;
             let tier = rng.random_range(0..3);
             let m2 = [420_000_i64, 750_000, 1_180_000][tier] + rng.random_range(0..150_000);
             let prefix =
                 crate::names::EMP_PREFIX[rng.random_range(0..crate::names::EMP_PREFIX.len())];
-            let name = crate::names::EMP_NAMES[e % crate::names::EMP_NAMES.len()];
-            let nome = if e < crate::names::EMP_NAMES.len() {
+            let name = crate::names::EMP_NAMES[emp % crate::names::EMP_NAMES.len()];
+            let nome = if emp < crate::names::EMP_NAMES.len() {
                 format!("{prefix} {name}")
             } else {
-                format!("{prefix} {name} {}", e / crate::names::EMP_NAMES.len() + 1)
+                format!(
+                    "{prefix} {name} {}",
+                    emp / crate::names::EMP_NAMES.len() + 1
+                )
             };
-            w.emps.push(Emp {
+            world.emps.push(Emp {
                 nome,
                 city: rng.random_range(0..crate::names::CITIES.len()) as u8,
                 horizontal,
@@ -96,21 +99,21 @@ impl World {
                 .max(units_per_emp.div_ceil(n_etapas * 128));
             let n_blocos = n_etapas * n_blocos_per;
             let per_bloco = units_per_emp.div_ceil(n_blocos);
-            for et in 0..n_etapas {
-                let etapa_ix = w.etapas.len() as u32;
-                w.etapas.push(Etapa {
-                    emp: e as u32,
-                    n: et as u8 + 1,
+            for etapa_in_emp in 0..n_etapas {
+                let etapa_ix = world.etapas.len() as u32;
+                world.etapas.push(Etapa {
+                    emp: emp as u32,
+                    n: etapa_in_emp as u8 + 1,
                 });
-                for b in 0..n_blocos_per {
-                    let bloco_ix = w.blocos.len() as u32;
-                    w.blocos.push(Bloco {
+                for bloco_in_etapa in 0..n_blocos_per {
+                    let bloco_ix = world.blocos.len() as u32;
+                    world.blocos.push(Bloco {
                         etapa: etapa_ix,
-                        emp: e as u32,
-                        n: (et * n_blocos_per + b) as u16 + 1,
+                        emp: emp as u32,
+                        n: (etapa_in_emp * n_blocos_per + bloco_in_etapa) as u16 + 1,
                     });
                     let cols = if horizontal { per_bloco.max(1) } else { 8 };
-                    for u in 0..per_bloco {
+                    for unit_in_bloco in 0..per_bloco {
                         let tip = if horizontal {
                             rng.random_range(2..6)
                         } else {
@@ -118,7 +121,11 @@ impl World {
                         };
                         let (_, area0, _) = crate::names::TIPOLOGIAS[tip];
                         let area = area0 + rng.random_range(0..600);
-                        let andar = if horizontal { 0 } else { (u / cols) as u8 + 1 };
+                        let andar = if horizontal {
+                            0
+                        } else {
+                            (unit_in_bloco / cols) as u8 + 1
+                        };
                         let preco = (m2 * area as i64 / 100) * (100 + andar as i64) / 100;
                         let preco = preco / 100 * 100;
                         let sit = if rng.random::<f64>() < 0.02 {
@@ -126,11 +133,11 @@ impl World {
                         } else {
                             UnidadeSituacao::Disponivel
                         };
-                        let ui = w.unidades.len() as u32;
-                        w.unidades.push(Unidade {
+                        let ui = world.unidades.len() as u32;
+                        world.unidades.push(Unidade {
                             bloco: bloco_ix,
                             andar,
-                            coluna: (u % cols) as u8 + 1,
+                            coluna: (unit_in_bloco % cols) as u8 + 1,
                             tip: tip as u8,
                             area,
                             preco,
@@ -138,16 +145,16 @@ impl World {
                             holder: NONE,
                         });
                         if sit == UnidadeSituacao::Disponivel {
-                            w.available.push(ui);
+                            world.available.push(ui);
                         }
                     }
                 }
             }
         }
         let oi_uni = obj_index("/unidades");
-        for i in 0..w.unidades.len() {
+        for index in 0..world.unidades.len() {
             let cad = start - rng.random_range(30..400) * DAY + rng.random_range(0..DAY);
-            w.tables[oi_uni].push(i as u32, cad, cad);
+            world.tables[oi_uni].push(index as u32, cad, cad);
         }
         let oi_preco = obj_index("/unidades/precos");
         // Two yearly tables, or more spread evenly over the history.
@@ -158,60 +165,62 @@ impl World {
             (now - start) / tables as i32
         };
         for tab in 0..tables {
-            for i in 0..w.unidades.len() {
+            for index in 0..world.unidades.len() {
                 let cad = start + (tab as i32) * table_every + rng.random_range(0..DAY);
                 let cad = cad.min(now - DAY);
-                w.tables[oi_preco].push(i as u32, cad, cad);
+                world.tables[oi_preco].push(index as u32, cad, cad);
             }
         }
 
         // Agencies, brokers, teams.
-        for i in 0..n_imob {
-            w.imobs.push(Imob {
-                nome: (i % crate::names::IMOB_NAMES.len()) as u8,
+        for index in 0..n_imob {
+            world.imobs.push(Imob {
+                nome: (index % crate::names::IMOB_NAMES.len()) as u8,
                 city: rng.random_range(0..crate::names::CITIES.len()) as u8,
             });
             let cad = start - rng.random_range(30..700) * DAY;
-            w.tables[obj_index("/imobiliarias")].push(
-                i as u32,
+            world.tables[obj_index("/imobiliarias")].push(
+                index as u32,
                 cad,
                 cad + rng.random_range(0..200) * DAY,
             );
         }
-        for i in 0..n_cor {
+        for index in 0..n_cor {
             let time = if rng.random::<f64>() < 0.8 {
-                (i % n_time) as u32
+                (index % n_time) as u32
             } else {
                 NONE
             };
-            w.corretores.push(Corretor {
+            world.corretores.push(Corretor {
                 imob: rng.random_range(0..n_imob) as u32,
                 time,
             });
             let cad = start - rng.random_range(10..600) * DAY;
-            w.tables[obj_index("/corretores")].push(
-                i as u32,
+            world.tables[obj_index("/corretores")].push(
+                index as u32,
                 cad,
                 cad + rng.random_range(0..300) * DAY,
             );
         }
-        for t in 0..n_time {
+        for team in 0..n_time {
             // The manager is the first broker of the team.
-            w.times.push(Time { gestor: t as u32 });
-            w.corretores[t].time = t as u32;
+            world.times.push(Time {
+                gestor: team as u32,
+            });
+            world.corretores[team].time = team as u32;
             let cad = start - rng.random_range(10..300) * DAY;
-            w.tables[obj_index("/atendimentos/times")].push(t as u32, cad, cad);
+            world.tables[obj_index("/atendimentos/times")].push(team as u32, cad, cad);
         }
-        for c in 0..n_cor {
-            let time = w.corretores[c].time;
+        for corretor in 0..n_cor {
+            let time = world.corretores[corretor].time;
             if time != NONE {
-                let ix = w.integrantes.len() as u32;
-                w.integrantes.push(Integrante {
+                let ix = world.integrantes.len() as u32;
+                world.integrantes.push(Integrante {
                     time,
-                    corretor: c as u32,
+                    corretor: corretor as u32,
                 });
                 let cad = start - rng.random_range(1..300) * DAY;
-                w.tables[obj_index("/atendimentos/times/integrantes")].push(ix, cad, cad);
+                world.tables[obj_index("/atendimentos/times/integrantes")].push(ix, cad, cad);
             }
         }
 
@@ -221,7 +230,7 @@ impl World {
             .collect();
         cads.sort_unstable();
         for cad in cads {
-            w.new_lead_entity(&mut rng, cad);
+            world.new_lead_entity(&mut rng, cad);
         }
 
         // Reservations, uniformly over the history.
@@ -229,103 +238,109 @@ impl World {
             .map(|_| start + 30 * DAY + rng.random_range(0..(now - start - 31 * DAY)))
             .collect();
         rcads.sort_unstable();
-        let mut ch = Changes::default();
+        let mut changes = Changes::default();
         for cad in rcads {
-            let Some(r) = w.new_reserva(&mut rng, cad, &mut ch) else {
+            let Some(reserva) = world.new_reserva(&mut rng, cad, &mut changes) else {
                 continue;
             };
             // Outcome, decided now and applied as the events happen.
-            let x: f64 = rng.random();
-            if x < shape.sale_below {
+            let draw: f64 = rng.random();
+            if draw < shape.sale_below {
                 let venda = cad + rng.random_range(DAY..15 * DAY);
                 if venda <= now {
-                    w.sell(&mut rng, r, venda, &mut ch);
+                    world.sell(&mut rng, reserva, venda, &mut changes);
                     if rng.random::<f64>() < shape.distrato_share {
-                        let d = venda + rng.random_range(30 * DAY..400 * DAY);
-                        if d <= now {
-                            w.distrato(&mut rng, r, d, &mut ch);
+                        let distrato_at = venda + rng.random_range(30 * DAY..400 * DAY);
+                        if distrato_at <= now {
+                            world.distrato(&mut rng, reserva, distrato_at, &mut changes);
                         }
                     }
                 }
             } else {
                 // Cancelled within weeks; the rest (8 %) expire unsold after a month, except
                 // the recent ones, which are still pending at `now`.
-                let c = if x < shape.quick_cancel_below {
+                let cancel_at = if draw < shape.quick_cancel_below {
                     cad + rng.random_range(2 * DAY..20 * DAY)
                 } else {
                     cad + rng.random_range(20 * DAY..35 * DAY)
                 };
-                if c <= now {
-                    w.cancel(r, c, &mut ch);
+                if cancel_at <= now {
+                    world.cancel(reserva, cancel_at, &mut changes);
                 }
             }
         }
         // Commission payments due so far.
-        for c in 0..w.comissoes.len() {
-            w.pay_due_commissions(&mut rng, c as u32, now, &mut ch);
+        for commission in 0..world.comissoes.len() {
+            world.pay_due_commissions(&mut rng, commission as u32, now, &mut changes);
         }
         // Repasse progress.
-        for rp in 0..w.repasses.len() {
-            let r = w.repasses[rp].reserva as usize;
-            let venda = w.reservas[r].venda;
+        for repasse in 0..world.repasses.len() {
+            let reserva = world.repasses[repasse].reserva as usize;
+            let venda = world.reservas[reserva].venda;
             let steps = ((now - venda) / (45 * DAY)).clamp(0, 4);
-            let row = w.repasses[rp].row as usize;
-            let oi = obj_index("/repasses");
-            let t = (venda + steps * 45 * DAY).min(now);
-            w.tables[oi].rows[row].refdt = t;
+            let row = world.repasses[repasse].row as usize;
+            let object = obj_index("/repasses");
+            let repasse_at = (venda + steps * 45 * DAY).min(now);
+            world.tables[object].rows[row].refdt = repasse_at;
         }
 
         // Generic objects.
-        let n_sold = w.reservas.iter().filter(|r| r.venda > 0).count();
-        for oi in 0..OBJECTS.len() {
-            let d = w.defs[oi];
-            if d.semantic {
+        let n_sold = world
+            .reservas
+            .iter()
+            .filter(|reserva| reserva.venda > 0)
+            .count();
+        for object in 0..OBJECTS.len() {
+            let def = world.defs[object];
+            if def.semantic {
                 continue;
             }
-            match d.ctx {
+            match def.ctx {
                 Ctx::Lead => {
-                    let n = (w.leads.len() as f64 * d.per).round() as usize;
-                    for i in 0..n {
-                        let l = if d.one_per {
-                            i
+                    let count = (world.leads.len() as f64 * def.per).round() as usize;
+                    for index in 0..count {
+                        let lead = if def.one_per {
+                            index
                         } else {
-                            rng.random_range(0..w.leads.len())
+                            rng.random_range(0..world.leads.len())
                         };
-                        let base = w.leads[l].cad;
-                        w.push_generic(&mut rng, oi, l as u32, base);
+                        let base = world.leads[lead].cad;
+                        world.push_generic(&mut rng, object, lead as u32, base);
                     }
                 }
                 Ctx::Reserva | Ctx::Sold => {
-                    let pool: Vec<u32> = (0..w.reservas.len() as u32)
-                        .filter(|&r| d.ctx == Ctx::Reserva || w.reservas[r as usize].venda > 0)
+                    let pool: Vec<u32> = (0..world.reservas.len() as u32)
+                        .filter(|&reserva| {
+                            def.ctx == Ctx::Reserva || world.reservas[reserva as usize].venda > 0
+                        })
                         .collect();
                     if pool.is_empty() {
                         continue;
                     }
-                    let n = (pool.len() as f64 * d.per).round() as usize;
-                    for i in 0..n {
-                        let r = if d.per <= 1.0 {
-                            pool[i % pool.len()]
+                    let count = (pool.len() as f64 * def.per).round() as usize;
+                    for index in 0..count {
+                        let reserva = if def.per <= 1.0 {
+                            pool[index % pool.len()]
                         } else {
                             pool[rng.random_range(0..pool.len())]
                         };
-                        let base = if d.ctx == Ctx::Sold {
-                            w.reservas[r as usize].venda
+                        let base = if def.ctx == Ctx::Sold {
+                            world.reservas[reserva as usize].venda
                         } else {
-                            w.reservas[r as usize].cad
+                            world.reservas[reserva as usize].cad
                         };
-                        w.push_generic(&mut rng, oi, r, base);
+                        world.push_generic(&mut rng, object, reserva, base);
                     }
                 }
                 _ => {
-                    let n = if OBJECTS[oi].path == "/demandas" {
+                    let count = if OBJECTS[object].path == "/demandas" {
                         17
                     } else {
-                        (d.per * scale.sqrt()).round().max(3.0) as usize
+                        (def.per * scale.sqrt()).round().max(3.0) as usize
                     };
-                    for _ in 0..n {
+                    for _ in 0..count {
                         let base = start + rng.random_range(0..(now - start));
-                        w.push_generic(&mut rng, oi, 0, base);
+                        world.push_generic(&mut rng, object, 0, base);
                     }
                 }
             }
@@ -333,14 +348,15 @@ impl World {
         let _ = n_sold;
 
         // A few rows are already inactive, and a few carry zero/null referencia_data.
-        for oi in 0..OBJECTS.len() {
+        for object in 0..OBJECTS.len() {
             // `/agendamentos/vistorias` only ever serves active rows (leaked server query,
             // §6): its inactive rows are simply absent.
-            let has_ativo = OBJECTS[oi].has_ativo && OBJECTS[oi].path != "/agendamentos/vistorias";
-            let zero = w.defs[oi].zero_ref;
-            let always_inactive =
-                cfg.quirks.metric_dirt && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[oi].path);
-            for (pos, row) in w.tables[oi].rows.iter_mut().enumerate() {
+            let has_ativo =
+                OBJECTS[object].has_ativo && OBJECTS[object].path != "/agendamentos/vistorias";
+            let zero = world.defs[object].zero_ref;
+            let always_inactive = cfg.quirks.metric_dirt
+                && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[object].path);
+            for (pos, row) in world.tables[object].rows.iter_mut().enumerate() {
                 if has_ativo && rng.random::<f64>() < 0.02
                     || always_inactive && pos as u32 == crate::dirt::ALWAYS_INACTIVE_ROW
                 {
@@ -351,11 +367,11 @@ impl World {
                 }
             }
         }
-        for t in w.tables.iter_mut() {
-            t.rebuild();
+        for table in world.tables.iter_mut() {
+            table.rebuild();
         }
-        w.choose_malformed(cfg);
-        w
+        world.choose_malformed(cfg);
+        world
     }
 
     /// Pick the rows [`SimConfig::malformed`] asks for, with an RNG of their own so that the
@@ -365,20 +381,21 @@ impl World {
             let Some(obj) = shared::catalogue::find(&spec.object) else {
                 continue;
             };
-            let oi = obj_index(obj.path);
-            let mut rng = SmallRng::seed_from_u64(mix(cfg.seed ^ 0xbad0_0000 ^ oi as u64));
-            let mut candidates: Vec<u32> = self.tables[oi]
+            let object = obj_index(obj.path);
+            let mut rng = SmallRng::seed_from_u64(mix(cfg.seed ^ 0xbad0_0000 ^ object as u64));
+            let mut candidates: Vec<u32> = self.tables[object]
                 .index
                 .iter()
                 .map(|&(_, pos)| pos)
-                .filter(|pos| !self.malformed.contains_key(&(oi, *pos)))
+                .filter(|pos| !self.malformed.contains_key(&(object, *pos)))
                 .collect();
             for _ in 0..spec.count {
                 if candidates.is_empty() {
                     break;
                 }
                 let pos = candidates.swap_remove(rng.random_range(0..candidates.len()));
-                self.malformed.insert((oi, pos), spec.malformation.clone());
+                self.malformed
+                    .insert((object, pos), spec.malformation.clone());
             }
         }
     }
@@ -386,9 +403,9 @@ impl World {
     pub fn malformed_rows(&self) -> Vec<MalformedRow> {
         self.malformed
             .iter()
-            .map(|(&(oi, pos), m)| MalformedRow {
-                object_path: OBJECTS[oi].path.to_string(),
-                key: self.key_of(oi, pos),
+            .map(|(&(object, pos), m)| MalformedRow {
+                object_path: OBJECTS[object].path.to_string(),
+                key: self.key_of(object, pos),
                 malformation: m.clone(),
             })
             .collect()
@@ -397,7 +414,7 @@ impl World {
     pub(super) fn push_generic(
         &mut self,
         rng: &mut SmallRng,
-        oi: usize,
+        object: usize,
         ctx: u32,
         base: SimTime,
     ) -> u32 {
@@ -413,6 +430,6 @@ impl World {
         } else {
             cad
         };
-        self.tables[oi].push(ctx, cad, refdt)
+        self.tables[object].push(ctx, cad, refdt)
     }
 }
