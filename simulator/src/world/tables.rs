@@ -187,16 +187,16 @@ impl Table {
     pub(super) fn rebuild(&mut self) {
         self.index.clear();
         self.index.reserve(self.rows.len());
-        for (i, r) in self.rows.iter().enumerate() {
-            if r.state & DELETED != 0 {
+        for (position, row) in self.rows.iter().enumerate() {
+            if row.state & DELETED != 0 {
                 continue;
             }
-            let key = if r.state & (REF_NULL | REF_ZERO) != 0 {
+            let key = if row.state & (REF_NULL | REF_ZERO) != 0 {
                 SimTime::MIN
             } else {
-                r.refdt
+                row.refdt
             };
-            self.index.push((key, i as u32));
+            self.index.push((key, position as u32));
         }
         self.index.sort_unstable();
         self.dirty = false;
