@@ -174,6 +174,8 @@ mod tests {
         ])
         .args;
         assert!(a.no_quirks);
+        assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
+        assert_eq!(a.fault_rate, 0.05);
         assert_eq!(a.profile, None);
         assert_eq!(a.deny, ["unidades", "reservas/condicoes"]);
         assert_eq!(a.fault_rate, 0.05);

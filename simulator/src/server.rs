@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::Connected;
@@ -26,7 +25,7 @@ use shared::catalogue::{ObjectSpec, OBJECTS};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::world::{obj_index, to_t, T};
+use crate::world::{obj_index, to_sim_time, SimTime};
 use crate::{Fault, Simulator};
 
 /// The exact `Too many requests` body, pretty-printed the way PHP's `JSON_PRETTY_PRINT` does.
@@ -369,22 +368,22 @@ impl Simulator {
         if rl.requests == u32::MAX {
             return true;
         }
-        let now = Instant::now();
+        let now = self.inner.rate_clock.now();
         let mut windows = self.inner.windows.lock().unwrap_or_else(|e| e.into_inner());
-        let q = windows.entry(credential.to_string()).or_default();
-        while q
+        let recent = windows.entry(credential.to_string()).or_default();
+        while recent
             .front()
-            .is_some_and(|t| now.duration_since(*t) >= rl.window)
+            .is_some_and(|t| now.saturating_sub(*t) >= rl.window)
         {
-            q.pop_front();
+            recent.pop_front();
         }
-        if q.len() >= rl.requests as usize {
+        if recent.len() >= rl.requests as usize {
             if self.inner.cfg.count_rejected {
-                q.push_back(now);
+                recent.push_back(now);
             }
             false
         } else {
-            q.push_back(now);
+            recent.push_back(now);
             true
         }
     }
@@ -481,14 +480,14 @@ impl Simulator {
                 }
             },
         };
-        let mut bounds: [Option<T>; 2] = [None, None];
+        let mut bounds: [Option<SimTime>; 2] = [None, None];
         for (i, name) in ["a_partir_data_referencia", "ate_data_referencia"]
             .iter()
             .enumerate()
         {
             if let Some(v) = param(query, body, name) {
                 match shared::values::parse_filter_datetime(&v) {
-                    Some(dt) => bounds[i] = Some(to_t(&dt)),
+                    Some(dt) => bounds[i] = Some(to_sim_time(&dt)),
                     None => return Err(Box::new(date_error(name))),
                 }
             }

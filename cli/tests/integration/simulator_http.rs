@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::catalogue::OBJECTS;
+use simulator::fields::FieldKind;
 use simulator::{Fault, Quirks, RateLimit, RunningSimulator, SimConfig, Simulator};
 
 const EMAIL: &str = "demo@cvdw.local";
@@ -609,6 +610,8 @@ async fn rate_limit_sliding_window_across_objects() {
     assert!(r.headers.get("retry-after").is_none());
     assert_eq!(sim.stats().throttled, 1);
     // A short window recovers once it has passed (rejected requests count in the window).
+    // The limiter's clock is moved by hand: a stalled machine cannot make this flaky.
+    sim.use_manual_rate_clock();
     sim.set_rate_limit(RateLimit::new(2, Duration::from_millis(300)));
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
@@ -616,7 +619,14 @@ async fn rate_limit_sliding_window_across_objects() {
         get(&c, &base, "/vendas", &[]).await.status,
         StatusCode::TOO_MANY_REQUESTS
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    sim.advance_rate_clock(Duration::from_millis(299));
+    assert_eq!(
+        get(&c, &base, "/vendas", &[]).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "still inside the window"
+    );
+    // The first three leave the window; the rejection at 299 ms alone stays in it.
+    sim.advance_rate_clock(Duration::from_millis(1));
     assert_eq!(get(&c, &base, "/vendas", &[]).await.status, StatusCode::OK);
     // Auth failures do not consume the window.
     sim.set_rate_limit(RateLimit::new(2, Duration::from_secs(30)));
@@ -1209,27 +1219,25 @@ async fn every_object_serves_its_fields_with_documented_types() {
         assert!(types.len() >= 3, "{}", o.path);
         for row in sim.ground_truth(o.path).iter().take(200) {
             let obj = row.as_object().unwrap();
-            for (name, ty) in &types {
-                let Some(v) = obj.get(*name) else {
-                    if *ty == b'a' {
+            for field in &types {
+                let (name, kind) = (field.name, field.kind);
+                let Some(v) = obj.get(name) else {
+                    if kind == FieldKind::Array {
                         continue; // nested arrays are a quirk, off here
                     }
                     problems.push(format!("{} lacks {name}", o.path));
                     continue;
                 };
-                let ok = match (ty, v) {
+                let ok = match (kind, v) {
                     (_, Value::Null) => true,
-                    (b's', Value::String(_)) => true,
-                    (b'i', Value::Number(n)) => n.is_i64() || n.is_u64(),
-                    (b'n', Value::Number(_)) => true,
-                    (b'a', Value::Array(_)) => true,
-                    _ => *name == "referencia",
+                    (FieldKind::Text, Value::String(_)) => true,
+                    (FieldKind::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+                    (FieldKind::Number, Value::Number(_)) => true,
+                    (FieldKind::Array, Value::Array(_)) => true,
+                    _ => name == "referencia",
                 };
                 if !ok {
-                    problems.push(format!(
-                        "{} {name}: expected {} got {v}",
-                        o.path, *ty as char
-                    ));
+                    problems.push(format!("{} {name}: expected {kind:?} got {v}", o.path));
                 }
             }
         }

@@ -1,0 +1,200 @@
+//! The world's entities: compact structs holding only what keeps the world consistent,
+//! and the situations and payment series they move through.
+
+use super::*;
+
+/// A reservation's situation; the id is what CVDW serves (the dev tenant's ids where known:
+/// 3 Vendida, 13 Distrato, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReservaSituacao {
+    Reservada = 1,
+    EmAnalise = 2,
+    Vendida = 3,
+    Cancelada = 6,
+    Distrato = 13,
+}
+
+impl ReservaSituacao {
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Reservada => "Reservada",
+            Self::EmAnalise => "Em análise",
+            Self::Vendida => "Vendida",
+            Self::Cancelada => "Cancelada",
+            Self::Distrato => "Distrato",
+        }
+    }
+}
+
+/// A unit's situation on the sales map; the id is what CVDW serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnidadeSituacao {
+    Disponivel = 1,
+    Reservada = 2,
+    Vendida = 3,
+    Bloqueada = 4,
+}
+
+impl UnidadeSituacao {
+    pub fn id(self) -> u8 {
+        self as u8
+    }
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Disponivel => "Disponível",
+            Self::Reservada => "Reservada",
+            Self::Vendida => "Vendida",
+            Self::Bloqueada => "Bloqueada",
+        }
+    }
+}
+
+/// The payment series of a reservation's conditions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Serie {
+    Ato,
+    Sinal,
+    Mensais,
+    Intermediarias,
+    Fgts,
+    Subsidio,
+    Financiamento,
+}
+
+impl Serie {
+    pub fn nome(self) -> &'static str {
+        match self {
+            Self::Ato => "Ato",
+            Self::Sinal => "Sinal",
+            Self::Mensais => "Mensais",
+            Self::Intermediarias => "Intermediárias",
+            Self::Fgts => "FGTS",
+            Self::Subsidio => "Subsídio",
+            Self::Financiamento => "Financiamento",
+        }
+    }
+    /// Paid by a bank or the government rather than by the buyer (not pró-soluto).
+    pub fn is_financing(self) -> bool {
+        matches!(self, Self::Fgts | Self::Subsidio | Self::Financiamento)
+    }
+}
+
+pub struct Emp {
+    pub nome: String,
+    pub city: u8,
+    pub horizontal: bool,
+    /// Price per m² in centavos.
+    pub m2: i64,
+    pub entrega: SimTime,
+}
+pub struct Etapa {
+    pub emp: u32,
+    pub n: u8,
+}
+pub struct Bloco {
+    pub etapa: u32,
+    pub emp: u32,
+    pub n: u16,
+}
+pub struct Unidade {
+    pub bloco: u32,
+    pub andar: u8,
+    pub coluna: u8,
+    pub tip: u8,
+    pub area: u32,
+    pub preco: i64,
+    pub sit: UnidadeSituacao,
+    pub holder: u32,
+}
+pub struct Imob {
+    pub nome: u8,
+    pub city: u8,
+}
+pub struct Corretor {
+    pub imob: u32,
+    pub time: u32,
+}
+pub struct Time {
+    pub gestor: u32,
+}
+pub struct Integrante {
+    pub time: u32,
+    pub corretor: u32,
+}
+pub struct Lead {
+    pub corretor: u32,
+    pub emp: u32,
+    pub midia: u8,
+    /// The lead's situation id (1–5, indexing `SITUACOES_LEAD` of names.rs); 5 once it
+    /// reserved.
+    pub sit: u8,
+    pub cad: SimTime,
+    pub reserva: u32,
+}
+pub struct Reserva {
+    pub unidade: u32,
+    pub lead: u32,
+    pub corretor: u32,
+    pub cad: SimTime,
+    pub venda: SimTime,
+    pub distrato: SimTime,
+    pub cancel: SimTime,
+    pub sit: ReservaSituacao,
+    pub prev_sit: ReservaSituacao,
+    pub valor: i64,
+    pub cond_start: u32,
+    pub cond_n: u8,
+    pub tabela: u8,
+    pub assoc: u32,
+    /// The first of the sale's commissions; the others follow it ([`Reserva::comissao_n`]).
+    pub comissao: u32,
+    pub comissao_n: u8,
+    pub repasse: u32,
+    pub hist_venda: u32,
+}
+pub struct Condicao {
+    pub reserva: u32,
+    pub serie: Serie,
+    pub parcelas: u16,
+    pub valor: i64,
+    pub venc: SimTime,
+}
+pub struct Comissao {
+    pub reserva: u32,
+    /// Basis points of valor_contrato.
+    pub bp: u16,
+    pub valor: i64,
+    pub pago: i64,
+    pub parcelas: u8,
+    pub n_pagas: u8,
+    pub last_pag: SimTime,
+    pub row: u32,
+}
+pub struct Pagamento {
+    pub comissao: u32,
+    pub valor: i64,
+    pub venc: SimTime,
+}
+pub struct Repasse {
+    pub reserva: u32,
+    pub row: u32,
+}
+pub struct Assoc {
+    pub reserva: u32,
+    pub pessoa: u32,
+}
+/// A `/reservas/historico/situacoes` entry.
+pub struct HistReserva {
+    pub reserva: u32,
+    pub de: ReservaSituacao,
+    pub para: ReservaSituacao,
+}
+/// A `/unidades/situacao` entry.
+pub struct HistUnidade {
+    pub unidade: u32,
+    pub de: UnidadeSituacao,
+    pub para: UnidadeSituacao,
+}

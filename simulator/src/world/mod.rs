@@ -1,0 +1,135 @@
+//! The simulated incorporadora: compact entities, one row table per CVDW object, the clock.
+//!
+//! Entities hold only what makes the world consistent (which unit a reservation took, its
+//! contract value in centavos, when it was sold or cancelled...). Everything else a row shows
+//! is derived when it is rendered ([`crate::render`]). Each of the 70 objects is a [`Table`] of
+//! [`Row`] headers: the context entity, creation and reference times (seconds since
+//! 2000-01-01, naive São Paulo time) and state bits. Tables keep a sorted index by
+//! (`referencia_data`, position) for ordering, date filters and offset paging.
+//!
+//! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
+//! (a `/vendas` row, its commissions, a repasse when financed, unit → "Vendida") or cancelled
+//! (unit back to stock). A distrato adds a `/distratos` row, moves the reservation to
+//! "Distrato", inactivates its commissions and repasse (`ativo='N'`) and returns the unit to
+//! stock; the `/vendas` row stays as it was (whether CVDW drops it is unknown, §6), so net
+//! sales = `/vendas` − `/distratos`. Every change of what a row shows moves its
+//! `referencia_data` to the time of the change, so an incremental sync from a cursor sees it;
+//! hard deletes are the only changes a cursor cannot see.
+//!
+//! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
+//! `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
+
+// Object indices are table ids used across several parallel vectors; index loops read best.
+#![allow(clippy::needless_range_loop)]
+
+mod advance;
+mod entities;
+mod events;
+mod generate;
+mod queries;
+mod tables;
+mod time;
+
+pub use entities::*;
+pub use tables::*;
+pub use time::*;
+
+use std::collections::BTreeMap;
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use shared::catalogue::{ObjectSpec, OBJECTS};
+
+use crate::{
+    ChangeSummary, Malformation, MalformedRow, ObjectChanges, Quirks, SimConfig, WorldShape,
+};
+
+/// "No entity" in an index field (a unit without holder, a broker without team...).
+pub const NONE: u32 = u32::MAX;
+/// Seconds in a day of [`SimTime`].
+pub const DAY: i32 = 86_400;
+
+// Row state bits ([`Row::state`]): served with `ativo='N'`, hard-deleted, `referencia_data`
+// served as null or as `0000-00-00 00:00:00`.
+pub const ATIVO_N: u8 = 1;
+pub const DELETED: u8 = 2;
+pub const REF_NULL: u8 = 4;
+pub const REF_ZERO: u8 = 8;
+
+/// splitmix64: the deterministic hash behind all derived values.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+pub fn h3(a: u64, b: u64, c: u64) -> u64 {
+    mix(mix(mix(a) ^ b) ^ c)
+}
+
+pub struct World {
+    pub seed: u64,
+    pub quirks: Quirks,
+    pub now: SimTime,
+    pub start: SimTime,
+    pub rng: SmallRng,
+    pub emps: Vec<Emp>,
+    pub etapas: Vec<Etapa>,
+    pub blocos: Vec<Bloco>,
+    pub unidades: Vec<Unidade>,
+    pub imobs: Vec<Imob>,
+    pub corretores: Vec<Corretor>,
+    pub times: Vec<Time>,
+    pub integrantes: Vec<Integrante>,
+    pub leads: Vec<Lead>,
+    pub reservas: Vec<Reserva>,
+    pub condicoes: Vec<Condicao>,
+    pub comissoes: Vec<Comissao>,
+    pub pagamentos: Vec<Pagamento>,
+    pub repasses: Vec<Repasse>,
+    pub assocs: Vec<Assoc>,
+    pub hist_res: Vec<HistReserva>,
+    pub hist_uni: Vec<HistUnidade>,
+    /// Units currently for sale.
+    pub available: Vec<u32>,
+    pub tables: Vec<Table>,
+    pub defs: Vec<Def>,
+    /// Per-day event rates, derived from the generated history.
+    pub leads_per_day: f64,
+    pub reservas_per_day: f64,
+    /// Rows deliberately malformed ([`SimConfig::malformed`]): (object index, row position).
+    pub malformed: BTreeMap<(usize, u32), Malformation>,
+    /// [`SimConfig::distratos_per_day`].
+    pub distratos_per_day: Option<f64>,
+    /// [`SimConfig::shape`].
+    pub shape: WorldShape,
+}
+
+pub fn obj_index(path: &str) -> usize {
+    OBJECTS
+        .iter()
+        .position(|o| o.path == path)
+        .unwrap_or_else(|| panic!("not a catalogue path: {path}"))
+}
+
+/// Round a rate to a count, carrying the fraction as a probability.
+fn poisson_ish(rng: &mut SmallRng, rate: f64) -> usize {
+    let base = rate.floor();
+    let frac = rate - base;
+    base as usize + usize::from(rng.random::<f64>() < frac)
+}
+
+/// Per-advance change bookkeeping.
+#[derive(Default)]
+struct Changes {
+    objects: BTreeMap<&'static str, ObjectChanges>,
+    inactivated: BTreeMap<&'static str, Vec<(usize, u32)>>,
+    deleted: BTreeMap<&'static str, Vec<(usize, u32)>>,
+}
+
+impl Changes {
+    fn entry(&mut self, oi: usize) -> &mut ObjectChanges {
+        self.objects.entry(OBJECTS[oi].path).or_default()
+    }
+}

@@ -1,0 +1,100 @@
+//! What the world serves: row counts, rendered rows, natural keys and the sales figures a
+//! dashboard must reproduce.
+
+use super::*;
+
+impl World {
+    pub fn now_string(&self) -> String {
+        fmt_dt(self.now)
+    }
+
+    pub fn row_count(&self, spec: &ObjectSpec) -> usize {
+        self.tables[obj_index(spec.path)].index.len()
+    }
+
+    /// Every row of an object in API order, rendered.
+    pub fn all_rows(&self, spec: &ObjectSpec) -> Vec<serde_json::Value> {
+        let object = obj_index(spec.path);
+        let table = &self.tables[object];
+        table
+            .index
+            .iter()
+            .map(|&(_, pos)| crate::render::row_value(self, object, pos))
+            .collect()
+    }
+
+    /// See [`crate::SalesAggregates`]; computed from the served tables, not from intentions.
+    pub fn sales_aggregates(&self) -> crate::SalesAggregates {
+        use std::collections::HashSet;
+        let mut aggregates = crate::SalesAggregates {
+            now: fmt_dt(self.now),
+            ..Default::default()
+        };
+        let served = |object: usize| {
+            self.tables[object]
+                .index
+                .iter()
+                .map(move |&(_, pos)| &self.tables[object].rows[pos as usize])
+        };
+        let distratos: HashSet<u32> = served(obj_index("/distratos")).map(|row| row.ctx).collect();
+        for row in served(obj_index("/distratos")) {
+            aggregates.distratos.count += 1;
+            aggregates.distratos.valor += self.reservas[row.ctx as usize].valor;
+        }
+        for row in served(obj_index("/vendas")) {
+            let res = &self.reservas[row.ctx as usize];
+            aggregates.vendas.count += 1;
+            aggregates.vendas.valor += res.valor;
+            if distratos.contains(&row.ctx) {
+                continue;
+            }
+            aggregates.vendas_liquidas.count += 1;
+            aggregates.vendas_liquidas.valor += res.valor;
+            let financed: i64 = (res.cond_start..res.cond_start + res.cond_n as u32)
+                .map(|c| &self.condicoes[c as usize])
+                .filter(|c| c.serie.is_financing())
+                .map(|c| c.valor)
+                .sum();
+            aggregates.pro_soluto_liquido += res.valor - financed;
+            let add = |ranking: &mut BTreeMap<u64, crate::CountValue>, key: u64| {
+                let entry = ranking.entry(key).or_default();
+                entry.count += 1;
+                entry.valor += res.valor;
+            };
+            add(&mut aggregates.por_corretor, res.corretor as u64 + 1);
+            let time = self.corretores[res.corretor as usize].time;
+            if time != NONE {
+                add(&mut aggregates.por_time, time as u64 + 1);
+            }
+            let emp = self.blocos[self.unidades[res.unidade as usize].bloco as usize].emp;
+            add(&mut aggregates.por_empreendimento, emp as u64 + 1);
+        }
+        aggregates.unidades = self.unidades.len() as u64;
+        aggregates.estoque = self
+            .unidades
+            .iter()
+            .filter(|u| u.sit == UnidadeSituacao::Disponivel)
+            .count() as u64;
+        let denom = aggregates.vendas_liquidas.count + aggregates.estoque;
+        aggregates.vso = if denom == 0 {
+            0.0
+        } else {
+            aggregates.vendas_liquidas.count as f64 / denom as f64
+        };
+        for row in served(obj_index("/comissoes")) {
+            if row.state & ATIVO_N == 0 {
+                aggregates.comissoes_ativas += self.comissoes[row.ctx as usize].valor;
+            }
+        }
+        for row in served(obj_index("/comissoes/pagamentos")) {
+            aggregates.comissoes_pagas += self.pagamentos[row.ctx as usize].valor;
+        }
+        aggregates
+    }
+
+    /// The natural key of a row (as `ObjectSpec::natural_key` renders it), malformed or not.
+    pub fn key_of(&self, object: usize, pos: u32) -> String {
+        let value = crate::render::clean_row_value(self, object, pos);
+        OBJECTS[object].natural_key(&value).unwrap_or_default()
+    }
+}
