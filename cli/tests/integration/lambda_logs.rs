@@ -15,9 +15,9 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::pg_cluster::{self, PgCluster};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use crate::pg_cluster::{self, PgCluster};
 use serde_json::{json, Value};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -163,7 +163,12 @@ const CHILD: &str = "CVDW_TEST_LAMBDA_LOGS_CHILD";
 #[test]
 fn no_secret_reaches_the_logs_through_the_lambda_runtime_at_trace() {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "lambda_logs::in_its_own_process", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "lambda_logs::in_its_own_process",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD, "1")
         .output()
         .unwrap();

@@ -14,15 +14,15 @@ mod load_support;
 mod pg_cluster;
 
 // The pipeline, stage by stage.
+mod bad_input;
+mod chaos;
+mod deletion_evidence;
 mod extract;
 mod load_db;
 mod load_event;
 mod load_s3;
 mod load_sim;
-mod bad_input;
 mod row_identity;
-mod deletion_evidence;
-mod chaos;
 
 // The api and the dashboard.
 mod api_http;
@@ -31,9 +31,9 @@ mod api_views;
 mod browser_dashboard;
 
 // Security at the edges.
+mod lambda_logs;
 mod security;
 mod security_edges;
-mod lambda_logs;
 
 // The simulator.
 mod simulator_http;
@@ -41,6 +41,6 @@ mod simulator_profiles;
 
 // The cli, the deployment.
 mod demo;
-mod pg_local;
 mod infra_template;
+mod pg_local;
 mod sample_events;

@@ -431,7 +431,7 @@ impl World {
             let due = (venda
                 + (commissions_first.n_pagas as i32 + 1) * 30 * DAY
                 + rng.random_range(0..DAY))
-                .max(from);
+            .max(from);
             if due > upto {
                 break;
             }

@@ -271,7 +271,12 @@ impl World {
         }
         // Commission payments due so far.
         for commission in 0..world.comissoes.len() {
-            world.pay_due_commissions(&mut rng, commission as u32, (SimTime::MIN, now), &mut changes);
+            world.pay_due_commissions(
+                &mut rng,
+                commission as u32,
+                (SimTime::MIN, now),
+                &mut changes,
+            );
         }
         // Repasse progress.
         for repasse in 0..world.repasses.len() {
