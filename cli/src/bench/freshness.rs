@@ -292,6 +292,28 @@ fn table_of(spec: &ObjectSpec) -> (String, bool) {
     }
 }
 
+/// `columns` of the stored rows of `spec` with one of `keys` (and `and`, a fixed condition).
+async fn rows_by_key(
+    db: &mut Db,
+    spec: &ObjectSpec,
+    columns: &str,
+    and: &str,
+    keys: &[&str],
+) -> anyhow::Result<Vec<tokio_postgres::Row>> {
+    let (table, by_object) = table_of(spec);
+    let sql = format!(
+        "SELECT {columns} FROM {table} WHERE tenant = $1 AND natural_key = ANY($2){and}{}",
+        if by_object { " AND object = $3" } else { "" }
+    );
+    Ok(if by_object {
+        db.client()
+            .query(&sql, &[&TENANT, &keys, &spec.name])
+            .await?
+    } else {
+        db.client().query(&sql, &[&TENANT, &keys]).await?
+    })
+}
+
 /// The first expected row PostgreSQL does not hold with its current `referencia_data`, if any.
 async fn missing_sales_change(
     db: &mut Db,
@@ -301,20 +323,15 @@ async fn missing_sales_change(
         let Some(want) = expected.get(spec.name).filter(|w| !w.is_empty()) else {
             continue;
         };
-        let (table, by_object) = table_of(spec);
         let keys: Vec<&str> = want.keys().map(String::as_str).collect();
-        let sql = format!(
-            "SELECT natural_key, to_char(referencia_data, 'YYYY-MM-DD HH24:MI:SS') FROM {table} \
-             WHERE tenant = $1 AND natural_key = ANY($2){}",
-            if by_object { " AND object = $3" } else { "" }
-        );
-        let rows = if by_object {
-            db.client()
-                .query(&sql, &[&TENANT, &keys, &spec.name])
-                .await?
-        } else {
-            db.client().query(&sql, &[&TENANT, &keys]).await?
-        };
+        let rows = rows_by_key(
+            db,
+            spec,
+            "natural_key, to_char(referencia_data, 'YYYY-MM-DD HH24:MI:SS')",
+            "",
+            &keys,
+        )
+        .await?;
         let stored: HashMap<String, Option<String>> =
             rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         let missing = want
@@ -545,19 +562,15 @@ impl Week {
             let Some(spec) = catalogue::find(name) else {
                 continue;
             };
-            let (table, by_object) = table_of(spec);
-            let sql = format!(
-                "SELECT natural_key FROM {table} WHERE tenant = $1 AND natural_key = ANY($2) \
-                 AND deleted_at IS NOT NULL{}",
-                if by_object { " AND object = $3" } else { "" }
-            );
-            let rows = if by_object {
-                db.client()
-                    .query(&sql, &[&TENANT, &keys, &spec.name])
-                    .await?
-            } else {
-                db.client().query(&sql, &[&TENANT, &keys]).await?
-            };
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let rows = rows_by_key(
+                db,
+                spec,
+                "natural_key",
+                " AND deleted_at IS NOT NULL",
+                &keys,
+            )
+            .await?;
             for row in rows {
                 reconciled.insert((name, row.get::<_, String>(0)));
             }
