@@ -2,8 +2,10 @@
 //! ground truth), for one tenant. It shares nothing with the SQL but the definitions, so a
 //! test that finds both equal checks the views. Money is in centavos (i64), exact.
 
-use super::*;
+use chrono::{Datelike, NaiveDate};
 use own_parse::{cents_of, datetime_of, flag_of, int_of};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
