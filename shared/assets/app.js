@@ -185,7 +185,7 @@
         .forEach((c, i) => { const td = document.createElement('td'); td.textContent = c ?? '–'; if (i === 5) td.className = 'num'; tr.appendChild(td); });
       vl.appendChild(tr);
     }
-    $('csv-link').href = '/api/tabela-geral?' + new URLSearchParams(Object.assign({ format: 'csv', per_page: 500 }, f));
+    $('csv-link').href = '/api/tabela-geral?' + new URLSearchParams(Object.assign({ format: 'csv' }, f));
     window.__painel.pronto = true;
     window.__painel.graficos = Object.keys(estado.graficos).length;
     document.body.dataset.pronto = '1';

@@ -30,7 +30,7 @@ mod sql;
 pub use filters::*;
 pub use metrics::*;
 #[cfg(feature = "runtime")]
-pub use sql::{empreendimentos, freshness, run, statement, COUNT_TABELA};
+pub use sql::{empreendimentos, freshness, run, statement, stream, COUNT_TABELA};
 
 #[cfg(any(test, feature = "reference"))]
 pub mod reference;

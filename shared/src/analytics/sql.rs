@@ -114,3 +114,34 @@ pub async fn empreendimentos(
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect())
 }
+
+/// Every row of a metric for the filters, as PostgreSQL's JSON text, streamed: rows arrive as
+/// the caller reads them (tokio-postgres asks the socket for more only when the previous
+/// message was taken), so an export of any size holds one batch in memory, not the result.
+/// A paged metric is read whole (no `LIMIT`), in the order of its pages.
+pub async fn stream(
+    client: &Client,
+    metric: &Metric,
+    f: &Filters,
+) -> Result<tokio_postgres::RowStream, tokio_postgres::Error> {
+    let stmt = statement(metric);
+    let no_limit: Option<i32> = None;
+    let from_start: i32 = 0;
+    let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![(&f.tenant, Type::TEXT)];
+    match metric.source {
+        Source::Function(_) => params.extend([
+            (&f.de as &(dyn ToSql + Sync), Type::DATE),
+            (&f.ate, Type::DATE),
+            (&f.empreendimento, Type::INT8),
+        ]),
+        Source::Paged => params.extend([
+            (&f.de as &(dyn ToSql + Sync), Type::DATE),
+            (&f.ate, Type::DATE),
+            (&f.empreendimento, Type::INT8),
+            (&no_limit, Type::INT4),
+            (&from_start, Type::INT4),
+        ]),
+        Source::EtlStatus => {}
+    }
+    client.query_typed_raw(&stmt, params).await
+}

@@ -155,6 +155,16 @@ fn csv_headers(r: &mut Response, metric: &Metric) {
     }
 }
 
+/// A streamed CSV response (`super::export`): the body is sent as its chunks come.
+pub fn streamed(
+    metric: &Metric,
+    chunks: impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static,
+) -> Response {
+    let mut r = axum::body::Body::from_stream(chunks).into_response();
+    csv_headers(&mut r, metric);
+    r
+}
+
 /// The HTTP response: `text/csv; charset=utf-8`, downloaded as `<metric>.csv`.
 pub fn response(metric: &Metric, rows: &[Map<String, Value>]) -> Response {
     let mut r = render(metric, rows).into_response();

@@ -36,6 +36,7 @@ pub mod access_log;
 pub mod auth;
 pub mod csv;
 pub mod dashboard;
+pub mod export;
 pub mod keys;
 pub mod lambda;
 pub mod openapi;
@@ -492,6 +493,8 @@ pub struct Params {
     pub filters: Filters,
     pub page: Page,
     pub format: Format,
+    /// A CSV without `page`/`per_page`: every row, streamed ([`export`]).
+    pub all_rows: bool,
 }
 
 /// Validate a request's query string for a metric (or, with `metric = None`, for the
@@ -557,10 +560,12 @@ pub fn parse_params(
             }
         }
     };
+    let all_rows = format == Format::Csv && get("page").is_none() && get("per_page").is_none();
     Ok(Params {
         filters,
         page,
         format,
+        all_rows,
     })
 }
 
@@ -584,6 +589,13 @@ async fn metric_handler(
         return Err(ApiError::Forbidden("the ETL status needs an admin key"));
     }
     let tenants = scope::tenants_for(&caller, params.filters.tenant.as_deref())?;
+    if params.all_rows {
+        let mut r =
+            export::csv_response(state.clone(), metric, &params.filters, tenants.clone()).await?;
+        data_cache_headers(r.headers_mut());
+        scope::mark_served(&mut r, &tenants);
+        return Ok(r);
+    }
     let rows = if metric.source == Source::Paged && tenants.len() > 1 {
         paged_across(&state.db, metric, &params, &tenants).await?
     } else {
