@@ -125,6 +125,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0103_analytics_metric_fixes.sql",
         sql: include_str!("../../migrations/0103_analytics_metric_fixes.sql"),
     },
+    Migration {
+        version: 104,
+        name: "0104_analytics_estoque_reservas.sql",
+        sql: include_str!("../../migrations/0104_analytics_estoque_reservas.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

@@ -13,6 +13,7 @@
 
 #[path = "../load_support/mod.rs"]
 pub mod load_support;
+pub mod sim;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

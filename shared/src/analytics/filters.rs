@@ -4,6 +4,52 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+/// A filter an endpoint may take: each metric lists its own ([`super::Metric::filters`]), the
+/// api refuses the others (400) and the OpenAPI document lists exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    Tenant,
+    De,
+    Ate,
+    Empreendimento,
+    Corretor,
+    Time,
+    Imobiliaria,
+}
+
+impl Filter {
+    /// The query parameter's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Filter::Tenant => "tenant",
+            Filter::De => "de",
+            Filter::Ate => "ate",
+            Filter::Empreendimento => "empreendimento",
+            Filter::Corretor => "corretor",
+            Filter::Time => "time",
+            Filter::Imobiliaria => "imobiliaria",
+        }
+    }
+}
+
+/// The filters of the sales metrics: tenant, period and development.
+pub const PERIOD_FILTERS: &[Filter] = &[
+    Filter::Tenant,
+    Filter::De,
+    Filter::Ate,
+    Filter::Empreendimento,
+];
+/// The period filters plus the people behind a sale: broker, team and agency (ids).
+pub const PEOPLE_FILTERS: &[Filter] = &[
+    Filter::Tenant,
+    Filter::De,
+    Filter::Ate,
+    Filter::Empreendimento,
+    Filter::Corretor,
+    Filter::Time,
+    Filter::Imobiliaria,
+];
+
 /// Validated filters. Every field is optional; `None` means "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Filters {
@@ -11,6 +57,29 @@ pub struct Filters {
     pub de: Option<NaiveDate>,
     pub ate: Option<NaiveDate>,
     pub empreendimento: Option<i64>,
+    /// Broker (idcorretor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corretor: Option<i64>,
+    /// Sales team (idtime).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<i64>,
+    /// Agency (idimobiliaria).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imobiliaria: Option<i64>,
+}
+
+/// A positive id (`empreendimento`, `corretor`, `time`, `imobiliaria`).
+pub fn parse_id(name: &str, value: Option<&str>) -> Result<Option<i64>, BadParam> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(id) if id > 0 => Ok(Some(id)),
+            _ => Err(bad(
+                name,
+                format!("`{text}` is not an id (a positive integer)"),
+            )),
+        },
+    }
 }
 
 /// A bad query parameter: which one, and why.
@@ -116,7 +185,21 @@ impl Filters {
             de,
             ate,
             empreendimento,
+            ..Self::default()
         })
+    }
+
+    /// Add the filters by the people behind a sale (broker, team, agency ids).
+    pub fn with_people(
+        mut self,
+        corretor: Option<&str>,
+        time: Option<&str>,
+        imobiliaria: Option<&str>,
+    ) -> Result<Self, BadParam> {
+        self.corretor = parse_id("corretor", corretor)?;
+        self.time = parse_id("time", time)?;
+        self.imobiliaria = parse_id("imobiliaria", imobiliaria)?;
+        Ok(self)
     }
 }
 

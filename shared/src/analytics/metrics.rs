@@ -5,6 +5,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use super::filters::{Filter, PERIOD_FILTERS};
+
 /// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ColType {
@@ -42,6 +44,9 @@ pub enum Source {
     Paged,
     /// `analytics.vw_etl_status` filtered by tenant only.
     EtlStatus,
+    /// `analytics.<fn>($tenant, $de, $ate, $emp, $corretor, $time, $imobiliaria)`: the
+    /// cockpit's functions, which all take the seven filters (migrations/0104+).
+    Cockpit(&'static str),
 }
 
 /// One metric endpoint: its path under `/api`, the SQL it runs and its columns.
@@ -51,6 +56,8 @@ pub struct Metric {
     pub path: &'static str,
     pub summary: &'static str,
     pub source: Source,
+    /// The query filters it takes; any other is a 400.
+    pub filters: &'static [Filter],
     /// The view BI tools read for the same numbers.
     pub view: &'static str,
     pub columns: &'static [Column],
@@ -191,6 +198,7 @@ pub const METRICS: &[Metric] = &[
         path: "kpis",
         summary: "KPIs of the period per tenant: vendas líquidas, VGV, ticket médio, distratos, comissões, VSO, pró-soluto",
         source: Source::Function("kpis"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_kpis",
         columns: &KPIS,
     },
@@ -198,6 +206,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-mensais",
         summary: "Vendas, distratos and vendas líquidas per month",
         source: Source::Function("vendas_mensais"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_mensais",
         columns: &MENSAIS,
     },
@@ -205,6 +214,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-empreendimentos",
         summary: "Vendas, distratos and vendas líquidas per development",
         source: Source::Function("vendas_por_empreendimento"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_empreendimento",
         columns: &EMPS,
     },
@@ -212,6 +222,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-corretores",
         summary: "Vendas, distratos, vendas líquidas and commissions per broker",
         source: Source::Function("vendas_por_corretor"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_corretor",
         columns: &CORRETORES,
     },
@@ -219,6 +230,7 @@ pub const METRICS: &[Metric] = &[
         path: "comissoes-corretores",
         summary: "Commissions per broker (from /comissoes)",
         source: Source::Function("comissoes_por_corretor"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_comissoes_por_corretor",
         columns: &[
             C_TENANT,
@@ -234,6 +246,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-times",
         summary: "Vendas per sales team (team at the time of the sale)",
         source: Source::Function("vendas_por_time"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_time",
         columns: &TIMES,
     },
@@ -241,6 +254,7 @@ pub const METRICS: &[Metric] = &[
         path: "vso-mensal",
         summary: "VSO (venda sobre oferta) per development and month",
         source: Source::Function("vso_mensal"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vso_mensal",
         columns: &[
             C_TENANT,
@@ -260,6 +274,7 @@ pub const METRICS: &[Metric] = &[
         path: "prosoluto",
         summary: "Pró-soluto per development and month, in R$ and as % of VGV",
         source: Source::Function("prosoluto_analise"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_prosoluto_analise",
         columns: &[
             C_TENANT,
@@ -277,6 +292,7 @@ pub const METRICS: &[Metric] = &[
         path: "ano-atual-vs-passado",
         summary: "Vendas líquidas and VGV month by month: the year of `ate` (else today) against the year before",
         source: Source::Function("vendas_ano_atual_vs_passado"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_ano_atual_vs_passado",
         columns: &[
             C_TENANT,
@@ -295,6 +311,7 @@ pub const METRICS: &[Metric] = &[
         path: "tabela-geral",
         summary: "One line per venda (paginated, newest first)",
         source: Source::Paged,
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_tabela_geral_vendas",
         columns: &[
             C_TENANT,
@@ -323,6 +340,7 @@ pub const METRICS: &[Metric] = &[
         path: "etl/status",
         summary: "ETL health: last run per object, rows, rejected rows, open failures, freshness",
         source: Source::EtlStatus,
+        filters: &[Filter::Tenant],
         view: "analytics.vw_etl_status",
         columns: &[
             C_TENANT,
@@ -338,6 +356,51 @@ pub const METRICS: &[Metric] = &[
             col("rejeitadas_total", Int, "All quarantined rows of the object"),
             col("falhas_abertas", Int, "Pages that failed to load and are not resolved"),
             col("idade_segundos", Int, "Seconds since the last fetch"),
+        ],
+    },
+    Metric {
+        path: "estoque",
+        summary: "Stock now per development and tipologia: available, reserved, sold, blocked units, VGV em estoque and months of stock at the trailing 12 months' net sales",
+        source: Source::Cockpit("estoque"),
+        filters: &[Filter::Tenant, Filter::Ate, Filter::Empreendimento],
+        view: "analytics.vw_estoque",
+        columns: &[
+            C_TENANT,
+            C_EMP,
+            C_EMPN,
+            col("tipologia", Text, "Unit type (/unidades.tipologia; 'Sem tipologia' when blank)"),
+            col("unidades", Int, "Units (active, not deleted)"),
+            col("disponiveis", Int, "Units for sale now (situacao_para_venda = 1, not blocked, reserved or sold)"),
+            col("reservadas", Int, "Units held by a reservation (situacao_reservada), not sold or blocked"),
+            col("vendidas", Int, "Units held by a sale (situacao_vendida), not blocked"),
+            col("bloqueadas", Int, "Blocked units (situacao_bloqueada)"),
+            col("outras", Int, "Units in none of those states"),
+            col("vgv_estoque", Money, "VGV em estoque: Σ /unidades.valor of the available units (R$)"),
+            col("liquidas_12m", Int, "Net sales (vendas − distratos) of these units in the 12 months ending on `ate` (else the last sale)"),
+            col("meses_de_estoque", Decimal, "disponiveis ÷ (liquidas_12m ÷ 12); null when nothing sold net"),
+        ],
+    },
+    Metric {
+        path: "reservas-em-andamento",
+        summary: "Open reservations (not sold, cancelled or distratadas) by situação and age band, with their value",
+        source: Source::Cockpit("reservas_em_andamento"),
+        filters: &[
+            Filter::Tenant,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Corretor,
+            Filter::Time,
+            Filter::Imobiliaria,
+        ],
+        view: "analytics.vw_reservas_em_andamento",
+        columns: &[
+            C_TENANT,
+            col("situacao", Text, "The reservation's situação in CV CRM"),
+            col("faixa_idade", Text, "Age band in days since data_cad: 0-7, 8-30, 31-60, 61-90, 91+ (to `ate`, else today)"),
+            col("reservas", Int, "Open reservations"),
+            col("valor", Money, "Σ valor_contrato (R$)"),
+            col("idade_media_dias", Decimal, "Mean age (days)"),
+            col("idade_max_dias", Int, "Oldest (days)"),
         ],
     },
 ];

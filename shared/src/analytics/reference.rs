@@ -7,6 +7,8 @@ use own_parse::{cents_of, datetime_of, flag_of, int_of};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+pub mod cockpit;
+
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
 /// out. Only what the metrics read: ids, money, dates and flags.

@@ -16,6 +16,9 @@ pub fn statement(metric: &Metric) -> String {
         }
         Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
         Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
+        Source::Cockpit(f) => format!(
+            "SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint) t"
+        ),
     }
 }
 
@@ -23,6 +26,19 @@ pub fn statement(metric: &Metric) -> String {
 /// (plus the partial months), not by scanning the period's sales.
 pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
     FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
+
+/// The seven parameters of a cockpit function, in its signature's order.
+fn seven(f: &Filters) -> [(&(dyn ToSql + Sync), Type); 7] {
+    [
+        (&f.tenant, Type::TEXT),
+        (&f.de, Type::DATE),
+        (&f.ate, Type::DATE),
+        (&f.empreendimento, Type::INT8),
+        (&f.corretor, Type::INT8),
+        (&f.time, Type::INT8),
+        (&f.imobiliaria, Type::INT8),
+    ]
+}
 
 /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
 /// (one round trip instead of three for prepare/execute/close, and no named statement, so
@@ -48,6 +64,7 @@ pub async fn run(
     ];
     let (rows, total) = match metric.source {
         Source::Function(_) => (client.query_typed(&stmt, &four).await?, None),
+        Source::Cockpit(_) => (client.query_typed(&stmt, &seven(f)).await?, None),
         Source::Paged => {
             let six: [(&(dyn ToSql + Sync), Type); 6] = [
                 four[0].clone(),
@@ -142,6 +159,7 @@ pub async fn stream(
             (&from_start, Type::INT4),
         ]),
         Source::EtlStatus => {}
+        Source::Cockpit(_) => params = seven(f).to_vec(),
     }
     client.query_typed_raw(&stmt, params).await
 }

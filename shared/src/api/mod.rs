@@ -505,11 +505,9 @@ pub fn parse_params(
     accept: Option<&str>,
 ) -> Result<Params, BadParam> {
     let paged = metric.is_some_and(|m| m.source == Source::Paged);
-    let tenant_only = metric.is_none_or(|m| m.source == Source::EtlStatus);
-    let mut allowed: Vec<&str> = vec!["tenant", "format"];
-    if !tenant_only {
-        allowed.extend(["de", "ate", "empreendimento"]);
-    }
+    let takes: &[analytics::Filter] = metric.map_or(&[analytics::Filter::Tenant], |m| m.filters);
+    let mut allowed: Vec<&str> = takes.iter().map(|f| f.name()).collect();
+    allowed.push("format");
     if paged {
         allowed.extend(["page", "per_page"]);
     }
@@ -541,7 +539,8 @@ pub fn parse_params(
         seen.push((k.as_str(), v.as_str()));
     }
     let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?;
+    let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?
+        .with_people(get("corretor"), get("time"), get("imobiliaria"))?;
     let page = Page::parse(get("page"), get("per_page"))?;
     let format = match get("format").map(str::trim) {
         Some("csv") => Format::Csv,

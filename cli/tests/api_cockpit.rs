@@ -1,0 +1,241 @@
+//! The cockpit's endpoints (issue #21) equal the independent reference
+//! (`shared::analytics::reference::cockpit`) on the simulator's default world, which is as dirty
+//! as real CVDW data, under each filter they take; and refuse the filters they do not take.
+
+mod api_support;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use api_support::{serve, Dataset, KEY};
+use chrono::NaiveDate;
+use serde_json::Value;
+use shared::analytics::reference::cockpit::{self, People};
+use shared::analytics::reference::own_parse::{datetime_of, int_of};
+use shared::api::ApiConfig;
+
+fn cents(v: &Value) -> i64 {
+    (v.as_f64().unwrap_or(0.0) * 100.0).round() as i64
+}
+
+async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
+    let resp = c
+        .get(format!("http://{addr}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    let body: Value = resp.json().await.unwrap();
+    body["rows"].as_array().cloned().unwrap_or_default()
+}
+
+async fn status(c: &reqwest::Client, addr: SocketAddr, path: &str) -> u16 {
+    c.get(format!("http://{addr}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The day the world's last reservation was made: ages are counted to it.
+fn last_reservation_day(data: &Dataset) -> NaiveDate {
+    data.rows("/reservas")
+        .iter()
+        .filter_map(|r| r.get("data_cad").and_then(datetime_of))
+        .map(|d| d.date())
+        .max()
+        .unwrap()
+}
+
+/// A value of `field` that some open reservation has (for a filter that selects something).
+fn some_id(data: &Dataset, field: &str) -> i64 {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for r in data.rows("/reservas") {
+        if r.get("data_venda").and_then(datetime_of).is_none() {
+            if let Some(id) = r.get(field).and_then(int_of) {
+                *counts.entry(id).or_default() += 1;
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("no {field} in the world's reservations"))
+}
+
+async fn check_estoque(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    data: &Dataset,
+    empreendimento: Option<i64>,
+    ate: Option<NaiveDate>,
+) {
+    let mut query = "tenant=sim".to_string();
+    if let Some(e) = empreendimento {
+        query += &format!("&empreendimento={e}");
+    }
+    if let Some(a) = ate {
+        query += &format!("&ate={a}");
+    }
+    let expected = cockpit::estoque(&data.source(), empreendimento, ate);
+    let got: BTreeMap<(i64, String), (cockpit::Estoque, Option<f64>)> =
+        rows(c, addr, &format!("/api/estoque?{query}"))
+            .await
+            .iter()
+            .map(|r| {
+                let line = cockpit::Estoque {
+                    unidades: r["unidades"].as_i64().unwrap(),
+                    disponiveis: r["disponiveis"].as_i64().unwrap(),
+                    reservadas: r["reservadas"].as_i64().unwrap(),
+                    vendidas: r["vendidas"].as_i64().unwrap(),
+                    bloqueadas: r["bloqueadas"].as_i64().unwrap(),
+                    outras: r["outras"].as_i64().unwrap(),
+                    vgv_estoque: cents(&r["vgv_estoque"]),
+                    liquidas_12m: r["liquidas_12m"].as_i64().unwrap(),
+                };
+                let key = (
+                    r["idempreendimento"].as_i64().unwrap(),
+                    r["tipologia"].as_str().unwrap().to_string(),
+                );
+                (key, (line, r["meses_de_estoque"].as_f64()))
+            })
+            .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "estoque lines ({query})"
+    );
+    for (key, want) in &expected {
+        let (line, months) = &got[key];
+        assert_eq!(line, want, "estoque {key:?} ({query})");
+        assert_eq!(*months, want.meses_de_estoque(), "months {key:?} ({query})");
+    }
+}
+
+async fn check_reservas(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    data: &Dataset,
+    ate: NaiveDate,
+    people: People,
+) -> usize {
+    let mut query = format!("tenant=sim&ate={ate}");
+    for (name, value) in [
+        ("empreendimento", people.empreendimento),
+        ("corretor", people.corretor),
+        ("time", people.time),
+        ("imobiliaria", people.imobiliaria),
+    ] {
+        if let Some(v) = value {
+            query += &format!("&{name}={v}");
+        }
+    }
+    let expected = cockpit::reservas_em_andamento(&data.source(), ate, people);
+    let got: BTreeMap<(String, String), (i64, i64, i64)> =
+        rows(c, addr, &format!("/api/reservas-em-andamento?{query}"))
+            .await
+            .iter()
+            .map(|r| {
+                let key = (
+                    r["situacao"].as_str().unwrap().to_string(),
+                    r["faixa_idade"].as_str().unwrap().to_string(),
+                );
+                let n = r["reservas"].as_i64().unwrap();
+                let mean = r["idade_media_dias"].as_f64().unwrap();
+                // The mean is rounded to a tenth: compare the sum it came from.
+                let sum = (mean * n as f64).round() as i64;
+                (key, (n, cents(&r["valor"]), sum))
+            })
+            .collect();
+    let want: BTreeMap<(String, String), (i64, i64, i64)> = expected
+        .iter()
+        .map(|((s, f), l)| {
+            (
+                (s.clone(), f.to_string()),
+                (l.reservas, l.valor, l.idade_soma),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{query}"
+    );
+    for (key, (n, valor, sum)) in &want {
+        let (got_n, got_valor, got_sum) = got[key];
+        assert_eq!(
+            (got_n, got_valor),
+            (*n, *valor),
+            "reservas {key:?} ({query})"
+        );
+        assert!(
+            (got_sum - sum).abs() <= (*n + 9) / 10,
+            "mean age {key:?} ({query}): {got_sum} vs {sum}"
+        );
+    }
+    want.values().map(|v| v.0 as usize).sum()
+}
+
+#[tokio::test]
+async fn cockpit_endpoints_match_the_reference_on_the_default_world() {
+    let (db, data) = api_support::sim::loaded_world("api_cockpit").await;
+    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
+    let c = reqwest::Client::new();
+
+    // Estoque: the whole world, one development, another end of the trailing year.
+    let reference = cockpit::estoque(&data.source(), None, None);
+    let total = |f: fn(&cockpit::Estoque) -> i64| reference.values().map(f).sum::<i64>();
+    assert!(
+        total(|l| l.disponiveis) > 0 && total(|l| l.reservadas) > 0 && total(|l| l.bloqueadas) > 0,
+        "the default world has available, reserved and blocked units"
+    );
+    assert!(total(|l| l.liquidas_12m) > 0, "and sales in its last year");
+    check_estoque(&c, addr, &data, None, None).await;
+    let first_emp = reference.keys().next().map(|k| k.0);
+    check_estoque(&c, addr, &data, first_emp, None).await;
+    check_estoque(&c, addr, &data, None, NaiveDate::from_ymd_opt(2025, 3, 31)).await;
+
+    // Reservas em andamento, to the world's last reservation day, under each filter.
+    let ate = last_reservation_day(&data);
+    let all = check_reservas(&c, addr, &data, ate, People::default()).await;
+    assert!(all > 0, "the default world has open reservations");
+    for people in [
+        People {
+            empreendimento: Some(some_id(&data, "idempreendimento")),
+            ..People::default()
+        },
+        People {
+            corretor: Some(some_id(&data, "idcorretor")),
+            ..People::default()
+        },
+        People {
+            time: Some(some_id(&data, "idtime")),
+            ..People::default()
+        },
+        People {
+            imobiliaria: Some(some_id(&data, "idimobiliaria")),
+            ..People::default()
+        },
+    ] {
+        let some = check_reservas(&c, addr, &data, ate, people).await;
+        assert!(some <= all, "{people:?}");
+    }
+
+    // Filters an endpoint does not take are refused, as are bad ids.
+    for path in [
+        "/api/estoque?corretor=1",
+        "/api/estoque?de=2025-01-01",
+        "/api/reservas-em-andamento?de=2025-01-01",
+        "/api/reservas-em-andamento?corretor=0",
+        "/api/reservas-em-andamento?time=abc",
+        "/api/reservas-em-andamento?imobiliaria=-3",
+        "/api/kpis?corretor=1",
+    ] {
+        assert_eq!(status(&c, addr, path).await, 400, "{path}");
+    }
+    db.drop().await;
+}
