@@ -239,3 +239,139 @@ async fn cockpit_endpoints_match_the_reference_on_the_default_world() {
     }
     db.drop().await;
 }
+
+async fn check_distratos(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    reference: &shared::analytics::reference::Reference,
+    query: &str,
+    filters: cockpit::DistratoFilters,
+) -> i64 {
+    let expected = cockpit::distratos(reference, filters);
+    let got: BTreeMap<cockpit::DistratoKey, Value> =
+        rows(c, addr, &format!("/api/distratos?tenant=sim{query}"))
+            .await
+            .into_iter()
+            .map(|r| {
+                let dimensao = match r["dimensao"].as_str().unwrap() {
+                    "motivo" => "motivo",
+                    "empreendimento" => "empreendimento",
+                    "corretor" => "corretor",
+                    other => panic!("dimensao {other}"),
+                };
+                let motive = if dimensao == "motivo" {
+                    r["nome"].as_str().unwrap().to_string()
+                } else {
+                    String::new()
+                };
+                ((dimensao, r["id"].as_i64(), motive), r)
+            })
+            .collect();
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "distratos lines ({query})"
+    );
+    let near = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => (x - y).abs() <= 0.051,
+        (None, None) => true,
+        _ => false,
+    };
+    for (key, want) in &expected {
+        let r = &got[key];
+        assert_eq!(r["vendas"].as_i64(), Some(want.vendas), "{key:?} ({query})");
+        assert_eq!(
+            r["distratos"].as_i64(),
+            Some(want.distratos),
+            "{key:?} ({query})"
+        );
+        assert!(
+            near(r["dias_medio"].as_f64(), want.dias_medio()),
+            "{key:?} mean ({query})"
+        );
+        assert!(
+            near(r["dias_mediana"].as_f64(), want.dias_mediana()),
+            "{key:?} median ({query}): {r} vs {:?}",
+            want.dias_mediana()
+        );
+        let rate = (want.vendas > 0).then(|| want.distratos as f64 / want.vendas as f64);
+        let got_rate = r["taxa"].as_f64();
+        assert!(
+            match (got_rate, rate) {
+                (Some(x), Some(y)) => (x - y).abs() <= 0.00005,
+                (None, None) => true,
+                _ => false,
+            },
+            "{key:?} rate ({query})"
+        );
+    }
+    expected
+        .iter()
+        .filter(|(k, _)| k.0 == "motivo")
+        .map(|(_, l)| l.distratos)
+        .sum()
+}
+
+#[tokio::test]
+async fn distratos_match_the_reference_on_the_default_world() {
+    let (mut db, data) = api_support::sim::loaded_world("api_cockpit_distratos").await;
+    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
+    let c = reqwest::Client::new();
+    let reference = shared::analytics::reference::compute(&data.source());
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    let all = check_distratos(&c, addr, &reference, "", Default::default()).await;
+    assert!(all > 0, "the default world has distratos");
+    let emp = reference
+        .distratos_detalhe
+        .iter()
+        .find_map(|d| d.empreendimento);
+    let corretor = reference.distratos_detalhe.iter().find_map(|d| d.corretor);
+    let time = reference.distratos_detalhe.iter().find_map(|d| d.time);
+    let cases = [
+        (
+            "&de=2025-01-01&ate=2025-06-30".to_string(),
+            cockpit::DistratoFilters {
+                de: day("2025-01-01"),
+                ate: day("2025-06-30"),
+                ..Default::default()
+            },
+        ),
+        (
+            format!("&empreendimento={}", emp.unwrap()),
+            cockpit::DistratoFilters {
+                empreendimento: emp,
+                ..Default::default()
+            },
+        ),
+        (
+            format!("&corretor={}", corretor.unwrap()),
+            cockpit::DistratoFilters {
+                corretor,
+                ..Default::default()
+            },
+        ),
+        (
+            format!("&time={}", time.unwrap()),
+            cockpit::DistratoFilters {
+                time,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (query, filters) in cases {
+        let some = check_distratos(&c, addr, &reference, &query, filters).await;
+        assert!(some <= all, "{query}");
+    }
+    assert_eq!(
+        status(&c, addr, "/api/distratos?imobiliaria=1").await,
+        400,
+        "no agency on distratos"
+    );
+    // The refreshed cache gives the same answers as the live definitions.
+    db.client()
+        .query_one("SELECT analytics.atualizar()", &[])
+        .await
+        .unwrap();
+    check_distratos(&c, addr, &reference, "", Default::default()).await;
+    db.drop().await;
+}

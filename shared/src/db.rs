@@ -130,6 +130,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0104_analytics_estoque_reservas.sql",
         sql: include_str!("../../migrations/0104_analytics_estoque_reservas.sql"),
     },
+    Migration {
+        version: 105,
+        name: "0105_analytics_distratos.sql",
+        sql: include_str!("../../migrations/0105_analytics_distratos.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

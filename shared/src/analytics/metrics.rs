@@ -403,6 +403,31 @@ pub const METRICS: &[Metric] = &[
             col("idade_max_dias", Int, "Oldest (days)"),
         ],
     },
+    Metric {
+        path: "distratos",
+        summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
+        source: Source::Cockpit("distratos_analise"),
+        filters: &[
+            Filter::Tenant,
+            Filter::De,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Corretor,
+            Filter::Time,
+        ],
+        view: "analytics.vw_distratos",
+        columns: &[
+            C_TENANT,
+            col("dimensao", Text, "What the row groups by: motivo, empreendimento or corretor"),
+            col("id", Int, "idempreendimento or idcorretor (null for a motive)"),
+            col("nome", Text, "The motive, development or broker name"),
+            col("vendas", Int, "Vendas of the period (for a motive: all of them)"),
+            col("distratos", Int, "Distratos of the period"),
+            col("taxa", Decimal, "distratos ÷ vendas"),
+            col("dias_medio", Decimal, "Mean days from the sale to the distrato"),
+            col("dias_mediana", Decimal, "Median days from the sale to the distrato"),
+        ],
+    },
 ];
 
 pub fn metric(path: &str) -> Option<&'static Metric> {

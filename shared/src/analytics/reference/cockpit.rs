@@ -223,3 +223,93 @@ pub fn reservas_em_andamento(
     }
     out
 }
+
+/// One line of `/api/distratos`: the sales and distratos of a motive, development or broker,
+/// and the days from each distrato's sale (when that sale counts).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Distratos {
+    pub vendas: i64,
+    pub distratos: i64,
+    pub dias: Vec<i64>,
+}
+
+impl Distratos {
+    /// Mean days, unrounded.
+    pub fn dias_medio(&self) -> Option<f64> {
+        (!self.dias.is_empty())
+            .then(|| self.dias.iter().sum::<i64>() as f64 / self.dias.len() as f64)
+    }
+    /// Median days (the mean of the middle two for an even count).
+    pub fn dias_mediana(&self) -> Option<f64> {
+        let mut days = self.dias.clone();
+        days.sort_unstable();
+        let n = days.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(days[n / 2] as f64),
+            _ => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
+        }
+    }
+}
+
+/// The filters of `/api/distratos`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DistratoFilters {
+    pub de: Option<NaiveDate>,
+    pub ate: Option<NaiveDate>,
+    pub empreendimento: Option<i64>,
+    pub corretor: Option<i64>,
+    pub time: Option<i64>,
+}
+
+/// A line's key: (`motivo`, None, motive) or (`empreendimento` | `corretor`, id, "").
+pub type DistratoKey = (&'static str, Option<i64>, String);
+
+/// `/api/distratos` for one tenant, from the reference's counted sales and distratos.
+pub fn distratos(
+    reference: &super::Reference,
+    filters: DistratoFilters,
+) -> BTreeMap<DistratoKey, Distratos> {
+    let keep = |data: NaiveDate, emp: Option<i64>, corretor: Option<i64>, time: Option<i64>| {
+        filters.de.is_none_or(|de| data >= de)
+            && filters.ate.is_none_or(|ate| data <= ate)
+            && filters.empreendimento.is_none_or(|e| emp == Some(e))
+            && filters.corretor.is_none_or(|c| corretor == Some(c))
+            && filters.time.is_none_or(|t| time == Some(t))
+    };
+    let mut out: BTreeMap<DistratoKey, Distratos> = BTreeMap::new();
+    let mut total = 0;
+    for v in &reference.vendas_detalhe {
+        if !keep(v.data, v.empreendimento, v.corretor, v.time) {
+            continue;
+        }
+        total += 1;
+        out.entry(("empreendimento", v.empreendimento, String::new()))
+            .or_default()
+            .vendas += 1;
+        out.entry(("corretor", v.corretor, String::new()))
+            .or_default()
+            .vendas += 1;
+    }
+    for d in &reference.distratos_detalhe {
+        if !keep(d.data, d.empreendimento, d.corretor, d.time) {
+            continue;
+        }
+        let days = d.data_venda.map(|sale| (d.data - sale).num_days());
+        for key in [
+            ("motivo", None, d.motivo.clone()),
+            ("empreendimento", d.empreendimento, String::new()),
+            ("corretor", d.corretor, String::new()),
+        ] {
+            let line = out.entry(key).or_default();
+            line.distratos += 1;
+            line.dias.extend(days);
+        }
+    }
+    for (key, line) in out.iter_mut() {
+        if key.0 == "motivo" {
+            line.vendas = total;
+        }
+    }
+    out
+}
