@@ -89,6 +89,7 @@ try {
     estoque_first: (document.querySelector('#estoque-linhas td.num') || {}).textContent || '',
     reservas_rows: document.querySelectorAll('#reservas-linhas tr').length,
     distratos_rows: document.querySelectorAll('#distratos-linhas tr').length,
+    repasses_rows: document.querySelectorAll('#repasses-linhas tr').length,
     motivo_chart: !!window.Chart.getChart(document.getElementById('g-dist-motivo')),
   }))()`);
   const png = await send('Page.captureScreenshot', { format: 'png' });
@@ -117,7 +118,7 @@ try {
     && /^\d{2}\/\d{2}\/\d{4}$/.test(seen.first_sale_date) && seen.etl_rows > 0 && seen.cookie_visible === '' && !mobile.overflow
     && seen.cockpit.deltas.length === 8 && seen.cockpit.deltas.every((d) => d.includes('vs período anterior'))
     && seen.cockpit.deltas.some((d) => /[▲▼] [\d,]+%/.test(d)) && seen.cockpit.estoque_rows > 0
-    && seen.cockpit.reservas_rows > 0 && seen.cockpit.distratos_rows > 0 && seen.cockpit.motivo_chart && presetsOk;
+    && seen.cockpit.reservas_rows > 0 && seen.cockpit.distratos_rows > 0 && seen.cockpit.repasses_rows > 0 && seen.cockpit.motivo_chart && presetsOk;
   finish(ok ? 0 : 1, JSON.stringify(out));
 } catch (e) {
   finish(1, JSON.stringify({ fatal: String(e && e.stack || e) }));

@@ -375,3 +375,85 @@ async fn distratos_match_the_reference_on_the_default_world() {
     check_distratos(&c, addr, &reference, "", Default::default()).await;
     db.drop().await;
 }
+
+#[tokio::test]
+async fn repasses_match_the_reference_on_the_default_world() {
+    let (db, data) = api_support::sim::loaded_world("api_cockpit_repasses").await;
+    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
+    let c = reqwest::Client::new();
+    let rows_of = data.rows("/repasses");
+    assert!(!rows_of.is_empty(), "the default world has repasses");
+    let ate = last_reservation_day(&data);
+    let emp = rows_of
+        .iter()
+        .find_map(|r| r.get("idempreendimento").and_then(int_of));
+    let near = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => (x - y).abs() <= 0.051,
+        (None, None) => true,
+        _ => false,
+    };
+    let mut stuck_somewhere = false;
+    for (query, empreendimento, dias) in [
+        (format!("ate={ate}"), None, 30),
+        (format!("ate={ate}&dias=90"), None, 90),
+        (
+            format!("ate={ate}&empreendimento={}", emp.unwrap()),
+            emp,
+            30,
+        ),
+    ] {
+        let expected = cockpit::repasses(rows_of, ate, empreendimento, dias);
+        let got: BTreeMap<String, Value> =
+            rows(&c, addr, &format!("/api/repasses?tenant=sim&{query}"))
+                .await
+                .into_iter()
+                .map(|r| (r["situacao"].as_str().unwrap().to_string(), r))
+                .collect();
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "{query}"
+        );
+        for (stage, want) in &expected {
+            let r = &got[stage];
+            assert_eq!(r["itens"].as_i64(), Some(want.itens), "{stage} ({query})");
+            assert_eq!(cents(&r["valor"]), want.valor, "{stage} ({query})");
+            assert_eq!(
+                r["parados"].as_i64(),
+                Some(want.parados),
+                "{stage} ({query})"
+            );
+            assert_eq!(
+                cents(&r["valor_parado"]),
+                want.valor_parado,
+                "{stage} ({query})"
+            );
+            assert!(
+                near(
+                    r["dias_mediana_na_etapa"].as_f64(),
+                    cockpit::median(&want.idades)
+                ),
+                "{stage} days in stage ({query})"
+            );
+            assert!(
+                near(
+                    r["dias_mediana_venda_repasse"].as_f64(),
+                    cockpit::median(&want.venda_repasse)
+                ),
+                "{stage} sale to repasse ({query})"
+            );
+            stuck_somewhere |= want.parados > 0;
+        }
+    }
+    assert!(stuck_somewhere, "some stage has stuck items");
+    for path in [
+        "/api/repasses?dias=0",
+        "/api/repasses?dias=3651",
+        "/api/repasses?dias=x",
+        "/api/repasses?corretor=1",
+        "/api/estoque?dias=30",
+    ] {
+        assert_eq!(status(&c, addr, path).await, 400, "{path}");
+    }
+    db.drop().await;
+}

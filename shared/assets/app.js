@@ -171,7 +171,7 @@
     const fp = so(f, PERIODO);
     const comp = comparacoes(f.de, f.ate);
     const base = so(f, ['tenant', 'empreendimento']);
-    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos] = await Promise.all([
+    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses] = await Promise.all([
       api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
       api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
       api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
@@ -184,6 +184,7 @@
       api('/api/estoque', so(f, ['tenant', 'empreendimento', 'ate'])),
       api('/api/reservas-em-andamento', so(f, ['tenant', 'empreendimento', 'ate', 'corretor', 'time', 'imobiliaria'])),
       api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
+      api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
     ]);
     kpis(k.rows);
     deltas(k.rows[0] || {}, kAnt && kAnt.rows, kAno && kAno.rows);
@@ -193,6 +194,9 @@
       r.meses_de_estoque === null ? '–' : Number(r.meses_de_estoque).toFixed(1).replace('.', ',')], [2, 3, 4, 5, 6], 'Sem unidades.');
     linhas('reservas-linhas', reservas.rows, (r) => [r.situacao, r.faixa_idade, inteiro.format(num(r.reservas)), brl.format(num(r.valor)),
       Number(r.idade_media_dias).toFixed(1).replace('.', ',')], [2, 3, 4], 'Nenhuma reserva em andamento.');
+    const dias = (v) => (v === null || v === undefined ? '–' : Number(v).toFixed(0));
+    linhas('repasses-linhas', repasses.rows, (r) => [r.situacao, inteiro.format(num(r.itens)), brl.format(num(r.valor)),
+      dias(r.dias_mediana_na_etapa), inteiro.format(num(r.parados)), dias(r.dias_mediana_venda_repasse)], [1, 2, 3, 4, 5], 'Nenhum repasse.');
     const porEmp = distratos.rows.filter((r) => r.dimensao === 'empreendimento');
     linhas('distratos-linhas', porEmp, (r) => [r.nome || ('#' + r.id), inteiro.format(num(r.vendas)), inteiro.format(num(r.distratos)),
       r.taxa === null ? '–' : pct.format(r.taxa), r.dias_mediana === null ? '–' : inteiro.format(r.dias_mediana)], [1, 2, 3, 4], 'Sem vendas no período.');

@@ -135,6 +135,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0105_analytics_distratos.sql",
         sql: include_str!("../../migrations/0105_analytics_distratos.sql"),
     },
+    Migration {
+        version: 106,
+        name: "0106_analytics_repasses.sql",
+        sql: include_str!("../../migrations/0106_analytics_repasses.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

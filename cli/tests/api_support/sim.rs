@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::{load_support, Dataset, TestDb};
 
 /// The objects the analytics read.
-pub const PATHS: [&str; 9] = [
+pub const PATHS: [&str; 10] = [
     "/unidades",
     "/unidades/precos",
     "/atendimentos/times",
@@ -16,6 +16,7 @@ pub const PATHS: [&str; 9] = [
     "/vendas",
     "/distratos",
     "/comissoes",
+    "/repasses",
 ];
 
 /// Every page of one object, as the extractor would store them.

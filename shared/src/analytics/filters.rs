@@ -15,7 +15,12 @@ pub enum Filter {
     Corretor,
     Time,
     Imobiliaria,
+    /// N of "stuck over N days" (`dias`; default [`DEFAULT_DIAS`]).
+    Dias,
 }
+
+/// Days in a stage past which an item counts as stuck, when `dias` is not given.
+pub const DEFAULT_DIAS: i64 = 30;
 
 impl Filter {
     /// The query parameter's name.
@@ -28,6 +33,7 @@ impl Filter {
             Filter::Corretor => "corretor",
             Filter::Time => "time",
             Filter::Imobiliaria => "imobiliaria",
+            Filter::Dias => "dias",
         }
     }
 }
@@ -66,6 +72,9 @@ pub struct Filters {
     /// Agency (idimobiliaria).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imobiliaria: Option<i64>,
+    /// Days in a stage past which an item is stuck (1–3650).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dias: Option<i32>,
 }
 
 /// A positive id (`empreendimento`, `corretor`, `time`, `imobiliaria`).
@@ -199,6 +208,23 @@ impl Filters {
         self.corretor = parse_id("corretor", corretor)?;
         self.time = parse_id("time", time)?;
         self.imobiliaria = parse_id("imobiliaria", imobiliaria)?;
+        Ok(self)
+    }
+
+    /// Add `dias` (1–3650).
+    pub fn with_dias(mut self, dias: Option<&str>) -> Result<Self, BadParam> {
+        self.dias = match dias.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(text) => match text.parse::<i32>() {
+                Ok(n) if (1..=3650).contains(&n) => Some(n),
+                _ => {
+                    return Err(bad(
+                        "dias",
+                        format!("`{text}` must be an integer from 1 to 3650"),
+                    ))
+                }
+            },
+        };
         Ok(self)
     }
 }

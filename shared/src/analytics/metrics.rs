@@ -428,6 +428,29 @@ pub const METRICS: &[Metric] = &[
             col("dias_mediana", Decimal, "Median days from the sale to the distrato"),
         ],
     },
+    Metric {
+        path: "repasses",
+        summary: "The repasse pipeline per stage: items, value, median days in the stage, items stuck over `dias` days, median days from sale to repasse",
+        source: Source::Cockpit("repasses_pipeline"),
+        filters: &[
+            Filter::Tenant,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Dias,
+        ],
+        view: "analytics.vw_repasses",
+        columns: &[
+            C_TENANT,
+            col("situacao", Text, "The stage (/repasses.situacao)"),
+            col("idsituacao", Int, "The stage's id (the pipeline's order)"),
+            col("itens", Int, "Repasses in the stage"),
+            col("valor", Money, "Σ valor_financiado (else valor_previsto) (R$)"),
+            col("dias_mediana_na_etapa", Decimal, "Median days since data_alteracao_status, to `ate` (else today)"),
+            col("parados", Int, "Items over `dias` days in the stage"),
+            col("valor_parado", Money, "Their value (R$)"),
+            col("dias_mediana_venda_repasse", Decimal, "Median days from data_venda to data_recurso_liberado"),
+        ],
+    },
 ];
 
 pub fn metric(path: &str) -> Option<&'static Metric> {

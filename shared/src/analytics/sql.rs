@@ -16,6 +16,9 @@ pub fn statement(metric: &Metric) -> String {
         }
         Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
         Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
+        Source::Cockpit(f) if metric.filters.contains(&Filter::Dias) => format!(
+            "SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::int) t"
+        ),
         Source::Cockpit(f) => format!(
             "SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint) t"
         ),
@@ -27,9 +30,10 @@ pub fn statement(metric: &Metric) -> String {
 pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
     FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
 
-/// The seven parameters of a cockpit function, in its signature's order.
-fn seven(f: &Filters) -> [(&(dyn ToSql + Sync), Type); 7] {
-    [
+/// The parameters of a cockpit function, in its signature's order: the seven filters, and
+/// `dias` for the functions that take it.
+fn cockpit_params<'a>(metric: &Metric, f: &'a Filters) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    let mut params: Vec<(&'a (dyn ToSql + Sync), Type)> = vec![
         (&f.tenant, Type::TEXT),
         (&f.de, Type::DATE),
         (&f.ate, Type::DATE),
@@ -37,7 +41,11 @@ fn seven(f: &Filters) -> [(&(dyn ToSql + Sync), Type); 7] {
         (&f.corretor, Type::INT8),
         (&f.time, Type::INT8),
         (&f.imobiliaria, Type::INT8),
-    ]
+    ];
+    if metric.filters.contains(&Filter::Dias) {
+        params.push((&f.dias, Type::INT4));
+    }
+    params
 }
 
 /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
@@ -64,7 +72,12 @@ pub async fn run(
     ];
     let (rows, total) = match metric.source {
         Source::Function(_) => (client.query_typed(&stmt, &four).await?, None),
-        Source::Cockpit(_) => (client.query_typed(&stmt, &seven(f)).await?, None),
+        Source::Cockpit(_) => (
+            client
+                .query_typed(&stmt, &cockpit_params(metric, f))
+                .await?,
+            None,
+        ),
         Source::Paged => {
             let six: [(&(dyn ToSql + Sync), Type); 6] = [
                 four[0].clone(),
@@ -159,7 +172,7 @@ pub async fn stream(
             (&from_start, Type::INT4),
         ]),
         Source::EtlStatus => {}
-        Source::Cockpit(_) => params = seven(f).to_vec(),
+        Source::Cockpit(_) => params = cockpit_params(metric, f),
     }
     client.query_typed_raw(&stmt, params).await
 }

@@ -540,7 +540,8 @@ pub fn parse_params(
     }
     let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?
-        .with_people(get("corretor"), get("time"), get("imobiliaria"))?;
+        .with_people(get("corretor"), get("time"), get("imobiliaria"))?
+        .with_dias(get("dias"))?;
     let page = Page::parse(get("page"), get("per_page"))?;
     let format = match get("format").map(str::trim) {
         Some("csv") => Format::Csv,

@@ -93,6 +93,11 @@ pub fn parameters(m: Option<&Metric>) -> Vec<Value> {
                 "Only this agency (idimobiliaria)",
                 id.clone(),
             )),
+            Filter::Dias => p.push(param(
+                "dias",
+                "An item over this many days in its stage is stuck",
+                json!({"type": "integer", "minimum": 1, "maximum": 3650, "default": crate::analytics::DEFAULT_DIAS}),
+            )),
         }
     }
     if m.is_some_and(|m| m.source == Source::Paged) {

@@ -313,3 +313,63 @@ pub fn distratos(
     }
     out
 }
+
+/// One stage of `/api/repasses`. Money in centavos; ages and durations in days.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repasses {
+    pub itens: i64,
+    pub valor: i64,
+    pub idades: Vec<i64>,
+    pub parados: i64,
+    pub valor_parado: i64,
+    pub venda_repasse: Vec<i64>,
+}
+
+/// The median of whole days (the mean of the middle two for an even count).
+pub fn median(values: &[i64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2] as f64),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0),
+    }
+}
+
+/// `/api/repasses` for one tenant's `/repasses` rows: situação → stage. Ages to `ate`;
+/// stuck = over `dias` days in the stage.
+pub fn repasses(
+    rows: &[Value],
+    ate: NaiveDate,
+    empreendimento: Option<i64>,
+    dias: i64,
+) -> BTreeMap<String, Repasses> {
+    let mut out: BTreeMap<String, Repasses> = BTreeMap::new();
+    for r in rows.iter().filter(|r| active(r)) {
+        if empreendimento.is_some_and(|e| int(r, "idempreendimento") != Some(e)) {
+            continue;
+        }
+        let money = |field: &str| r.get(field).and_then(cents_of);
+        let valor = money("valor_financiado")
+            .or_else(|| money("valor_previsto"))
+            .unwrap_or(0);
+        let stage = out.entry(label(r, "situacao", "Sem situação")).or_default();
+        stage.itens += 1;
+        stage.valor += valor;
+        if let Some(age) = day(r, "data_alteracao_status")
+            .filter(|since| *since <= ate)
+            .map(|since| (ate - since).num_days())
+        {
+            stage.idades.push(age);
+            if age > dias {
+                stage.parados += 1;
+                stage.valor_parado += valor;
+            }
+        }
+        if let (Some(sale), Some(done)) = (day(r, "data_venda"), day(r, "data_recurso_liberado")) {
+            stage.venda_repasse.push((done - sale).num_days());
+        }
+    }
+    out
+}
