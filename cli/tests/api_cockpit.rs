@@ -457,3 +457,35 @@ async fn repasses_match_the_reference_on_the_default_world() {
     }
     db.drop().await;
 }
+
+/// What the API fuzzer (scripts/schemathesis.sh) may send within the documented shapes:
+/// extreme dates and ids answer 200 (or 400 for `ate` before `de`), never a 500.
+#[tokio::test]
+async fn cockpit_endpoints_take_any_documented_value() {
+    shared::store::install_crypto_provider();
+    let (db, _acme, _beta) = api_support::loaded_db("api_cockpit_edges").await;
+    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
+    let c = reqwest::Client::new();
+    let big = i64::MAX;
+    for path in [
+        "/api/estoque?ate=0000-01-01".to_string(),
+        "/api/estoque?ate=9999-12-31&empreendimento=1".to_string(),
+        format!("/api/estoque?empreendimento={big}"),
+        "/api/reservas-em-andamento?ate=0000-02-29".to_string(),
+        format!(
+            "/api/reservas-em-andamento?ate=9999-12&corretor={big}&time={big}&imobiliaria={big}"
+        ),
+        "/api/distratos?de=0000-01-01&ate=9999-12-31".to_string(),
+        format!("/api/distratos?de=2025-01&corretor={big}&time=1&empreendimento={big}"),
+        "/api/repasses?ate=0000-01-01&dias=3650".to_string(),
+        "/api/repasses?ate=9999-12-31&dias=1&format=csv".to_string(),
+        "/api/estoque?format=csv".to_string(),
+    ] {
+        assert_eq!(status(&c, addr, &path).await, 200, "{path}");
+    }
+    assert_eq!(
+        status(&c, addr, "/api/distratos?de=2025-02-01&ate=2025-01-31").await,
+        400
+    );
+    db.drop().await;
+}
