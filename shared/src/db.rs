@@ -106,6 +106,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0010_row_identity_and_evidence.sql"),
     },
     Migration {
+        version: 11,
+        name: "0011_metas.sql",
+        sql: include_str!("../../migrations/0011_metas.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),

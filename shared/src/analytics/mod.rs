@@ -23,6 +23,9 @@
 //! test crates enable, so the api Lambda does not carry it).
 
 pub mod filters;
+/// Monthly goals (their CSV reads with the `csv` crate, which comes with the api).
+#[cfg(feature = "api")]
+pub mod metas;
 pub mod metrics;
 #[cfg(feature = "runtime")]
 mod sql;
