@@ -90,6 +90,7 @@ try {
     reservas_rows: document.querySelectorAll('#reservas-linhas tr').length,
     distratos_rows: document.querySelectorAll('#distratos-linhas tr').length,
     repasses_rows: document.querySelectorAll('#repasses-linhas tr').length,
+    metas_rows: document.querySelectorAll('#metas-linhas tr').length,
     motivo_chart: !!window.Chart.getChart(document.getElementById('g-dist-motivo')),
   }))()`);
   const png = await send('Page.captureScreenshot', { format: 'png' });

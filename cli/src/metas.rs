@@ -36,8 +36,8 @@ async fn import(args: ImportArgs) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let config = shared::db::DbConfig::from_url(&args.database_url)?;
-    let mut client = shared::db::open_client(&config).await?;
-    match metas::import(&mut client, &bytes).await {
+    let client = shared::db::open_client(&config).await?;
+    match metas::import(&client, &bytes).await {
         Ok(n) => {
             println!("{n} metas importadas de {}", args.file.display());
             Ok(())

@@ -143,3 +143,131 @@ async fn metas_import_is_all_or_nothing_with_line_numbered_errors() {
     );
     db.drop().await;
 }
+
+/// The goals over HTTP: admins of the tenant replace them (viewers and other tenants' admins
+/// get 403, a bad body a 400 with the line numbers and no change), and `GET /api/metas` sets
+/// each goal against the month's net sales, equal to the reference's.
+#[tokio::test]
+async fn metas_over_http_against_the_reference() {
+    use shared::api::hash_key;
+    shared::store::install_crypto_provider();
+    const ADMIN: &str = "admin-metas-key-000000000000000000000000";
+    const VIEWER: &str = "viewer-metas-key-00000000000000000000000";
+    const ADMIN_BETA: &str = "admin-beta-metas-key-00000000000000000000";
+    let (db, acme, _beta) = api_support::loaded_db("api_metas_http").await;
+    let keys = serde_json::json!([
+        {"sha256": hash_key(ADMIN), "tenants": "*", "role": "admin", "name": "ops"},
+        {"sha256": hash_key(VIEWER), "tenants": ["acme"], "role": "viewer", "name": "bi"},
+        {"sha256": hash_key(ADMIN_BETA), "tenants": ["beta"], "role": "admin", "name": "ops-beta"},
+    ])
+    .to_string();
+    let config = shared::api::ApiConfig::from_key_list(&keys).unwrap();
+    let (addr, _h) = api_support::serve(&db, config).await;
+    let c = reqwest::Client::new();
+    let put = |key: &'static str, body: &'static str| {
+        c.put(format!("http://{addr}/api/metas"))
+            .bearer_auth(key)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    const GOALS: &str = "tenant;mes;escopo;id;unidades;valor\n\
+        acme;03/2025;empreendimento;1;10;3000000,00\n\
+        acme;03/2025;corretor;3;2;0\n\
+        acme;04/2025;time;2;5;1500000,00\n";
+    assert_eq!(put(VIEWER, GOALS).await.unwrap().status(), 403, "viewer");
+    assert_eq!(
+        put(ADMIN_BETA, GOALS).await.unwrap().status(),
+        403,
+        "another tenant"
+    );
+    let r = put(ADMIN, GOALS).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["written"], 3);
+    let r = put(ADMIN, "tenant;mes;escopo;id;unidades;valor\nacme;03/2025;empreendimento;1;1;1\nacme;3/2025;time;1;1;1\n")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["lines"][0]["line"], 3, "{body}");
+
+    let got: serde_json::Value = c
+        .get(format!("http://{addr}/api/metas?tenant=acme"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = got["rows"].as_array().unwrap();
+    // The three goals put above, and the two acme goals every api test database has.
+    assert_eq!(rows.len(), 5, "{got}");
+    let reference = shared::analytics::reference::compute(&acme.source());
+    let month = |d: chrono::NaiveDate| shared::analytics::reference::month(d);
+    for row in rows {
+        let mes =
+            chrono::NaiveDate::parse_from_str(row["mes"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let id = row["id"].as_i64();
+        let of = |emp: Option<i64>, time: Option<i64>, corretor: Option<i64>| match row["escopo"]
+            .as_str()
+            .unwrap()
+        {
+            "empreendimento" => emp == id,
+            "time" => time == id,
+            _ => corretor == id,
+        };
+        let vendas = reference
+            .vendas_detalhe
+            .iter()
+            .filter(|v| month(v.data) == mes && of(v.empreendimento, v.time, v.corretor))
+            .count() as i64;
+        let distratos = reference
+            .distratos_detalhe
+            .iter()
+            .filter(|d| month(d.data) == mes && of(d.empreendimento, d.time, d.corretor))
+            .count() as i64;
+        assert_eq!(
+            row["realizado_unidades"].as_i64(),
+            Some(vendas - distratos),
+            "{row}"
+        );
+        let meta = row["meta_unidades"].as_i64().unwrap();
+        let progress = row["progresso_unidades"].as_f64().unwrap();
+        assert!(
+            (progress - (vendas - distratos) as f64 / meta as f64).abs() < 0.0001,
+            "{row}"
+        );
+    }
+    // The value side against the development metric of the same month.
+    let emp_row = rows
+        .iter()
+        .find(|r| r["escopo"] == "empreendimento" && r["mes"] == "2025-03-01")
+        .unwrap();
+    let emp: serde_json::Value = c
+        .get(format!(
+            "http://{addr}/api/vendas-empreendimentos?tenant=acme&de=2025-03-01&ate=2025-03-31&empreendimento=1"
+        ))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        emp_row["realizado_valor"].as_f64(),
+        emp["rows"][0]["liquidas_valor"].as_f64(),
+        "{emp_row}"
+    );
+    assert!(emp_row["progresso_valor"].as_f64().is_some());
+    let zero_goal = rows
+        .iter()
+        .find(|r| r["escopo"] == "corretor" && r["mes"] == "2025-03-01")
+        .unwrap();
+    assert!(
+        zero_goal["progresso_valor"].is_null(),
+        "a zero goal has no progress"
+    );
+    db.drop().await;
+}

@@ -1,7 +1,7 @@
 //! A real browser: headless Chromium loads the dashboard from a local server with demo data,
 //! logs in through the page, and must find every chart drawn with no console error; then the
-//! cockpit: a period whose KPI cards show their deltas, the stock, open reservations and
-//! distratos sections, the broker/team/agency filters, and every period preset (each request
+//! cockpit: a period whose KPI cards show their deltas, the goals, stock, open reservations,
+//! repasses and distratos sections, the broker/team/agency filters, and every period preset (each request
 //! sends only the filters its endpoint takes: a 400 would be a console error). Screenshots
 //! (desktop, after a preset, and phone at 390 px, which must not overflow) land in
 //! `<target>/browser/`.
@@ -77,6 +77,7 @@ async fn dashboard_renders_in_headless_chromium() {
     assert!(seen["charts"].as_u64().unwrap() >= 9);
     assert_eq!(seen["presets_ok"], true, "{}", seen["presets"]);
     assert!(seen["cockpit"]["estoque_rows"].as_u64().unwrap() > 0);
+    assert!(seen["cockpit"]["metas_rows"].as_u64().unwrap() > 0);
     assert_eq!(seen["problems"].as_array().unwrap().len(), 0);
     db.drop().await;
 }

@@ -171,7 +171,7 @@
     const fp = so(f, PERIODO);
     const comp = comparacoes(f.de, f.ate);
     const base = so(f, ['tenant', 'empreendimento']);
-    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses] = await Promise.all([
+    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas] = await Promise.all([
       api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
       api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
       api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
@@ -185,6 +185,7 @@
       api('/api/reservas-em-andamento', so(f, ['tenant', 'empreendimento', 'ate', 'corretor', 'time', 'imobiliaria'])),
       api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
       api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
+      api('/api/metas', so(f, ['tenant', 'de', 'ate'])),
     ]);
     kpis(k.rows);
     deltas(k.rows[0] || {}, kAnt && kAnt.rows, kAno && kAno.rows);
@@ -194,6 +195,10 @@
       r.meses_de_estoque === null ? '–' : Number(r.meses_de_estoque).toFixed(1).replace('.', ',')], [2, 3, 4, 5, 6], 'Sem unidades.');
     linhas('reservas-linhas', reservas.rows, (r) => [r.situacao, r.faixa_idade, inteiro.format(num(r.reservas)), brl.format(num(r.valor)),
       Number(r.idade_media_dias).toFixed(1).replace('.', ',')], [2, 3, 4], 'Nenhuma reserva em andamento.');
+    const progresso = (v) => (v === null || v === undefined ? '–' : pct.format(v));
+    linhas('metas-linhas', metas.rows, (r) => [mesBR(r.mes), r.escopo + ' #' + r.id, inteiro.format(num(r.meta_unidades)),
+      inteiro.format(num(r.realizado_unidades)), progresso(r.progresso_unidades), brl.format(num(r.meta_valor)),
+      brl.format(num(r.realizado_valor)), progresso(r.progresso_valor)], [2, 3, 4, 5, 6, 7], 'Nenhuma meta no período (cvdw metas import).');
     const dias = (v) => (v === null || v === undefined ? '–' : Number(v).toFixed(0));
     linhas('repasses-linhas', repasses.rows, (r) => [r.situacao, inteiro.format(num(r.itens)), brl.format(num(r.valor)),
       dias(r.dias_mediana_na_etapa), inteiro.format(num(r.parados)), dias(r.dias_mediana_venda_repasse)], [1, 2, 3, 4, 5], 'Nenhum repasse.');

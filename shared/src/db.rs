@@ -145,6 +145,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0106_analytics_repasses.sql",
         sql: include_str!("../../migrations/0106_analytics_repasses.sql"),
     },
+    Migration {
+        version: 107,
+        name: "0107_analytics_metas.sql",
+        sql: include_str!("../../migrations/0107_analytics_metas.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

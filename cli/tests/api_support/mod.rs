@@ -344,6 +344,14 @@ pub async fn loaded_db(prefix: &str) -> (TestDb, Dataset, Dataset) {
     let b = generate_with_repasses("beta", 8, 60);
     load(&mut db, &a, 0).await;
     load(&mut db, &b, 1).await;
+    // Goals for both tenants, so that every endpoint has rows for each.
+    let goals = "tenant;mes;escopo;id;unidades;valor\n\
+        acme;01/2025;empreendimento;1;8;2500000,00\n\
+        acme;02/2025;corretor;2;1;400000,00\n\
+        beta;01/2025;empreendimento;2;2;600000,00\n";
+    shared::analytics::metas::import(db.client(), goals.as_bytes())
+        .await
+        .expect("goals");
     (db, a, b)
 }
 

@@ -1,5 +1,5 @@
 //! Monthly sales goals (metas): the pt-BR CSV they are imported from, and the import itself
-//! (`etl.metas`, migrations/0011_metas.sql), in one transaction so that a bad file changes
+//! (`etl.metas`, migrations/0011_metas.sql), in one statement so that a bad file changes
 //! nothing.
 //!
 //! The file follows our export's conventions (shared::api::csv): UTF-8 (a BOM is skipped),
@@ -243,38 +243,46 @@ impl ImportError {
     }
 }
 
-/// Parse `bytes` and write every goal (insert or replace) in one transaction: a bad line, or
-/// a database error, leaves the table as it was. Returns how many goals were written.
-pub async fn import(
-    client: &mut tokio_postgres::Client,
-    bytes: &[u8],
-) -> Result<usize, ImportError> {
+/// Parse `bytes` and write every goal (insert or replace): nothing unless every line is good.
+/// Returns how many goals were written.
+pub async fn import(client: &tokio_postgres::Client, bytes: &[u8]) -> Result<usize, ImportError> {
     let metas = parse(bytes).map_err(ImportError::BadLines)?;
-    let tx = client.transaction().await?;
-    let upsert = tx
-        .prepare(
+    write(client, &metas).await?;
+    Ok(metas.len())
+}
+
+/// Insert or replace goals in one statement, so all land or none does (it also works on a
+/// connection other requests share, where a transaction could not be opened).
+pub async fn write(
+    client: &tokio_postgres::Client,
+    metas: &[Meta],
+) -> Result<(), tokio_postgres::Error> {
+    use tokio_postgres::types::Type;
+    let tenants: Vec<&str> = metas.iter().map(|m| m.tenant.as_str()).collect();
+    let months: Vec<NaiveDate> = metas.iter().map(|m| m.mes).collect();
+    let escopos: Vec<&str> = metas.iter().map(|m| m.escopo).collect();
+    let ids: Vec<i64> = metas.iter().map(|m| m.id).collect();
+    let unidades: Vec<i32> = metas.iter().map(|m| m.unidades).collect();
+    let centavos: Vec<i64> = metas.iter().map(|m| m.valor_centavos).collect();
+    client
+        .query_typed(
             "INSERT INTO etl.metas (tenant, mes, escopo, id, unidades, valor) \
-             VALUES ($1, $2, $3, $4, $5, $6::bigint / 100.0) \
+             SELECT t, m, e, i, u, c / 100.0 \
+             FROM unnest($1::text[], $2::date[], $3::text[], $4::bigint[], $5::int[], $6::bigint[]) \
+               AS g(t, m, e, i, u, c) \
              ON CONFLICT (tenant, mes, escopo, id) DO UPDATE \
              SET unidades = EXCLUDED.unidades, valor = EXCLUDED.valor, atualizado_em = now()",
-        )
-        .await?;
-    for meta in &metas {
-        tx.execute(
-            &upsert,
             &[
-                &meta.tenant,
-                &meta.mes,
-                &meta.escopo,
-                &meta.id,
-                &meta.unidades,
-                &meta.valor_centavos,
+                (&tenants, Type::TEXT_ARRAY),
+                (&months, Type::DATE_ARRAY),
+                (&escopos, Type::TEXT_ARRAY),
+                (&ids, Type::INT8_ARRAY),
+                (&unidades, Type::INT4_ARRAY),
+                (&centavos, Type::INT8_ARRAY),
             ],
         )
         .await?;
-    }
-    tx.commit().await?;
-    Ok(metas.len())
+    Ok(())
 }
 
 #[cfg(test)]

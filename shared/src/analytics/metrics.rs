@@ -451,6 +451,25 @@ pub const METRICS: &[Metric] = &[
             col("dias_mediana_venda_repasse", Decimal, "Median days from data_venda to data_recurso_liberado"),
         ],
     },
+    Metric {
+        path: "metas",
+        summary: "Monthly goals (units and R$) per development, team or broker against the month's net sales (PUT: replace goals, admin keys)",
+        source: Source::Cockpit("metas_realizado"),
+        filters: &[Filter::Tenant, Filter::De, Filter::Ate],
+        view: "analytics.vw_metas_realizado",
+        columns: &[
+            C_TENANT,
+            C_MES,
+            col("escopo", Text, "empreendimento, time or corretor"),
+            col("id", Int, "idempreendimento, idtime or idcorretor"),
+            col("meta_unidades", Int, "Goal (units)"),
+            col("meta_valor", Money, "Goal (R$)"),
+            col("realizado_unidades", Int, "Net sales of the month (vendas − distratos, units)"),
+            col("realizado_valor", Money, "Net sales of the month (R$)"),
+            col("progresso_unidades", Decimal, "realizado_unidades ÷ meta_unidades"),
+            col("progresso_valor", Decimal, "realizado_valor ÷ meta_valor"),
+        ],
+    },
 ];
 
 pub fn metric(path: &str) -> Option<&'static Metric> {

@@ -39,6 +39,7 @@ pub mod dashboard;
 pub mod export;
 pub mod keys;
 pub mod lambda;
+pub mod metas;
 pub mod openapi;
 pub mod scope;
 pub mod session;
@@ -403,6 +404,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             ),
         );
     }
+    // Goals are read through the `metas` metric (GET) and replaced here (PUT).
+    api = api.route("/api/metas", axum::routing::put(metas::put));
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_auth,
@@ -438,7 +441,7 @@ async fn common_headers(mut r: Response) -> Response {
     r
 }
 
-fn no_store(h: &mut HeaderMap) {
+pub(crate) fn no_store(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 

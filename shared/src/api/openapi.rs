@@ -168,6 +168,26 @@ pub fn document() -> Value {
                 "responses": responses}}),
         );
     }
+    if let Some(item) = paths.get_mut("/api/metas") {
+        item["put"] = json!({
+            "summary": "Replace monthly goals (admin keys, the key's tenants): the metas CSV (`tenant;mes;escopo;id;unidades;valor`, decimal comma); all or nothing",
+            "operationId": "metas_put",
+            "security": [{"bearer": []}, {"apiKeyHeader": []}, {"session": []}],
+            "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {
+                "200": {"description": "Goals written", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"written": {"type": "integer"}}}}}},
+                "400": {"description": "Bad lines, each with its number; nothing changed", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error"], "properties": {
+                        "error": {"type": "string"},
+                        "lines": {"type": "array", "items": {"type": "object", "properties": {
+                            "line": {"type": "integer"}, "reason": {"type": "string"}}}}}}}}},
+                "401": errors["401"].clone(),
+                "403": {"description": "Not an admin key, or a tenant outside the key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": errors["503"].clone(),
+            }
+        });
+    }
     for (path, method, public, summary) in ROUTES {
         let mut op = json!({"summary": summary, "responses": {"200": {"description": "OK"}}});
         match *path {
