@@ -23,23 +23,32 @@ LANGUAGE sql STABLE AS $$
       AND (p_de IS NULL OR g.mes >= date_trunc('month', p_de)::date)
       AND (p_ate IS NULL OR g.mes <= p_ate)
   ), ev AS (
+    -- one pass over the facts of the goals' tenants and months
     SELECT f.tenant, f.mes, f.idempreendimento, f.idtime, f.idcorretor, 1 AS u, f.valor_contrato AS v
-    FROM analytics.fato_vendas f WHERE f.tenant IN (SELECT tenant FROM m)
+    FROM analytics.fato_vendas f
+    WHERE f.tenant IN (SELECT tenant FROM m)
+      AND f.mes BETWEEN (SELECT min(mes) FROM m) AND (SELECT max(mes) FROM m)
     UNION ALL
     SELECT d.tenant, d.mes, d.idempreendimento, d.idtime, d.idcorretor, -1, -d.valor
-    FROM analytics.fato_distratos d WHERE d.tenant IN (SELECT tenant FROM m)
+    FROM analytics.fato_distratos d
+    WHERE d.tenant IN (SELECT tenant FROM m)
+      AND d.mes BETWEEN (SELECT min(mes) FROM m) AND (SELECT max(mes) FROM m)
+  ), r AS (
+    SELECT tenant, mes, 'empreendimento' AS escopo, idempreendimento AS id,
+           sum(u)::bigint AS u, sum(v) AS v
+    FROM ev GROUP BY tenant, mes, idempreendimento
+    UNION ALL
+    SELECT tenant, mes, 'time', idtime, sum(u)::bigint, sum(v) FROM ev GROUP BY tenant, mes, idtime
+    UNION ALL
+    SELECT tenant, mes, 'corretor', idcorretor, sum(u)::bigint, sum(v) FROM ev
+    GROUP BY tenant, mes, idcorretor
   )
   SELECT m.tenant, m.mes, m.escopo, m.id, m.unidades, m.valor,
          coalesce(r.u, 0), coalesce(r.v, 0),
          round(coalesce(r.u, 0) / nullif(m.unidades, 0)::numeric, 4),
          round(coalesce(r.v, 0) / nullif(m.valor, 0), 4)
   FROM m
-  LEFT JOIN LATERAL (
-    SELECT sum(ev.u)::bigint AS u, sum(ev.v) AS v FROM ev
-    WHERE ev.tenant = m.tenant AND ev.mes = m.mes
-      AND CASE m.escopo WHEN 'empreendimento' THEN ev.idempreendimento
-                        WHEN 'time' THEN ev.idtime ELSE ev.idcorretor END = m.id
-  ) r ON true
+  LEFT JOIN r ON r.tenant = m.tenant AND r.mes = m.mes AND r.escopo = m.escopo AND r.id = m.id
   ORDER BY m.tenant, m.mes, m.escopo, m.id
 $$;
 

@@ -101,6 +101,16 @@ pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> 
          SELECT v.tenant, v.natural_key, v.idreserva, v.data_venda + interval '60 days', v.idempreendimento, v.idunidade, v.idcorretor, v.valor_contrato,
                 (ARRAY['Desistência', 'Crédito negado', 'Mudança de cidade'])[1 + v.idreserva % 3], true, {book}
          FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 12 = 3 AND $2 > 0 AND $3 > 0"),
+        // A repasse for every other sale, at one of five stages; goals per development and month.
+        format!("INSERT INTO cvdw.repasses (tenant, natural_key, idrepasse, reserva, idempreendimento, situacao, idsituacao, valor_financiado, data_alteracao_status, data_venda, data_recurso_liberado, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.idempreendimento,
+                (ARRAY['Aguardando documentação', 'Análise de crédito', 'Contrato assinado', 'Cartório', 'Concluído'])[1 + v.idreserva % 5],
+                1 + v.idreserva % 5, round(v.valor_contrato * 0.7, 2), v.data_venda + make_interval(days => (10 + v.idreserva % 80)::int),
+                v.data_venda, CASE WHEN v.idreserva % 5 = 4 THEN (v.data_venda + interval '95 days')::date END, true, {book}
+         FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 2 = 0 AND $2 > 0 AND $3 > 0"),
+        "INSERT INTO etl.metas (tenant, mes, escopo, id, unidades, valor)
+         SELECT $1, m::date, 'empreendimento', e, 1 + $2 / ($3 * 48), 500000
+         FROM generate_series(1, $3) e, generate_series('2022-01-01'::date, '2025-12-01', interval '1 month') m".to_string(),
         format!("INSERT INTO cvdw.comissoes (tenant, natural_key, idcomissao, idreserva, corretor, valor_comissao, valor_pagamento, data_cad, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.corretor, round(v.valor_contrato * 0.05, 2),
                 CASE WHEN v.idreserva % 2 = 0 THEN round(v.valor_contrato * 0.05, 2) ELSE 0 END, v.data_venda, v.idreserva % 12 <> 3, {book}
