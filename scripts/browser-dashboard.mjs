@@ -76,9 +76,37 @@ try {
       etl_rows: document.querySelectorAll('#etl-linhas tr').length, cookie_visible: document.cookie,
       errors: window.__painel.erros };
   })()`);
+  // The cockpit: a period with comparisons, the people filters, then a preset.
+  const rerender = async (js, what) => {
+    await evaluate(`document.body.dataset.pronto = ''; { ${js}; } true`);
+    await waitFor(`document.body.dataset.pronto === '1'`, what);
+  };
+  const submit = `document.getElementById('filtros').requestSubmit()`;
+  await rerender(`document.getElementById('f-de').value = '2025-01-01'; document.getElementById('f-ate').value = '2025-03-31'; ${submit}`, 'a period');
+  const cockpit = await evaluate(`(() => ({
+    deltas: [...document.querySelectorAll('.kpi .delta')].map((d) => d.textContent),
+    estoque_rows: document.querySelectorAll('#estoque-linhas tr').length,
+    estoque_first: (document.querySelector('#estoque-linhas td.num') || {}).textContent || '',
+    reservas_rows: document.querySelectorAll('#reservas-linhas tr').length,
+    distratos_rows: document.querySelectorAll('#distratos-linhas tr').length,
+    repasses_rows: document.querySelectorAll('#repasses-linhas tr').length,
+    metas_rows: document.querySelectorAll('#metas-linhas tr').length,
+    motivo_chart: !!window.Chart.getChart(document.getElementById('g-dist-motivo')),
+  }))()`);
   const png = await send('Page.captureScreenshot', { format: 'png' });
   mkdirSync(dirname(shot), { recursive: true });
   writeFileSync(shot, Buffer.from(png.data, 'base64'));
+  await rerender(`document.getElementById('f-corretor').value = '3'; document.getElementById('f-time').value = '2'; document.getElementById('f-imob').value = '1'; ${submit}`, 'the people filters');
+  const presets = {};
+  for (const p of ['mes', 'mes-anterior', 'trimestre', 'ano', '12m']) {
+    await rerender(`const s = document.getElementById('f-preset'); s.value = '${p}'; s.dispatchEvent(new Event('change'))`, 'preset ' + p);
+    presets[p] = await evaluate(`[document.getElementById('f-de').value, document.getElementById('f-ate').value]`);
+  }
+  const presetsOk = Object.values(presets).every(([de, ate]) => /^\d{4}-\d{2}-01$/.test(de) && /^\d{4}-\d{2}-\d{2}$/.test(ate) && de < ate)
+    && presets.ano[0].endsWith('-01-01') && presets.ano[1].endsWith('-12-31');
+  Object.assign(seen, { cockpit, presets, presets_ok: presetsOk });
+  const cpng = await send('Page.captureScreenshot', { format: 'png' });
+  writeFileSync(shot.replace(/\.png$/, '-preset.png'), Buffer.from(cpng.data, 'base64'));
   // A phone-sized render too.
   await send('Emulation.setDeviceMetricsOverride', { width: 390, height: 844, deviceScaleFactor: 2, mobile: true });
   await sleep(500);
@@ -88,7 +116,10 @@ try {
   const out = Object.assign(seen, { mobile_overflow: mobile.overflow, problems });
   const ok = problems.length === 0 && seen.errors.length === 0 && seen.charts === seen.canvases && seen.canvases >= 8
     && seen.painted === seen.canvases && /^R\$\s?[\d.]+,\d{2}$/.test(seen.kpi_vgv.replace(/\u00a0/g, ' '))
-    && /^\d{2}\/\d{2}\/\d{4}$/.test(seen.first_sale_date) && seen.etl_rows > 0 && seen.cookie_visible === '' && !mobile.overflow;
+    && /^\d{2}\/\d{2}\/\d{4}$/.test(seen.first_sale_date) && seen.etl_rows > 0 && seen.cookie_visible === '' && !mobile.overflow
+    && seen.cockpit.deltas.length === 8 && seen.cockpit.deltas.every((d) => d.includes('vs período anterior'))
+    && seen.cockpit.deltas.some((d) => /[▲▼] [\d,]+%/.test(d)) && seen.cockpit.estoque_rows > 0
+    && seen.cockpit.reservas_rows > 0 && seen.cockpit.distratos_rows > 0 && seen.cockpit.repasses_rows > 0 && seen.cockpit.motivo_chart && presetsOk;
   finish(ok ? 0 : 1, JSON.stringify(out));
 } catch (e) {
   finish(1, JSON.stringify({ fatal: String(e && e.stack || e) }));

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod demo;
 pub mod extract;
 pub mod load;
+pub mod metas;
 pub mod pg_local;
 pub mod progress;
 pub mod serve;

@@ -2,7 +2,7 @@
 //! simulator); see `cvdw --help`.
 
 use clap::{Parser, Subcommand};
-use cvdw_cli::{bench, demo, extract, load, serve, simulate};
+use cvdw_cli::{bench, demo, extract, load, metas, serve, simulate};
 
 #[derive(Parser)]
 #[command(
@@ -33,6 +33,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Benchmarks; each ends with a `RESULT <name> ...` line.
     Bench(bench::BenchArgs),
+    /// Monthly sales goals: `cvdw metas import metas.csv`.
+    Metas(metas::MetasArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,6 +52,7 @@ fn main() -> anyhow::Result<()> {
             Command::Replay(args) => load::replay(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Metas(args) => metas::run(args).await,
         }
     })
 }

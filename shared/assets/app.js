@@ -40,7 +40,42 @@
     if ($('f-emp').value) f.empreendimento = $('f-emp').value;
     if ($('f-de').value) f.de = $('f-de').value;
     if ($('f-ate').value) f.ate = $('f-ate').value;
+    if ($('f-corretor').value) f.corretor = $('f-corretor').value;
+    if ($('f-time').value) f.time = $('f-time').value;
+    if ($('f-imob').value) f.imobiliaria = $('f-imob').value;
     return f;
+  }
+
+  // Each endpoint takes only its own filters (the api answers 400 to the others, see
+  // /openapi.json): the sales charts take the period and development; the cockpit the rest.
+  const PERIODO = ['tenant', 'de', 'ate', 'empreendimento'];
+  const so = (f, aceitos) => Object.fromEntries(Object.entries(f).filter(([k]) => aceitos.includes(k)));
+
+  // Dates as YYYY-MM-DD in local time (the pickers' format).
+  const iso = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0');
+  const dia = (s) => { const [a, m, d] = s.split('-').map(Number); return new Date(a, m - 1, d); };
+  // The presets: whole calendar periods around today.
+  function preset(nome, hoje) {
+    const a = hoje.getFullYear(); const m = hoje.getMonth();
+    const fim = (ano, mes) => new Date(ano, mes + 1, 0);
+    switch (nome) {
+      case 'mes': return [new Date(a, m, 1), fim(a, m)];
+      case 'mes-anterior': return [new Date(a, m - 1, 1), fim(a, m - 1)];
+      case 'trimestre': { const t = m - (m % 3); return [new Date(a, t, 1), fim(a, t + 2)]; }
+      case 'ano': return [new Date(a, 0, 1), new Date(a, 11, 31)];
+      case '12m': return [new Date(a, m - 11, 1), fim(a, m)];
+      default: return null;
+    }
+  }
+  // The previous period of equal length, and the same period a year before.
+  function comparacoes(de, ate) {
+    if (!de || !ate) return null;
+    const d0 = dia(de); const d1 = dia(ate);
+    const dias = Math.round((d1 - d0) / 86400000);
+    const antFim = new Date(d0.getFullYear(), d0.getMonth(), d0.getDate() - 1);
+    const antIni = new Date(antFim.getFullYear(), antFim.getMonth(), antFim.getDate() - dias);
+    const menosUmAno = (d) => { const x = new Date(d.getFullYear() - 1, d.getMonth(), d.getDate()); return x.getMonth() === d.getMonth() ? x : new Date(d.getFullYear() - 1, d.getMonth() + 1, 0); };
+    return { anterior: { de: iso(antIni), ate: iso(antFim) }, anoAnterior: { de: iso(menosUmAno(d0)), ate: iso(menosUmAno(d1)) } };
   }
 
   function grafico(id, config) {
@@ -75,6 +110,35 @@
     sel.value = atual;
   }
 
+  // Card fields and how their deltas are compared.
+  const CARTOES = [['k-liq-u', 'liquidas_unidades'], ['k-liq-v', 'liquidas_valor'], ['k-vgv', 'vgv'], ['k-ticket', 'ticket_medio'],
+    ['k-dist', 'distratos_unidades'], ['k-com', 'comissao_valor'], ['k-vso', 'vso'], ['k-pro', 'prosoluto_valor']];
+  function variacao(atual, base) {
+    if (base === null || base === undefined || atual === null || atual === undefined || Number(base) === 0) return '<span>–</span>';
+    const v = (Number(atual) - Number(base)) / Math.abs(Number(base));
+    return '<span class="' + (v >= 0 ? 'sobe' : 'desce') + '">' + (v >= 0 ? '▲ ' : '▼ ') + pct.format(Math.abs(v)) + '</span>';
+  }
+  function deltas(k, anterior, anoAnterior) {
+    for (const [id, campo] of CARTOES) {
+      const cartao = $(id).parentElement;
+      let d = cartao.querySelector('.delta');
+      if (!d) { d = document.createElement('small'); d.className = 'delta'; cartao.appendChild(d); }
+      d.innerHTML = anterior
+        ? variacao(k[campo], (anterior[0] || {})[campo]) + ' vs período anterior · ' + variacao(k[campo], (anoAnterior[0] || {})[campo]) + ' vs ano anterior'
+        : 'Escolha um período (de e até) para comparar';
+    }
+  }
+
+  function linhas(corpo, rows, celulas, numericas, vazio) {
+    const tb = $(corpo); tb.innerHTML = '';
+    for (const r of rows) {
+      const tr = document.createElement('tr');
+      celulas(r).forEach((c, i) => { const td = document.createElement('td'); td.textContent = c ?? '–'; if (numericas.includes(i)) td.className = 'num'; tr.appendChild(td); });
+      tb.appendChild(tr);
+    }
+    if (!rows.length) tb.innerHTML = '<tr><td colspan="' + (numericas.length + 2) + '">' + vazio + '</td></tr>';
+  }
+
   function kpis(rows) {
     const k = rows[0] || {};
     $('k-liq-u').textContent = inteiro.format(num(k.liquidas_unidades));
@@ -104,16 +168,47 @@
     const f = filtros();
     const txt = (f.de ? dataBR(f.de) : 'início') + ' a ' + (f.ate ? dataBR(f.ate) : 'hoje');
     $('periodo').textContent = 'Período: ' + txt + (f.tenant ? ' · conta ' + f.tenant : '');
-    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab] = await Promise.all([
-      api('/api/kpis', f), api('/api/vendas-mensais', f), api('/api/ano-atual-vs-passado', f),
-      api('/api/vendas-empreendimentos', f), api('/api/vendas-corretores', f), api('/api/vendas-times', f),
-      api('/api/vso-mensal', f), api('/api/prosoluto', f),
+    const fp = so(f, PERIODO);
+    const comp = comparacoes(f.de, f.ate);
+    const base = so(f, ['tenant', 'empreendimento']);
+    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas] = await Promise.all([
+      api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
+      api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
+      api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
       // The ETL status needs an admin key, and a key of several tenants pages the table per
       // tenant (400 without one): a viewer's dashboard shows those two empty, not broken.
       api('/api/etl/status', f.tenant ? { tenant: f.tenant } : {}).catch(() => ({ rows: [] })),
-      api('/api/tabela-geral', Object.assign({ per_page: 20 }, f)).catch(() => ({ rows: [], total: 0 })),
+      api('/api/tabela-geral', Object.assign({ per_page: 20 }, fp)).catch(() => ({ rows: [], total: 0 })),
+      comp ? api('/api/kpis', Object.assign({}, base, comp.anterior)) : null,
+      comp ? api('/api/kpis', Object.assign({}, base, comp.anoAnterior)) : null,
+      api('/api/estoque', so(f, ['tenant', 'empreendimento', 'ate'])),
+      api('/api/reservas-em-andamento', so(f, ['tenant', 'empreendimento', 'ate', 'corretor', 'time', 'imobiliaria'])),
+      api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
+      api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
+      api('/api/metas', so(f, ['tenant', 'de', 'ate'])),
     ]);
     kpis(k.rows);
+    deltas(k.rows[0] || {}, kAnt && kAnt.rows, kAno && kAno.rows);
+
+    linhas('estoque-linhas', estoque.rows, (r) => [r.empreendimento || ('#' + r.idempreendimento), r.tipologia, inteiro.format(num(r.disponiveis)),
+      inteiro.format(num(r.reservadas)), inteiro.format(num(r.bloqueadas)), brl.format(num(r.vgv_estoque)),
+      r.meses_de_estoque === null ? '–' : Number(r.meses_de_estoque).toFixed(1).replace('.', ',')], [2, 3, 4, 5, 6], 'Sem unidades.');
+    linhas('reservas-linhas', reservas.rows, (r) => [r.situacao, r.faixa_idade, inteiro.format(num(r.reservas)), brl.format(num(r.valor)),
+      Number(r.idade_media_dias).toFixed(1).replace('.', ',')], [2, 3, 4], 'Nenhuma reserva em andamento.');
+    const progresso = (v) => (v === null || v === undefined ? '–' : pct.format(v));
+    linhas('metas-linhas', metas.rows, (r) => [mesBR(r.mes), r.escopo + ' #' + r.id, inteiro.format(num(r.meta_unidades)),
+      inteiro.format(num(r.realizado_unidades)), progresso(r.progresso_unidades), brl.format(num(r.meta_valor)),
+      brl.format(num(r.realizado_valor)), progresso(r.progresso_valor)], [2, 3, 4, 5, 6, 7], 'Nenhuma meta no período (cvdw metas import).');
+    const dias = (v) => (v === null || v === undefined ? '–' : Number(v).toFixed(0));
+    linhas('repasses-linhas', repasses.rows, (r) => [r.situacao, inteiro.format(num(r.itens)), brl.format(num(r.valor)),
+      dias(r.dias_mediana_na_etapa), inteiro.format(num(r.parados)), dias(r.dias_mediana_venda_repasse)], [1, 2, 3, 4, 5], 'Nenhum repasse.');
+    const porEmp = distratos.rows.filter((r) => r.dimensao === 'empreendimento');
+    linhas('distratos-linhas', porEmp, (r) => [r.nome || ('#' + r.id), inteiro.format(num(r.vendas)), inteiro.format(num(r.distratos)),
+      r.taxa === null ? '–' : pct.format(r.taxa), r.dias_mediana === null ? '–' : inteiro.format(r.dias_mediana)], [1, 2, 3, 4], 'Sem vendas no período.');
+    const motivos = distratos.rows.filter((r) => r.dimensao === 'motivo');
+    grafico('g-dist-motivo', { type: 'bar', data: { labels: motivos.map((r) => r.nome), datasets: [
+      { label: 'Distratos', data: motivos.map((r) => num(r.distratos)), backgroundColor: '#c62828' },
+    ] }, options: { indexAxis: 'y', plugins: { legend: { display: false } } } });
 
     const m = porMes(mensal.rows, ['vendas_unidades', 'distratos_unidades', 'liquidas_unidades', 'liquidas_valor']);
     grafico('g-mensal', { type: 'bar', data: { labels: m.map((x) => mesBR(x[0])), datasets: [
@@ -185,7 +280,7 @@
         .forEach((c, i) => { const td = document.createElement('td'); td.textContent = c ?? '–'; if (i === 5) td.className = 'num'; tr.appendChild(td); });
       vl.appendChild(tr);
     }
-    $('csv-link').href = '/api/tabela-geral?' + new URLSearchParams(Object.assign({ format: 'csv', per_page: 500 }, f));
+    $('csv-link').href = '/api/tabela-geral?' + new URLSearchParams(Object.assign({ format: 'csv' }, fp));
     window.__painel.pronto = true;
     window.__painel.graficos = Object.keys(estado.graficos).length;
     document.body.dataset.pronto = '1';
@@ -210,6 +305,11 @@
       if (r.status === 204) { $('chave').value = ''; iniciar().catch(falha); } else { $('login-erro').textContent = 'Chave inválida.'; }
     });
     $('filtros').addEventListener('submit', (ev) => { ev.preventDefault(); atualizar().catch(falha); });
+    $('f-preset').addEventListener('change', () => {
+      const p = preset($('f-preset').value, new Date());
+      if (p) { $('f-de').value = iso(p[0]); $('f-ate').value = iso(p[1]); atualizar().catch(falha); }
+    });
+    for (const id of ['f-de', 'f-ate']) $(id).addEventListener('input', () => { $('f-preset').value = ''; });
     $('f-tenant').addEventListener('change', () => { carregarEmpreendimentos().then(atualizar).catch(falha); });
     $('sair').addEventListener('click', async () => { await fetch('/logout', { method: 'POST', credentials: 'same-origin' }); mostrarLogin(); });
     iniciar().catch(falha);

@@ -106,6 +106,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0010_row_identity_and_evidence.sql"),
     },
     Migration {
+        version: 11,
+        name: "0011_metas.sql",
+        sql: include_str!("../../migrations/0011_metas.sql"),
+    },
+    Migration {
         version: 100,
         name: "0100_analytics.sql",
         sql: include_str!("../../migrations/0100_analytics.sql"),
@@ -124,6 +129,26 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 103,
         name: "0103_analytics_metric_fixes.sql",
         sql: include_str!("../../migrations/0103_analytics_metric_fixes.sql"),
+    },
+    Migration {
+        version: 104,
+        name: "0104_analytics_estoque_reservas.sql",
+        sql: include_str!("../../migrations/0104_analytics_estoque_reservas.sql"),
+    },
+    Migration {
+        version: 105,
+        name: "0105_analytics_distratos.sql",
+        sql: include_str!("../../migrations/0105_analytics_distratos.sql"),
+    },
+    Migration {
+        version: 106,
+        name: "0106_analytics_repasses.sql",
+        sql: include_str!("../../migrations/0106_analytics_repasses.sql"),
+    },
+    Migration {
+        version: 107,
+        name: "0107_analytics_metas.sql",
+        sql: include_str!("../../migrations/0107_analytics_metas.sql"),
     },
 ];
 

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use shared::analytics::{self, Filters, Page, Source, METRICS};
+use shared::analytics::{self, Filter, Filters, Page, METRICS};
 use shared::db::{self, DbConfig};
 use tokio_postgres::types::ToSql;
 
@@ -61,15 +61,19 @@ pub struct Args {
 const TENANT: &str = "bench";
 /// API and SQL runs alternate in this many rounds per endpoint.
 const ROUNDS: usize = 5;
-const KEY: &str = "bench-key";
+/// The server refuses keys under 32 characters (128 bits as hex).
+const KEY: &str = "bench-key-0123456789abcdef0123456789abcdef";
 
 /// Fill the database with `n` sales in SQL (deterministic).
 pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> {
     let emps: i32 = 40;
     let book = "'{}'::jsonb, 'r1', 'r1', now(), 'r1', 1, 'bench'";
     let stmts: Vec<String> = vec![
-        format!("INSERT INTO cvdw.unidades (tenant, natural_key, idunidade, idempreendimento, nome_empreendimento, situacao_bloqueada, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
-         SELECT $1, g::text, g, 1 + g % $3, 'Residencial ' || (1 + g % $3), g % 97 = 5, {book}
+        // Units 1..n are the sales' (held by them), the tenth beyond is the stock.
+        format!("INSERT INTO cvdw.unidades (tenant, natural_key, idunidade, idempreendimento, nome_empreendimento, situacao_bloqueada, tipologia, valor, situacao_para_venda, situacao_vendida, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, g::text, g, 1 + g % $3, 'Residencial ' || (1 + g % $3), g % 97 = 5,
+                (ARRAY['Studio', '2 quartos', '3 quartos'])[1 + g % 3], 250000 + (g % 500) * 1000,
+                (g > $2)::int, CASE WHEN g <= $2 THEN g END, {book}
          FROM generate_series(1, ($2 * 11 / 10)::int) g"),
         format!("INSERT INTO cvdw.objects (tenant, object, natural_key, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT $1, 'unidades_precos', g || '_1',
@@ -92,10 +96,21 @@ pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> 
         format!("INSERT INTO cvdw.vendas (tenant, natural_key, idreserva, data_venda, valor_contrato, idcorretor, corretor, idempreendimento, empreendimento, idunidade, unidade, cliente, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT r.tenant, r.natural_key, r.idreserva, r.data_cad + interval '3 days', r.valor_contrato, r.idcorretor, r.corretor,
                 r.idempreendimento, r.empreendimento, r.idunidade, 'APTO ' || r.idunidade, 'Cliente ' || r.idreserva, r.idreserva % 211 <> 7, {book}
-         FROM cvdw.reservas r WHERE r.tenant = $1 AND $2 > 0 AND $3 > 0"),
-        format!("INSERT INTO cvdw.distratos (tenant, natural_key, idreserva, situacao_data, idempreendimento, idunidade, idcorretor, valor_contrato, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
-         SELECT v.tenant, v.natural_key, v.idreserva, v.data_venda + interval '60 days', v.idempreendimento, v.idunidade, v.idcorretor, v.valor_contrato, true, {book}
+         FROM cvdw.reservas r WHERE r.tenant = $1 AND r.idreserva % 50 <> 11 AND $2 > 0 AND $3 > 0"),
+        format!("INSERT INTO cvdw.distratos (tenant, natural_key, idreserva, situacao_data, idempreendimento, idunidade, idcorretor, valor_contrato, motivo_distrato, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT v.tenant, v.natural_key, v.idreserva, v.data_venda + interval '60 days', v.idempreendimento, v.idunidade, v.idcorretor, v.valor_contrato,
+                (ARRAY['Desistência', 'Crédito negado', 'Mudança de cidade'])[1 + v.idreserva % 3], true, {book}
          FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 12 = 3 AND $2 > 0 AND $3 > 0"),
+        // A repasse for every other sale, at one of five stages; goals per development and month.
+        format!("INSERT INTO cvdw.repasses (tenant, natural_key, idrepasse, reserva, idempreendimento, situacao, idsituacao, valor_financiado, data_alteracao_status, data_venda, data_recurso_liberado, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.idempreendimento,
+                (ARRAY['Aguardando documentação', 'Análise de crédito', 'Contrato assinado', 'Cartório', 'Concluído'])[1 + v.idreserva % 5],
+                1 + v.idreserva % 5, round(v.valor_contrato * 0.7, 2), v.data_venda + make_interval(days => (10 + v.idreserva % 80)::int),
+                v.data_venda, CASE WHEN v.idreserva % 5 = 4 THEN (v.data_venda + interval '95 days')::date END, true, {book}
+         FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 2 = 0 AND $2 > 0 AND $3 > 0"),
+        "INSERT INTO etl.metas (tenant, mes, escopo, id, unidades, valor)
+         SELECT $1, m::date, 'empreendimento', e, 1 + $2 / ($3 * 48), 500000
+         FROM generate_series(1, $3) e, generate_series('2022-01-01'::date, '2025-12-01', interval '1 month') m".to_string(),
         format!("INSERT INTO cvdw.comissoes (tenant, natural_key, idcomissao, idreserva, corretor, valor_comissao, valor_pagamento, data_cad, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.corretor, round(v.valor_contrato * 0.05, 2),
                 CASE WHEN v.idreserva % 2 = 0 THEN round(v.valor_contrato * 0.05, 2) ELSE 0 END, v.data_venda, v.idreserva % 12 <> 3, {book}
@@ -240,8 +255,6 @@ async fn bench(args: &Args, config: &DbConfig) -> anyhow::Result<()> {
         clients.push(client);
     }
     let clients = Arc::new(clients);
-    // A typical dashboard request: one tenant, one year.
-    let filters = Filters::parse(Some(TENANT), Some("2024-01-01"), Some("2024-12-31"), None)?;
     let page = Page::default();
     println!(
         "{:<24} {:>9} {:>9} {:>9} {:>9} {:>7}",
@@ -249,10 +262,16 @@ async fn bench(args: &Args, config: &DbConfig) -> anyhow::Result<()> {
     );
     let mut worst: f64 = 0.0;
     for m in METRICS {
-        let qs = match m.source {
-            Source::EtlStatus => format!("tenant={TENANT}"),
-            _ => format!("tenant={TENANT}&de=2024-01-01&ate=2024-12-31"),
-        };
+        // A typical dashboard request: one tenant, one year, as far as the endpoint takes them.
+        let de = m.filters.contains(&Filter::De).then_some("2024-01-01");
+        let ate = m.filters.contains(&Filter::Ate).then_some("2024-12-31");
+        let mut qs = format!("tenant={TENANT}");
+        for (name, value) in [("de", de), ("ate", ate)] {
+            if let Some(v) = value {
+                qs += &format!("&{name}={v}");
+            }
+        }
+        let filters = Filters::parse(Some(TENANT), de, ate, None)?;
         let api_url = format!("http://{addr}/api/{}?{qs}", m.path);
         // Warm both paths (catalogue caches, every connection open).
         let get = {

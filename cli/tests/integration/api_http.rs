@@ -503,6 +503,11 @@ async fn openapi_documents_every_route_and_every_route_is_documented() {
                 "post" => c
                     .post(format!("http://{addr}{p}"))
                     .json(&serde_json::json!({"key": KEY})),
+                // A metas file with its header only: valid, and writes nothing.
+                "put" => c
+                    .put(format!("http://{addr}{p}"))
+                    .header("content-type", "text/csv")
+                    .body("tenant;mes;escopo;id;unidades;valor\n"),
                 m => panic!("{p}: unexpected method {m}"),
             };
             let status = req.bearer_auth(KEY).send().await.unwrap().status();

@@ -1,6 +1,10 @@
 //! A real browser: headless Chromium loads the dashboard from a local server with demo data,
-//! logs in through the page, and must find every chart drawn with no console error. Screenshots
-//! (desktop and phone) land in `<target>/browser/`.
+//! logs in through the page, and must find every chart drawn with no console error; then the
+//! cockpit: a period whose KPI cards show their deltas, the goals, stock, open reservations,
+//! repasses and distratos sections, the broker/team/agency filters, and every period preset (each request
+//! sends only the filters its endpoint takes: a 400 would be a console error). Screenshots
+//! (desktop, after a preset, and phone at 390 px, which must not overflow) land in
+//! `<target>/browser/`.
 //!
 //! Driven by `scripts/browser-dashboard.mjs` over the DevTools protocol (Node's built-in
 //! WebSocket, no npm packages). Skipped with a message when Chromium or Node is missing — except
@@ -70,7 +74,10 @@ async fn dashboard_renders_in_headless_chromium() {
     );
     let seen: serde_json::Value =
         serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
-    assert!(seen["charts"].as_u64().unwrap() >= 8);
+    assert!(seen["charts"].as_u64().unwrap() >= 9);
+    assert_eq!(seen["presets_ok"], true, "{}", seen["presets"]);
+    assert!(seen["cockpit"]["estoque_rows"].as_u64().unwrap() > 0);
+    assert!(seen["cockpit"]["metas_rows"].as_u64().unwrap() > 0);
     assert_eq!(seen["problems"].as_array().unwrap().len(), 0);
     db.drop().await;
 }

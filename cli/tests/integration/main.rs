@@ -28,6 +28,9 @@ mod row_identity;
 mod api_http;
 mod api_scope;
 mod api_views;
+mod api_cockpit;
+mod api_export;
+mod api_metas;
 mod browser_dashboard;
 
 // Security at the edges.

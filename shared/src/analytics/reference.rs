@@ -2,8 +2,12 @@
 //! ground truth), for one tenant. It shares nothing with the SQL but the definitions, so a
 //! test that finds both equal checks the views. Money is in centavos (i64), exact.
 
-use super::*;
+use chrono::{Datelike, NaiveDate};
 use own_parse::{cents_of, datetime_of, flag_of, int_of};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+pub mod cockpit;
 
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
@@ -162,6 +166,27 @@ pub struct Comissoes {
     pub pago: i64,
 }
 
+/// A counted venda: its day and who and what it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendaRef {
+    pub data: NaiveDate,
+    pub empreendimento: Option<i64>,
+    pub corretor: Option<i64>,
+    pub time: Option<i64>,
+}
+
+/// A counted distrato: its day, the cancelled sale's day (if that sale counts), its motive
+/// (blank → `Sem motivo`) and who and what it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistratoRef {
+    pub data: NaiveDate,
+    pub data_venda: Option<NaiveDate>,
+    pub motivo: String,
+    pub empreendimento: Option<i64>,
+    pub corretor: Option<i64>,
+    pub time: Option<i64>,
+}
+
 /// Everything the views show, for one tenant, with no filter.
 #[derive(Debug, Clone, Default)]
 pub struct Reference {
@@ -177,6 +202,10 @@ pub struct Reference {
     pub time_dos_integrantes: i64,
     /// Every counted venda (+1) and distrato (−1): its date and development.
     pub eventos: Vec<(NaiveDate, Option<i64>, i64)>,
+    /// Every counted venda, with what the cockpit filters and groups it by.
+    pub vendas_detalhe: Vec<VendaRef>,
+    /// Every counted distrato, likewise.
+    pub distratos_detalhe: Vec<DistratoRef>,
     /// Counted vendas that a counted distrato cancelled (a distrato of a sale that does not
     /// count, e.g. one without `data_venda`, still counts as a distrato).
     pub vendas_distratadas: i64,
@@ -325,6 +354,12 @@ pub fn compute(src: &Source) -> Reference {
         .map(|(i, s)| (s.idreserva, i))
         .collect();
     for s in &sales {
+        r.vendas_detalhe.push(VendaRef {
+            data: s.data.date(),
+            empreendimento: s.emp,
+            corretor: s.corretor,
+            time: s.time,
+        });
         r.eventos.push((s.data.date(), s.emp, 1));
         let m = month(s.data.date());
         for e in [
@@ -368,6 +403,22 @@ pub fn compute(src: &Source) -> Reference {
         }
         dist.push((m, emp));
         r.eventos.push((data.date(), emp, -1));
+        let motivo = match d
+            .get("motivo_distrato")
+            .and_then(Value::as_str)
+            .map(str::trim)
+        {
+            Some(text) if !text.is_empty() => text.to_string(),
+            _ => "Sem motivo".to_string(),
+        };
+        r.distratos_detalhe.push(DistratoRef {
+            data: data.date(),
+            data_venda: sale.map(|s| s.data.date()),
+            motivo,
+            empreendimento: emp,
+            corretor,
+            time,
+        });
     }
     r.vendas_distratadas = distratadas.len() as i64;
     // Commissions, by the reservation's broker.

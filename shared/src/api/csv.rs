@@ -16,28 +16,83 @@ use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use crate::analytics::{ColType, Metric};
+use crate::analytics::{ColType, Column, Metric};
+
+/// The UTF-8 byte order mark Excel needs to read the file as UTF-8.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
+/// Writes a metric's CSV a row at a time into a buffer the caller empties with
+/// [`Encoder::take`], so an export of any size is sent in chunks and never held whole. Quoting
+/// (`;`, `"`, CR, LF: the field in `"`, its `"` doubled) is the `csv` crate's; the cell text
+/// (pt-BR numbers and dates, the formula guard) is ours ([`cell`]).
+pub struct Encoder {
+    writer: ::csv::Writer<Vec<u8>>,
+    columns: &'static [Column],
+}
+
+impl Encoder {
+    /// A new document: the BOM and the header row (the JSON field names).
+    pub fn new(metric: &Metric) -> Self {
+        let mut start = Vec::with_capacity(16 * 1024);
+        start.extend_from_slice(BOM);
+        let mut writer = writer(start);
+        // Writing into a Vec cannot fail; an error here would only be a bug in the writer.
+        let _ = writer.write_record(metric.columns.iter().map(|c| c.name));
+        Self {
+            writer,
+            columns: metric.columns,
+        }
+    }
+
+    /// One row (a JSON object as PostgreSQL wrote it); missing fields are empty cells.
+    pub fn row(&mut self, row: &Map<String, Value>) {
+        let cells = self
+            .columns
+            .iter()
+            .map(|c| cell(c.ty, row.get(c.name).unwrap_or(&Value::Null)));
+        let _ = self.writer.write_record(cells);
+    }
+
+    /// One row given as PostgreSQL's JSON text; text that is not an object is an empty row.
+    pub fn row_text(&mut self, json: &str) {
+        match serde_json::from_str(json) {
+            Ok(Value::Object(row)) => self.row(&row),
+            _ => self.row(&Map::new()),
+        }
+    }
+
+    /// The bytes written since the last call (at least the rows passed since then).
+    pub fn take(&mut self) -> Vec<u8> {
+        let full = std::mem::replace(&mut self.writer, writer(Vec::with_capacity(16 * 1024)));
+        // Only a failed flush fails, and flushing into a Vec cannot fail.
+        full.into_inner().unwrap_or_default()
+    }
+
+    /// Bytes waiting in the buffer (whether a chunk is worth sending yet).
+    pub fn buffered(&self) -> usize {
+        self.writer.get_ref().len()
+    }
+}
+
+/// Our dialect: `;`, CRLF, fields quoted only when they hold `;`, `"`, CR or LF.
+fn writer(into: Vec<u8>) -> ::csv::Writer<Vec<u8>> {
+    ::csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(::csv::Terminator::CRLF)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .from_writer(into)
+}
 
 /// The CSV body of a metric's rows.
 pub fn render(metric: &Metric, rows: &[Map<String, Value>]) -> String {
-    let mut out = String::with_capacity(64 + rows.len() * 96);
-    out.push('\u{feff}');
-    let header: Vec<&str> = metric.columns.iter().map(|c| c.name).collect();
-    out.push_str(&header.join(";"));
-    out.push_str("\r\n");
+    let mut encoder = Encoder::new(metric);
     for row in rows {
-        for (i, c) in metric.columns.iter().enumerate() {
-            if i > 0 {
-                out.push(';');
-            }
-            out.push_str(&cell(c.ty, row.get(c.name).unwrap_or(&Value::Null)));
-        }
-        out.push_str("\r\n");
+        encoder.row(row);
     }
-    out
+    String::from_utf8_lossy(&encoder.take()).into_owned()
 }
 
-/// One cell, formatted for pt-BR.
+/// One cell's text, formatted for pt-BR (unquoted: quoting is the writer's).
 pub fn cell(ty: ColType, v: &Value) -> String {
     match v {
         Value::Null => String::new(),
@@ -57,12 +112,12 @@ pub fn cell(ty: ColType, v: &Value) -> String {
             _ => n.to_string().replace('.', ","),
         },
         Value::String(s) => match ty {
-            ColType::Date => br_date(s).unwrap_or_else(|| quote(s)),
-            ColType::Timestamp => br_timestamp(s).unwrap_or_else(|| quote(s)),
-            _ => quote(s),
+            ColType::Date => br_date(s).unwrap_or_else(|| guard(s)),
+            ColType::Timestamp => br_timestamp(s).unwrap_or_else(|| guard(s)),
+            _ => guard(s),
         },
         Value::Bool(b) => if *b { "Sim" } else { "Não" }.to_string(),
-        other => quote(&other.to_string()),
+        other => guard(&other.to_string()),
     }
 }
 
@@ -80,23 +135,16 @@ fn br_timestamp(s: &str) -> Option<String> {
     )
 }
 
-fn quote(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// Text that Excel would run as a formula gets a leading `'`.
+fn guard(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
-    };
-    if s.contains([';', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
-/// The HTTP response: `text/csv; charset=utf-8`, downloaded as `<metric>.csv`.
-pub fn response(metric: &Metric, rows: &[Map<String, Value>]) -> Response {
-    let body = render(metric, rows);
-    let mut r = body.into_response();
+fn csv_headers(r: &mut Response, metric: &Metric) {
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
@@ -105,6 +153,22 @@ pub fn response(metric: &Metric, rows: &[Map<String, Value>]) -> Response {
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\"")) {
         r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
+}
+
+/// A streamed CSV response (`super::export`): the body is sent as its chunks come.
+pub fn streamed(
+    metric: &Metric,
+    chunks: impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static,
+) -> Response {
+    let mut r = axum::body::Body::from_stream(chunks).into_response();
+    csv_headers(&mut r, metric);
+    r
+}
+
+/// The HTTP response: `text/csv; charset=utf-8`, downloaded as `<metric>.csv`.
+pub fn response(metric: &Metric, rows: &[Map<String, Value>]) -> Response {
+    let mut r = render(metric, rows).into_response();
+    csv_headers(&mut r, metric);
     r
 }
 
@@ -112,6 +176,20 @@ pub fn response(metric: &Metric, rows: &[Map<String, Value>]) -> Response {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A text cell as it lands in the document: the `tenant` of a `tabela-geral` row whose
+    /// other cells are empty (so the line is the cell and then only `;`).
+    fn one_cell(v: &Value) -> String {
+        let m = crate::analytics::metric("tabela-geral").unwrap();
+        let mut row = Map::new();
+        row.insert("tenant".into(), v.clone());
+        let doc = render(m, &[row]);
+        let (_, line) = doc.split_once("\r\n").unwrap();
+        line.strip_suffix("\r\n")
+            .unwrap()
+            .trim_end_matches(';')
+            .to_string()
+    }
 
     #[test]
     fn cells_are_pt_br() {
@@ -124,10 +202,7 @@ mod tests {
             cell(ColType::Timestamp, &json!("2025-03-01T10:20:30.5+00:00")),
             "01/03/2025 10:20:30"
         );
-        assert_eq!(
-            cell(ColType::Text, &json!("a;b \"c\"")),
-            "\"a;b \"\"c\"\"\""
-        );
+        assert_eq!(one_cell(&json!("a;b \"c\"")), "\"a;b \"\"c\"\"\"");
         assert_eq!(
             cell(ColType::Text, &json!("=HYPERLINK(1)")),
             "'=HYPERLINK(1)"
@@ -147,7 +222,7 @@ mod tests {
             ("\r=1+1", "\"'\r=1+1\""),
             ("Ana Souza", "Ana Souza"),
         ] {
-            assert_eq!(cell(ColType::Text, &json!(text)), expected, "{text:?}");
+            assert_eq!(one_cell(&json!(text)), expected, "{text:?}");
         }
     }
 

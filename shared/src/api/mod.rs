@@ -36,8 +36,10 @@ pub mod access_log;
 pub mod auth;
 pub mod csv;
 pub mod dashboard;
+pub mod export;
 pub mod keys;
 pub mod lambda;
+pub mod metas;
 pub mod openapi;
 pub mod scope;
 pub mod session;
@@ -402,6 +404,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             ),
         );
     }
+    // Goals are read through the `metas` metric (GET) and replaced here (PUT).
+    api = api.route("/api/metas", axum::routing::put(metas::put));
     let api = api.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_auth,
@@ -437,7 +441,7 @@ async fn common_headers(mut r: Response) -> Response {
     r
 }
 
-fn no_store(h: &mut HeaderMap) {
+pub(crate) fn no_store(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
@@ -492,6 +496,8 @@ pub struct Params {
     pub filters: Filters,
     pub page: Page,
     pub format: Format,
+    /// A CSV without `page`/`per_page`: every row, streamed ([`export`]).
+    pub all_rows: bool,
 }
 
 /// Validate a request's query string for a metric (or, with `metric = None`, for the
@@ -502,11 +508,9 @@ pub fn parse_params(
     accept: Option<&str>,
 ) -> Result<Params, BadParam> {
     let paged = metric.is_some_and(|m| m.source == Source::Paged);
-    let tenant_only = metric.is_none_or(|m| m.source == Source::EtlStatus);
-    let mut allowed: Vec<&str> = vec!["tenant", "format"];
-    if !tenant_only {
-        allowed.extend(["de", "ate", "empreendimento"]);
-    }
+    let takes: &[analytics::Filter] = metric.map_or(&[analytics::Filter::Tenant], |m| m.filters);
+    let mut allowed: Vec<&str> = takes.iter().map(|f| f.name()).collect();
+    allowed.push("format");
     if paged {
         allowed.extend(["page", "per_page"]);
     }
@@ -538,7 +542,9 @@ pub fn parse_params(
         seen.push((k.as_str(), v.as_str()));
     }
     let get = |name: &str| seen.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?;
+    let filters = Filters::parse(get("tenant"), get("de"), get("ate"), get("empreendimento"))?
+        .with_people(get("corretor"), get("time"), get("imobiliaria"))?
+        .with_dias(get("dias"))?;
     let page = Page::parse(get("page"), get("per_page"))?;
     let format = match get("format").map(str::trim) {
         Some("csv") => Format::Csv,
@@ -557,10 +563,12 @@ pub fn parse_params(
             }
         }
     };
+    let all_rows = format == Format::Csv && get("page").is_none() && get("per_page").is_none();
     Ok(Params {
         filters,
         page,
         format,
+        all_rows,
     })
 }
 
@@ -584,6 +592,13 @@ async fn metric_handler(
         return Err(ApiError::Forbidden("the ETL status needs an admin key"));
     }
     let tenants = scope::tenants_for(&caller, params.filters.tenant.as_deref())?;
+    if params.all_rows {
+        let mut r =
+            export::csv_response(state.clone(), metric, &params.filters, tenants.clone()).await?;
+        data_cache_headers(r.headers_mut());
+        scope::mark_served(&mut r, &tenants);
+        return Ok(r);
+    }
     let rows = if metric.source == Source::Paged && tenants.len() > 1 {
         paged_across(&state.db, metric, &params, &tenants).await?
     } else {

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{ROUTES, VERSION};
-use crate::analytics::{ColType, Metric, Source, MAX_PER_PAGE, METRICS};
+use crate::analytics::{ColType, Filter, Metric, Source, MAX_PER_PAGE, METRICS};
 
 fn schema_of(ty: ColType) -> Value {
     match ty {
@@ -62,23 +62,43 @@ pub fn parameters(m: Option<&Metric>) -> Vec<Value> {
         "Only this tenant",
         json!({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}),
     )];
-    let tenant_only = m.is_none_or(|m| m.source == Source::EtlStatus);
-    if !tenant_only {
-        p.push(param(
-            "de",
-            "Period start, inclusive (YYYY-MM-DD, or YYYY-MM for the month's first day)",
-            json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-01-01"}),
-        ));
-        p.push(param(
-            "ate",
-            "Period end, inclusive (YYYY-MM-DD, or YYYY-MM for the month's last day); not before `de` (400)",
-            json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-12-31"}),
-        ));
-        p.push(param(
-            "empreendimento",
-            "Only this development (idempreendimento)",
-            json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX}),
-        ));
+    let takes: &[Filter] = m.map_or(&[Filter::Tenant], |m| m.filters);
+    let id = json!({"type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX});
+    for filter in takes {
+        match filter {
+            Filter::Tenant => {}
+            Filter::De => p.push(param(
+                "de",
+                "Period start, inclusive (YYYY-MM-DD, or YYYY-MM for the month's first day)",
+                json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-01-01"}),
+            )),
+            Filter::Ate => p.push(param(
+                "ate",
+                if takes.contains(&Filter::De) {
+                    "Period end, inclusive (YYYY-MM-DD, or YYYY-MM for the month's last day); not before `de` (400)"
+                } else {
+                    "The day the metric is taken on (YYYY-MM-DD, or YYYY-MM for the month's last day); see the columns"
+                },
+                json!({"type": "string", "pattern": PERIOD_PATTERN, "example": "2025-12-31"}),
+            )),
+            Filter::Empreendimento => p.push(param(
+                "empreendimento",
+                "Only this development (idempreendimento)",
+                id.clone(),
+            )),
+            Filter::Corretor => p.push(param("corretor", "Only this broker (idcorretor)", id.clone())),
+            Filter::Time => p.push(param("time", "Only this sales team (idtime)", id.clone())),
+            Filter::Imobiliaria => p.push(param(
+                "imobiliaria",
+                "Only this agency (idimobiliaria)",
+                id.clone(),
+            )),
+            Filter::Dias => p.push(param(
+                "dias",
+                "An item over this many days in its stage is stuck",
+                json!({"type": "integer", "minimum": 1, "maximum": 3650, "default": crate::analytics::DEFAULT_DIAS}),
+            )),
+        }
     }
     if m.is_some_and(|m| m.source == Source::Paged) {
         p.push(param(
@@ -147,6 +167,26 @@ pub fn document() -> Value {
                 "security": [{"bearer": []}, {"apiKeyHeader": []}, {"session": []}],
                 "responses": responses}}),
         );
+    }
+    if let Some(item) = paths.get_mut("/api/metas") {
+        item["put"] = json!({
+            "summary": "Replace monthly goals (admin keys, the key's tenants): the metas CSV (`tenant;mes;escopo;id;unidades;valor`, decimal comma); all or nothing",
+            "operationId": "metas_put",
+            "security": [{"bearer": []}, {"apiKeyHeader": []}, {"session": []}],
+            "requestBody": {"required": true, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {
+                "200": {"description": "Goals written", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"written": {"type": "integer"}}}}}},
+                "400": {"description": "Bad lines, each with its number; nothing changed", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["error"], "properties": {
+                        "error": {"type": "string"},
+                        "lines": {"type": "array", "items": {"type": "object", "properties": {
+                            "line": {"type": "integer"}, "reason": {"type": "string"}}}}}}}}},
+                "401": errors["401"].clone(),
+                "403": {"description": "Not an admin key, or a tenant outside the key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "503": errors["503"].clone(),
+            }
+        });
     }
     for (path, method, public, summary) in ROUTES {
         let mut op = json!({"summary": summary, "responses": {"200": {"description": "OK"}}});

@@ -11,6 +11,7 @@
 //! conditions (both pró-soluto rules), inactive commissions, and a second tenant.
 
 use crate::load_support;
+pub mod sim;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -69,6 +70,14 @@ fn ts(d: NaiveDateTime) -> String {
 
 /// A deterministic dataset. `sales` is roughly the number of sales.
 pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
+    let mut data = generate_with_repasses(tenant, seed, sales);
+    data.objects.remove("/repasses");
+    data
+}
+
+/// [`generate`] plus `/repasses` for every other lasting sale (an object the analytics cache
+/// does not read: a delivery of it leaves the cache valid).
+pub fn generate_with_repasses(tenant: &str, seed: u64, sales: usize) -> Dataset {
     let mut rng = SmallRng::seed_from_u64(seed);
     let start = NaiveDate::from_ymd_opt(2024, 1, 1)
         .unwrap()
@@ -158,6 +167,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
     let mut vendas = Vec::new();
     let mut distratos = Vec::new();
     let mut comissoes = Vec::new();
+    let mut repasses = Vec::new();
     let mut idreserva = 1000i64;
     let mut idcond = 1i64;
     let mut returned: Vec<(i64, i64, NaiveDateTime)> = Vec::new();
@@ -258,6 +268,25 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
             }));
             returned.push((unit, emp, d_at + Duration::days(1)));
         }
+        // A repasse for every other lasting sale, at one of four stages.
+        if !distrato && ativo == "S" && s % 2 == 0 {
+            let stage = ((s / 2) % 4) as usize;
+            let situacoes = [
+                "Aguardando documentação",
+                "Análise de crédito",
+                "Contrato assinado",
+                "Concluído",
+            ];
+            let desde = data_venda + Duration::days(10 + s % 50);
+            repasses.push(json!({
+                "referencia": idreserva.to_string(), "referencia_data": ts(desde), "ativo": "S",
+                "idrepasse": idreserva, "reserva": idreserva, "idsituacao": stage + 1,
+                "situacao": situacoes[stage], "idempreendimento": emp,
+                "valor_financiado": format!("{:.2}", valor * 0.7), "data_alteracao_status": ts(desde),
+                "data_venda": ts(data_venda),
+                "data_recurso_liberado": if stage == 3 { (data_venda + Duration::days(90)).format("%Y-%m-%d").to_string() } else { String::new() },
+            }));
+        }
         let com = (valor * 0.05 * 100.0).round() / 100.0;
         comissoes.push(json!({
             "referencia": (idreserva * 10).to_string(), "referencia_data": ts(data_venda),
@@ -278,6 +307,7 @@ pub fn generate(tenant: &str, seed: u64, sales: usize) -> Dataset {
     objects.insert("/vendas", vendas);
     objects.insert("/distratos", distratos);
     objects.insert("/comissoes", comissoes);
+    objects.insert("/repasses", repasses);
     Dataset {
         tenant: tenant.to_string(),
         objects,
@@ -308,10 +338,18 @@ pub async fn load(db: &mut TestDb, data: &Dataset, day: i64) {
 /// A migrated database with the two test tenants loaded.
 pub async fn loaded_db(prefix: &str) -> (TestDb, Dataset, Dataset) {
     let mut db = TestDb::migrated(prefix).await;
-    let a = generate("acme", 7, 400);
-    let b = generate("beta", 8, 60);
+    let a = generate_with_repasses("acme", 7, 400);
+    let b = generate_with_repasses("beta", 8, 60);
     load(&mut db, &a, 0).await;
     load(&mut db, &b, 1).await;
+    // Goals for both tenants, so that every endpoint has rows for each.
+    let goals = "tenant;mes;escopo;id;unidades;valor\n\
+        acme;01/2025;empreendimento;1;8;2500000,00\n\
+        acme;02/2025;corretor;2;1;400000,00\n\
+        beta;01/2025;empreendimento;2;2;600000,00\n";
+    shared::analytics::metas::import(db.client(), goals.as_bytes())
+        .await
+        .expect("goals");
     (db, a, b)
 }
 

@@ -1,26 +1,11 @@
-//! # Sales analytics: the metric queries the API runs, and an independent reference
-//!
-//! The metrics are defined once, in SQL, in `migrations/0102_analytics_cache.sql` (with the
-//! fixes of `migrations/0103_analytics_metric_fixes.sql`): each one is a
-//! set-returning function `analytics.<name>(tenant, de, ate, idempreendimento)` and each
-//! `analytics.vw_*` view is that function without filters (what BI tools read). The functions
-//! read facts that are cached in `analytics.cache_*` tables and gated on the cache being valid
-//! (else they read the live definitions), see `docs/metrics.md`; the api refreshes the cache
-//! (`shared::api::Database::ensure_analytics_cache`). This module
-//! - validates the filters ([`Filters`]) and runs those functions with bound parameters
-//!   ([`run`]); the function names come from the static [`METRICS`] table, never from input;
-//! - computes the same metrics in plain Rust from CVDW rows ([`reference`]), so tests can check
-//!   every view against the simulator's ground truth without trusting the SQL.
-//!
-//! Definitions (in words in `docs/metrics.md`): a *venda* is a `/vendas` row, active and not
-//! deleted, with a `data_venda`, valued by `valor_contrato`; a *distrato* is a `/distratos` row
-//! dated by `situacao_data`; *líquidas* = vendas − distratos; VGV = Σ valor_contrato of the
-//! vendas; ticket médio = VGV ÷ vendas; VSO and pró-soluto as documented on the SQL functions.
+//! The metric catalogue: every endpoint's path, the SQL function it runs, its view for BI and
+//! its columns (name, kind, meaning). The router, the OpenAPI document and the CSV writer all
+//! read [`METRICS`], so they cannot disagree. Also the shape of an answer ([`Rows`]).
 
-use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+
+use super::filters::{Filter, PERIOD_FILTERS};
 
 /// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,6 +44,9 @@ pub enum Source {
     Paged,
     /// `analytics.vw_etl_status` filtered by tenant only.
     EtlStatus,
+    /// `analytics.<fn>($tenant, $de, $ate, $emp, $corretor, $time, $imobiliaria)`: the
+    /// cockpit's functions, which all take the seven filters (migrations/0104+).
+    Cockpit(&'static str),
 }
 
 /// One metric endpoint: its path under `/api`, the SQL it runs and its columns.
@@ -68,6 +56,8 @@ pub struct Metric {
     pub path: &'static str,
     pub summary: &'static str,
     pub source: Source,
+    /// The query filters it takes; any other is a 400.
+    pub filters: &'static [Filter],
     /// The view BI tools read for the same numbers.
     pub view: &'static str,
     pub columns: &'static [Column],
@@ -208,6 +198,7 @@ pub const METRICS: &[Metric] = &[
         path: "kpis",
         summary: "KPIs of the period per tenant: vendas líquidas, VGV, ticket médio, distratos, comissões, VSO, pró-soluto",
         source: Source::Function("kpis"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_kpis",
         columns: &KPIS,
     },
@@ -215,6 +206,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-mensais",
         summary: "Vendas, distratos and vendas líquidas per month",
         source: Source::Function("vendas_mensais"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_mensais",
         columns: &MENSAIS,
     },
@@ -222,6 +214,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-empreendimentos",
         summary: "Vendas, distratos and vendas líquidas per development",
         source: Source::Function("vendas_por_empreendimento"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_empreendimento",
         columns: &EMPS,
     },
@@ -229,6 +222,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-corretores",
         summary: "Vendas, distratos, vendas líquidas and commissions per broker",
         source: Source::Function("vendas_por_corretor"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_corretor",
         columns: &CORRETORES,
     },
@@ -236,6 +230,7 @@ pub const METRICS: &[Metric] = &[
         path: "comissoes-corretores",
         summary: "Commissions per broker (from /comissoes)",
         source: Source::Function("comissoes_por_corretor"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_comissoes_por_corretor",
         columns: &[
             C_TENANT,
@@ -251,6 +246,7 @@ pub const METRICS: &[Metric] = &[
         path: "vendas-times",
         summary: "Vendas per sales team (team at the time of the sale)",
         source: Source::Function("vendas_por_time"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_por_time",
         columns: &TIMES,
     },
@@ -258,6 +254,7 @@ pub const METRICS: &[Metric] = &[
         path: "vso-mensal",
         summary: "VSO (venda sobre oferta) per development and month",
         source: Source::Function("vso_mensal"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vso_mensal",
         columns: &[
             C_TENANT,
@@ -277,6 +274,7 @@ pub const METRICS: &[Metric] = &[
         path: "prosoluto",
         summary: "Pró-soluto per development and month, in R$ and as % of VGV",
         source: Source::Function("prosoluto_analise"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_prosoluto_analise",
         columns: &[
             C_TENANT,
@@ -294,6 +292,7 @@ pub const METRICS: &[Metric] = &[
         path: "ano-atual-vs-passado",
         summary: "Vendas líquidas and VGV month by month: the year of `ate` (else today) against the year before",
         source: Source::Function("vendas_ano_atual_vs_passado"),
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_vendas_ano_atual_vs_passado",
         columns: &[
             C_TENANT,
@@ -312,6 +311,7 @@ pub const METRICS: &[Metric] = &[
         path: "tabela-geral",
         summary: "One line per venda (paginated, newest first)",
         source: Source::Paged,
+        filters: PERIOD_FILTERS,
         view: "analytics.vw_tabela_geral_vendas",
         columns: &[
             C_TENANT,
@@ -340,6 +340,7 @@ pub const METRICS: &[Metric] = &[
         path: "etl/status",
         summary: "ETL health: last run per object, rows, rejected rows, open failures, freshness",
         source: Source::EtlStatus,
+        filters: &[Filter::Tenant],
         view: "analytics.vw_etl_status",
         columns: &[
             C_TENANT,
@@ -357,178 +358,122 @@ pub const METRICS: &[Metric] = &[
             col("idade_segundos", Int, "Seconds since the last fetch"),
         ],
     },
+    Metric {
+        path: "estoque",
+        summary: "Stock now per development and tipologia: available, reserved, sold, blocked units, VGV em estoque and months of stock at the trailing 12 months' net sales",
+        source: Source::Cockpit("estoque"),
+        filters: &[Filter::Tenant, Filter::Ate, Filter::Empreendimento],
+        view: "analytics.vw_estoque",
+        columns: &[
+            C_TENANT,
+            C_EMP,
+            C_EMPN,
+            col("tipologia", Text, "Unit type (/unidades.tipologia; 'Sem tipologia' when blank)"),
+            col("unidades", Int, "Units (active, not deleted)"),
+            col("disponiveis", Int, "Units for sale now (situacao_para_venda = 1, not blocked, reserved or sold)"),
+            col("reservadas", Int, "Units held by a reservation (situacao_reservada), not sold or blocked"),
+            col("vendidas", Int, "Units held by a sale (situacao_vendida), not blocked"),
+            col("bloqueadas", Int, "Blocked units (situacao_bloqueada)"),
+            col("outras", Int, "Units in none of those states"),
+            col("vgv_estoque", Money, "VGV em estoque: Σ /unidades.valor of the available units (R$)"),
+            col("liquidas_12m", Int, "Net sales (vendas − distratos) of these units in the 12 months ending on `ate` (else the last sale)"),
+            col("meses_de_estoque", Decimal, "disponiveis ÷ (liquidas_12m ÷ 12); null when nothing sold net"),
+        ],
+    },
+    Metric {
+        path: "reservas-em-andamento",
+        summary: "Open reservations (not sold, cancelled or distratadas) by situação and age band, with their value",
+        source: Source::Cockpit("reservas_em_andamento"),
+        filters: &[
+            Filter::Tenant,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Corretor,
+            Filter::Time,
+            Filter::Imobiliaria,
+        ],
+        view: "analytics.vw_reservas_em_andamento",
+        columns: &[
+            C_TENANT,
+            col("situacao", Text, "The reservation's situação in CV CRM"),
+            col("faixa_idade", Text, "Age band in days since data_cad: 0-7, 8-30, 31-60, 61-90, 91+ (to `ate`, else today)"),
+            col("reservas", Int, "Open reservations"),
+            col("valor", Money, "Σ valor_contrato (R$)"),
+            col("idade_media_dias", Decimal, "Mean age (days)"),
+            col("idade_max_dias", Int, "Oldest (days)"),
+        ],
+    },
+    Metric {
+        path: "distratos",
+        summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
+        source: Source::Cockpit("distratos_analise"),
+        filters: &[
+            Filter::Tenant,
+            Filter::De,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Corretor,
+            Filter::Time,
+        ],
+        view: "analytics.vw_distratos",
+        columns: &[
+            C_TENANT,
+            col("dimensao", Text, "What the row groups by: motivo, empreendimento or corretor"),
+            col("id", Int, "idempreendimento or idcorretor (null for a motive)"),
+            col("nome", Text, "The motive, development or broker name"),
+            col("vendas", Int, "Vendas of the period (for a motive: all of them)"),
+            col("distratos", Int, "Distratos of the period"),
+            col("taxa", Decimal, "distratos ÷ vendas"),
+            col("dias_medio", Decimal, "Mean days from the sale to the distrato"),
+            col("dias_mediana", Decimal, "Median days from the sale to the distrato"),
+        ],
+    },
+    Metric {
+        path: "repasses",
+        summary: "The repasse pipeline per stage: items, value, median days in the stage, items stuck over `dias` days, median days from sale to repasse",
+        source: Source::Cockpit("repasses_pipeline"),
+        filters: &[
+            Filter::Tenant,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Dias,
+        ],
+        view: "analytics.vw_repasses",
+        columns: &[
+            C_TENANT,
+            col("situacao", Text, "The stage (/repasses.situacao)"),
+            col("idsituacao", Int, "The stage's id (the pipeline's order)"),
+            col("itens", Int, "Repasses in the stage"),
+            col("valor", Money, "Σ valor_financiado (else valor_previsto) (R$)"),
+            col("dias_mediana_na_etapa", Decimal, "Median days since data_alteracao_status, to `ate` (else today)"),
+            col("parados", Int, "Items over `dias` days in the stage"),
+            col("valor_parado", Money, "Their value (R$)"),
+            col("dias_mediana_venda_repasse", Decimal, "Median days from data_venda to data_recurso_liberado"),
+        ],
+    },
+    Metric {
+        path: "metas",
+        summary: "Monthly goals (units and R$) per development, team or broker against the month's net sales (PUT: replace goals, admin keys)",
+        source: Source::Cockpit("metas_realizado"),
+        filters: &[Filter::Tenant, Filter::De, Filter::Ate],
+        view: "analytics.vw_metas_realizado",
+        columns: &[
+            C_TENANT,
+            C_MES,
+            col("escopo", Text, "empreendimento, time or corretor"),
+            col("id", Int, "idempreendimento, idtime or idcorretor"),
+            col("meta_unidades", Int, "Goal (units)"),
+            col("meta_valor", Money, "Goal (R$)"),
+            col("realizado_unidades", Int, "Net sales of the month (vendas − distratos, units)"),
+            col("realizado_valor", Money, "Net sales of the month (R$)"),
+            col("progresso_unidades", Decimal, "realizado_unidades ÷ meta_unidades"),
+            col("progresso_valor", Decimal, "realizado_valor ÷ meta_valor"),
+        ],
+    },
 ];
 
 pub fn metric(path: &str) -> Option<&'static Metric> {
     METRICS.iter().find(|m| m.path == path)
-}
-
-/// Validated filters. Every field is optional; `None` means "no filter".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Filters {
-    pub tenant: Option<String>,
-    pub de: Option<NaiveDate>,
-    pub ate: Option<NaiveDate>,
-    pub empreendimento: Option<i64>,
-}
-
-/// A bad query parameter: which one, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
-#[error("parameter `{parameter}`: {reason}")]
-pub struct BadParam {
-    pub parameter: String,
-    pub reason: String,
-}
-
-pub fn bad(parameter: &str, reason: impl Into<String>) -> BadParam {
-    BadParam {
-        parameter: parameter.to_string(),
-        reason: reason.into(),
-    }
-}
-
-/// `YYYY-MM-DD`, or `YYYY-MM` (the first day of the month for `de`, the last for `ate`).
-pub fn parse_period_date(name: &str, s: &str, end_of_month: bool) -> Result<NaiveDate, BadParam> {
-    let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        if s.len() == 10 {
-            return Ok(d);
-        }
-    }
-    if s.len() == 7 {
-        if let Ok(d) = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d") {
-            return Ok(if end_of_month {
-                last_day_of_month(d)
-            } else {
-                d
-            });
-        }
-    }
-    Err(bad(
-        name,
-        format!("`{s}` is not a date; use YYYY-MM-DD (e.g. 2025-01-31) or YYYY-MM"),
-    ))
-}
-
-fn last_day_of_month(d: NaiveDate) -> NaiveDate {
-    let (y, m) = if d.month() == 12 {
-        (d.year() + 1, 1)
-    } else {
-        (d.year(), d.month() + 1)
-    };
-    NaiveDate::from_ymd_opt(y, m, 1)
-        .and_then(|n| n.pred_opt())
-        .unwrap_or(d)
-}
-
-impl Filters {
-    /// Validate raw parameters (already split from the query string).
-    pub fn parse(
-        tenant: Option<&str>,
-        de: Option<&str>,
-        ate: Option<&str>,
-        empreendimento: Option<&str>,
-    ) -> Result<Self, BadParam> {
-        let tenant = match tenant.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(t) => {
-                if t.len() > 64
-                    || !t
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-                {
-                    return Err(bad(
-                        "tenant",
-                        "must be 1–64 characters of letters, digits, '-', '_' or '.'",
-                    ));
-                }
-                Some(t.to_string())
-            }
-        };
-        let de = de
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse_period_date("de", s, false))
-            .transpose()?;
-        let ate = ate
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| parse_period_date("ate", s, true))
-            .transpose()?;
-        if let (Some(d), Some(a)) = (de, ate) {
-            if a < d {
-                return Err(bad("ate", format!("{a} is before de ({d})")));
-            }
-        }
-        let empreendimento = match empreendimento.map(str::trim).filter(|s| !s.is_empty()) {
-            None => None,
-            Some(e) => match e.parse::<i64>() {
-                Ok(n) if n > 0 => Some(n),
-                _ => {
-                    return Err(bad(
-                        "empreendimento",
-                        format!("`{e}` is not a development id (a positive integer)"),
-                    ))
-                }
-            },
-        };
-        Ok(Self {
-            tenant,
-            de,
-            ate,
-            empreendimento,
-        })
-    }
-}
-
-/// Paging of `tabela-geral`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Page {
-    pub page: i64,
-    pub per_page: i64,
-    /// Rows to skip instead of `(page - 1) × per_page`: a window of one tenant's rows when a
-    /// page spans the tenants of a key (api `metric_handler`). Never from the query string.
-    #[serde(skip)]
-    pub offset: Option<i64>,
-}
-
-pub const MAX_PER_PAGE: i64 = 500;
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            page: 1,
-            per_page: 100,
-            offset: None,
-        }
-    }
-}
-
-impl Page {
-    pub fn parse(page: Option<&str>, per_page: Option<&str>) -> Result<Self, BadParam> {
-        let mut p = Page::default();
-        if let Some(s) = page.map(str::trim).filter(|s| !s.is_empty()) {
-            p.page = match s.parse::<i64>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => {
-                    return Err(bad(
-                        "page",
-                        format!("`{s}` is not a page number (1, 2, ...)"),
-                    ))
-                }
-            };
-        }
-        if let Some(s) = per_page.map(str::trim).filter(|s| !s.is_empty()) {
-            p.per_page = match s.parse::<i64>() {
-                Ok(n) if (1..=MAX_PER_PAGE).contains(&n) => n,
-                _ => {
-                    return Err(bad(
-                        "per_page",
-                        format!("`{s}` must be an integer from 1 to {MAX_PER_PAGE}"),
-                    ))
-                }
-            };
-        }
-        Ok(p)
-    }
 }
 
 /// A metric's answer: each row as the JSON object PostgreSQL wrote (`to_jsonb(row)::text`),
@@ -554,125 +499,6 @@ impl Rows {
     }
 }
 
-#[cfg(feature = "runtime")]
-mod sql {
-    use super::*;
-    use tokio_postgres::types::{ToSql, Type};
-    use tokio_postgres::Client;
-
-    /// The statement a metric runs and its parameters (also used by `cvdw bench api` to time
-    /// the same SQL directly).
-    pub fn statement(metric: &Metric) -> String {
-        // Function and view names come from the static METRICS table, never from input.
-        match metric.source {
-            Source::Function(f) => {
-                format!("SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
-            }
-            Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
-            Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
-        }
-    }
-
-    /// Rows of `tabela-geral` for the filters: its vendas, counted from the monthly rollup
-    /// (plus the partial months), not by scanning the period's sales.
-    pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
-        FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
-
-    /// Run a metric with bound parameters. `query_typed` sends parse, bind and execute at once
-    /// (one round trip instead of three for prepare/execute/close, and no named statement, so
-    /// it also works behind a transaction pooler); the page count of `tabela-geral` is
-    /// pipelined with the page itself.
-    pub async fn run(
-        client: &Client,
-        metric: &Metric,
-        f: &Filters,
-        page: Page,
-    ) -> Result<Rows, tokio_postgres::Error> {
-        let stmt = statement(metric);
-        let limit = page.per_page as i32;
-        let offset = page
-            .offset
-            .unwrap_or((page.page - 1) * page.per_page)
-            .min(i32::MAX as i64) as i32;
-        let four: [(&(dyn ToSql + Sync), Type); 4] = [
-            (&f.tenant, Type::TEXT),
-            (&f.de, Type::DATE),
-            (&f.ate, Type::DATE),
-            (&f.empreendimento, Type::INT8),
-        ];
-        let (rows, total) = match metric.source {
-            Source::Function(_) => (client.query_typed(&stmt, &four).await?, None),
-            Source::Paged => {
-                let six: [(&(dyn ToSql + Sync), Type); 6] = [
-                    four[0].clone(),
-                    four[1].clone(),
-                    four[2].clone(),
-                    four[3].clone(),
-                    (&limit, Type::INT4),
-                    (&offset, Type::INT4),
-                ];
-                let (rows, count) = futures::future::try_join(
-                    client.query_typed(&stmt, &six),
-                    client.query_typed_one(COUNT_TABELA, &four),
-                )
-                .await?;
-                (rows, Some(count.get::<_, i64>(0)))
-            }
-            Source::EtlStatus => (
-                client
-                    .query_typed(&stmt, &[(&f.tenant, Type::TEXT)])
-                    .await?,
-                None,
-            ),
-        };
-        let rows = rows.iter().map(|r| r.get::<_, String>(0)).collect();
-        Ok(Rows { rows, total })
-    }
-
-    /// Tenants and their freshness (for `/health` and the dashboard's tenant list): the last
-    /// time a page of the tenant was fetched and loaded. No data values.
-    pub async fn freshness(client: &Client) -> Result<Vec<Freshness>, tokio_postgres::Error> {
-        let rows = client
-            .query_typed(
-                "SELECT tenant, max(fetched_at), max(loaded_at), \
-                 extract(epoch FROM now() - max(fetched_at))::bigint \
-                 FROM etl.pages GROUP BY tenant ORDER BY tenant",
-                &[],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Freshness {
-                tenant: r.get(0),
-                last_fetched_at: r.get(1),
-                last_loaded_at: r.get(2),
-                age_seconds: r.get(3),
-            })
-            .collect())
-    }
-
-    /// Development ids and names (for the dashboard's filter).
-    pub async fn empreendimentos(
-        client: &Client,
-        tenant: Option<&str>,
-    ) -> Result<Vec<(String, i64, Option<String>)>, tokio_postgres::Error> {
-        let rows = client
-            .query_typed(
-                "SELECT tenant, idempreendimento, nome FROM analytics.empreendimentos \
-                 WHERE ($1::text IS NULL OR tenant = $1) ORDER BY tenant, nome, idempreendimento",
-                &[(&tenant, Type::TEXT)],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
-    }
-}
-
-#[cfg(feature = "runtime")]
-pub use sql::{empreendimentos, freshness, run, statement, COUNT_TABELA};
-
 /// Data freshness of a tenant.
 #[derive(Debug, Clone, Serialize)]
 pub struct Freshness {
@@ -681,8 +507,3 @@ pub struct Freshness {
     pub last_loaded_at: Option<chrono::DateTime<chrono::Utc>>,
     pub age_seconds: Option<i64>,
 }
-
-// -------------------------------------------------------------------------------------------
-// The independent reference computation (its own file).
-
-pub mod reference;
