@@ -25,12 +25,12 @@ mod load_sim;
 mod row_identity;
 
 // The api and the dashboard.
-mod api_http;
-mod api_scope;
-mod api_views;
 mod api_cockpit;
 mod api_export;
+mod api_http;
 mod api_metas;
+mod api_scope;
+mod api_views;
 mod browser_dashboard;
 
 // Security at the edges.
