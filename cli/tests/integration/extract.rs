@@ -774,6 +774,29 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
     );
 }
 
+/// A budget holds across the invocations of a run: a pass handed over to a continuation in the
+/// middle of an object goes on with what the budget has left, not with a new allowance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
+    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    let jobs = [job(&e, "leads", 10, pacer_for(RateLimit::disabled()))];
+    let budgeted = RunSettings {
+        budget: Some(shared::extract::schedule::Budget::Fixed(12)),
+        ..settings()
+    };
+    let lead_pages = (e.sim.ground_truth("/leads").len() as u64).div_ceil(10);
+    assert!(lead_pages > 30, "the pass is longer than the budget");
+    // Three pages an invocation: the 12 requests span four invocations of one object.
+    let per_invocation = || -> Box<dyn Deadline> { Box::new(PageBudget(AtomicI64::new(3))) };
+    let reports = run_chain(&e.store, &jobs, &budgeted, &per_invocation).await;
+    assert!(reports.len() >= 4, "{} invocations", reports.len());
+    let requests = e.sim.stats().requests;
+    assert_eq!(requests, 12, "the run spent its budget, no more");
+    let paused = state(&e.store, "leads").await.paused_pass.unwrap();
+    assert_eq!(paused.next_page, 13);
+    assert_run_closed(&e.store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
     let e = env(sim_cfg(0.05, RateLimit::disabled())).await;

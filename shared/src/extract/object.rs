@@ -103,10 +103,8 @@ impl<S: ObjectStore> Extractor<'_, S> {
             // A store failure wins: it is why the fetcher stopped.
             written?;
             match fetched? {
-                Step::Deadline => {
-                    self.checkpoint(cont).await?;
-                    return Ok(Step::Deadline);
-                }
+                // The caller checkpoints, with the requests this invocation spent.
+                Step::Deadline => return Ok(Step::Deadline),
                 Step::Budget if !cont.current.as_ref().is_some_and(|p| p.pages_done) => {
                     return Ok(Step::Budget);
                 }

@@ -338,6 +338,10 @@ impl<S: ObjectStore> Extractor<'_, S> {
                     .instrument(tracing::info_span!("object", object = spec.name))
                     .await
             };
+            // Counted before anything is recorded: an object's step that goes on in the next
+            // invocation must find what this one spent, or each invocation of a long pass
+            // would start from the same allowance and the run overspend its budget.
+            cont.requests_used = used_before + (pacer.stats().await.requests - sent_before);
             match step {
                 Ok(Step::Done) => {}
                 Ok(Step::Budget) => {
@@ -351,6 +355,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
                     break;
                 }
                 Ok(Step::Deadline) => {
+                    self.checkpoint(cont).await?;
                     tracing::info!(
                         object = spec.name,
                         "deadline near; handing over to a continuation"
