@@ -55,8 +55,12 @@ pub struct DemoArgs {
     /// Simulator seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Simulator scale (0.2 ≈ 160 sales over ~3 years across several empreendimentos).
-    #[arg(long, default_value_t = 0.2)]
+    /// The simulated tenant's size: small (≈ 50 000 rows, the default), medium or large
+    /// (`cvdw simulate --profile`).
+    #[arg(long, default_value = "small")]
+    pub profile: simulator::Profile,
+    /// Multiplies the profile's size (0.5: half its rows).
+    #[arg(long, default_value_t = 1.0)]
     pub scale: f64,
     /// The simulator's rate limit for the demo. The real CVDW allows 20/60s; the demo relaxes
     /// it so the first full extraction takes seconds, not half an hour.
@@ -201,20 +205,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("--sim-rate-limit: {e}"))?;
         // The world's history ends now, São Paulo time, so "this month" and "the last 12
         // months" hold data whatever the day; the seed still fixes every count and relation.
+        let world = simulator::SimConfig::for_profile(args.profile);
         let cfg = simulator::SimConfig {
             seed: args.seed,
-            scale: args.scale,
+            scale: world.scale * args.scale,
             rate_limit: rate,
-            ..Default::default()
+            ..world
         }
         .ending_at(sao_paulo_now(chrono::Utc::now()));
         let (s, running) =
             start_simulator(cfg, &args.tenant, &args.sim_rate_limit, &mut vars).await?;
         eprintln!(
-            "cvdw: simulator at {} (seed {}, scale {}, its clock at {}); its rate limit is relaxed to {} for the demo (the real CVDW allows 20/60s)",
+            "cvdw: simulator at {} (profile {} × {}, seed {}, its clock at {}); its rate limit is relaxed to {} for the demo (the real CVDW allows 20/60s)",
             running.base_url(),
-            args.seed,
+            args.profile,
             args.scale,
+            args.seed,
             s.now(),
             args.sim_rate_limit
         );

@@ -87,6 +87,8 @@ const CHECK_EVERY: Duration = Duration::from_secs(20);
 /// The window of sales changes a run must have stored to count as fresh.
 const CHANGE_WINDOW_H: i64 = 24;
 const TENANT: &str = "bench";
+/// Load functions at once: the template's `LoadReservedConcurrency` default.
+const LOADERS: usize = 5;
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     shared::store::install_crypto_provider();
@@ -129,10 +131,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let admin = args.db.config()?;
     let db_cfg = db::create_fresh_database(&admin, "bench_freshness").await?;
-    let mut loader_db = Db::connect(&db_cfg).await?;
-    db::migrate(loader_db.client()).await?;
     let mut check_db = Db::connect(&db_cfg).await?;
-    let loader = Loader::start(loader_db, s3.store("cvdw-bench-freshness").await?, created);
+    db::migrate(check_db.client()).await?;
+    let mut connections = Vec::new();
+    for _ in 0..LOADERS {
+        connections.push(Db::connect(&db_cfg).await?);
+    }
+    let loader = Loader::start(
+        connections,
+        s3.store("cvdw-bench-freshness").await?,
+        created,
+    );
 
     let warp = Arc::new(WarpClock::new(sao_paulo_to_utc(world_start), args.speedup));
     let cfg = extract_config(&running.base_url(), real_window, &warp)?;
@@ -376,8 +385,9 @@ async fn watch_run(
     }
 }
 
-/// The in-process load side: every announced key is loaded in the order it was written, as
-/// the load Lambda would on its S3 notification.
+/// The in-process load side: every announced key is loaded as the load Lambda loads it on
+/// its S3 notification, by [`LOADERS`] workers at once (the template's default reserved
+/// concurrency of the load function), each on its own connection, in no set order.
 struct Loader {
     pending: Arc<AtomicUsize>,
     loaded: Arc<AtomicU64>,
@@ -386,16 +396,15 @@ struct Loader {
 
 impl Loader {
     fn start(
-        mut db: Db,
+        connections: Vec<Db>,
         store: shared::store::S3Store,
         mut created: tokio::sync::mpsc::UnboundedReceiver<String>,
     ) -> Self {
         let pending = Arc::new(AtomicUsize::new(0));
         let loaded = Arc::new(AtomicU64::new(0));
         let failed = Arc::new(AtomicU64::new(0));
-        let (p, l, f) = (pending.clone(), loaded.clone(), failed.clone());
         // Counted when announced, so a drain never misses a key still in the channel.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let counter = pending.clone();
         tokio::spawn(async move {
             while let Some(key) = created.recv().await {
@@ -405,18 +414,26 @@ impl Loader {
                 }
             }
         });
-        tokio::spawn(async move {
-            while let Some(key) = rx.recv().await {
-                match handle_key(db.client(), &store, &key, LoadOptions::default()).await {
-                    Ok(_) => l.fetch_add(1, Ordering::Relaxed),
-                    Err(e) => {
-                        eprintln!("load {key}: {e}");
-                        f.fetch_add(1, Ordering::Relaxed)
-                    }
-                };
-                p.fetch_sub(1, Ordering::SeqCst);
-            }
-        });
+        let queue = Arc::new(tokio::sync::Mutex::new(rx));
+        for mut db in connections {
+            let (queue, store) = (queue.clone(), store.clone());
+            let (p, l, f) = (pending.clone(), loaded.clone(), failed.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(key) = queue.lock().await.recv().await else {
+                        break;
+                    };
+                    match handle_key(db.client(), &store, &key, LoadOptions::default()).await {
+                        Ok(_) => l.fetch_add(1, Ordering::Relaxed),
+                        Err(e) => {
+                            eprintln!("load {key}: {e}");
+                            f.fetch_add(1, Ordering::Relaxed)
+                        }
+                    };
+                    p.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+        }
         Self {
             pending,
             loaded,

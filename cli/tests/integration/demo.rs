@@ -10,7 +10,8 @@ use shared::analytics::reference::{compute, Sales, Source};
 use shared::api::ApiConfig;
 
 const SEED: u64 = 42;
-const SCALE: f64 = 0.1;
+/// Multiplies the small profile (the demo's default): a world small enough for a test.
+const SCALE: f64 = 0.4;
 
 #[tokio::test]
 async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
@@ -67,10 +68,11 @@ async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
 
     // The API over what the demo loaded agrees with the metrics computed independently, in
     // Rust, from the simulator's ground truth (the same seed and scale give the same world).
+    let small = simulator::SimConfig::for_profile(simulator::Profile::Small);
     let sim = simulator::Simulator::new(simulator::SimConfig {
         seed: SEED,
-        scale: SCALE,
-        ..Default::default()
+        scale: small.scale * SCALE,
+        ..small
     });
     let rows = |path: &str| sim.ground_truth(path);
     let (vendas, distratos, reservas, condicoes, comissoes, unidades, precos, times, integrantes) = (
