@@ -119,6 +119,8 @@ pub async fn csv_response(
         let chunk = export.next_chunk().await?;
         Some((chunk, export))
     })
+    // The compression layer polls a body again after its end; `unfold` panics on that.
+    .fuse()
     .map(|chunk| {
         chunk.map_err(|e| {
             error!(error = %e, "CSV export cut short");
