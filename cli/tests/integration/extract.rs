@@ -774,6 +774,53 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
     );
 }
 
+/// A run that steps an object incrementally and then passes it in full (the first run of the
+/// day, with a budget) keeps both in the landing zone: the pass under a run id of its own, so
+/// neither its pages nor its manifest take the incremental step's keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
+    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    let jobs = [job(&e, "vendas", 10, pacer_for(RateLimit::disabled()))];
+    let budgeted = RunSettings {
+        full_every: FullEvery::Always,
+        budget: Some(shared::extract::schedule::Budget::Fixed(10_000)),
+        ..settings()
+    };
+    run_chain(&e.store, &jobs, &budgeted, &unlimited).await;
+    e.sim.advance(1);
+    let second = run_chain(&e.store, &jobs, &budgeted, &unlimited).await;
+    let run = second[0].run_id.clone().unwrap();
+    let modes: Vec<Mode> = second[0].objects.iter().map(|o| o.mode).collect();
+    assert_eq!(modes, [Mode::Incremental, Mode::Full]);
+    let manifests: Vec<String> = e
+        .store
+        .list("manifests/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(manifests.len(), 3, "{manifests:?}");
+    let incremental: Manifest = serde_json::from_slice(
+        &e.store
+            .get(&format!("manifests/{TENANT}/{run}/vendas.json"))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(incremental.mode, Mode::Incremental);
+    let pass = state(&e.store, "vendas").await.last_run_id.unwrap();
+    assert_ne!(pass, run, "the pass has a run id of its own");
+    assert_contiguous(&e.store, catalogue::find("vendas").unwrap(), pass.as_str()).await;
+    let stored_under_run = pages(&e.store, "vendas")
+        .await
+        .into_iter()
+        .filter(|(_, key, _, _)| key.run_id == run)
+        .count();
+    assert_eq!(stored_under_run, incremental.pages.len());
+}
+
 /// A budget holds across the invocations of a run: a pass handed over to a continuation in the
 /// middle of an object goes on with what the budget has left, not with a new allowance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,13 +55,23 @@ impl<S: ObjectStore> Extractor<'_, S> {
         let skey = state_key(&job.tenant, spec.name);
         let state = self.read_state(&skey).await?;
         if cont.current.as_ref().is_none_or(|p| p.object != spec.name) {
-            cont.current = Some(start_object(
-                spec,
-                planned,
-                &state,
-                self.settings,
-                cont.force_full,
-            ));
+            let mut progress = start_object(spec, planned, &state, self.settings, cont.force_full);
+            // An object with an incremental step earlier in this run gets its full pass under a
+            // run id of its own: under the run's, the pass's pages and manifest would take the
+            // incremental step's keys (same run, object and page numbers) and replace them in
+            // the landing zone, and the loader would take the pass for a page it already had.
+            let incremental_too = cont.plan.as_ref().is_some_and(|plan| {
+                plan.steps
+                    .iter()
+                    .any(|step| step.object == spec.name && !step.step.is_full())
+            });
+            if progress.mode == Mode::Full && progress.pass_run_id.is_none() && incremental_too {
+                progress.pass_run_id = Some(RunId::starting(
+                    self.settings.clock.now(),
+                    crate::cvdw::client::random_u64() as u32,
+                ));
+            }
+            cont.current = Some(progress);
         }
         let Some(progress) = cont.current.as_ref() else {
             return Err(ExtractError::Invalid(format!(
