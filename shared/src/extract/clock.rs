@@ -74,10 +74,6 @@ impl WarpClock {
         }
     }
 
-    pub fn speedup(&self) -> f64 {
-        self.speedup
-    }
-
     pub fn now(&self) -> DateTime<Utc> {
         let (real, simulated) = *self.anchor.lock().unwrap_or_else(|e| e.into_inner());
         let Some(real) = real else {

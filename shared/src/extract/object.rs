@@ -32,12 +32,6 @@ pub const MAX_PAGES_PER_OBJECT: u32 = 100_000;
 /// Fetched pages that may wait for the writer (bounded memory: a few pages).
 const WRITE_AHEAD: usize = 8;
 
-/// A fetched page on its way to the writer.
-type PageQueue = (
-    mpsc::Sender<(u32, FetchedPage)>,
-    mpsc::Receiver<(u32, FetchedPage)>,
-);
-
 impl<S: ObjectStore> Extractor<'_, S> {
     /// One object's step of the run. `planned` is its step in the plan (`None` for a run
     /// without one); `allowance` the requests the budget leaves it (`None`: unbounded).
@@ -102,7 +96,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
             let filter = filter_str
                 .as_deref()
                 .and_then(crate::values::parse_filter_datetime);
-            let (tx, rx): PageQueue = mpsc::channel(WRITE_AHEAD);
+            let (tx, rx) = mpsc::channel::<(u32, FetchedPage)>(WRITE_AHEAD);
             let first_page = cont.current.as_ref().map_or(1, |p| p.next_page);
             let fetcher = self.fetch_pages(job, spec, filter, first_page, allowance, tx);
             let writer = self.write_pages(job, spec, mode, rx, cont, guard, &mut tally);
