@@ -427,15 +427,15 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let hits = Arc::new(AtomicUsize::new(0));
         let seen: Seen = Arc::new(Mutex::new(Vec::new()));
-        let (h, s) = (hits.clone(), seen.clone());
+        let (hit_count, seen_log) = (hits.clone(), seen.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut sock, _)) = listener.accept().await else {
                     return;
                 };
-                let n = h.fetch_add(1, Ordering::SeqCst);
+                let n = hit_count.fetch_add(1, Ordering::SeqCst);
                 let (status, body) = script.0[n.min(script.0.len() - 1)].clone();
-                let seen = s.clone();
+                let seen = seen_log.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
                     let mut chunk = [0u8; 1024];
@@ -481,6 +481,16 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    /// `DATABASE_URL` resolved from the variables `vars`.
+    async fn resolve_database_url(vars: &[(&str, String)]) -> Result<Option<Secret>, SecretsError> {
+        resolve_with(env(vars), "DATABASE_URL", "DATABASE_URL_SECRET_ARN").await
+    }
+
+    /// `DATABASE_URL` resolved as in Lambda: its ARN through the extension on `port`.
+    async fn database_url_via_extension(port: u16) -> Result<Option<Secret>, SecretsError> {
+        resolve_database_url(&lambda_env(port)).await
+    }
+
     fn lambda_env(port: u16) -> Vec<(&'static str, String)> {
         vec![
             ("DATABASE_URL_SECRET_ARN", ARN.to_string()),
@@ -498,14 +508,7 @@ mod tests {
     #[tokio::test]
     async fn arn_is_fetched_through_the_extension_with_the_session_token() {
         let ext = start(Script(vec![(200, ok_doc(VALUE))])).await;
-        let got = resolve_with(
-            env(&lambda_env(ext.port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let got = database_url_via_extension(ext.port).await.unwrap().unwrap();
         assert_eq!(got.expose(), VALUE);
         assert!(!format!("{got:?}").contains("hunter2"));
         let seen = ext.seen.lock().unwrap().clone();
@@ -533,10 +536,7 @@ mod tests {
         let ext = start(Script(vec![(200, ok_doc(VALUE))])).await;
         let mut vars = lambda_env(ext.port);
         vars.push(("DATABASE_URL", "postgres://stale@localhost/x".to_string()));
-        let got = resolve_with(env(&vars), "DATABASE_URL", "DATABASE_URL_SECRET_ARN")
-            .await
-            .unwrap()
-            .unwrap();
+        let got = resolve_database_url(&vars).await.unwrap().unwrap();
         assert_eq!(got.expose(), VALUE);
     }
 
@@ -550,13 +550,9 @@ mod tests {
             // Blank ARN (an optional SAM parameter left empty) counts as unset.
             ("DATABASE_URL_SECRET_ARN", "  ".to_string()),
         ];
-        let got = resolve_with(env(&vars), "DATABASE_URL", "DATABASE_URL_SECRET_ARN")
-            .await
-            .unwrap();
+        let got = resolve_database_url(&vars).await.unwrap();
         assert_eq!(got.unwrap().expose(), "postgres://postgres@127.0.0.1/x");
-        let none = resolve_with(env(&[]), "DATABASE_URL", "DATABASE_URL_SECRET_ARN")
-            .await
-            .unwrap();
+        let none = resolve_database_url(&[]).await.unwrap();
         assert!(none.is_none());
     }
 
@@ -571,14 +567,7 @@ mod tests {
             (200, ok_doc(VALUE)),
         ]))
         .await;
-        let got = resolve_with(
-            env(&lambda_env(ext.port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let got = database_url_via_extension(ext.port).await.unwrap().unwrap();
         assert_eq!(got.expose(), VALUE);
         assert_eq!(ext.hits.load(Ordering::SeqCst), 3);
     }
@@ -586,13 +575,7 @@ mod tests {
     #[tokio::test]
     async fn persistent_5xx_gives_up_after_a_bounded_number_of_attempts() {
         let ext = start(Script(vec![(503, "{\"message\":\"busy\"}".into())])).await;
-        let err = resolve_with(
-            env(&lambda_env(ext.port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap_err();
+        let err = database_url_via_extension(ext.port).await.unwrap_err();
         assert!(err.is_retryable());
         assert!(matches!(err, SecretsError::Transient { status: 503, .. }));
         assert_eq!(ext.hits.load(Ordering::SeqCst), RETRY_DELAYS.len() + 1);
@@ -603,13 +586,7 @@ mod tests {
     async fn not_found_is_permanent_and_not_retried() {
         let body = "{\"__type\":\"ResourceNotFoundException\",\"message\":\"Secrets Manager can't find the specified secret.\"}";
         let ext = start(Script(vec![(400, body.into())])).await;
-        let err = resolve_with(
-            env(&lambda_env(ext.port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap_err();
+        let err = database_url_via_extension(ext.port).await.unwrap_err();
         assert!(!err.is_retryable());
         assert_eq!(ext.hits.load(Ordering::SeqCst), 1);
         let text = err.to_string();
@@ -646,25 +623,13 @@ mod tests {
             "{\"SecretBinary\":\"aHVudGVyMg==\",\"SecretString\":null}".to_string(),
         ] {
             let ext = start(Script(vec![(200, body)])).await;
-            let err = resolve_with(
-                env(&lambda_env(ext.port)),
-                "DATABASE_URL",
-                "DATABASE_URL_SECRET_ARN",
-            )
-            .await
-            .unwrap_err();
+            let err = database_url_via_extension(ext.port).await.unwrap_err();
             assert!(matches!(err, SecretsError::Malformed { .. }), "{err}");
             assert!(!err.is_retryable());
             assert_no_leak(&err);
         }
         let ext = start(Script(vec![(200, ok_doc(" "))])).await;
-        let err = resolve_with(
-            env(&lambda_env(ext.port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap_err();
+        let err = database_url_via_extension(ext.port).await.unwrap_err();
         assert!(matches!(err, SecretsError::Empty { .. }), "{err}");
     }
 
@@ -676,13 +641,7 @@ mod tests {
             l.local_addr().unwrap().port()
         };
         let started = std::time::Instant::now();
-        let err = resolve_with(
-            env(&lambda_env(port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap_err();
+        let err = database_url_via_extension(port).await.unwrap_err();
         assert!(matches!(err, SecretsError::Unreachable { .. }), "{err}");
         // Given up once the budget for a late extension is spent, not before.
         assert!(started.elapsed() >= UNREACHABLE_BUDGET - UNREACHABLE_DELAY_MAX);
@@ -704,14 +663,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(1)).await;
             start_on(port, Script(vec![(200, ok_doc(VALUE))])).await
         });
-        let got = resolve_with(
-            env(&lambda_env(port)),
-            "DATABASE_URL",
-            "DATABASE_URL_SECRET_ARN",
-        )
-        .await
-        .unwrap()
-        .unwrap();
+        let got = database_url_via_extension(port).await.unwrap().unwrap();
         assert_eq!(got.expose(), VALUE);
         let ext = late.await.unwrap();
         assert_eq!(ext.hits.load(Ordering::SeqCst), 1);
@@ -721,18 +673,14 @@ mod tests {
     #[tokio::test]
     async fn configuration_errors_name_the_variable() {
         let no_token = [("DATABASE_URL_SECRET_ARN", ARN.to_string())];
-        let err = resolve_with(env(&no_token), "DATABASE_URL", "DATABASE_URL_SECRET_ARN")
-            .await
-            .unwrap_err();
+        let err = resolve_database_url(&no_token).await.unwrap_err();
         assert!(matches!(err, SecretsError::MissingSessionToken { .. }));
         assert!(err.to_string().contains("DATABASE_URL_SECRET_ARN"));
         assert!(err.to_string().contains(SESSION_TOKEN_VAR));
 
         let mut bad_port = lambda_env(1);
         bad_port[1].1 = "27x3".to_string();
-        let err = resolve_with(env(&bad_port), "DATABASE_URL", "DATABASE_URL_SECRET_ARN")
-            .await
-            .unwrap_err();
+        let err = resolve_database_url(&bad_port).await.unwrap_err();
         assert!(err.to_string().contains(PORT_VAR), "{err}");
         assert!(!err.is_retryable());
     }

@@ -686,6 +686,16 @@ mod tests {
         crate::catalogue::find("/vendas").unwrap()
     }
 
+    /// Page `page` of `/vendas`, whole (no date filter), with no deadline.
+    fn vendas_page(page: u32) -> PageRequest<'static> {
+        PageRequest {
+            object: vendas(),
+            page,
+            from: None,
+            until: None,
+        }
+    }
+
     #[tokio::test]
     async fn permanent_errors_name_object_and_parameters() {
         for (status, body, word) in [
@@ -702,15 +712,7 @@ mod tests {
             (405, "", "unknown CVDW path"),
         ] {
             let (base, seen, h) = stub(vec![(status, body)]).await;
-            let err = client(&base)
-                .fetch_page(PageRequest {
-                    object: vendas(),
-                    page: 2,
-                    from: None,
-                    until: None,
-                })
-                .await
-                .unwrap_err();
+            let err = client(&base).fetch_page(vendas_page(2)).await.unwrap_err();
             h.await.unwrap();
             assert!(!err.is_retryable(), "{status} must be permanent");
             let msg = err.to_string();
@@ -740,10 +742,8 @@ mod tests {
             .unwrap();
         let page = client(&base)
             .fetch_page(PageRequest {
-                object: vendas(),
-                page: 1,
                 from: Some(from),
-                until: None,
+                ..vendas_page(1)
             })
             .await
             .unwrap();
@@ -771,15 +771,7 @@ mod tests {
             (503, "<html>busy</html>"),
         ])
         .await;
-        let err = client(&base)
-            .fetch_page(PageRequest {
-                object: vendas(),
-                page: 1,
-                from: None,
-                until: None,
-            })
-            .await
-            .unwrap_err();
+        let err = client(&base).fetch_page(vendas_page(1)).await.unwrap_err();
         h.await.unwrap();
         assert!(err.is_retryable());
         assert!(
@@ -793,15 +785,7 @@ mod tests {
     async fn throttles_are_bounded() {
         let body = r#"{"Response": "Too many requests"}"#;
         let (base, _seen, h) = stub(vec![(429, body), (429, body), (429, body)]).await;
-        let err = client(&base)
-            .fetch_page(PageRequest {
-                object: vendas(),
-                page: 1,
-                from: None,
-                until: None,
-            })
-            .await
-            .unwrap_err();
+        let err = client(&base).fetch_page(vendas_page(1)).await.unwrap_err();
         h.await.unwrap();
         assert!(
             matches!(err, CvdwError::StillThrottled { throttles: 3, .. }),

@@ -391,6 +391,17 @@ mod tests {
         }
     }
 
+    /// Each object synced, its last full pass `age` before `now`, holding `rows`.
+    fn synced_states(
+        now: DateTime<Utc>,
+        objects: &[(&str, ChronoDuration, u64)],
+    ) -> HashMap<String, ObjectState> {
+        objects
+            .iter()
+            .map(|(name, age, rows)| (name.to_string(), synced(now - *age, *rows)))
+            .collect()
+    }
+
     fn order(p: &Plan) -> Vec<(String, Step)> {
         p.steps.iter().map(|s| (s.object.clone(), s.step)).collect()
     }
@@ -430,26 +441,15 @@ mod tests {
             "reservas",
             "leads_interacoes",
         ];
-        let mut states = HashMap::new();
-        states.insert(
-            "atendimentos_interacoes".into(),
-            synced(now - ChronoDuration::days(8), 500_000),
-        );
-        states.insert(
-            "leads".into(),
-            synced(now - ChronoDuration::days(2), 300_000),
-        );
-        states.insert(
-            "vendas".into(),
-            synced(now - ChronoDuration::hours(30), 25_000),
-        );
-        states.insert(
-            "reservas".into(),
-            synced(now - ChronoDuration::hours(4), 40_000),
-        );
-        states.insert(
-            "leads_interacoes".into(),
-            synced(now - ChronoDuration::days(9), 1_200_000),
+        let states = synced_states(
+            now,
+            &[
+                ("atendimentos_interacoes", ChronoDuration::days(8), 500_000),
+                ("leads", ChronoDuration::days(2), 300_000),
+                ("vendas", ChronoDuration::hours(30), 25_000),
+                ("reservas", ChronoDuration::hours(4), 40_000),
+                ("leads_interacoes", ChronoDuration::days(9), 1_200_000),
+            ],
         );
         let p = plan(&objects(&names), &states, now, cadence(), Some(4700), 500);
         assert_eq!(
@@ -544,14 +544,12 @@ mod tests {
         let objs = objects(&["vendas", "leads"]);
         let due = |vendas_age_h: i64, leads_age_h: i64| {
             let now = sp(6, 0);
-            let mut states = HashMap::new();
-            states.insert(
-                "vendas".into(),
-                synced(now - ChronoDuration::hours(vendas_age_h), 10),
-            );
-            states.insert(
-                "leads".into(),
-                synced(now - ChronoDuration::hours(leads_age_h), 10),
+            let states = synced_states(
+                now,
+                &[
+                    ("vendas", ChronoDuration::hours(vendas_age_h), 10),
+                    ("leads", ChronoDuration::hours(leads_age_h), 10),
+                ],
             );
             plan(&objs, &states, now, cadence(), Some(100), 500)
                 .steps
