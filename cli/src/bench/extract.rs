@@ -37,6 +37,30 @@ pub struct Args {
 
 const OBJECT: &str = "/leads/interacoes";
 
+/// One forced full run of `job` to the end, with no deadline: the pages it stored, or the
+/// first tenant error.
+async fn full_run<S: ObjectStore>(store: &S, job: &TenantJob) -> anyhow::Result<u64> {
+    let no_deadline = || -> Box<dyn Deadline> { Box::new(NoDeadline) };
+    let reports = drive(
+        store,
+        &settings(),
+        std::slice::from_ref(job),
+        &Quiet,
+        &no_deadline,
+        true,
+        100,
+    )
+    .await;
+    let mut pages = 0;
+    for (tenant, report) in reports.into_iter().flatten() {
+        match report {
+            Ok(report) => pages += report.pages,
+            Err(e) => anyhow::bail!("tenant {tenant}: {e}"),
+        }
+    }
+    Ok(pages)
+}
+
 fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -119,24 +143,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         client: client(&base, page_size, pacer_cfg.clone())?,
     };
     let before = sim.stats();
-    let no_deadline = || -> Box<dyn Deadline> { Box::new(NoDeadline) };
     let t1 = Instant::now();
-    let reports = drive(
-        &store,
-        &settings(),
-        std::slice::from_ref(&job),
-        &Quiet,
-        &no_deadline,
-        true,
-        100,
-    )
-    .await;
+    full_run(&store, &job).await?;
     let elapsed = t1.elapsed();
-    for (t, r) in reports.iter().flatten() {
-        if let Err(e) = r {
-            anyhow::bail!("tenant {t}: {e}");
-        }
-    }
     let after = sim.stats();
     let stats = job.client.pacer().stats().await;
     let throttled = after.throttled - before.throttled;
@@ -186,25 +195,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Three full passes: if extraction accumulated rows, peak RSS would grow with the bytes
     // stored; streaming keeps it flat after the first pass (allocator warm-up).
     let t2 = Instant::now();
-    let mut pages = 0usize;
+    let mut pages = 0u64;
     let mut growth_first_mb = 0.0;
     for pass in 1..=3 {
-        let reports = drive(
-            &store,
-            &settings(),
-            std::slice::from_ref(&job),
-            &Quiet,
-            &no_deadline,
-            true,
-            100,
-        )
-        .await;
-        for (t, r) in reports.iter().flatten() {
-            match r {
-                Ok(r) => pages += r.pages as usize,
-                Err(e) => anyhow::bail!("tenant {t}: {e}"),
-            }
-        }
+        pages += full_run(&store, &job).await?;
         peak.fetch_max(rss_kib("VmRSS:"), Ordering::Relaxed);
         let growth = peak.load(Ordering::Relaxed).saturating_sub(rss_before) as f64 / 1024.0;
         if pass == 1 {

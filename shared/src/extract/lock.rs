@@ -104,59 +104,31 @@ pub async fn acquire<S: ObjectStore>(
         released: false,
         recent_requests: Vec::new(),
     };
-    let meta = HashMap::new();
-    match store
-        .put_if(
-            &key,
-            body(&rec),
-            "application/json",
-            &meta,
-            Condition::IfNoneMatch,
-        )
-        .await
-    {
-        Ok(etag) => {
-            return Ok(LockGuard {
-                tenant: tenant.to_string(),
-                owner: owner.to_string(),
-                etag,
-                record: rec,
-                inherited_requests: Vec::new(),
-            })
-        }
-        Err(StoreError::PreconditionFailed { .. }) => {}
-        Err(e) => return Err(e.into()),
+    let guard = |etag, record, inherited_requests| LockGuard {
+        tenant: tenant.to_string(),
+        owner: owner.to_string(),
+        etag,
+        record,
+        inherited_requests,
+    };
+    let held = |owner: &str, run_id: String, expires_at| LockError::Held {
+        tenant: tenant.to_string(),
+        owner: owner.to_string(),
+        run_id,
+        expires_at,
+    };
+    if let Write::Done(etag) = write_lock(store, &key, &rec, Condition::IfNoneMatch).await? {
+        return Ok(guard(etag, rec, Vec::new()));
     }
     // It exists: free only if released or expired.
     let current = match store.get(&key).await {
         Ok(o) => o,
         // Deleted between our two calls: try once more from scratch (no loop).
         Err(StoreError::NotFound { .. }) => {
-            let etag = store
-                .put_if(
-                    &key,
-                    body(&rec),
-                    "application/json",
-                    &meta,
-                    Condition::IfNoneMatch,
-                )
-                .await
-                .map_err(|e| match e {
-                    StoreError::PreconditionFailed { .. } => LockError::Held {
-                        tenant: tenant.to_string(),
-                        owner: "(unknown)".into(),
-                        run_id: "(unknown)".into(),
-                        expires_at: now,
-                    },
-                    e => e.into(),
-                })?;
-            return Ok(LockGuard {
-                tenant: tenant.to_string(),
-                owner: owner.to_string(),
-                etag,
-                record: rec,
-                inherited_requests: Vec::new(),
-            });
+            return match write_lock(store, &key, &rec, Condition::IfNoneMatch).await? {
+                Write::Done(etag) => Ok(guard(etag, rec, Vec::new())),
+                Write::Refused => Err(held("(unknown)", "(unknown)".into(), now)),
+            };
         }
         Err(e) => return Err(e.into()),
     };
@@ -164,48 +136,56 @@ pub async fn acquire<S: ObjectStore>(
     let prev: Option<LockRecord> = serde_json::from_slice(&current.body).ok();
     if let Some(p) = &prev {
         if !p.released && p.expires_at > now && p.owner != owner {
-            return Err(LockError::Held {
-                tenant: tenant.to_string(),
-                owner: p.owner.clone(),
-                run_id: p.run_id.clone().unwrap_or_default(),
-                expires_at: p.expires_at,
-            });
+            return Err(held(
+                &p.owner,
+                p.run_id.clone().unwrap_or_default(),
+                p.expires_at,
+            ));
         }
     }
     let Some(etag) = current.etag.clone() else {
-        return Err(LockError::Store(StoreError::Permanent {
-            op: "get",
-            key,
-            message: "the store returned no ETag for the lock object".into(),
-        }));
+        return Err(no_etag("get", key));
     };
     let inherited = prev.map(|p| p.recent_requests).unwrap_or_default();
     rec.recent_requests = inherited.clone();
+    match write_lock(store, &key, &rec, Condition::IfMatch(etag)).await? {
+        Write::Done(etag) => Ok(guard(etag, rec, inherited)),
+        Write::Refused => Err(held("(a concurrent invocation)", String::new(), now)),
+    }
+}
+
+/// What a conditional write of the lock record found.
+enum Write {
+    /// Written; the store's new ETag.
+    Done(Option<String>),
+    /// The condition failed: another invocation wrote the lock first.
+    Refused,
+}
+
+async fn write_lock<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    rec: &LockRecord,
+    condition: Condition,
+) -> Result<Write, StoreError> {
+    let metadata = HashMap::new();
     match store
-        .put_if(
-            &key,
-            body(&rec),
-            "application/json",
-            &meta,
-            Condition::IfMatch(etag),
-        )
+        .put_if(key, body(rec), "application/json", &metadata, condition)
         .await
     {
-        Ok(etag) => Ok(LockGuard {
-            tenant: tenant.to_string(),
-            owner: owner.to_string(),
-            etag,
-            record: rec,
-            inherited_requests: inherited,
-        }),
-        Err(StoreError::PreconditionFailed { .. }) => Err(LockError::Held {
-            tenant: tenant.to_string(),
-            owner: "(a concurrent invocation)".into(),
-            run_id: String::new(),
-            expires_at: now,
-        }),
-        Err(e) => Err(e.into()),
+        Ok(etag) => Ok(Write::Done(etag)),
+        Err(StoreError::PreconditionFailed { .. }) => Ok(Write::Refused),
+        Err(e) => Err(e),
     }
+}
+
+/// A store that gives no ETag cannot guard the lock with conditional writes.
+fn no_etag(op: &'static str, key: String) -> LockError {
+    LockError::Store(StoreError::Permanent {
+        op,
+        key,
+        message: "the store returned no ETag for the lock object".into(),
+    })
 }
 
 impl LockGuard {
@@ -245,29 +225,18 @@ impl LockGuard {
 
     async fn swap<S: ObjectStore>(&mut self, store: &S, rec: LockRecord) -> Result<(), LockError> {
         let key = lock_key(&self.tenant);
-        let cond = match &self.etag {
-            Some(e) => Condition::IfMatch(e.clone()),
-            None => {
-                return Err(LockError::Store(StoreError::Permanent {
-                    op: "put",
-                    key,
-                    message: "the store returned no ETag for the lock object".into(),
-                }))
-            }
+        let Some(etag) = self.etag.clone() else {
+            return Err(no_etag("put", key));
         };
-        match store
-            .put_if(&key, body(&rec), "application/json", &HashMap::new(), cond)
-            .await
-        {
-            Ok(etag) => {
+        match write_lock(store, &key, &rec, Condition::IfMatch(etag)).await? {
+            Write::Done(etag) => {
                 self.etag = etag;
                 self.record = rec;
                 Ok(())
             }
-            Err(StoreError::PreconditionFailed { .. }) => Err(LockError::Lost {
+            Write::Refused => Err(LockError::Lost {
                 tenant: self.tenant.clone(),
             }),
-            Err(e) => Err(e.into()),
         }
     }
 }

@@ -45,42 +45,21 @@ pub struct Col {
     pub kind: Kind,
 }
 
-const fn t(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Text,
+impl Col {
+    pub const fn of(name: &'static str, kind: Kind) -> Col {
+        Col { name, kind }
     }
 }
-const fn i(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Int,
-    }
+
+/// One-letter shorthands by kind, so that the table definitions below read as a column list.
+macro_rules! column_shorthands {
+    ($($shorthand:ident => $kind:ident),* $(,)?) => {
+        $(const fn $shorthand(name: &'static str) -> Col {
+            Col::of(name, Kind::$kind)
+        })*
+    };
 }
-const fn n(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Num,
-    }
-}
-const fn b(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Bool,
-    }
-}
-const fn ts(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Ts,
-    }
-}
-const fn d(name: &'static str) -> Col {
-    Col {
-        name,
-        kind: Kind::Date,
-    }
-}
+column_shorthands!(t => Text, i => Int, n => Num, b => Bool, ts => Ts, d => Date);
 
 /// Columns every typed table has, before its own.
 pub const COMMON: &[Col] = &[t("referencia"), ts("referencia_data"), b("ativo")];
