@@ -181,6 +181,16 @@ mod tests {
     use crate::load::event::{EventReport, KeyOutcome};
     use crate::load::{PageOutcome, PageReport};
 
+    /// The names of the metrics an EMF directive publishes, in order.
+    fn metric_names(directive: &Value) -> Vec<&str> {
+        directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|metric| metric["Name"].as_str().unwrap())
+            .collect()
+    }
+
     #[test]
     fn load_lines_count_per_tenant_and_feed_the_freshness_filter() {
         let report = EventReport {
@@ -218,12 +228,7 @@ mod tests {
         let cw = &acme["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(cw["Namespace"], NAMESPACE);
         assert_eq!(cw["Dimensions"][0][0], "Tenant");
-        let published: Vec<&str> = cw["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect();
+        let published = metric_names(cw);
         assert_eq!(published, ["PagesLoaded", "RowsRejected"]);
         // The rest stays in the log line, not as metrics.
         assert_eq!(acme["RowsLoaded"], 498);
@@ -306,12 +311,7 @@ mod tests {
             Map::from_iter([("Tenant".to_string(), Value::from("acme"))]),
         );
         let v: Value = serde_json::from_str(&bounded(&per_tenant)).unwrap();
-        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect();
+        let names = metric_names(&v["_aws"]["CloudWatchMetrics"][0]);
         assert_eq!(names, ["Pages", "Throttled"]);
         assert_eq!(v["DurationMs"], 1234);
         assert_eq!(

@@ -17,6 +17,7 @@
 //! - `db`: Postgres connections (TLS) and migrations.
 //! - `load`: the idempotent, order-proof page loader.
 //! - `telemetry`: tracing set-up (JSON in Lambda) and run ids.
+//! - `lambda_failure`: a handler's error and the Retryable/Permanent class Lambda records (feature `lambda`).
 //! - `api`: the HTTP API and dashboard router (feature `api`).
 //!
 //! The I/O modules sit behind the default `runtime` feature; the simulator builds the pure
@@ -40,6 +41,8 @@ pub mod cvdw;
 pub mod db;
 #[cfg(feature = "runtime")]
 pub mod extract;
+#[cfg(feature = "lambda")]
+pub mod lambda_failure;
 #[cfg(feature = "runtime")]
 pub mod load;
 #[cfg(feature = "local-s3")]

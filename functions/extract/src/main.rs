@@ -18,12 +18,13 @@
 //! line per tenant and object goes to stdout; only the per-tenant line carries CloudWatch
 //! metrics, the fixed set `shared::emf::bounded` keeps.
 
-use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use shared::extract::{
     emf_lines, jobs_from_config, DeadlineAt, ExtractConfig, ExtractEvent, Extractor,
     LambdaContinuer, Quiet, TenantJob,
 };
+use shared::lambda_failure::Failure;
 use shared::store::{s3_client_from_env, S3Store};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,29 +35,6 @@ struct App {
     store: S3Store,
     jobs: Vec<TenantJob>,
     continuer: LambdaContinuer,
-}
-
-/// Why an invocation failed, in the class Lambda records as the error type: `Permanent` (a
-/// payload that is none of the extract events; retrying sends the same payload) or
-/// `Retryable` (a tenant whose run failed in a way the next invocation may get past).
-#[derive(Debug)]
-struct Failure {
-    retryable: bool,
-    message: String,
-}
-
-impl From<Failure> for Diagnostic {
-    fn from(failure: Failure) -> Diagnostic {
-        Diagnostic {
-            error_type: if failure.retryable {
-                "Retryable"
-            } else {
-                "Permanent"
-            }
-            .into(),
-            error_message: failure.message,
-        }
-    }
 }
 
 #[tokio::main]
@@ -121,9 +99,8 @@ async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Failure> 
                 for line in emf_lines(&report, now_ms) {
                     println!("{}", shared::emf::bounded(&line));
                 }
-                reports.push(serde_json::to_value(&report).map_err(|e| Failure {
-                    retryable: false,
-                    message: format!("the report of tenant {tenant}: {e}"),
+                reports.push(serde_json::to_value(&report).map_err(|e| {
+                    Failure::permanent(format!("the report of tenant {tenant}: {e}"))
                 })?);
             }
             Err(e) => {
@@ -176,10 +153,7 @@ mod tests {
         let cont = parse(include_str!("../../../events/extract-continuation.json"));
         let ev = cont.continuation().unwrap();
         assert_eq!(ev.cvdw_continuation.tenant, "construtora-sao-jose");
-        let refused = Diagnostic::from(Failure {
-            retryable: false,
-            message: "x".into(),
-        });
+        let refused = lambda_runtime::Diagnostic::from(Failure::permanent("x"));
         assert_eq!(refused.error_type, "Permanent");
     }
 

@@ -22,8 +22,9 @@
 //! the standard AWS variables.
 
 use aws_lambda_events::event::s3::S3Event;
-use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use lambda_runtime::{service_fn, LambdaEvent};
 use shared::db::{self, Db, DbConfig};
+use shared::lambda_failure::Failure;
 use shared::load::event::{handle_s3_event, EventReport};
 use shared::load::LoadOptions;
 use std::sync::Arc;
@@ -43,44 +44,6 @@ struct State {
     s3: aws_sdk_s3::Client,
 }
 
-/// Why an invocation failed, in the class Lambda records as the error type: `Retryable` when
-/// a redelivery may succeed, `Permanent` when only someone fixing something will help (the
-/// event still fails, so its on-failure destination keeps it).
-#[derive(Debug)]
-struct Failure {
-    retryable: bool,
-    message: String,
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl From<Failure> for Diagnostic {
-    fn from(failure: Failure) -> Diagnostic {
-        Diagnostic {
-            error_type: if failure.retryable {
-                "Retryable"
-            } else {
-                "Permanent"
-            }
-            .into(),
-            error_message: failure.message,
-        }
-    }
-}
-
-impl From<db::DbError> for Failure {
-    fn from(e: db::DbError) -> Failure {
-        Failure {
-            retryable: e.is_retryable(),
-            message: e.to_string(),
-        }
-    }
-}
-
 /// The container's database connection, opened and migrated on first use.
 async fn ready<'a>(
     slot: &'a mut Option<Db>,
@@ -97,12 +60,11 @@ async fn ready<'a>(
         Ok::<_, db::DbError>(db)
     })
     .await
-    .map_err(|_| Failure {
-        retryable: true,
-        message: format!(
+    .map_err(|_| {
+        Failure::retryable(format!(
             "connecting and migrating took longer than {}s; the next invocation tries again",
             timeout.as_secs()
-        ),
+        ))
     })??;
     Ok(slot.insert(db))
 }
@@ -142,14 +104,11 @@ async fn handle(state: &State, event: S3Event) -> Result<serde_json::Value, Fail
 /// when a retry can do more, a `Retryable` error naming every failed record.
 fn response(report: &EventReport) -> Result<serde_json::Value, Failure> {
     if report.wants_retry() {
-        return Err(Failure {
-            retryable: true,
-            message: format!(
-                "{} record(s) failed: {}",
-                report.failures.len(),
-                report.failures.join("; ")
-            ),
-        });
+        return Err(Failure::retryable(format!(
+            "{} record(s) failed: {}",
+            report.failures.len(),
+            report.failures.join("; ")
+        )));
     }
     let loaded: Vec<_> = report
         .done
@@ -210,7 +169,10 @@ mod tests {
             .push("raw/a/next.json: S3 get failed (retryable)".into());
         let failure = response(&report).expect_err("a retryable failure fails the invocation");
         assert!(failure.message.contains("2 record(s) failed"), "{failure}");
-        assert_eq!(Diagnostic::from(failure).error_type, "Retryable");
+        assert_eq!(
+            lambda_runtime::Diagnostic::from(failure).error_type,
+            "Retryable"
+        );
         assert!(response(&EventReport::default()).is_ok());
     }
 
