@@ -314,9 +314,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
         );
         self.progress.object_finished(&job.tenant, &obj_report);
         report.objects.push(obj_report);
-        cont.object_index += 1;
-        cont.current = None;
-        self.checkpoint(cont).await
+        self.checkpoint_next_object(cont).await
     }
 
     /// Store one page; `None` for a 204 (nothing to store).

@@ -399,9 +399,7 @@ impl<S: ObjectStore> Extractor<'_, S> {
             status: ObjectStatus::Failed(source.to_string()),
         });
         cont.failed.push(object);
-        cont.object_index += 1;
-        cont.current = None;
-        self.checkpoint(cont).await
+        self.checkpoint_next_object(cont).await
     }
 
     /// The plan of a new run: the objects' states read, the budget of the slot
@@ -448,6 +446,17 @@ impl<S: ObjectStore> Extractor<'_, S> {
             Err(StoreError::NotFound { .. }) => Ok(ObjectState::default()),
             Err(e) => Err(store_err(key, e)),
         }
+    }
+
+    /// The current object is done with (finished, or failed for good): the run moves on to
+    /// the next one, durably, so a continuation never redoes it.
+    pub(crate) async fn checkpoint_next_object(
+        &self,
+        cont: &mut Continuation,
+    ) -> Result<(), ExtractError> {
+        cont.object_index += 1;
+        cont.current = None;
+        self.checkpoint(cont).await
     }
 
     pub(crate) async fn checkpoint(&self, cont: &mut Continuation) -> Result<(), ExtractError> {
