@@ -4,7 +4,7 @@
 //! the way it is.
 
 use super::envelope::{self, Body, PageSummary};
-use super::pacer::Pacer;
+use super::pacer::{Pacer, Ticket};
 use crate::catalogue::ObjectSpec;
 use crate::secret::Secret;
 use bytes::Bytes;
@@ -334,8 +334,7 @@ impl CvdwClient {
                 u.saturating_duration_since(std::time::Instant::now())
                     .min(self.cfg.timeout)
             });
-            let outcome = self.attempt(&url, &params, &req, timeout).await;
-            self.pacer.complete(ticket).await;
+            let outcome = self.attempt(&url, &params, &req, timeout, ticket).await;
             match outcome {
                 Attempt::Page(mut page) => {
                     self.pacer.succeeded().await;
@@ -421,6 +420,7 @@ impl CvdwClient {
         params: &str,
         req: &PageRequest<'_>,
         timeout: Option<Duration>,
+        ticket: Ticket,
     ) -> Attempt {
         let mut request = self.http.get(url);
         if let Some(t) = timeout {
@@ -432,6 +432,10 @@ impl CvdwClient {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await;
+        // The server has the request once its response headers are here (or the attempt
+        // failed): the window counts it from now, not from the end of the body, so a long
+        // page costs the allowance only its time to first byte.
+        self.pacer.complete(ticket).await;
         let resp = match sent {
             Ok(r) => r,
             Err(e) => return Attempt::Transient(describe(&e)),
@@ -680,6 +684,43 @@ mod tests {
         let mut pc = PacerConfig::new(100, Duration::from_millis(50));
         pc.throttle_pause = Duration::from_millis(50);
         CvdwClient::new(cfg, Arc::new(Pacer::new(pc))).unwrap()
+    }
+
+    /// The window counts a request from its response's headers: a page whose body trails
+    /// them by 400 ms is counted 400 ms before the body is in, so a slow transfer does not
+    /// cost the allowance (the stub's pause is a lower bound, whatever the machine's load).
+    #[tokio::test]
+    async fn the_window_counts_a_request_from_its_headers_not_its_body() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api/v1/cvdw", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 8192];
+            let _ = sock.read(&mut request).await.unwrap();
+            let body = r#"{"pagina":1,"total_de_paginas":1,"dados":[]}"#;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            sock.write_all(head.as_bytes()).await.unwrap();
+            sock.flush().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            sock.write_all(body.as_bytes()).await.unwrap();
+            let _ = sock.shutdown().await;
+        });
+        let pacer = Arc::new(Pacer::new(PacerConfig::new(20, Duration::from_secs(60))));
+        let cfg = ClientConfig::new(&base, "demo@cvdw.local", Secret::new("demo-token"));
+        let client = CvdwClient::new(cfg, pacer.clone()).unwrap();
+        client.fetch_page(vendas_page(1)).await.unwrap();
+        let body_in = Utc::now();
+        server.await.unwrap();
+        let counted = pacer.recent_sends().await;
+        assert_eq!(counted.len(), 1);
+        assert!(
+            body_in - counted[0] >= chrono::Duration::milliseconds(300),
+            "counted from {} but the body was in at {body_in}",
+            counted[0]
+        );
     }
 
     fn vendas() -> &'static ObjectSpec {

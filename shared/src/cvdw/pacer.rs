@@ -10,11 +10,12 @@
 //!   was sent. A new request may go as soon as the N-th most recent one is older than the window
 //!   plus a safety margin. Requests therefore go out in bursts of N and then wait exactly as
 //!   long as needed — the allowance is used fully.
-//! - **Arrival time.** The server counts *arrival* times, which lie between our send and the
-//!   response. Each request is logged at send time and moved to its completion time when the
-//!   response is in ([`Pacer::complete`]), so a slow arrival can never make two requests land
-//!   closer than the window. A small margin (0.5% of the window, at least 10 ms) covers timer
-//!   granularity and clock-rate drift. The cost is one request latency per window.
+//! - **Arrival time.** The server counts *arrival* times, which lie between our send and its
+//!   response. Each request is logged at send time and moved to the time its response headers
+//!   arrive (or the attempt fails: [`Pacer::complete`]), so a slow arrival can never make two
+//!   requests land closer than the window. A small margin (0.5% of the window, at least 10 ms)
+//!   covers timer granularity and clock-rate drift. The cost is one time to first byte per
+//!   window; the body's transfer costs nothing.
 //! - **Throttle pauses.** A 429 (or the 200-body twin) means our view and the server's
 //!   disagree — another client on the same credential, or a clock skew. The whole credential
 //!   pauses for at least the window, doubling on consecutive throttles up to a cap; a success
@@ -182,9 +183,10 @@ impl Pacer {
         Ticket { id, waited }
     }
 
-    /// The request of `ticket` is over: count it from now on. The server stamps a request
-    /// when it *arrives*, somewhere between our send and the response; using the completion
-    /// time makes the window immune to latency jitter (at the cost of one latency per window).
+    /// The server has the request of `ticket` (its response headers are in, or the attempt
+    /// failed): count it from now on. The server stamps a request when it *arrives*, somewhere
+    /// between our send and its response; counting from the response makes the window immune
+    /// to latency jitter, at the cost of one time to first byte per window.
     pub async fn complete(&self, ticket: Ticket) {
         let mut st = self.state.lock().await;
         let now = Instant::now();
