@@ -293,6 +293,12 @@ impl ExtensionClient {
 
     async fn get_once(&self, var: &str, secret_id: &str) -> Result<Secret, SecretsError> {
         let url = format!("{}/secretsmanager/get", self.base_url);
+        let unreachable = |e: reqwest::Error| SecretsError::Unreachable {
+            var: var.to_string(),
+            base_url: self.base_url.clone(),
+            secret_id: secret_id.to_string(),
+            message: e.to_string(),
+        };
         let response = self
             .http
             .get(&url)
@@ -300,22 +306,9 @@ impl ExtensionClient {
             .header(TOKEN_HEADER, self.token.expose())
             .send()
             .await
-            .map_err(|e| SecretsError::Unreachable {
-                var: var.to_string(),
-                base_url: self.base_url.clone(),
-                secret_id: secret_id.to_string(),
-                message: e.to_string(),
-            })?;
+            .map_err(unreachable)?;
         let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| SecretsError::Unreachable {
-                var: var.to_string(),
-                base_url: self.base_url.clone(),
-                secret_id: secret_id.to_string(),
-                message: e.to_string(),
-            })?;
+        let body = response.bytes().await.map_err(unreachable)?;
         if !(200..300).contains(&status) {
             // An error body is the extension's own message, never the secret: quote a slice.
             let message = quote(&body);
