@@ -86,7 +86,7 @@ def template_alarms():
 SCHEDULES = {
     "1 d": [(1.0, 1)],
     "7 d": [(1.0, 7)],
-    "default": [(SALES_SHARE, 1), (1 - SALES_SHARE, 7)],
+    "default": [(SALES_SHARE, 1), (1 - SALES_SHARE, 6)],
 }
 
 

@@ -12,7 +12,7 @@
 //!    [`RunId`](crate::landing::RunId). A continuation event for a finished run is a no-op.
 //! 3. **Per object, in the order of the run's plan** ([`schedule`]): the sales set
 //!    incrementally first, then backfills, the other objects, and the full passes that are
-//!    due (the sales set daily, `EXTRACT_FULL_EVERY`; the rest weekly,
+//!    due (the sales set daily, `EXTRACT_FULL_EVERY`; the rest every six days,
 //!    `EXTRACT_OTHER_FULL_EVERY`), within the budget of the slot to the next scheduled run; a
 //!    pass that meets the end of the budget pauses in the object's state and the next run
 //!    resumes it. *Full* means no filter; *incremental* sends
@@ -66,7 +66,7 @@
 //! | `CVDW_PAGE_SIZE` | `500` | `registros_por_pagina` (1–500) |
 //! | `CVDW_OVERLAP_MINUTES` | `10` | subtracted from the max `referencia_data` for the next cursor |
 //! | `EXTRACT_FULL_EVERY` | `daily` | `daily` (first run of the São Paulo day), `always`, `never`, or a duration (`6h`) |
-//! | `EXTRACT_OTHER_FULL_EVERY` | `7d` (as `EXTRACT_FULL_EVERY` when that is `always`/`never`) | full passes of the objects outside the sales set |
+//! | `EXTRACT_OTHER_FULL_EVERY` | `6d` (as `EXTRACT_FULL_EVERY` when that is `always`/`never`) | full passes of the objects outside the sales set |
 //! | `EXTRACT_BUDGET` | `slot` | `slot` (the requests until the next scheduled run), `off`, or a number of requests per run |
 //! | `EXTRACT_RUN_HOURS` | `6,10,14,18,22` | São Paulo hours of the scheduled runs (the slots) |
 //! | `EXTRACT_SCHEDULE` | — | the schedule's `cron(...)` expression: its hours are the slots when `EXTRACT_RUN_HOURS` is unset |

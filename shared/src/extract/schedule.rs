@@ -16,7 +16,7 @@
 //!   3. every other object, incrementally;
 //!   4. the other objects' backfill;
 //!   5. full passes for deletion reconciliation, the oldest first: the sales set once a day
-//!      (`EXTRACT_FULL_EVERY`, [`Cadence::sales`]), the others once a week
+//!      (`EXTRACT_FULL_EVERY`, [`Cadence::sales`]), the others every six days
 //!      (`EXTRACT_OTHER_FULL_EVERY`, [`Cadence::other`]).
 //! - **Resumable passes**: a backfill or full pass that meets the end of the budget pauses
 //!   (its pages so far stay stored under its own run id, its progress in the object's state)
@@ -26,7 +26,7 @@
 //! In an operator's words, with the defaults: sales are at most one scheduled run (4 h, 8 h
 //! overnight) plus the time of their incremental pages behind; a deletion in the sales set shows
 //! within a day (two at worst, if a day's pass is paused), in the other objects within a week
-//! plus the pass's own length. A new tenant's dashboard is usable once the sales set is in
+//! (six days, then the pass's own length and the wait for its slot: [`super::config::OTHER_FULL_EVERY`]). A new tenant's dashboard is usable once the sales set is in
 //! (the first objects of the first run); the rest follows at the credential's ceiling, a slot at
 //! a time.
 //!

@@ -4,7 +4,7 @@
 //! **What runs.** The simulator serves a profile's world (clean values: this measures time,
 //! not dirt) whose clock ends `--days` + 1 days before today, so no simulated date is in the
 //! real future. The extractor is configured exactly as the Lambda is
-//! ([`ExtractConfig::from_lookup`]: the slot budget, the sales set daily and the rest weekly,
+//! ([`ExtractConfig::from_lookup`]: the slot budget, the sales set daily and the rest every six days,
 //! the 15-minute invocation and its continuations, the lock, the landing zone in the local S3
 //! server), with one difference: its calendar is a [`WarpClock`] that runs `--speedup` times
 //! faster than real time and skips the idle hours between scheduled runs. The rate limit (the
