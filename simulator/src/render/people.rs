@@ -38,11 +38,7 @@ impl RowRenderer<'_> {
             ("/corretores", _) => match f {
                 "nome" => Value::from(self.corretor_name(c as u32)),
                 "apelido" => Value::from(person(w.seed, 0xC0, c as u32).first),
-                "ativo_login" => Value::from(if self.row.state & ATIVO_N != 0 {
-                    "N"
-                } else {
-                    "S"
-                }),
+                "ativo_login" => Value::from(self.row.state.ativo()),
                 "documento" => Value::from(format!(
                     "{:011}",
                     person(w.seed, 0xC0, c as u32).hash % 100_000_000_000

@@ -110,24 +110,20 @@ impl<'a> RowRenderer<'a> {
             "0000-00-00 00:00:00"
         })
     }
-    pub(super) fn refdt_value(&self) -> Value {
-        let s = self.row.state;
-        if s & REF_NULL != 0 {
-            Value::Null
-        } else if s & REF_ZERO != 0 {
-            self.zero_date(false)
-        } else {
-            Value::from(fmt_dt(self.row.refdt))
+    /// A time of the row as served: its own, unless the row hides its `referencia_data`
+    /// (then its registration date is hidden the same way).
+    fn row_time_value(&self, time: SimTime) -> Value {
+        match self.row.state.reference_date() {
+            ReferenceDate::Real => Value::from(fmt_dt(time)),
+            ReferenceDate::Null => Value::Null,
+            ReferenceDate::Zero => self.zero_date(false),
         }
     }
+    pub(super) fn refdt_value(&self) -> Value {
+        self.row_time_value(self.row.refdt)
+    }
     pub(super) fn cad_value(&self) -> Value {
-        if self.row.state & REF_ZERO != 0 {
-            self.zero_date(false)
-        } else if self.row.state & REF_NULL != 0 {
-            Value::Null
-        } else {
-            Value::from(fmt_dt(self.row.cad))
-        }
+        self.row_time_value(self.row.cad)
     }
     pub(super) fn imob_name(&self, i: u32) -> Value {
         let base = IMOB_NAMES[self.world.imobs[i as usize].nome as usize];
@@ -250,18 +246,10 @@ impl<'a> RowRenderer<'a> {
         let path = self.spec.path;
         let v = match (path, f) {
             (_, "referencia_data") => self.refdt_value(),
-            (_, "ativo") => Value::from(if self.row.state & ATIVO_N != 0 {
-                "N"
-            } else {
-                "S"
-            }),
+            (_, "ativo") => Value::from(self.row.state.ativo()),
             (_, "data_cad" | "data_cadastro") => self.cad_value(),
             (_, "data_modificacao" | "data_ultima_alteracao" | "data_sincronizacao") => {
-                if self.row.state & (REF_NULL | REF_ZERO) != 0 {
-                    self.refdt_value()
-                } else {
-                    Value::from(fmt_dt(self.row.refdt))
-                }
+                self.refdt_value()
             }
             _ => {
                 return match path {

@@ -189,12 +189,12 @@ impl World {
     /// Move a row's `referencia_data` (an UPDATE at the source).
     pub(super) fn touch(&mut self, object: usize, pos: u32, when: SimTime, changes: &mut Changes) {
         let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & DELETED != 0 {
+        if row.state.is_deleted() {
             return;
         }
-        if when > row.refdt || row.state & (REF_NULL | REF_ZERO) != 0 {
+        if when > row.refdt || row.state.reference_date() != ReferenceDate::Real {
             row.refdt = when.max(row.refdt);
-            row.state &= !(REF_NULL | REF_ZERO);
+            row.state.set_reference_date(ReferenceDate::Real);
             self.tables[object].dirty = true;
             changes.entry(object).updated += 1;
         }
@@ -378,11 +378,11 @@ impl World {
         changes: &mut Changes,
     ) {
         let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & (ATIVO_N | DELETED) != 0 {
+        if row.state.is_inactive() || row.state.is_deleted() {
             return;
         }
-        row.state |= ATIVO_N;
-        row.state &= !(REF_NULL | REF_ZERO);
+        row.state.inactivate();
+        row.state.set_reference_date(ReferenceDate::Real);
         row.refdt = row.refdt.max(when);
         self.tables[object].dirty = true;
         changes.entry(object).inactivated += 1;
@@ -395,10 +395,10 @@ impl World {
 
     pub(super) fn hard_delete(&mut self, object: usize, pos: u32, changes: &mut Changes) {
         let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & DELETED != 0 {
+        if row.state.is_deleted() {
             return;
         }
-        row.state |= DELETED;
+        row.state.delete();
         self.tables[object].dirty = true;
         changes.entry(object).deleted += 1;
         changes

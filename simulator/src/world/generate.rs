@@ -358,17 +358,20 @@ impl World {
             // §6): its inactive rows are simply absent.
             let has_ativo =
                 OBJECTS[object].has_ativo && OBJECTS[object].path != "/agendamentos/vistorias";
-            let zero = world.defs[object].zero_ref;
+            let hidden = world.defs[object].hidden_reference_date;
             let always_inactive = cfg.quirks.metric_dirt
                 && crate::dirt::INACTIVE_OBJECTS.contains(&OBJECTS[object].path);
             for (pos, row) in world.tables[object].rows.iter_mut().enumerate() {
                 if has_ativo && rng.random::<f64>() < 0.02
                     || always_inactive && pos as u32 == crate::dirt::ALWAYS_INACTIVE_ROW
                 {
-                    row.state |= ATIVO_N;
+                    row.state.inactivate();
                 }
-                if cfg.quirks.zero_dates && zero != 0 && rng.random::<f64>() < 0.03 {
-                    row.state |= zero;
+                if cfg.quirks.zero_dates
+                    && hidden != ReferenceDate::Real
+                    && rng.random::<f64>() < 0.03
+                {
+                    row.state.set_reference_date(hidden);
                 }
             }
         }

@@ -4,7 +4,7 @@
 //! contract value in centavos, when it was sold or cancelled...). Everything else a row shows
 //! is derived when it is rendered ([`crate::render`]). Each of the 70 objects is a [`Table`] of
 //! [`Row`] headers: the context entity, creation and reference times (seconds since
-//! 2000-01-01, naive São Paulo time) and state bits. Tables keep a sorted index by
+//! 2000-01-01, naive São Paulo time) and a one-byte [`RowState`]. Tables keep a sorted index by
 //! (`referencia_data`, position) for ordering, date filters and offset paging.
 //!
 //! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
@@ -17,7 +17,7 @@
 //! hard deletes are the only changes a cursor cannot see.
 //!
 //! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
-//! `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
+//! `row_state.rs`, `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
@@ -27,10 +27,12 @@ mod entities;
 mod events;
 mod generate;
 mod queries;
+mod row_state;
 mod tables;
 mod time;
 
 pub use entities::*;
+pub use row_state::*;
 pub use tables::*;
 pub use time::*;
 
@@ -48,13 +50,6 @@ use crate::{
 pub const NONE: u32 = u32::MAX;
 /// Seconds in a day of [`SimTime`].
 pub const DAY: i32 = 86_400;
-
-// Row state bits ([`Row::state`]): served with `ativo='N'`, hard-deleted, `referencia_data`
-// served as null or as `0000-00-00 00:00:00`.
-pub const ATIVO_N: u8 = 1;
-pub const DELETED: u8 = 2;
-pub const REF_NULL: u8 = 4;
-pub const REF_ZERO: u8 = 8;
 
 /// splitmix64: the deterministic hash behind all derived values.
 pub fn mix(mut x: u64) -> u64 {

@@ -82,7 +82,7 @@ impl World {
             aggregates.vendas_liquidas.count as f64 / denom as f64
         };
         for row in served(obj_index("/comissoes")) {
-            if row.state & ATIVO_N == 0 {
+            if !row.state.is_inactive() {
                 aggregates.comissoes_ativas += self.comissoes[row.ctx as usize].valor;
             }
         }
