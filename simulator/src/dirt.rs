@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::world::h3;
+use crate::world::hash3;
 
 /// Rows (per mille) of `/vendas`, `/distratos`, `/reservas`, `/reservas/condicoes` and
 /// `/comissoes` whose money fields are numeric strings (`"350000.00"`).
@@ -147,7 +147,7 @@ pub fn id_census(rows: &dyn Fn(&str) -> Vec<Value>) -> BTreeMap<&'static str, us
 const SALT: u64 = 0xD1A7_0000;
 
 fn pick(seed: u64, what: u64, id: u64, per_mille: u64) -> bool {
-    h3(seed ^ SALT, what, id) % 1000 < per_mille
+    hash3(seed ^ SALT, what, id) % 1000 < per_mille
 }
 
 /// Whether row `pos` of object `oi` sends its money as strings.
@@ -183,7 +183,7 @@ pub fn no_event_date(seed: u64, oi: usize, pos: u32) -> Option<Value> {
     if !pick(seed, 2 ^ ((oi as u64) << 8), pos as u64, NO_EVENT_DATE) {
         return None;
     }
-    Some(match h3(seed, 0xDA7E ^ oi as u64, pos as u64) % 4 {
+    Some(match hash3(seed, 0xDA7E ^ oi as u64, pos as u64) % 4 {
         0 => Value::from("0000-00-00 00:00:00"),
         1 => Value::from("0000-00-00"),
         2 => Value::from(""),
@@ -196,7 +196,7 @@ pub fn no_valor_contrato(seed: u64, pos: u32) -> Option<Value> {
     if !pick(seed, 3, pos as u64, NO_VALOR_CONTRATO) {
         return None;
     }
-    Some(if h3(seed, 0x7A10, pos as u64).is_multiple_of(2) {
+    Some(if hash3(seed, 0x7A10, pos as u64).is_multiple_of(2) {
         Value::Null
     } else {
         Value::from("")

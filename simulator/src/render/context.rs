@@ -121,7 +121,7 @@ impl RowRenderer<'_> {
             }
             "data_cancelamento" => Value::Null,
             "motivo_cancelamento" | "descricao_motivo_cancelamento" if reservation.cancel > 0 => {
-                let pick = h3(world.seed, 0xCA, reserva as u64) % MOTIVOS_PERDA.len() as u64;
+                let pick = hash3(world.seed, 0xCA, reserva as u64) % MOTIVOS_PERDA.len() as u64;
                 Value::from(MOTIVOS_PERDA[pick as usize])
             }
             "motivo_cancelamento" | "descricao_motivo_cancelamento" => self.absent(),

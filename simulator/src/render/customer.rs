@@ -23,7 +23,7 @@ impl Person {
 
 /// The person `index` of the population `salt` (leads and customers, brokers, filler names).
 pub(super) fn person(seed: u64, salt: u64, index: u32) -> Person {
-    let hash = h3(seed, salt, index as u64);
+    let hash = hash3(seed, salt, index as u64);
     let female = hash & 1 == 1;
     let pool = if female { FIRST_F } else { FIRST_M };
     Person {

@@ -42,18 +42,18 @@ impl<'a> RowRenderer<'a> {
     pub(super) fn bloco_name(&self, bloco: u32) -> String {
         let entity = &self.world.blocos[bloco as usize];
         if self.world.emps[entity.emp as usize].horizontal {
-            format!("Quadra {:02}", entity.n)
+            format!("Quadra {:02}", entity.number)
         } else {
-            let letter = (b'A' + ((entity.n - 1) % 26) as u8) as char;
-            if entity.n <= 26 {
+            let letter = (b'A' + ((entity.number - 1) % 26) as u8) as char;
+            if entity.number <= 26 {
                 format!("Bloco {letter}")
             } else {
-                format!("Bloco {letter}{}", (entity.n - 1) / 26 + 1)
+                format!("Bloco {letter}{}", (entity.number - 1) / 26 + 1)
             }
         }
     }
     pub(super) fn etapa_name(&self, etapa: u32) -> String {
-        format!("{}ª Etapa", self.world.etapas[etapa as usize].n)
+        format!("{}ª Etapa", self.world.etapas[etapa as usize].number)
     }
     pub(super) fn time_name(&self, team: u32) -> String {
         let team = team as usize;
@@ -69,9 +69,8 @@ impl<'a> RowRenderer<'a> {
     }
     /// The total of reservation `reserva`'s payment conditions of one series.
     pub(super) fn serie_sum(&self, reserva: u32, serie: Serie) -> i64 {
-        let reservation = &self.world.reservas[reserva as usize];
-        (reservation.cond_start..reservation.cond_start + reservation.cond_n as u32)
-            .map(|condition| &self.world.condicoes[condition as usize])
+        self.world
+            .conditions_of(reserva)
             .filter(|condition| condition.serie == serie)
             .map(|condition| condition.valor)
             .sum()
@@ -84,12 +83,12 @@ impl<'a> RowRenderer<'a> {
         if !self.quirks().idlead_csv {
             return Value::from(main.to_string());
         }
-        let hash = h3(self.world.seed, 0x1EAD, reserva as u64);
+        let hash = hash3(self.world.seed, 0x1EAD, reserva as u64);
         let mut ids = main.to_string();
         // One reservation in four lists three leads.
         if hash % 4 == 3 {
             for salt in 0..2u64 {
-                let other = (h3(hash, salt, 7) % (reservation.lead as u64 + 1)) as u32 + 1;
+                let other = (hash3(hash, salt, 7) % (reservation.lead as u64 + 1)) as u32 + 1;
                 ids.push_str(&format!(", {other}"));
             }
         }

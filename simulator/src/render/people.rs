@@ -64,7 +64,7 @@ impl RowRenderer<'_> {
             "nome" | "razao_social" => self.imob_name(agency),
             "cnpj" => Value::from(format!(
                 "{:014}",
-                h3(self.world.seed, 0x1B, agency as u64) % 100_000_000_000_000
+                hash3(self.world.seed, 0x1B, agency as u64) % 100_000_000_000_000
             )),
             "ativo_painel" => Value::from("S"),
             _ => return None,

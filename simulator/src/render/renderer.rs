@@ -90,7 +90,7 @@ impl<'a> RowRenderer<'a> {
 
     /// The row's own hash for `salt`: every filler value of the row is cut from one.
     pub(super) fn hash(&self, salt: u64) -> u64 {
-        h3(
+        hash3(
             self.world.seed ^ ((self.object as u64) << 40),
             self.pos as u64,
             salt,

@@ -17,7 +17,8 @@
 //! hard deletes are the only changes a cursor cannot see.
 //!
 //! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
-//! `row_state.rs`, `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
+//! `row_state.rs`, `generate.rs` and `history.rs` (a new world), `events.rs` (a sale's life), `row_changes.rs` (what a change
+//! does to a row), `advance.rs` (the clock), `queries.rs`.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
@@ -26,12 +27,15 @@ mod advance;
 mod entities;
 mod events;
 mod generate;
+mod history;
 mod queries;
+mod row_changes;
 mod row_state;
 mod tables;
 mod time;
 
 pub use entities::*;
+use row_changes::Changes;
 pub use row_state::*;
 pub use tables::*;
 pub use time::*;
@@ -52,15 +56,16 @@ pub const NONE: u32 = u32::MAX;
 pub const DAY: i32 = 86_400;
 
 /// splitmix64: the deterministic hash behind all derived values.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+pub fn mix(mut state: u64) -> u64 {
+    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state = (state ^ (state >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    state = (state ^ (state >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    state ^ (state >> 31)
 }
 
-pub fn h3(a: u64, b: u64, c: u64) -> u64 {
-    mix(mix(mix(a) ^ b) ^ c)
+/// The hash of three values (typically a seed, a salt saying what is derived, an index).
+pub fn hash3(first: u64, second: u64, third: u64) -> u64 {
+    mix(mix(mix(first) ^ second) ^ third)
 }
 
 pub struct World {
@@ -104,27 +109,13 @@ pub struct World {
 pub fn obj_index(path: &str) -> usize {
     OBJECTS
         .iter()
-        .position(|o| o.path == path)
+        .position(|object| object.path == path)
         .unwrap_or_else(|| panic!("not a catalogue path: {path}"))
 }
 
 /// Round a rate to a count, carrying the fraction as a probability.
 fn poisson_ish(rng: &mut SmallRng, rate: f64) -> usize {
-    let base = rate.floor();
-    let frac = rate - base;
-    base as usize + usize::from(rng.random::<f64>() < frac)
-}
-
-/// Per-advance change bookkeeping.
-#[derive(Default)]
-struct Changes {
-    objects: BTreeMap<&'static str, ObjectChanges>,
-    inactivated: BTreeMap<&'static str, Vec<(usize, u32)>>,
-    deleted: BTreeMap<&'static str, Vec<(usize, u32)>>,
-}
-
-impl Changes {
-    fn entry(&mut self, oi: usize) -> &mut ObjectChanges {
-        self.objects.entry(OBJECTS[oi].path).or_default()
-    }
+    let whole = rate.floor();
+    let fraction = rate - whole;
+    whole as usize + usize::from(rng.random::<f64>() < fraction)
 }

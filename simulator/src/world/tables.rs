@@ -211,10 +211,11 @@ impl Table {
         if from.is_none() && to.is_none() {
             return 0..self.index.len();
         }
-        let lo = from.unwrap_or(SimTime::MIN + 1).max(SimTime::MIN + 1);
-        let start = self.index.partition_point(|(k, _)| *k < lo);
+        // Hidden reference dates sort at `SimTime::MIN`: a filter starts past them.
+        let earliest = from.unwrap_or(SimTime::MIN + 1).max(SimTime::MIN + 1);
+        let start = self.index.partition_point(|&(key, _)| key < earliest);
         let end = match to {
-            Some(to) => self.index.partition_point(|(k, _)| *k <= to),
+            Some(to) => self.index.partition_point(|&(key, _)| key <= to),
             None => self.index.len(),
         };
         start..end.max(start)
