@@ -42,7 +42,7 @@ fn field_lists() -> &'static [FieldList] {
 
 fn build_fields(spec: &ObjectSpec) -> FieldList {
     let mut out: FieldList = match crate::fields::listed(spec.path) {
-        Some(listed) => listed.fields.to_vec(),
+        Some(listed) => listed.to_vec(),
         None => minimal_fields(spec),
     };
     // Every row carries `ativo` where the object has it, and its key fields.
@@ -104,24 +104,6 @@ const PARENT_IDS: &[(&str, &str)] = &[
     ("/processos", "idreserva"),
 ];
 
-/// What every `/workflow/tempo` object adds: a situation and the time spent in it.
-const WORKFLOW_TIME_FIELDS: &[FieldDef] = &[
-    integer("idsituacao"),
-    text("situacao"),
-    text("sigla"),
-    integer("tempo"),
-];
-
-/// What every minimal `/historico/situacoes` object adds: a move between two stages.
-const STATUS_CHANGE_FIELDS: &[FieldDef] = &[
-    integer("de"),
-    integer("para"),
-    text("de_nome"),
-    text("para_nome"),
-    text("usuario"),
-    integer("idusuario"),
-];
-
 /// The field list of an object the reference has none for: `referencia`,
 /// `referencia_data`, `ativo`, its keys and parent id, a few fields by kind, `data_cad`.
 fn minimal_fields(spec: &ObjectSpec) -> FieldList {
@@ -141,9 +123,9 @@ fn minimal_fields(spec: &ObjectSpec) -> FieldList {
         }
     }
     if path.ends_with("/workflow/tempo") {
-        out.extend_from_slice(WORKFLOW_TIME_FIELDS);
+        out.extend_from_slice(crate::fields::WORKFLOW_TIME);
     } else if path.ends_with("/historico/situacoes") {
-        out.extend_from_slice(STATUS_CHANGE_FIELDS);
+        out.extend_from_slice(crate::fields::STATUS_CHANGE);
     } else if parent == Some("idlead") || path == "/pesquisas/respostas" {
         out.extend_from_slice(&[text("nome"), integer("idcorretor"), text("corretor")]);
     } else if path.starts_with("/pessoas") {
@@ -192,6 +174,18 @@ fn money(centavos: i64) -> Value {
     } else {
         Value::from(centavos as f64 / 100.0)
     }
+}
+
+/// The fields of a change of situation: the ids (`de`, `para`) and the names (`de_nome`,
+/// `para_nome`, or `de_situacao`, `para_situacao`) of the situations left and entered.
+fn situation_change_field(field: &str, from: impl Situation, to: impl Situation) -> Option<Value> {
+    Some(match field {
+        "de" => Value::from(from.id()),
+        "para" => Value::from(to.id()),
+        "de_nome" | "de_situacao" => Value::from(from.nome()),
+        "para_nome" | "para_situacao" => Value::from(to.nome()),
+        _ => return None,
+    })
 }
 
 use customer::person;

@@ -76,7 +76,6 @@ impl RowRenderer<'_> {
         let team = self.row.ctx;
         let manager = self.world.times[team as usize].gestor;
         Some(match field {
-            "idtime" => Value::from(team as u64 + 1),
             "idgestor" => Value::from(manager as u64 + 1),
             "gestor" => Value::from(self.corretor_name(manager)),
             "nome" => Value::from(self.time_name(team)),
@@ -90,10 +89,8 @@ impl RowRenderer<'_> {
 
     /// `/atendimentos/times/integrantes`: a broker's membership of a team.
     pub(super) fn team_member_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let member = &self.world.integrantes[index as usize];
+        let member = &self.world.integrantes[self.row.ctx as usize];
         Some(match field {
-            "idintegrante" => Value::from(index as u64 + 1),
             "idtime" => Value::from(member.time as u64 + 1),
             "time" => Value::from(self.time_name(member.time)),
             "idusuario" => Value::from(member.corretor as u64 + 1),

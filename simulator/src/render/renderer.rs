@@ -3,6 +3,20 @@
 
 use super::*;
 
+/// The objects whose rows are the world's own entities, and the field that is the entity's id
+/// (its index + 1).
+const ENTITY_ID_FIELDS: &[(&str, &str)] = &[
+    ("/reservas/condicoes", "idreservascondicoes"),
+    ("/comissoes", "idcomissao"),
+    ("/comissoes/pagamentos", "idpagamento"),
+    ("/reservas/historico/situacoes", "idhistorico"),
+    ("/reservas/associados", "idassociado"),
+    ("/repasses", "idrepasse"),
+    ("/unidades/situacao", "idhistorico"),
+    ("/atendimentos/times", "idtime"),
+    ("/atendimentos/times/integrantes", "idintegrante"),
+];
+
 pub(super) struct RowRenderer<'a> {
     pub(super) world: &'a World,
     pub(super) spec: &'static ObjectSpec,
@@ -172,6 +186,9 @@ impl<'a> RowRenderer<'a> {
             "ativo" => return Some(Value::from(self.row.state.ativo())),
             "data_cad" | "data_cadastro" => return Some(self.cad_value()),
             _ => {}
+        }
+        if ENTITY_ID_FIELDS.contains(&(self.spec.path, field)) {
+            return Some(Value::from(self.row.ctx as u64 + 1));
         }
         match self.spec.path {
             "/reservas/condicoes" => self.condition_field(field),

@@ -15,10 +15,8 @@ const REPASSE_STEPS: [&str; 5] = [
 impl RowRenderer<'_> {
     /// `/reservas/condicoes`: one payment series of a reservation.
     pub(super) fn condition_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let condition = &self.world.condicoes[index as usize];
+        let condition = &self.world.condicoes[self.row.ctx as usize];
         Some(match field {
-            "idreservascondicoes" => Value::from(index as u64 + 1),
             "serie" => Value::from(condition.serie.nome()),
             "parcela_quantidade" => Value::from(condition.parcelas),
             "valor"
@@ -43,12 +41,11 @@ impl RowRenderer<'_> {
 
     /// `/comissoes`: a commission and how much of it is paid.
     pub(super) fn commission_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let commission = &self.world.comissoes[index as usize];
+        let index = self.row.ctx as usize;
+        let commission = &self.world.comissoes[index];
         let paid_in_full = commission.n_pagas >= commission.parcelas;
         let partly_paid = commission.n_pagas > 0;
         Some(match field {
-            "idcomissao" => Value::from(index as u64 + 1),
             "situacao" => Value::from(if paid_in_full {
                 "Comissão Paga (3)"
             } else if partly_paid {
@@ -67,7 +64,7 @@ impl RowRenderer<'_> {
             "valor_comissao" => money(commission.valor),
             "valor_comissao_apagar" => money(commission.valor - commission.pago),
             "valor_pagamento" => money(commission.pago),
-            "nota_fiscal" if partly_paid => Value::from(format!("{}", 1000 + index as usize)),
+            "nota_fiscal" if partly_paid => Value::from(format!("{}", 1000 + index)),
             "nota_fiscal" => self.absent(),
             "data_pagamento" if partly_paid => Value::from(fmt_date(commission.last_pag)),
             "data_pagamento" | "numero" => Value::Null,
@@ -77,10 +74,8 @@ impl RowRenderer<'_> {
 
     /// `/comissoes/pagamentos`: one paid instalment of a commission.
     pub(super) fn commission_payment_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let payment = &self.world.pagamentos[index as usize];
+        let payment = &self.world.pagamentos[self.row.ctx as usize];
         Some(match field {
-            "idpagamento" => Value::from(index as u64 + 1),
             "idcomissao" => Value::from(payment.comissao as u64 + 1),
             "valor" => money(payment.valor),
             "vencimento" => Value::from(fmt_date(payment.venc)),
@@ -108,25 +103,16 @@ impl RowRenderer<'_> {
 
     /// `/reservas/historico/situacoes`: one change of a reservation's situation.
     pub(super) fn reservation_history_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let entry = &self.world.hist_res[index as usize];
-        Some(match field {
-            "idhistorico" => Value::from(index as u64 + 1),
-            "de" => Value::from(entry.de.id()),
-            "para" => Value::from(entry.para.id()),
-            "de_nome" => Value::from(entry.de.nome()),
-            "para_nome" => Value::from(entry.para.nome()),
-            _ => return self.acting_user_field(field),
-        })
+        let entry = &self.world.hist_res[self.row.ctx as usize];
+        situation_change_field(field, entry.de, entry.para)
+            .or_else(|| self.acting_user_field(field))
     }
 
     /// `/reservas/associados`: a co-buyer or spouse on a reservation.
     pub(super) fn associate_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let associate = &self.world.assocs[index as usize];
+        let associate = &self.world.assocs[self.row.ctx as usize];
         let someone = person(self.world.seed, 0xB0, associate.pessoa);
         Some(match field {
-            "idassociado" => Value::from(index as u64 + 1),
             "idpessoa" => Value::from(associate.pessoa as u64 + 1),
             "idconjuge" => Value::Null,
             "nome" => Value::from(someone.nome()),
@@ -143,14 +129,13 @@ impl RowRenderer<'_> {
 
     /// `/repasses`: the financing of a sale, one step every 45 days.
     pub(super) fn repasse_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let reserva = self.world.repasses[index as usize].reserva;
+        let index = self.row.ctx as usize;
+        let reserva = self.world.repasses[index].reserva;
         let reservation = &self.world.reservas[reserva as usize];
         let step = ((self.row.refdt - reservation.venda) / (45 * DAY)).clamp(0, 4) as usize;
         let done = step == REPASSE_STEPS.len() - 1;
         let financed = self.serie_sum(reserva, Serie::Financiamento);
         Some(match field {
-            "idrepasse" => Value::from(index as u64 + 1),
             "idsituacao" => Value::from(step as u64 + 1),
             "situacao" => Value::from(REPASSE_STEPS[step]),
             "valor_financiado" | "valor_previsto" => money(financed),
@@ -159,9 +144,7 @@ impl RowRenderer<'_> {
             "banco" => Value::from(BANCOS[(self.hash(3) % BANCOS.len() as u64) as usize]),
             "contrato_quitado" | "contrato_liquidado" | "registro_pago" | "itbi_pago"
             | "laudemio_pago" => Value::from(if done { "S" } else { "N" }),
-            "idcontrato" | "numero_contrato" => {
-                Value::from(format!("{}", 150_000 + index as usize))
-            }
+            "idcontrato" | "numero_contrato" => Value::from(format!("{}", 150_000 + index)),
             "parcela" => Value::from("Não"),
             "contrato" => Value::from("Adimplente"),
             "campos_adicionais" => json!([]),

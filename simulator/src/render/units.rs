@@ -108,13 +108,7 @@ impl RowRenderer<'_> {
 
     /// `/unidades/situacao`: one change of a unit's situation.
     pub(super) fn unit_history_field(&self, field: &str) -> Option<Value> {
-        let index = self.row.ctx;
-        let entry = &self.world.hist_uni[index as usize];
-        Some(match field {
-            "idhistorico" => Value::from(index as u64 + 1),
-            "de_situacao" => Value::from(entry.de.nome()),
-            "para_situacao" => Value::from(entry.para.nome()),
-            _ => return None,
-        })
+        let entry = &self.world.hist_uni[self.row.ctx as usize];
+        situation_change_field(field, entry.de, entry.para)
     }
 }

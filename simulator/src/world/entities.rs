@@ -3,7 +3,13 @@
 
 use super::*;
 
-/// A situation CVDW serves as an id and a name: the enum's discriminant is the id.
+/// A situation CVDW serves as an id and a name.
+pub trait Situation: Copy {
+    fn id(self) -> u8;
+    fn nome(self) -> &'static str;
+}
+
+/// A [`Situation`] enum: the discriminant is the id.
 macro_rules! situation {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $id:literal, $nome:literal;)+ }) => {
         $(#[$doc])*
@@ -12,11 +18,11 @@ macro_rules! situation {
             $($variant = $id,)+
         }
 
-        impl $name {
-            pub fn id(self) -> u8 {
+        impl Situation for $name {
+            fn id(self) -> u8 {
                 self as u8
             }
-            pub fn nome(self) -> &'static str {
+            fn nome(self) -> &'static str {
                 match self {
                     $(Self::$variant => $nome,)+
                 }

@@ -24,6 +24,24 @@ impl Changes {
     pub(super) fn created(&mut self, object: usize) {
         self.entry(object).created += 1;
     }
+
+    /// Count and list row `pos` of `object`, inactivated.
+    fn record_inactivated(&mut self, object: usize, pos: u32) {
+        self.entry(object).inactivated += 1;
+        list_row(&mut self.inactivated, object, pos);
+    }
+
+    /// Count and list row `pos` of `object`, hard-deleted.
+    fn record_deleted(&mut self, object: usize, pos: u32) {
+        self.entry(object).deleted += 1;
+        list_row(&mut self.deleted, object, pos);
+    }
+}
+
+fn list_row(rows: &mut BTreeMap<&'static str, Vec<(usize, u32)>>, object: usize, pos: u32) {
+    rows.entry(OBJECTS[object].path)
+        .or_default()
+        .push((object, pos));
 }
 
 impl World {
@@ -70,12 +88,7 @@ impl World {
         row.state.set_reference_date(ReferenceDate::Real);
         row.refdt = row.refdt.max(when);
         self.tables[object].dirty = true;
-        changes.entry(object).inactivated += 1;
-        changes
-            .inactivated
-            .entry(OBJECTS[object].path)
-            .or_default()
-            .push((object, pos));
+        changes.record_inactivated(object, pos);
     }
 
     /// Drop a row from every answer (a hard delete: no cursor can see it).
@@ -86,11 +99,6 @@ impl World {
         }
         row.state.delete();
         self.tables[object].dirty = true;
-        changes.entry(object).deleted += 1;
-        changes
-            .deleted
-            .entry(OBJECTS[object].path)
-            .or_default()
-            .push((object, pos));
+        changes.record_deleted(object, pos);
     }
 }
