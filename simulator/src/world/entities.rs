@@ -9,29 +9,31 @@ pub trait Situation: Copy {
     fn nome(self) -> &'static str;
 }
 
-/// A [`Situation`] enum: the discriminant is the id.
-macro_rules! situation {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $id:literal, $nome:literal;)+ }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name {
-            $($variant = $id,)+
-        }
-
-        impl Situation for $name {
-            fn id(self) -> u8 {
-                self as u8
+/// [`Situation`] enums: the discriminant is the id.
+macro_rules! situations {
+    ($($(#[$doc:meta])* $name:ident { $($variant:ident = $id:literal, $nome:literal;)+ })+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub enum $name {
+                $($variant = $id,)+
             }
-            fn nome(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $nome,)+
+
+            impl Situation for $name {
+                fn id(self) -> u8 {
+                    self as u8
+                }
+                fn nome(self) -> &'static str {
+                    match self {
+                        $(Self::$variant => $nome,)+
+                    }
                 }
             }
-        }
+        )+
     };
 }
 
-situation! {
+situations! {
     /// A reservation's situation (the dev tenant's ids where known: 3 Vendida, 13 Distrato,
     /// §6).
     ReservaSituacao {
@@ -41,9 +43,6 @@ situation! {
         Cancelada = 6, "Cancelada";
         Distrato = 13, "Distrato";
     }
-}
-
-situation! {
     /// A unit's situation on the sales map.
     UnidadeSituacao {
         Disponivel = 1, "Disponível";
