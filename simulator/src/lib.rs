@@ -9,7 +9,7 @@
 //!   times; leads → reservas → condições, vendas, distratos, comissões, pagamentos, repasses;
 //!   unit and reservation situation histories). Money is integer centavos. Every CVDW object
 //!   is a *table* of 16-byte row headers (`ctx` entity index, `data_cad`, `referencia_data`,
-//!   state bits); no JSON is kept per row.
+//!   a one-byte [`world::RowState`]); no JSON is kept per row.
 //! - **Rendering** ([`render`]): rows become JSON only when served, page by page. Each object
 //!   has its field list (docs/cvdw-api.md §8/§9, typed data in [`fields`]); a field is resolved from
 //!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same

@@ -73,8 +73,8 @@ impl Simulator {
             .listing_faults
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for (p, fault) in faults.iter_mut() {
-            if *p != path {
+        for (faulty_path, fault) in faults.iter_mut() {
+            if *faulty_path != path {
                 continue;
             }
             match fault {

@@ -80,7 +80,7 @@ fn build_fields(spec: &ObjectSpec) -> FieldList {
             text("para_situacao"),
             text("data_cad"),
         ]);
-        out.dedup_by(|a, b| a.name == b.name);
+        out.dedup_by(|later, earlier| later.name == earlier.name);
     }
     out
 }
@@ -151,20 +151,20 @@ fn minimal_fields(spec: &ObjectSpec) -> FieldList {
 
 /// The fields an object serves with their documented JSON kind.
 pub fn field_types(path: &str) -> Vec<FieldDef> {
-    OBJECTS
-        .iter()
-        .position(|o| o.path == path)
-        .map(|object| field_lists()[object].clone())
-        .unwrap_or_default()
+    field_list(path).to_vec()
 }
 
 /// The field names an object serves (without the quirk-dependent nested arrays dropped).
 pub fn field_names(path: &str) -> Vec<&'static str> {
+    field_list(path).iter().map(|def| def.name).collect()
+}
+
+/// The field list of `path` (empty for a path outside the catalogue).
+fn field_list(path: &str) -> &'static [FieldDef] {
     OBJECTS
         .iter()
-        .position(|o| o.path == path)
-        .map(|object| field_lists()[object].iter().map(|def| def.name).collect())
-        .unwrap_or_default()
+        .position(|object| object.path == path)
+        .map_or(&[], |object| field_lists()[object].as_slice())
 }
 
 /// Centavos as CVDW's money: an integer when whole, else a decimal.
