@@ -1,5 +1,7 @@
 //! The row renderer: a row with its context (reservation, unit, development, broker,
-//! agency, lead) resolved once, and the helpers every field uses.
+//! agency, lead) resolved once, the helpers every field uses, and the order a field is
+//! resolved in: the metric dirt, the fields every row shares, the entity's own id, the
+//! object's own fields, the context ([`super::context`]), then filler ([`super::filler`]).
 
 use super::*;
 

@@ -17,8 +17,9 @@
 //! hard deletes are the only changes a cursor cannot see.
 //!
 //! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
-//! `row_state.rs`, `generate.rs` and `history.rs` (a new world), `events.rs` (a sale's life), `row_changes.rs` (what a change
-//! does to a row), `advance.rs` (the clock), `queries.rs`.
+//! `row_state.rs` (a row's state byte), `generate.rs` and `history.rs` (a new world),
+//! `events.rs` (a sale's life), `row_changes.rs` (what a change does to a row), `advance.rs`
+//! (the clock), `queries.rs`.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
