@@ -69,11 +69,18 @@ pub fn hash3(first: u64, second: u64, third: u64) -> u64 {
     mix(mix(mix(first) ^ second) ^ third)
 }
 
+/// The world: its clock, its entities (indices into these vectors are their ids − 1) and a
+/// table of rows per CVDW object.
 pub struct World {
+    /// [`SimConfig::seed`]: every derived value is a hash of it.
     pub seed: u64,
     pub quirks: Quirks,
+    /// The simulated now.
     pub now: SimTime,
+    /// When the generated history begins.
     pub start: SimTime,
+    /// The clock's own random sequence, so that a seed and a sequence of spans always give
+    /// the same changes.
     pub rng: SmallRng,
     pub emps: Vec<Emp>,
     pub etapas: Vec<Etapa>,
