@@ -152,7 +152,7 @@ impl Default for SimConfig {
             denied_objects: Vec::new(),
             count_rejected: true,
             start_now: chrono::NaiveDate::from_ymd_opt(2026, 3, 2)
-                .and_then(|d| d.and_hms_opt(9, 0, 0))
+                .and_then(|date| date.and_hms_opt(9, 0, 0))
                 .unwrap_or_default(),
             history_years: 3,
             malformed: Vec::new(),

@@ -9,9 +9,9 @@
 //!   times; leads → reservas → condições, vendas, distratos, comissões, pagamentos, repasses;
 //!   unit and reservation situation histories). Money is integer centavos. Every CVDW object
 //!   is a *table* of 16-byte row headers (`ctx` entity index, `data_cad`, `referencia_data`,
-//!   state bits); no JSON is kept per row.
+//!   a one-byte [`world::RowState`]); no JSON is kept per row.
 //! - **Rendering** ([`render`]): rows become JSON only when served, page by page. Each object
-//!   has its field list (docs/cvdw-api.md §8/§9, generated into [`fields`]); a field is resolved from
+//!   has its field list (docs/cvdw-api.md §8/§9, typed data in [`fields`]); a field is resolved from
 //!   the row's context (the reserva, its unit, broker, lead...), so the same sale shows the same
 //!   values in `/reservas`, `/vendas`, `/comissoes`, `/unidades`... Fields that no context knows
 //!   get deterministic filler of the documented JSON type (hash of seed, object, row, field).
@@ -74,7 +74,7 @@ pub use rate_limit::RateLimit;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -259,22 +259,24 @@ impl Simulator {
     /// Move the clock `days` forward, creating, updating and deleting rows; the same as
     /// [`Simulator::advance_by`] with `days × 24 h`.
     pub fn advance(&self, days: u32) -> ChangeSummary {
-        let mut w = self.write_world();
-        w.advance(days)
+        self.write_world().advance(days)
     }
 
     /// Move the clock `span` forward (whole seconds; the rest is ignored). The changes of the
     /// span happen inside it, at the day's rates scaled to its length, so six 4-hour spans
     /// change about what one day does. Deterministic for a seed and a sequence of spans.
     pub fn advance_by(&self, span: Duration) -> ChangeSummary {
-        let mut w = self.write_world();
-        w.advance_by(span.as_secs())
+        self.write_world().advance_by(span.as_secs())
     }
 
     /// Queue faults for the next requests (one fault per request, in order).
     pub fn script_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        let mut q = self.inner.script.lock().unwrap_or_else(|e| e.into_inner());
-        q.extend(faults);
+        let mut script = self
+            .inner
+            .script
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        script.extend(faults);
     }
 
     /// The full current dataset of an object exactly as served (quirks applied, `ativo='N'`
@@ -283,8 +285,7 @@ impl Simulator {
         let Some(spec) = shared::catalogue::find(object_path) else {
             return Vec::new();
         };
-        let w = self.read_world();
-        w.all_rows(spec)
+        self.read_world().all_rows(spec)
     }
 
     /// Every row [`SimConfig::malformed`] chose, including rows since deleted, by object path
@@ -325,21 +326,21 @@ impl Simulator {
         Fault::ALL
             .iter()
             .zip(&self.inner.faults_by_kind)
-            .map(|(f, n)| (*f, n.load(Ordering::Relaxed)))
+            .map(|(fault, count)| (*fault, count.load(Ordering::Relaxed)))
             .collect()
     }
 
     /// Change the rate limit (and forget the current windows).
-    pub fn set_rate_limit(&self, rl: RateLimit) {
+    pub fn set_rate_limit(&self, limit: RateLimit) {
         *self
             .inner
             .rate_limit
             .lock()
-            .unwrap_or_else(|e| e.into_inner()) = rl;
+            .unwrap_or_else(PoisonError::into_inner) = limit;
         self.inner
             .windows
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(PoisonError::into_inner)
             .clear();
     }
 
@@ -356,9 +357,15 @@ impl Simulator {
     }
 
     pub(crate) fn read_world(&self) -> std::sync::RwLockReadGuard<'_, world::World> {
-        self.inner.world.read().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .world
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
     pub(crate) fn write_world(&self) -> std::sync::RwLockWriteGuard<'_, world::World> {
-        self.inner.world.write().unwrap_or_else(|e| e.into_inner())
+        self.inner
+            .world
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }

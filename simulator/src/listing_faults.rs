@@ -32,6 +32,17 @@ pub(crate) struct Shown {
     pub empty: bool,
 }
 
+impl Shown {
+    /// The envelope's figures as they are, rows served.
+    pub(crate) fn truth(total: u64, pages: u64) -> Self {
+        Self {
+            total,
+            pages,
+            empty: false,
+        }
+    }
+}
+
 impl Simulator {
     /// Make every unfiltered listing of `object` (a catalogue path or name) lie as `fault`
     /// says, until [`Simulator::clear_listing_faults`].
@@ -62,8 +73,8 @@ impl Simulator {
             .listing_faults
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        for (p, fault) in faults.iter_mut() {
-            if *p != path {
+        for (faulty_path, fault) in faults.iter_mut() {
+            if *faulty_path != path {
                 continue;
             }
             match fault {

@@ -53,7 +53,7 @@ impl FromStr for Profile {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Profile::ALL
             .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
+            .find(|profile| profile.name().eq_ignore_ascii_case(text.trim()))
             .ok_or_else(|| format!("unknown profile `{text}` (small, medium, large)"))
     }
 }

@@ -8,10 +8,15 @@
 //! reservation, its unit, development, broker, agency, lead and customer), then deterministic
 //! filler of the documented type. So one sale shows the same values everywhere.
 //!
-//! Files: `renderer.rs` (a row and its context), the object families (`sales.rs`, `units.rs`,
-//! `people.rs`, `generic.rs`), `context.rs`, `filler.rs` (and a row's assembly).
+//! Files: `renderer.rs` (a row, its context and where each field is resolved), the object
+//! families (`sales.rs`, `units.rs`, `people.rs`, `generic.rs`), `context.rs` and
+//! `customer.rs` (the row's context), `entity_names.rs`, `filler.rs`, `assembly.rs` (a row's
+//! fields in order, with quirks, dirt and defects).
 
+mod assembly;
 mod context;
+mod customer;
+mod entity_names;
 mod filler;
 mod generic;
 mod people;
@@ -37,19 +42,19 @@ fn field_lists() -> &'static [FieldList] {
 
 fn build_fields(spec: &ObjectSpec) -> FieldList {
     let mut out: FieldList = match crate::fields::listed(spec.path) {
-        Some(listed) => listed.fields.to_vec(),
+        Some(listed) => listed.to_vec(),
         None => minimal_fields(spec),
     };
     // Every row carries `ativo` where the object has it, and its key fields.
-    if spec.has_ativo && !out.iter().any(|f| f.name == "ativo") {
+    if spec.has_ativo && !out.iter().any(|def| def.name == "ativo") {
         out.insert(2.min(out.len()), text("ativo"));
     }
     if !spec.has_ativo {
-        out.retain(|f| f.name != "ativo");
+        out.retain(|def| def.name != "ativo");
     }
-    for k in spec.key {
-        if !out.iter().any(|f| f.name == *k) {
-            out.push(integer(k));
+    for key in spec.key {
+        if !out.iter().any(|def| def.name == *key) {
+            out.push(integer(key));
         }
     }
     // Fields practitioners receive that the spec lacks (§7.3, §8 `/reservas` notes).
@@ -75,67 +80,55 @@ fn build_fields(spec: &ObjectSpec) -> FieldList {
             text("para_situacao"),
             text("data_cad"),
         ]);
-        out.dedup_by(|a, b| a.name == b.name);
+        out.dedup_by(|later, earlier| later.name == earlier.name);
     }
     out
 }
 
+/// The id of the entity a minimal object's rows hang from, by path prefix (the first match
+/// wins, so the longer prefixes come first).
+const PARENT_IDS: &[(&str, &str)] = &[
+    ("/leads", "idlead"),
+    ("/campos_adicionais", "idlead"),
+    ("/pessoas", "idpessoa"),
+    ("/pesquisas/respostas", "idpessoa"),
+    ("/assistencias/itens", "idassistencia_item"),
+    ("/assistencias/visitas", "idvisita"),
+    ("/assistencias", "idassistencia"),
+    ("/atendimentos", "idatendimento"),
+    ("/comissoes", "idcomissao"),
+    ("/precadastro", "idprecadastro"),
+    ("/repasses", "idrepasse"),
+    ("/reservas", "idreserva"),
+    ("/agendamentos/vistorias", "idreserva"),
+    ("/processos", "idreserva"),
+];
+
+/// The field list of an object the reference has none for: `referencia`,
+/// `referencia_data`, `ativo`, its keys and parent id, a few fields by kind, `data_cad`.
 fn minimal_fields(spec: &ObjectSpec) -> FieldList {
+    let path = spec.path;
     let mut out: FieldList = vec![text("referencia"), text("referencia_data")];
     if spec.has_ativo {
         out.push(text("ativo"));
     }
-    let p = spec.path;
-    for k in spec.key {
-        out.push(integer(k));
-    }
-    let parent: Option<&'static str> = if p.starts_with("/leads") || p == "/campos_adicionais" {
-        Some("idlead")
-    } else if p.starts_with("/pessoas") || p.starts_with("/pesquisas/respostas") {
-        Some("idpessoa")
-    } else if p.starts_with("/assistencias/itens") {
-        Some("idassistencia_item")
-    } else if p.starts_with("/assistencias/visitas") {
-        Some("idvisita")
-    } else if p.starts_with("/assistencias") {
-        Some("idassistencia")
-    } else if p.starts_with("/atendimentos") {
-        Some("idatendimento")
-    } else if p.starts_with("/comissoes") {
-        Some("idcomissao")
-    } else if p.starts_with("/precadastro") {
-        Some("idprecadastro")
-    } else if p.starts_with("/repasses") {
-        Some("idrepasse")
-    } else if p.starts_with("/reservas") || p == "/agendamentos/vistorias" || p == "/processos" {
-        Some("idreserva")
-    } else {
-        None
-    };
-    if let Some(par) = parent {
-        if !out.iter().any(|f| f.name == par) {
-            out.push(integer(par));
+    out.extend(spec.key.iter().map(|key| integer(key)));
+    let parent = PARENT_IDS
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map(|&(_, parent)| parent);
+    if let Some(parent) = parent {
+        if !out.iter().any(|def| def.name == parent) {
+            out.push(integer(parent));
         }
     }
-    if p.ends_with("/workflow/tempo") {
-        out.extend_from_slice(&[
-            integer("idsituacao"),
-            text("situacao"),
-            text("sigla"),
-            integer("tempo"),
-        ]);
-    } else if p.ends_with("/historico/situacoes") {
-        out.extend_from_slice(&[
-            integer("de"),
-            integer("para"),
-            text("de_nome"),
-            text("para_nome"),
-            text("usuario"),
-            integer("idusuario"),
-        ]);
-    } else if p.starts_with("/leads") || p == "/campos_adicionais" || p == "/pesquisas/respostas" {
+    if path.ends_with("/workflow/tempo") {
+        out.extend_from_slice(crate::fields::WORKFLOW_TIME);
+    } else if path.ends_with("/historico/situacoes") {
+        out.extend_from_slice(crate::fields::STATUS_CHANGE);
+    } else if parent == Some("idlead") || path == "/pesquisas/respostas" {
         out.extend_from_slice(&[text("nome"), integer("idcorretor"), text("corretor")]);
-    } else if p.starts_with("/pessoas") {
+    } else if path.starts_with("/pessoas") {
         out.extend_from_slice(&[text("nome"), text("documento"), text("email")]);
     } else if matches!(
         parent,
@@ -158,118 +151,82 @@ fn minimal_fields(spec: &ObjectSpec) -> FieldList {
 
 /// The fields an object serves with their documented JSON kind.
 pub fn field_types(path: &str) -> Vec<FieldDef> {
-    OBJECTS
-        .iter()
-        .position(|o| o.path == path)
-        .map(|oi| field_lists()[oi].clone())
-        .unwrap_or_default()
+    field_list(path).to_vec()
 }
 
 /// The field names an object serves (without the quirk-dependent nested arrays dropped).
 pub fn field_names(path: &str) -> Vec<&'static str> {
+    field_list(path).iter().map(|def| def.name).collect()
+}
+
+/// The field list of `path` (empty for a path outside the catalogue).
+fn field_list(path: &str) -> &'static [FieldDef] {
     OBJECTS
         .iter()
-        .position(|o| o.path == path)
-        .map(|oi| field_lists()[oi].iter().map(|f| f.name).collect())
-        .unwrap_or_default()
+        .position(|object| object.path == path)
+        .map_or(&[], |object| field_lists()[object].as_slice())
 }
 
-fn money(c: i64) -> Value {
-    if c % 100 == 0 {
-        Value::from(c / 100)
+/// Centavos as CVDW's money: an integer when whole, else a decimal.
+fn money(centavos: i64) -> Value {
+    if centavos % 100 == 0 {
+        Value::from(centavos / 100)
     } else {
-        Value::from(c as f64 / 100.0)
+        Value::from(centavos as f64 / 100.0)
     }
 }
 
-fn ascii_fold(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' => 'a',
-            'é' | 'ê' => 'e',
-            'í' => 'i',
-            'ó' | 'ô' | 'õ' => 'o',
-            'ú' | 'ü' => 'u',
-            'ç' => 'c',
-            'Á' | 'Â' | 'Ã' => 'A',
-            'É' | 'Ê' => 'E',
-            'Í' => 'I',
-            'Ó' | 'Ô' => 'O',
-            'Ú' => 'U',
-            'Ç' => 'C',
-            c => c,
-        })
-        .collect()
+/// The fields of a change of situation: the ids (`de`, `para`) and the names (`de_nome`,
+/// `para_nome`, or `de_situacao`, `para_situacao`) of the situations left and entered.
+fn situation_change_field(field: &str, from: impl Situation, to: impl Situation) -> Option<Value> {
+    Some(match field {
+        "de" => Value::from(from.id()),
+        "para" => Value::from(to.id()),
+        "de_nome" | "de_situacao" => Value::from(from.nome()),
+        "para_nome" | "para_situacao" => Value::from(to.nome()),
+        _ => return None,
+    })
 }
 
-/// Deterministic person data for pessoa `p` (= lead index; ids are index + 1). Cheap: the
-/// name is only assembled when asked for.
-struct Person {
-    first: &'static str,
-    surname1: &'static str,
-    surname2: &'static str,
-    female: bool,
-    /// The person's hash: every other derived value of theirs is cut from it.
-    hash: u64,
-}
-
-impl Person {
-    fn nome(&self) -> String {
-        format!("{} {} {}", self.first, self.surname1, self.surname2)
-    }
-}
-
-fn person(seed: u64, salt: u64, p: u32) -> Person {
-    let hash = h3(seed, salt, p as u64);
-    let female = hash & 1 == 1;
-    let pool = if female { FIRST_F } else { FIRST_M };
-    Person {
-        first: pool[(hash >> 8) as usize % pool.len()],
-        surname1: SURNAMES[(hash >> 20) as usize % SURNAMES.len()],
-        surname2: SURNAMES[(hash >> 32) as usize % SURNAMES.len()],
-        female,
-        hash,
-    }
-}
-
+use customer::person;
 use renderer::RowRenderer;
 
 /// One row as a JSON value (keys sorted, as `serde_json::Value` does).
-pub fn row_value(w: &World, oi: usize, pos: u32) -> Value {
-    let r = RowRenderer::new(w, oi, pos);
-    Value::Object(
-        r.pairs()
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+pub fn row_value(world: &World, object: usize, pos: u32) -> Value {
+    json_object(RowRenderer::new(world, object, pos).pairs())
 }
 
 /// One row as [`row_value`] renders it, without its deliberate defect (if any).
-pub fn clean_row_value(w: &World, oi: usize, pos: u32) -> Value {
-    let r = RowRenderer::new(w, oi, pos);
+pub fn clean_row_value(world: &World, object: usize, pos: u32) -> Value {
+    json_object(RowRenderer::new(world, object, pos).clean_pairs())
+}
+
+fn json_object(pairs: assembly::Pairs) -> Value {
     Value::Object(
-        r.clean_pairs()
+        pairs
             .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(name, value)| (name.to_string(), value))
             .collect(),
     )
 }
 
 /// Append one row's JSON (fields in documented order) to `out`.
-pub fn write_row(w: &World, oi: usize, pos: u32, out: &mut Vec<u8>) {
-    let r = RowRenderer::new(w, oi, pos);
+pub fn write_row(world: &World, object: usize, pos: u32, out: &mut Vec<u8>) {
     out.push(b'{');
-    for (i, (k, v)) in r.pairs().iter().enumerate() {
-        if i > 0 {
+    for (index, (name, value)) in RowRenderer::new(world, object, pos)
+        .pairs()
+        .iter()
+        .enumerate()
+    {
+        if index > 0 {
             out.push(b',');
         }
         // Field names are plain ASCII identifiers: no escaping needed.
         out.push(b'"');
-        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":");
         // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, v);
+        let _ = serde_json::to_writer(&mut *out, value);
     }
     out.push(b'}');
 }

@@ -1,7 +1,62 @@
 //! Moving the clock: each span creates, updates, inactivates and hard-deletes rows at the
 //! world's daily rates scaled to the span, and reports what changed.
+//!
+//! The steps of a span run in a fixed order and draw from one random generator, so a seed
+//! and a sequence of spans always give the same world.
 
 use super::*;
+
+/// One span of the clock (at most a day): daily rates and chances are scaled by its share of
+/// a day (exactly 1.0 for a whole day, so a day draws what it always drew), and every event
+/// time falls inside it.
+#[derive(Clone, Copy)]
+pub(super) struct Span {
+    start: SimTime,
+    len: SimTime,
+    share: f64,
+}
+
+impl Span {
+    fn new(start: SimTime, len: SimTime) -> Self {
+        Self {
+            start,
+            len,
+            share: len as f64 / DAY as f64,
+        }
+    }
+
+    fn end(self) -> SimTime {
+        self.start + self.len
+    }
+
+    /// A random instant inside the span (its start when it lasts one second).
+    fn instant(self, rng: &mut SmallRng) -> SimTime {
+        if self.len > 1 {
+            self.start + rng.random_range(1..self.len)
+        } else {
+            self.start
+        }
+    }
+
+    /// How many events of a daily `rate` happen in the span.
+    fn count(self, rng: &mut SmallRng, rate: f64) -> usize {
+        poisson_ish(rng, rate * self.share)
+    }
+
+    /// Whether an event of daily chance `chance` happens in the span.
+    fn happens(self, rng: &mut SmallRng, chance: f64) -> bool {
+        rng.random::<f64>() < chance * self.share
+    }
+}
+
+/// Objects whose rows are hard-deleted now and then in every world, and the daily chance.
+const DAILY_HARD_DELETE_CHANCES: &[(&str, f64)] = &[
+    ("/leads/interacoes", 0.9),
+    ("/leads/tarefas", 0.9),
+    ("/reservas/campos-adicionais", 0.25),
+    ("/reservas/associados", 0.25),
+    ("/comissoes/pagamentos", 0.25),
+];
 
 impl World {
     /// Advance the clock `days` days, day by day (the same as [`World::advance_by`] with
@@ -41,45 +96,63 @@ impl World {
         for (path, counts) in changes.objects {
             summary.objects.insert(path.to_string(), counts);
         }
-        for (path, rows) in changes.inactivated {
-            let keys = rows
-                .iter()
-                .map(|&(object, pos)| self.key_of(object, pos))
-                .collect();
-            summary.inactivated_keys.insert(path.to_string(), keys);
-        }
-        for (path, rows) in changes.deleted {
-            let keys = rows
-                .iter()
-                .map(|&(object, pos)| self.key_of(object, pos))
-                .collect();
-            summary.deleted_keys.insert(path.to_string(), keys);
-        }
+        summary.inactivated_keys = self.keys_by_path(changes.inactivated);
+        summary.deleted_keys = self.keys_by_path(changes.deleted);
         summary
     }
 
-    /// One span of `len` seconds (at most a day) from now. Daily rates and chances are scaled
-    /// by `len / DAY` (exactly 1.0 for a whole day, so a day draws what it always drew), and
-    /// every event time falls inside the span.
-    pub(super) fn advance_span(&mut self, rng: &mut SmallRng, len: SimTime, changes: &mut Changes) {
-        let day0 = self.now;
-        let day1 = self.now + len;
-        let share = len as f64 / DAY as f64;
-        let at = |rng: &mut SmallRng| {
-            if len > 1 {
-                day0 + rng.random_range(1..len)
-            } else {
-                day0
+    /// The natural keys of rows given as (object index, position), by object path.
+    fn keys_by_path(
+        &self,
+        rows: BTreeMap<&'static str, Vec<(usize, u32)>>,
+    ) -> BTreeMap<String, Vec<String>> {
+        rows.into_iter()
+            .map(|(path, rows)| {
+                let keys = rows
+                    .iter()
+                    .map(|&(object, pos)| self.key_of(object, pos))
+                    .collect();
+                (path.to_string(), keys)
+            })
+            .collect()
+    }
+
+    /// One span of `len` seconds (at most a day) from now ([`Span`]).
+    fn advance_span(&mut self, rng: &mut SmallRng, len: SimTime, changes: &mut Changes) {
+        let span = Span::new(self.now, len);
+        self.new_leads(rng, span, changes);
+        self.settle_pending_reservations(rng, span, changes);
+        let count = span.count(rng, self.reservas_per_day);
+        for _ in 0..count {
+            let when = span.instant(rng);
+            self.now = self.now.max(when);
+            if let Some(reserva) = self.new_reserva(rng, when, changes) {
+                self.generic_for_reserva(rng, reserva, false, when, changes);
             }
-        };
-        // New leads (and their satellite rows).
-        let count = poisson_ish(rng, self.leads_per_day * share);
-        let mut times: Vec<SimTime> = (0..count).map(|_| at(rng)).collect();
+        }
+        self.new_distratos(rng, span, changes);
+        for commission in 0..self.comissoes.len() {
+            let entity = &self.comissoes[commission];
+            if entity.n_pagas < entity.parcelas {
+                let paid_within = (span.start, span.end() - 1);
+                self.pay_due_commissions(rng, commission as u32, paid_within, changes);
+            }
+        }
+        self.update_rows(rng, span, changes);
+        self.inactivate_rows(rng, span, changes);
+        self.hard_delete_rows(rng, span, changes);
+        self.now = span.end();
+    }
+
+    /// New leads, and their satellite rows.
+    fn new_leads(&mut self, rng: &mut SmallRng, span: Span, changes: &mut Changes) {
+        let count = span.count(rng, self.leads_per_day);
+        let mut times: Vec<SimTime> = (0..count).map(|_| span.instant(rng)).collect();
         times.sort_unstable();
         for when in times {
             self.now = when;
             let lead = self.new_lead_entity(rng, when);
-            changes.entry(obj_index("/leads")).created += 1;
+            changes.created(obj_index("/leads"));
             for object in 0..OBJECTS.len() {
                 let def = self.defs[object];
                 if def.semantic || def.ctx != Ctx::Lead {
@@ -91,26 +164,34 @@ impl World {
                     poisson_ish(rng, def.per)
                 };
                 for _ in 0..rows {
-                    self.tables[object].push(lead, when, when);
-                    changes.entry(object).created += 1;
+                    self.create_row(object, lead, when, changes);
                 }
             }
         }
-        // Pending reservations get sold or cancelled.
+    }
+
+    /// Reservations pending for more than two days get sold or cancelled.
+    fn settle_pending_reservations(
+        &mut self,
+        rng: &mut SmallRng,
+        span: Span,
+        changes: &mut Changes,
+    ) {
         let pending: Vec<u32> = self
             .reservas
             .iter()
             .enumerate()
-            .filter(|(_, reserva)| {
-                reserva.sit == ReservaSituacao::EmAnalise && reserva.cad < day0 - 2 * DAY
+            .filter(|(_, reservation)| {
+                reservation.sit == ReservaSituacao::EmAnalise
+                    && reservation.cad < span.start - 2 * DAY
             })
             .map(|(index, _)| index as u32)
             .collect();
-        let sell_below = 0.25 * share;
-        let cancel_below = (0.25 + self.shape.daily_cancel_chance) * share;
+        let sell_below = 0.25 * span.share;
+        let cancel_below = (0.25 + self.shape.daily_cancel_chance) * span.share;
         for reserva in pending {
             let draw: f64 = rng.random();
-            let when = at(rng);
+            let when = span.instant(rng);
             self.now = self.now.max(when);
             if draw < sell_below {
                 self.sell(rng, reserva, when, changes);
@@ -119,54 +200,44 @@ impl World {
                 self.cancel(reserva, when, changes);
             }
         }
-        // New reservations.
-        let count = poisson_ish(rng, self.reservas_per_day * share);
-        for _ in 0..count {
-            let when = at(rng);
-            self.now = self.now.max(when);
-            if let Some(reserva) = self.new_reserva(rng, when, changes) {
-                self.generic_for_reserva(rng, reserva, false, when, changes);
-            }
-        }
-        // Distratos: a share of the sales, eventually.
+    }
+
+    /// Distratos: a share of the sales made before the span, eventually.
+    fn new_distratos(&mut self, rng: &mut SmallRng, span: Span, changes: &mut Changes) {
         let rate = self
             .distratos_per_day
             .unwrap_or(self.reservas_per_day * self.shape.distratos_per_reserva_day);
-        let count = poisson_ish(rng, rate * share);
+        let count = span.count(rng, rate);
         for _ in 0..count {
             if self.reservas.is_empty() {
                 break;
             }
             for _attempt in 0..20 {
                 let reserva = rng.random_range(0..self.reservas.len()) as u32;
-                let res = &self.reservas[reserva as usize];
-                if res.sit == ReservaSituacao::Vendida && res.venda < day0 {
-                    let when = at(rng);
+                let reservation = &self.reservas[reserva as usize];
+                if reservation.sit == ReservaSituacao::Vendida && reservation.venda < span.start {
+                    let when = span.instant(rng);
                     self.now = self.now.max(when);
-                    self.distrato(rng, reserva, when, changes);
+                    self.distrato(reserva, when, changes);
                     break;
                 }
             }
         }
-        // Commission payments.
-        for commission in 0..self.comissoes.len() {
-            let com = &self.comissoes[commission];
-            if com.n_pagas < com.parcelas {
-                self.pay_due_commissions(rng, commission as u32, (day0, day1 - 1), changes);
-            }
-        }
-        // Updates: leads change situation; brokers edit their records; generic rows change.
-        let count = poisson_ish(rng, self.leads_per_day * 2.0 * share);
+    }
+
+    /// Updates: leads change situation, brokers edit their records, generic rows change.
+    fn update_rows(&mut self, rng: &mut SmallRng, span: Span, changes: &mut Changes) {
+        let count = span.count(rng, self.leads_per_day * 2.0);
         for _ in 0..count {
             let lead = rng.random_range(0..self.leads.len()) as u32;
-            let when = at(rng);
+            let when = span.instant(rng);
             self.leads[lead as usize].sit = rng.random_range(1..5);
             self.touch(obj_index("/leads"), lead, when, changes);
         }
-        if rng.random::<f64>() < 0.5 * share {
-            let corretor = rng.random_range(0..self.corretores.len()) as u32;
-            let when = at(rng);
-            self.touch(obj_index("/corretores"), corretor, when, changes);
+        if span.happens(rng, 0.5) {
+            let broker = rng.random_range(0..self.corretores.len()) as u32;
+            let when = span.instant(rng);
+            self.touch(obj_index("/corretores"), broker, when, changes);
         }
         for object in 0..OBJECTS.len() {
             if self.defs[object].semantic {
@@ -176,69 +247,65 @@ impl World {
             if len == 0 {
                 continue;
             }
-            let rows = poisson_ish(rng, ((len as f64 * 0.001).min(20.0) + 0.2) * share);
+            let rows = span.count(rng, (len as f64 * 0.001).min(20.0) + 0.2);
             for _ in 0..rows {
                 let pos = rng.random_range(0..len) as u32;
-                let when = at(rng);
+                let when = span.instant(rng);
                 self.touch(object, pos, when, changes);
             }
         }
-        // Soft deletes: leads discarded as inactive, occasional broker leaving, generic rows.
-        let count = poisson_ish(rng, (self.leads_per_day * 0.1 + 0.3) * share);
+    }
+
+    /// Soft deletes: leads discarded as inactive, now and then a broker leaving, generic rows.
+    fn inactivate_rows(&mut self, rng: &mut SmallRng, span: Span, changes: &mut Changes) {
+        let count = span.count(rng, self.leads_per_day * 0.1 + 0.3);
         for _ in 0..count {
             let lead = rng.random_range(0..self.leads.len()) as u32;
-            let when = at(rng);
+            let when = span.instant(rng);
             self.inactivate(obj_index("/leads"), lead, when, changes);
         }
-        if rng.random::<f64>() < 0.1 * share {
-            let corretor = rng.random_range(0..self.corretores.len()) as u32;
-            let when = at(rng);
-            self.inactivate(obj_index("/corretores"), corretor, when, changes);
+        if span.happens(rng, 0.1) {
+            let broker = rng.random_range(0..self.corretores.len()) as u32;
+            let when = span.instant(rng);
+            self.inactivate(obj_index("/corretores"), broker, when, changes);
         }
         for path in ["/leads/tarefas", "/atendimentos", "/reservas/contratos"] {
             let object = obj_index(path);
             let len = self.tables[object].rows.len();
-            if len > 0 && rng.random::<f64>() < 0.5 * share {
+            if len > 0 && span.happens(rng, 0.5) {
                 let pos = rng.random_range(0..len) as u32;
-                let when = at(rng);
+                let when = span.instant(rng);
                 self.inactivate(object, pos, when, changes);
             }
         }
-        // Hard deletes: rows that simply disappear.
-        for path in [
-            "/leads/interacoes",
-            "/leads/tarefas",
-            "/reservas/campos-adicionais",
-            "/reservas/associados",
-            "/comissoes/pagamentos",
-        ] {
+    }
+
+    /// Hard deletes: rows that simply disappear, now and then in every world, and in the
+    /// realistic worlds at rates that grow with the world.
+    fn hard_delete_rows(&mut self, rng: &mut SmallRng, span: Span, changes: &mut Changes) {
+        for &(path, chance) in DAILY_HARD_DELETE_CHANCES {
             let object = obj_index(path);
             let len = self.tables[object].rows.len();
-            let chance = if path == "/leads/interacoes" || path == "/leads/tarefas" {
-                0.9
-            } else {
-                0.25
-            };
-            if len > 0 && rng.random::<f64>() < chance * share {
+            if len > 0 && span.happens(rng, chance) {
                 let pos = rng.random_range(0..len) as u32;
                 self.hard_delete(object, pos, changes);
             }
         }
-        if self.shape.scaled_hard_deletes {
-            for &(path, per_reserva) in crate::profile::DAILY_HARD_DELETES {
-                let object = obj_index(path);
-                let len = self.tables[object].rows.len();
-                if len == 0 {
-                    continue;
-                }
-                let count = poisson_ish(rng, self.reservas_per_day * per_reserva * share);
-                for _ in 0..count {
-                    let pos = rng.random_range(0..len) as u32;
-                    self.hard_delete(object, pos, changes);
-                }
+        if !self.shape.scaled_hard_deletes {
+            return;
+        }
+        for &(path, per_reserva) in crate::profile::DAILY_HARD_DELETES {
+            let object = obj_index(path);
+            let len = self.tables[object].rows.len();
+            if len == 0 {
+                continue;
+            }
+            let count = span.count(rng, self.reservas_per_day * per_reserva);
+            for _ in 0..count {
+                let pos = rng.random_range(0..len) as u32;
+                self.hard_delete(object, pos, changes);
             }
         }
-        self.now = day1;
     }
 
     /// Satellite rows of a new or newly sold reservation.
@@ -250,16 +317,15 @@ impl World {
         when: SimTime,
         changes: &mut Changes,
     ) {
+        let want = if sold { Ctx::Sold } else { Ctx::Reserva };
         for object in 0..OBJECTS.len() {
             let def = self.defs[object];
-            let want = if sold { Ctx::Sold } else { Ctx::Reserva };
             if def.semantic || def.ctx != want {
                 continue;
             }
             let rows = poisson_ish(rng, def.per);
             for _ in 0..rows {
-                self.tables[object].push(reserva, when, when);
-                changes.entry(object).created += 1;
+                self.create_row(object, reserva, when, changes);
             }
         }
     }

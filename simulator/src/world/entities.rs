@@ -3,52 +3,52 @@
 
 use super::*;
 
-/// A reservation's situation; the id is what CVDW serves (the dev tenant's ids where known:
-/// 3 Vendida, 13 Distrato, §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReservaSituacao {
-    Reservada = 1,
-    EmAnalise = 2,
-    Vendida = 3,
-    Cancelada = 6,
-    Distrato = 13,
+/// A situation CVDW serves as an id and a name.
+pub trait Situation: Copy {
+    fn id(self) -> u8;
+    fn nome(self) -> &'static str;
 }
 
-impl ReservaSituacao {
-    pub fn id(self) -> u8 {
-        self as u8
-    }
-    pub fn nome(self) -> &'static str {
-        match self {
-            Self::Reservada => "Reservada",
-            Self::EmAnalise => "Em análise",
-            Self::Vendida => "Vendida",
-            Self::Cancelada => "Cancelada",
-            Self::Distrato => "Distrato",
-        }
-    }
+/// [`Situation`] enums: the discriminant is the id.
+macro_rules! situations {
+    ($($(#[$doc:meta])* $name:ident { $($variant:ident = $id:literal, $nome:literal;)+ })+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+            pub enum $name {
+                $($variant = $id,)+
+            }
+
+            impl Situation for $name {
+                fn id(self) -> u8 {
+                    self as u8
+                }
+                fn nome(self) -> &'static str {
+                    match self {
+                        $(Self::$variant => $nome,)+
+                    }
+                }
+            }
+        )+
+    };
 }
 
-/// A unit's situation on the sales map; the id is what CVDW serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UnidadeSituacao {
-    Disponivel = 1,
-    Reservada = 2,
-    Vendida = 3,
-    Bloqueada = 4,
-}
-
-impl UnidadeSituacao {
-    pub fn id(self) -> u8 {
-        self as u8
+situations! {
+    /// A reservation's situation (the dev tenant's ids where known: 3 Vendida, 13 Distrato,
+    /// §6).
+    ReservaSituacao {
+        Reservada = 1, "Reservada";
+        EmAnalise = 2, "Em análise";
+        Vendida = 3, "Vendida";
+        Cancelada = 6, "Cancelada";
+        Distrato = 13, "Distrato";
     }
-    pub fn nome(self) -> &'static str {
-        match self {
-            Self::Disponivel => "Disponível",
-            Self::Reservada => "Reservada",
-            Self::Vendida => "Vendida",
-            Self::Bloqueada => "Bloqueada",
-        }
+    /// A unit's situation on the sales map.
+    UnidadeSituacao {
+        Disponivel = 1, "Disponível";
+        Reservada = 2, "Reservada";
+        Vendida = 3, "Vendida";
+        Bloqueada = 4, "Bloqueada";
     }
 }
 
@@ -92,12 +92,14 @@ pub struct Emp {
 }
 pub struct Etapa {
     pub emp: u32,
-    pub n: u8,
+    /// The phase's number within its development, from 1.
+    pub number: u8,
 }
 pub struct Bloco {
     pub etapa: u32,
     pub emp: u32,
-    pub n: u16,
+    /// The block's number within its development, from 1.
+    pub number: u16,
 }
 pub struct Unidade {
     pub bloco: u32,

@@ -1,7 +1,41 @@
 //! The events of a sale's life (a lead, a reservation, a sale, a cancellation, a distrato,
-//! a commission paid) and the row changes they make, shared by generation and the clock.
+//! a commission paid) and the rows they create and change, shared by generation and the
+//! clock. The order of the random draws is part of the world: a seed gives the same world
+//! only while each event draws the same numbers in the same order.
 
 use super::*;
+
+/// A payment series of a reservation being made: (series, instalments, total centavos).
+type PlannedCondition = (Serie, u16, i64);
+
+/// The payment conditions of a contract worth `valor`: a down payment, perhaps a signal,
+/// monthly and intermediate instalments, FGTS and a subsidy now and then, and the bank
+/// financing the rest, so that they add up exactly to the contract value.
+fn payment_plan(rng: &mut SmallRng, valor: i64) -> Vec<PlannedCondition> {
+    let share =
+        |rng: &mut SmallRng, low: i64, high: i64| valor * rng.random_range(low..high) / 10_000;
+    let mut plan: Vec<PlannedCondition> = Vec::new();
+    plan.push((Serie::Ato, 1, share(rng, 500, 1000)));
+    if rng.random::<f64>() < 0.5 {
+        let parcelas = rng.random_range(1..4);
+        plan.push((Serie::Sinal, parcelas, share(rng, 200, 500)));
+    }
+    let parcelas = rng.random_range(24..61);
+    plan.push((Serie::Mensais, parcelas, share(rng, 800, 1500)));
+    if rng.random::<f64>() < 0.4 {
+        let parcelas = rng.random_range(2..5);
+        plan.push((Serie::Intermediarias, parcelas, share(rng, 300, 600)));
+    }
+    if rng.random::<f64>() < 0.4 {
+        plan.push((Serie::Fgts, 1, share(rng, 200, 600)));
+    }
+    if valor < 30_000_000 && rng.random::<f64>() < 0.5 {
+        plan.push((Serie::Subsidio, 1, share(rng, 300, 800)));
+    }
+    let planned: i64 = plan.iter().map(|(_, _, total)| total).sum();
+    plan.push((Serie::Financiamento, 1, valor - planned));
+    plan
+}
 
 impl World {
     pub(super) fn new_lead_entity(&mut self, rng: &mut SmallRng, cad: SimTime) -> u32 {
@@ -35,75 +69,22 @@ impl World {
         }
         let available_index = rng.random_range(0..self.available.len());
         let unidade = self.available.swap_remove(available_index);
-        // Leads created before `cad` (leads are sorted by creation).
-        let upto = self.leads.partition_point(|l| l.cad < cad).max(1);
-        let lo = upto.saturating_sub(upto / 5 + 50);
-        let lead = rng.random_range(lo..upto) as u32;
+        // One of the leads created shortly before `cad` (leads are sorted by creation).
+        let created_before = self.leads.partition_point(|lead| lead.cad < cad).max(1);
+        let earliest = created_before.saturating_sub(created_before / 5 + 50);
+        let lead = rng.random_range(earliest..created_before) as u32;
         let reserva = self.reservas.len() as u32;
-        let unit = &self.unidades[unidade as usize];
         let discount = rng.random_range(0..800); // up to 8 %
-        let valor =
-            unit.preco * (10_000 - discount) / 10_000 / 100 * 100 + rng.random_range(0..100);
+        let valor = self.unidades[unidade as usize].preco * (10_000 - discount) / 10_000 / 100
+            * 100
+            + rng.random_range(0..100);
         let corretor = self.leads[lead as usize].corretor;
         self.leads[lead as usize].reserva = reserva;
         self.leads[lead as usize].sit = 5;
-        // Payment conditions that add up exactly to the contract value.
         let cond_start = self.condicoes.len() as u32;
-        let mut parts: Vec<(Serie, u16, i64)> = Vec::new();
-        let pct = |rng: &mut SmallRng, lo: i64, hi: i64| valor * rng.random_range(lo..hi) / 10_000;
-        parts.push((Serie::Ato, 1, pct(rng, 500, 1000)));
-        if rng.random::<f64>() < 0.5 {
-            parts.push((Serie::Sinal, rng.random_range(1..4), pct(rng, 200, 500)));
-        }
-        parts.push((
-            Serie::Mensais,
-            rng.random_range(24..61),
-            pct(rng, 800, 1500),
-        ));
-        if rng.random::<f64>() < 0.4 {
-            parts.push((
-                Serie::Intermediarias,
-                rng.random_range(2..5),
-                pct(rng, 300, 600),
-            ));
-        }
-        if rng.random::<f64>() < 0.4 {
-            parts.push((Serie::Fgts, 1, pct(rng, 200, 600)));
-        }
-        if valor < 30_000_000 && rng.random::<f64>() < 0.5 {
-            parts.push((Serie::Subsidio, 1, pct(rng, 300, 800)));
-        }
-        let used: i64 = parts.iter().map(|p| p.2).sum();
-        parts.push((Serie::Financiamento, 1, valor - used));
-        // A few reservations serve no condition rows (the pró-soluto then comes from the
-        // reservation's own fields); the conditions still exist, so those fields add up.
-        let serve_conditions = !(self.quirks.metric_dirt
-            && crate::dirt::reserva_without_conditions(self.seed, reserva));
-        for (i, (serie, parcelas, v)) in parts.iter().enumerate() {
-            let condition = self.condicoes.len() as u32;
-            self.condicoes.push(Condicao {
-                reserva,
-                serie: *serie,
-                parcelas: *parcelas,
-                valor: *v,
-                venc: cad + (i as i32) * 30 * DAY,
-            });
-            if serve_conditions {
-                self.tables[obj_index("/reservas/condicoes")].push(condition, cad, cad);
-            }
-        }
-        let assoc = if rng.random::<f64>() < 0.3 {
-            let assoc_index = self.assocs.len() as u32;
-            self.assocs.push(Assoc {
-                reserva,
-                pessoa: rng.random_range(0..self.leads.len()) as u32,
-            });
-            self.tables[obj_index("/reservas/associados")].push(assoc_index, cad, cad);
-            changes.entry(obj_index("/reservas/associados")).created += 1;
-            assoc_index
-        } else {
-            NONE
-        };
+        let plan = payment_plan(rng, valor);
+        self.add_conditions(reserva, &plan, cad, changes);
+        let assoc = self.maybe_associate(rng, reserva, cad, changes);
         self.reservas.push(Reserva {
             unidade,
             lead,
@@ -116,7 +97,7 @@ impl World {
             prev_sit: ReservaSituacao::Reservada,
             valor,
             cond_start,
-            cond_n: parts.len() as u8,
+            cond_n: plan.len() as u8,
             tabela: rng.random_range(0..2),
             assoc,
             comissao: NONE,
@@ -124,34 +105,70 @@ impl World {
             repasse: NONE,
             hist_venda: NONE,
         });
-        if serve_conditions {
-            changes.entry(obj_index("/reservas/condicoes")).created += parts.len() as u64;
-        }
-        let object = obj_index("/reservas");
-        self.tables[object].push(reserva, cad, cad);
-        changes.entry(object).created += 1;
-        let object = obj_index("/reservas/registros/flags");
-        self.tables[object].push(reserva, cad, cad);
-        changes.entry(object).created += 1;
-        self.hist_reserva(
+        self.create_row(obj_index("/reservas"), reserva, cad, changes);
+        self.create_row(
+            obj_index("/reservas/registros/flags"),
             reserva,
-            ReservaSituacao::Reservada,
-            ReservaSituacao::EmAnalise,
             cad,
             changes,
         );
+        let (from, to) = (ReservaSituacao::Reservada, ReservaSituacao::EmAnalise);
+        self.hist_reserva(reserva, from, to, cad, changes);
         let unit = &mut self.unidades[unidade as usize];
         unit.sit = UnidadeSituacao::Reservada;
         unit.holder = reserva;
-        self.unit_event(
-            unidade,
-            UnidadeSituacao::Disponivel,
-            UnidadeSituacao::Reservada,
-            cad,
-            changes,
-        );
+        let (from, to) = (UnidadeSituacao::Disponivel, UnidadeSituacao::Reservada);
+        self.unit_event(unidade, from, to, cad, changes);
         self.touch(obj_index("/leads"), lead, cad, changes);
         Some(reserva)
+    }
+
+    /// The reservation's payment conditions. A few reservations serve no condition rows (the
+    /// pró-soluto then comes from the reservation's own fields); the conditions still exist,
+    /// so those fields add up.
+    fn add_conditions(
+        &mut self,
+        reserva: u32,
+        plan: &[PlannedCondition],
+        cad: SimTime,
+        changes: &mut Changes,
+    ) {
+        let served = !(self.quirks.metric_dirt
+            && crate::dirt::reserva_without_conditions(self.seed, reserva));
+        let object = obj_index("/reservas/condicoes");
+        for (nth, &(serie, parcelas, valor)) in plan.iter().enumerate() {
+            let condition = self.condicoes.len() as u32;
+            self.condicoes.push(Condicao {
+                reserva,
+                serie,
+                parcelas,
+                valor,
+                venc: cad + (nth as i32) * 30 * DAY,
+            });
+            if served {
+                self.create_row(object, condition, cad, changes);
+            }
+        }
+    }
+
+    /// A co-buyer on three reservations in ten: its index, or [`NONE`].
+    fn maybe_associate(
+        &mut self,
+        rng: &mut SmallRng,
+        reserva: u32,
+        cad: SimTime,
+        changes: &mut Changes,
+    ) -> u32 {
+        if rng.random::<f64>() >= 0.3 {
+            return NONE;
+        }
+        let associate = self.assocs.len() as u32;
+        self.assocs.push(Assoc {
+            reserva,
+            pessoa: rng.random_range(0..self.leads.len()) as u32,
+        });
+        self.create_row(obj_index("/reservas/associados"), associate, cad, changes);
+        associate
     }
 
     pub(super) fn hist_reserva(
@@ -164,9 +181,12 @@ impl World {
     ) -> u32 {
         let entry = self.hist_res.len() as u32;
         self.hist_res.push(HistReserva { reserva, de, para });
-        let object = obj_index("/reservas/historico/situacoes");
-        self.tables[object].push(entry, when, when);
-        changes.entry(object).created += 1;
+        self.create_row(
+            obj_index("/reservas/historico/situacoes"),
+            entry,
+            when,
+            changes,
+        );
         entry
     }
 
@@ -180,24 +200,27 @@ impl World {
     ) {
         let entry = self.hist_uni.len() as u32;
         self.hist_uni.push(HistUnidade { unidade, de, para });
-        let object = obj_index("/unidades/situacao");
-        self.tables[object].push(entry, when, when);
-        changes.entry(object).created += 1;
+        self.create_row(obj_index("/unidades/situacao"), entry, when, changes);
         self.touch(obj_index("/unidades"), unidade, when, changes);
     }
 
-    /// Move a row's `referencia_data` (an UPDATE at the source).
-    pub(super) fn touch(&mut self, object: usize, pos: u32, when: SimTime, changes: &mut Changes) {
-        let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & DELETED != 0 {
-            return;
-        }
-        if when > row.refdt || row.state & (REF_NULL | REF_ZERO) != 0 {
-            row.refdt = when.max(row.refdt);
-            row.state &= !(REF_NULL | REF_ZERO);
-            self.tables[object].dirty = true;
-            changes.entry(object).updated += 1;
-        }
+    /// Move a reservation to situation `to` at `when`: its history entry (`from` → `to`) and
+    /// the rows that show its situation. The caller has stamped the event's own date.
+    fn change_situation(
+        &mut self,
+        reserva: u32,
+        (from, to): (ReservaSituacao, ReservaSituacao),
+        when: SimTime,
+        changes: &mut Changes,
+    ) -> u32 {
+        let reservation = &mut self.reservas[reserva as usize];
+        reservation.prev_sit = reservation.sit;
+        reservation.sit = to;
+        let entry = self.hist_reserva(reserva, from, to, when, changes);
+        self.touch(obj_index("/reservas"), reserva, when, changes);
+        let flags = obj_index("/reservas/registros/flags");
+        self.touch(flags, reserva, when, changes);
+        entry
     }
 
     pub(super) fn sell(
@@ -207,59 +230,53 @@ impl World {
         when: SimTime,
         changes: &mut Changes,
     ) {
-        let res = &mut self.reservas[reserva as usize];
-        res.prev_sit = res.sit;
-        res.sit = ReservaSituacao::Vendida;
-        res.venda = when;
-        let unidade = res.unidade;
-        let valor = res.valor;
-        let has_fin = (res.cond_start..res.cond_start + res.cond_n as u32)
-            .any(|commission| self.condicoes[commission as usize].serie == Serie::Financiamento);
-        let entry = self.hist_reserva(
-            reserva,
-            ReservaSituacao::EmAnalise,
-            ReservaSituacao::Vendida,
-            when,
-            changes,
-        );
+        let reservation = &mut self.reservas[reserva as usize];
+        reservation.venda = when;
+        let (unidade, valor) = (reservation.unidade, reservation.valor);
+        let financed = self
+            .conditions_of(reserva)
+            .any(|condition| condition.serie == Serie::Financiamento);
+        let situations = (ReservaSituacao::EmAnalise, ReservaSituacao::Vendida);
+        let entry = self.change_situation(reserva, situations, when, changes);
         self.reservas[reserva as usize].hist_venda = entry;
-        self.touch(obj_index("/reservas"), reserva, when, changes);
-        self.touch(
-            obj_index("/reservas/registros/flags"),
-            reserva,
-            when,
-            changes,
-        );
-        let object = obj_index("/vendas");
-        self.tables[object].push(reserva, when, when);
-        changes.entry(object).created += 1;
-        let unit = &mut self.unidades[unidade as usize];
-        unit.sit = UnidadeSituacao::Vendida;
-        self.unit_event(
-            unidade,
-            UnidadeSituacao::Reservada,
-            UnidadeSituacao::Vendida,
-            when,
-            changes,
-        );
-        // Commissions: the broker's, then (realistic worlds) the agency's and the managers'.
+        self.create_row(obj_index("/vendas"), reserva, when, changes);
+        self.unidades[unidade as usize].sit = UnidadeSituacao::Vendida;
+        let (from, to) = (UnidadeSituacao::Reservada, UnidadeSituacao::Vendida);
+        self.unit_event(unidade, from, to, when, changes);
+        self.add_commissions(rng, reserva, valor, when, changes);
+        if financed {
+            let repasse = self.repasses.len() as u32;
+            let row = self.create_row(obj_index("/repasses"), repasse, when, changes);
+            self.repasses.push(Repasse { reserva, row });
+            self.reservas[reserva as usize].repasse = repasse;
+        }
+    }
+
+    /// A sale's commissions: the broker's, then (realistic worlds) the agency's and the
+    /// managers'.
+    fn add_commissions(
+        &mut self,
+        rng: &mut SmallRng,
+        reserva: u32,
+        valor: i64,
+        when: SimTime,
+        changes: &mut Changes,
+    ) {
         let per_sale = self.shape.commissions_per_sale;
-        let n_commissions = if per_sale == 1.0 {
+        let count = if per_sale == 1.0 {
             1
         } else {
             poisson_ish(rng, per_sale).clamp(1, u8::MAX as usize)
         };
         let first = self.comissoes.len() as u32;
-        for nth in 0..n_commissions {
+        for nth in 0..count {
             let bp = if nth == 0 {
                 rng.random_range(400..601u16)
             } else {
                 rng.random_range(50..201u16)
             };
             let commission = self.comissoes.len() as u32;
-            let object = obj_index("/comissoes");
-            let row = self.tables[object].push(commission, when, when);
-            changes.entry(object).created += 1;
+            let row = self.create_row(obj_index("/comissoes"), commission, when, changes);
             self.comissoes.push(Comissao {
                 reserva,
                 bp,
@@ -272,37 +289,14 @@ impl World {
             });
         }
         self.reservas[reserva as usize].comissao = first;
-        self.reservas[reserva as usize].comissao_n = n_commissions as u8;
-        if has_fin {
-            let repasse_index = self.repasses.len() as u32;
-            let object = obj_index("/repasses");
-            let row = self.tables[object].push(repasse_index, when, when);
-            changes.entry(object).created += 1;
-            self.repasses.push(Repasse { reserva, row });
-            self.reservas[reserva as usize].repasse = repasse_index;
-        }
+        self.reservas[reserva as usize].comissao_n = count as u8;
     }
 
     pub(super) fn cancel(&mut self, reserva: u32, when: SimTime, changes: &mut Changes) {
-        let res = &mut self.reservas[reserva as usize];
-        res.prev_sit = res.sit;
-        res.sit = ReservaSituacao::Cancelada;
-        res.cancel = when;
-        let unidade = res.unidade;
-        self.hist_reserva(
-            reserva,
-            ReservaSituacao::EmAnalise,
-            ReservaSituacao::Cancelada,
-            when,
-            changes,
-        );
-        self.touch(obj_index("/reservas"), reserva, when, changes);
-        self.touch(
-            obj_index("/reservas/registros/flags"),
-            reserva,
-            when,
-            changes,
-        );
+        self.reservas[reserva as usize].cancel = when;
+        let situations = (ReservaSituacao::EmAnalise, ReservaSituacao::Cancelada);
+        self.change_situation(reserva, situations, when, changes);
+        let unidade = self.reservas[reserva as usize].unidade;
         self.release_unit(unidade, reserva, UnidadeSituacao::Reservada, when, changes);
     }
 
@@ -323,89 +317,32 @@ impl World {
         }
     }
 
-    pub(super) fn distrato(
-        &mut self,
-        _rng: &mut SmallRng,
-        reserva: u32,
-        when: SimTime,
-        changes: &mut Changes,
-    ) {
-        let res = &mut self.reservas[reserva as usize];
-        if res.venda == 0 || res.distrato != 0 {
+    /// The cancellation of a sale: a `/distratos` row, the unit back to stock, and the sale's
+    /// commissions and repasse inactivated.
+    pub(super) fn distrato(&mut self, reserva: u32, when: SimTime, changes: &mut Changes) {
+        let reservation = &mut self.reservas[reserva as usize];
+        if reservation.venda == 0 || reservation.distrato != 0 {
             return;
         }
-        res.prev_sit = res.sit;
-        res.sit = ReservaSituacao::Distrato;
-        res.distrato = when;
-        let unidade = res.unidade;
-        let (commissions_first, com_n, repasse_first) = (res.comissao, res.comissao_n, res.repasse);
-        self.hist_reserva(
-            reserva,
-            ReservaSituacao::Vendida,
-            ReservaSituacao::Distrato,
-            when,
-            changes,
-        );
-        self.touch(obj_index("/reservas"), reserva, when, changes);
-        self.touch(
-            obj_index("/reservas/registros/flags"),
-            reserva,
-            when,
-            changes,
-        );
-        let object = obj_index("/distratos");
-        self.tables[object].push(reserva, when, when);
-        changes.entry(object).created += 1;
+        reservation.distrato = when;
+        let situations = (ReservaSituacao::Vendida, ReservaSituacao::Distrato);
+        self.change_situation(reserva, situations, when, changes);
+        self.create_row(obj_index("/distratos"), reserva, when, changes);
+        let reservation = &self.reservas[reserva as usize];
+        let (unidade, repasse) = (reservation.unidade, reservation.repasse);
+        let commissions =
+            reservation.comissao..reservation.comissao + reservation.comissao_n as u32;
         self.release_unit(unidade, reserva, UnidadeSituacao::Vendida, when, changes);
-        // The commission and the repasse of a cancelled sale are inactivated.
-        if commissions_first != NONE {
-            for commission in commissions_first..commissions_first + com_n as u32 {
+        if commissions.start != NONE {
+            for commission in commissions {
                 let row = self.comissoes[commission as usize].row;
                 self.inactivate(obj_index("/comissoes"), row, when, changes);
             }
         }
-        if repasse_first != NONE {
-            let row = self.repasses[repasse_first as usize].row;
+        if repasse != NONE {
+            let row = self.repasses[repasse as usize].row;
             self.inactivate(obj_index("/repasses"), row, when, changes);
         }
-    }
-
-    pub(super) fn inactivate(
-        &mut self,
-        object: usize,
-        pos: u32,
-        when: SimTime,
-        changes: &mut Changes,
-    ) {
-        let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & (ATIVO_N | DELETED) != 0 {
-            return;
-        }
-        row.state |= ATIVO_N;
-        row.state &= !(REF_NULL | REF_ZERO);
-        row.refdt = row.refdt.max(when);
-        self.tables[object].dirty = true;
-        changes.entry(object).inactivated += 1;
-        changes
-            .inactivated
-            .entry(OBJECTS[object].path)
-            .or_default()
-            .push((object, pos));
-    }
-
-    pub(super) fn hard_delete(&mut self, object: usize, pos: u32, changes: &mut Changes) {
-        let row = &mut self.tables[object].rows[pos as usize];
-        if row.state & DELETED != 0 {
-            return;
-        }
-        row.state |= DELETED;
-        self.tables[object].dirty = true;
-        changes.entry(object).deleted += 1;
-        changes
-            .deleted
-            .entry(OBJECTS[object].path)
-            .or_default()
-            .push((object, pos));
     }
 
     /// Pay the commission instalments due by `upto` (one every 30 days after the sale), none
@@ -424,21 +361,19 @@ impl World {
         }
         let venda = self.reservas[reserva].venda;
         loop {
-            let commissions_first = &self.comissoes[commission as usize];
-            if commissions_first.n_pagas >= commissions_first.parcelas {
+            let entity = &self.comissoes[commission as usize];
+            if entity.n_pagas >= entity.parcelas {
                 break;
             }
-            let due = (venda
-                + (commissions_first.n_pagas as i32 + 1) * 30 * DAY
-                + rng.random_range(0..DAY))
-            .max(from);
+            let due = (venda + (entity.n_pagas as i32 + 1) * 30 * DAY + rng.random_range(0..DAY))
+                .max(from);
             if due > upto {
                 break;
             }
-            let valor = if commissions_first.n_pagas + 1 == commissions_first.parcelas {
-                commissions_first.valor - commissions_first.pago
+            let valor = if entity.n_pagas + 1 == entity.parcelas {
+                entity.valor - entity.pago
             } else {
-                commissions_first.valor / commissions_first.parcelas as i64
+                entity.valor / entity.parcelas as i64
             };
             let payment = self.pagamentos.len() as u32;
             self.pagamentos.push(Pagamento {
@@ -446,14 +381,12 @@ impl World {
                 valor,
                 venc: due,
             });
-            let object = obj_index("/comissoes/pagamentos");
-            self.tables[object].push(payment, due, due);
-            changes.entry(object).created += 1;
-            let commissions_first = &mut self.comissoes[commission as usize];
-            commissions_first.pago += valor;
-            commissions_first.n_pagas += 1;
-            commissions_first.last_pag = due;
-            let row = commissions_first.row;
+            self.create_row(obj_index("/comissoes/pagamentos"), payment, due, changes);
+            let entity = &mut self.comissoes[commission as usize];
+            entity.pago += valor;
+            entity.n_pagas += 1;
+            entity.last_pag = due;
+            let row = entity.row;
             self.touch(obj_index("/comissoes"), row, due, changes);
         }
     }

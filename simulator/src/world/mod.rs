@@ -4,7 +4,7 @@
 //! contract value in centavos, when it was sold or cancelled...). Everything else a row shows
 //! is derived when it is rendered ([`crate::render`]). Each of the 70 objects is a [`Table`] of
 //! [`Row`] headers: the context entity, creation and reference times (seconds since
-//! 2000-01-01, naive São Paulo time) and state bits. Tables keep a sorted index by
+//! 2000-01-01, naive São Paulo time) and a one-byte [`RowState`]. Tables keep a sorted index by
 //! (`referencia_data`, position) for ordering, date filters and offset paging.
 //!
 //! Life of a sale: a reservation takes an available unit (unit → "Reservada"); it is sold
@@ -17,7 +17,9 @@
 //! hard deletes are the only changes a cursor cannot see.
 //!
 //! Files: `time.rs` (clock values and formats), `entities.rs`, `tables.rs` (rows, indexes),
-//! `generate.rs`, `events.rs` (a sale's life), `advance.rs` (the clock), `queries.rs`.
+//! `row_state.rs` (a row's state byte), `generate.rs` and `history.rs` (a new world),
+//! `events.rs` (a sale's life), `row_changes.rs` (what a change does to a row), `advance.rs`
+//! (the clock), `queries.rs`.
 
 // Object indices are table ids used across several parallel vectors; index loops read best.
 #![allow(clippy::needless_range_loop)]
@@ -26,11 +28,16 @@ mod advance;
 mod entities;
 mod events;
 mod generate;
+mod history;
 mod queries;
+mod row_changes;
+mod row_state;
 mod tables;
 mod time;
 
 pub use entities::*;
+use row_changes::Changes;
+pub use row_state::*;
 pub use tables::*;
 pub use time::*;
 
@@ -49,30 +56,31 @@ pub const NONE: u32 = u32::MAX;
 /// Seconds in a day of [`SimTime`].
 pub const DAY: i32 = 86_400;
 
-// Row state bits ([`Row::state`]): served with `ativo='N'`, hard-deleted, `referencia_data`
-// served as null or as `0000-00-00 00:00:00`.
-pub const ATIVO_N: u8 = 1;
-pub const DELETED: u8 = 2;
-pub const REF_NULL: u8 = 4;
-pub const REF_ZERO: u8 = 8;
-
 /// splitmix64: the deterministic hash behind all derived values.
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+pub fn mix(mut state: u64) -> u64 {
+    state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    state = (state ^ (state >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    state = (state ^ (state >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    state ^ (state >> 31)
 }
 
-pub fn h3(a: u64, b: u64, c: u64) -> u64 {
-    mix(mix(mix(a) ^ b) ^ c)
+/// The hash of three values (typically a seed, a salt saying what is derived, an index).
+pub fn hash3(first: u64, second: u64, third: u64) -> u64 {
+    mix(mix(mix(first) ^ second) ^ third)
 }
 
+/// The world: its clock, its entities (indices into these vectors are their ids − 1) and a
+/// table of rows per CVDW object.
 pub struct World {
+    /// [`SimConfig::seed`]: every derived value is a hash of it.
     pub seed: u64,
     pub quirks: Quirks,
+    /// The simulated now.
     pub now: SimTime,
+    /// When the generated history begins.
     pub start: SimTime,
+    /// The clock's own random sequence, so that a seed and a sequence of spans always give
+    /// the same changes.
     pub rng: SmallRng,
     pub emps: Vec<Emp>,
     pub etapas: Vec<Etapa>,
@@ -109,27 +117,13 @@ pub struct World {
 pub fn obj_index(path: &str) -> usize {
     OBJECTS
         .iter()
-        .position(|o| o.path == path)
+        .position(|object| object.path == path)
         .unwrap_or_else(|| panic!("not a catalogue path: {path}"))
 }
 
 /// Round a rate to a count, carrying the fraction as a probability.
 fn poisson_ish(rng: &mut SmallRng, rate: f64) -> usize {
-    let base = rate.floor();
-    let frac = rate - base;
-    base as usize + usize::from(rng.random::<f64>() < frac)
-}
-
-/// Per-advance change bookkeeping.
-#[derive(Default)]
-struct Changes {
-    objects: BTreeMap<&'static str, ObjectChanges>,
-    inactivated: BTreeMap<&'static str, Vec<(usize, u32)>>,
-    deleted: BTreeMap<&'static str, Vec<(usize, u32)>>,
-}
-
-impl Changes {
-    fn entry(&mut self, oi: usize) -> &mut ObjectChanges {
-        self.objects.entry(OBJECTS[oi].path).or_default()
-    }
+    let whole = rate.floor();
+    let fraction = rate - whole;
+    whole as usize + usize::from(rng.random::<f64>() < fraction)
 }

@@ -42,47 +42,51 @@ impl World {
             aggregates.distratos.valor += self.reservas[row.ctx as usize].valor;
         }
         for row in served(obj_index("/vendas")) {
-            let res = &self.reservas[row.ctx as usize];
+            let reservation = &self.reservas[row.ctx as usize];
             aggregates.vendas.count += 1;
-            aggregates.vendas.valor += res.valor;
+            aggregates.vendas.valor += reservation.valor;
             if distratos.contains(&row.ctx) {
                 continue;
             }
             aggregates.vendas_liquidas.count += 1;
-            aggregates.vendas_liquidas.valor += res.valor;
-            let financed: i64 = (res.cond_start..res.cond_start + res.cond_n as u32)
-                .map(|c| &self.condicoes[c as usize])
-                .filter(|c| c.serie.is_financing())
-                .map(|c| c.valor)
+            aggregates.vendas_liquidas.valor += reservation.valor;
+            let financed: i64 = self
+                .conditions_of(row.ctx)
+                .filter(|condition| condition.serie.is_financing())
+                .map(|condition| condition.valor)
                 .sum();
-            aggregates.pro_soluto_liquido += res.valor - financed;
+            aggregates.pro_soluto_liquido += reservation.valor - financed;
             let add = |ranking: &mut BTreeMap<u64, crate::CountValue>, key: u64| {
                 let entry = ranking.entry(key).or_default();
                 entry.count += 1;
-                entry.valor += res.valor;
+                entry.valor += reservation.valor;
             };
-            add(&mut aggregates.por_corretor, res.corretor as u64 + 1);
-            let time = self.corretores[res.corretor as usize].time;
-            if time != NONE {
-                add(&mut aggregates.por_time, time as u64 + 1);
+            add(
+                &mut aggregates.por_corretor,
+                reservation.corretor as u64 + 1,
+            );
+            let team = self.corretores[reservation.corretor as usize].time;
+            if team != NONE {
+                add(&mut aggregates.por_time, team as u64 + 1);
             }
-            let emp = self.blocos[self.unidades[res.unidade as usize].bloco as usize].emp;
+            let bloco = self.unidades[reservation.unidade as usize].bloco;
+            let emp = self.blocos[bloco as usize].emp;
             add(&mut aggregates.por_empreendimento, emp as u64 + 1);
         }
         aggregates.unidades = self.unidades.len() as u64;
         aggregates.estoque = self
             .unidades
             .iter()
-            .filter(|u| u.sit == UnidadeSituacao::Disponivel)
+            .filter(|unit| unit.sit == UnidadeSituacao::Disponivel)
             .count() as u64;
-        let denom = aggregates.vendas_liquidas.count + aggregates.estoque;
-        aggregates.vso = if denom == 0 {
+        let sold_and_stock = aggregates.vendas_liquidas.count + aggregates.estoque;
+        aggregates.vso = if sold_and_stock == 0 {
             0.0
         } else {
-            aggregates.vendas_liquidas.count as f64 / denom as f64
+            aggregates.vendas_liquidas.count as f64 / sold_and_stock as f64
         };
         for row in served(obj_index("/comissoes")) {
-            if row.state & ATIVO_N == 0 {
+            if !row.state.is_inactive() {
                 aggregates.comissoes_ativas += self.comissoes[row.ctx as usize].valor;
             }
         }
@@ -90,6 +94,13 @@ impl World {
             aggregates.comissoes_pagas += self.pagamentos[row.ctx as usize].valor;
         }
         aggregates
+    }
+
+    /// The payment conditions of reservation `reserva` (whether served or not).
+    pub fn conditions_of(&self, reserva: u32) -> impl Iterator<Item = &Condicao> {
+        let reservation = &self.reservas[reserva as usize];
+        let first = reservation.cond_start as usize;
+        self.condicoes[first..first + reservation.cond_n as usize].iter()
     }
 
     /// The natural key of a row (as `ObjectSpec::natural_key` renders it), malformed or not.

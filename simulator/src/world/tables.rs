@@ -10,7 +10,7 @@ pub struct Row {
     pub ctx: u32,
     pub cad: SimTime,
     pub refdt: SimTime,
-    pub state: u8,
+    pub state: RowState,
 }
 
 /// What a row's `ctx` points at.
@@ -45,8 +45,9 @@ pub struct Def {
     pub per: f64,
     /// Generic objects: exactly one row per context entity (key = the entity id).
     pub one_per: bool,
-    /// Quirk: this object shows zero (`REF_ZERO`) or null (`REF_NULL`) `referencia_data`.
-    pub zero_ref: u8,
+    /// Quirk: how the few rows of this object that hide their `referencia_data` serve it
+    /// ([`ReferenceDate::Real`]: none hides it).
+    pub hidden_reference_date: ReferenceDate,
     /// Semantic objects are filled by the world's own events, not by the generic generator.
     pub semantic: bool,
 }
@@ -57,7 +58,7 @@ const fn per_entity(ctx: Ctx, per: f64) -> Def {
         ctx,
         per,
         one_per: false,
-        zero_ref: 0,
+        hidden_reference_date: ReferenceDate::Real,
         semantic: false,
     }
 }
@@ -67,7 +68,7 @@ const fn one_per_entity(ctx: Ctx, per: f64) -> Def {
         ctx,
         per,
         one_per: true,
-        zero_ref: 0,
+        hidden_reference_date: ReferenceDate::Real,
         semantic: false,
     }
 }
@@ -77,13 +78,13 @@ const fn semantic(ctx: Ctx) -> Def {
         ctx,
         per: 1.0,
         one_per: true,
-        zero_ref: 0,
+        hidden_reference_date: ReferenceDate::Real,
         semantic: true,
     }
 }
 /// The object shows null or zero `referencia_data` on a few rows.
-const fn with_zero_ref(mut def: Def, state_bit: u8) -> Def {
-    def.zero_ref = state_bit;
+const fn hiding_reference_date(mut def: Def, form: ReferenceDate) -> Def {
+    def.hidden_reference_date = form;
     def
 }
 
@@ -102,8 +103,10 @@ pub fn def_for(path: &str) -> Def {
         "/atendimentos/respostas" => per_entity(Sold, 0.6),
         "/atendimentos/tarefas" => per_entity(Sold, 0.6),
         "/atendimentos/times" => semantic(Time),
-        "/atendimentos/times/integrantes" => with_zero_ref(semantic(Integrante), REF_NULL),
-        "/comissoes" => with_zero_ref(semantic(Comissao), REF_ZERO),
+        "/atendimentos/times/integrantes" => {
+            hiding_reference_date(semantic(Integrante), ReferenceDate::Null)
+        }
+        "/comissoes" => hiding_reference_date(semantic(Comissao), ReferenceDate::Zero),
         "/comissoes/pagamentos" => semantic(Pagamento),
         "/comissoes/workflow/tempo" => per_entity(Sold, 1.5),
         "/leads/corretores" => one_per_entity(Lead, 1.0),
@@ -112,7 +115,7 @@ pub fn def_for(path: &str) -> Def {
         "/leads/ganhos" => per_entity(Lead, 0.05),
         "/leads/historico/situacoes" => per_entity(Lead, 2.0),
         "/leads/infos" => one_per_entity(Lead, 1.0),
-        "/leads/interacoes" => with_zero_ref(per_entity(Lead, 3.0), REF_ZERO),
+        "/leads/interacoes" => hiding_reference_date(per_entity(Lead, 3.0), ReferenceDate::Zero),
         "/leads/momentos" => one_per_entity(Lead, 1.0),
         "/leads/perdas" => per_entity(Lead, 0.2),
         "/leads/tarefas" => per_entity(Lead, 1.0),
@@ -123,7 +126,7 @@ pub fn def_for(path: &str) -> Def {
         "/processos" => per_entity(Sold, 0.2),
         "/precadastros" => per_entity(Reserva, 0.8),
         "/imobiliarias" => semantic(Imob),
-        "/corretores" => with_zero_ref(semantic(Corretor), REF_ZERO),
+        "/corretores" => hiding_reference_date(semantic(Corretor), ReferenceDate::Zero),
         "/precadastro/workflow/tempo" => per_entity(Reserva, 1.5),
         "/precadastro/historico/situacoes" => per_entity(Reserva, 1.5),
         "/campanhas_ativacao" => per_entity(Lead, 0.01),
@@ -134,7 +137,9 @@ pub fn def_for(path: &str) -> Def {
         "/reservas/comissoes" => per_entity(Sold, 2.0),
         "/reservas/comissoes/programacao" => per_entity(Sold, 2.0),
         "/reservas/coordenador" => per_entity(Reserva, 0.5),
-        "/reservas/historico/situacoes" => with_zero_ref(semantic(HistRes), REF_ZERO),
+        "/reservas/historico/situacoes" => {
+            hiding_reference_date(semantic(HistRes), ReferenceDate::Zero)
+        }
         "/reservas/historico" => per_entity(Reserva, 2.0),
         "/reservas/condicoes" => semantic(Condicao),
         "/reservas/associados" => semantic(Assoc),
@@ -145,9 +150,9 @@ pub fn def_for(path: &str) -> Def {
         "/distratos" => semantic(Reserva),
         "/simulacoes" => per_entity(Lead, 0.3),
         "/reservas/sienge" => per_entity(Sold, 1.0),
-        "/unidades/precos" => with_zero_ref(semantic(Preco), REF_ZERO),
+        "/unidades/precos" => hiding_reference_date(semantic(Preco), ReferenceDate::Zero),
         "/unidades" => semantic(Unidade),
-        "/campos_adicionais" => with_zero_ref(per_entity(Lead, 0.5), REF_ZERO),
+        "/campos_adicionais" => hiding_reference_date(per_entity(Lead, 0.5), ReferenceDate::Zero),
         "/pessoas" => one_per_entity(Lead, 1.0),
         "/pessoas/contatos" => one_per_entity(Lead, 1.0),
         "/pessoas/profissional" => one_per_entity(Lead, 0.6),
@@ -179,7 +184,7 @@ impl Table {
             ctx,
             cad,
             refdt,
-            state: 0,
+            state: RowState::default(),
         });
         self.dirty = true;
         (self.rows.len() - 1) as u32
@@ -188,13 +193,12 @@ impl Table {
         self.index.clear();
         self.index.reserve(self.rows.len());
         for (position, row) in self.rows.iter().enumerate() {
-            if row.state & DELETED != 0 {
+            if row.state.is_deleted() {
                 continue;
             }
-            let key = if row.state & (REF_NULL | REF_ZERO) != 0 {
-                SimTime::MIN
-            } else {
-                row.refdt
+            let key = match row.state.reference_date() {
+                ReferenceDate::Real => row.refdt,
+                ReferenceDate::Null | ReferenceDate::Zero => SimTime::MIN,
             };
             self.index.push((key, position as u32));
         }
@@ -207,10 +211,11 @@ impl Table {
         if from.is_none() && to.is_none() {
             return 0..self.index.len();
         }
-        let lo = from.unwrap_or(SimTime::MIN + 1).max(SimTime::MIN + 1);
-        let start = self.index.partition_point(|(k, _)| *k < lo);
+        // Hidden reference dates sort at `SimTime::MIN`: a filter starts past them.
+        let earliest = from.unwrap_or(SimTime::MIN + 1).max(SimTime::MIN + 1);
+        let start = self.index.partition_point(|&(key, _)| key < earliest);
         let end = match to {
-            Some(to) => self.index.partition_point(|(k, _)| *k <= to),
+            Some(to) => self.index.partition_point(|&(key, _)| key <= to),
             None => self.index.len(),
         };
         start..end.max(start)

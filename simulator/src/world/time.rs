@@ -8,70 +8,78 @@ pub type SimTime = i32;
 
 pub fn epoch() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2000, 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
         .unwrap_or_default()
 }
 
-pub fn to_sim_time(dt: &NaiveDateTime) -> SimTime {
-    let secs = (*dt - epoch()).num_seconds();
-    secs.clamp(i32::MIN as i64 + 2, i32::MAX as i64) as SimTime
+pub fn to_sim_time(datetime: &NaiveDateTime) -> SimTime {
+    let seconds = (*datetime - epoch()).num_seconds();
+    seconds.clamp(i32::MIN as i64 + 2, i32::MAX as i64) as SimTime
 }
 
-/// Civil date from days since 2000-01-01 (Howard Hinnant's algorithm).
+/// Civil date (year, month, day) from days since 2000-01-01, by Howard Hinnant's
+/// `civil_from_days` (its variable names kept: day of era, year of era, day of year, month
+/// from March).
 fn civil(days_since_2000: i64) -> (i64, u32, u32) {
-    let z = days_since_2000 + 10957 + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
+    let days_since_0000_03_01 = days_since_2000 + 10957 + 719468;
+    let era = days_since_0000_03_01.div_euclid(146097);
+    let doe = days_since_0000_03_01 - era * 146097;
     let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
+    let year = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if month <= 2 { year + 1 } else { year }, month, day)
 }
 
-fn push2(out: &mut String, v: u32) {
-    out.push((b'0' + (v / 10 % 10) as u8) as char);
-    out.push((b'0' + (v % 10) as u8) as char);
+/// The civil date of a time.
+fn civil_date(time: SimTime) -> (i64, u32, u32) {
+    civil((time as i64).div_euclid(86400))
 }
 
-fn push_date(out: &mut String, t: SimTime) {
-    let (y, m, d) = civil((t as i64).div_euclid(86400));
-    let y = y.clamp(0, 9999) as u32;
-    push2(out, y / 100);
-    push2(out, y % 100);
+/// Two decimal digits of `value`.
+fn push2(out: &mut String, value: u32) {
+    out.push((b'0' + (value / 10 % 10) as u8) as char);
+    out.push((b'0' + (value % 10) as u8) as char);
+}
+
+fn push_date(out: &mut String, time: SimTime) {
+    let (year, month, day) = civil_date(time);
+    let year = year.clamp(0, 9999) as u32;
+    push2(out, year / 100);
+    push2(out, year % 100);
     out.push('-');
-    push2(out, m);
+    push2(out, month);
     out.push('-');
-    push2(out, d);
+    push2(out, day);
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (hand-rolled: it runs for most fields of every served row).
-pub fn fmt_dt(t: SimTime) -> String {
+pub fn fmt_dt(time: SimTime) -> String {
     let mut out = String::with_capacity(19);
-    push_date(&mut out, t);
-    let s = (t as i64).rem_euclid(86400) as u32;
+    push_date(&mut out, time);
+    let second_of_day = (time as i64).rem_euclid(86400) as u32;
     out.push(' ');
-    push2(&mut out, s / 3600);
+    push2(&mut out, second_of_day / 3600);
     out.push(':');
-    push2(&mut out, (s / 60) % 60);
+    push2(&mut out, (second_of_day / 60) % 60);
     out.push(':');
-    push2(&mut out, s % 60);
+    push2(&mut out, second_of_day % 60);
     out
 }
 
 /// `YYYY-MM-DD`.
-pub fn fmt_date(t: SimTime) -> String {
+pub fn fmt_date(time: SimTime) -> String {
     let mut out = String::with_capacity(10);
-    push_date(&mut out, t);
+    push_date(&mut out, time);
     out
 }
 
 /// `dd/mm/yyyy` (the `/unidades` spec examples, §5).
-pub fn fmt_br_date(t: SimTime) -> String {
-    let (y, m, d) = civil((t as i64).div_euclid(86400));
-    format!("{d:02}/{m:02}/{y:04}")
+pub fn fmt_br_date(time: SimTime) -> String {
+    let (year, month, day) = civil_date(time);
+    format!("{day:02}/{month:02}/{year:04}")
 }
 
 #[cfg(test)]
@@ -80,7 +88,7 @@ mod tests {
 
     #[test]
     fn date_formatting_round_trips() {
-        for s in [
+        for text in [
             "2026-03-02 09:00:00",
             "2000-01-01 00:00:00",
             "1999-12-31 23:59:59",
@@ -88,10 +96,11 @@ mod tests {
             "2024-02-29 18:05:35",
             "2040-12-31 00:00:01",
         ] {
-            let dt = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
-            let t = to_sim_time(&dt);
-            assert_eq!(fmt_dt(t), s);
-            assert_eq!(fmt_date(t), &s[..10]);
+            let datetime =
+                chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+            let time = to_sim_time(&datetime);
+            assert_eq!(fmt_dt(time), text);
+            assert_eq!(fmt_date(time), &text[..10]);
         }
         assert_eq!(
             fmt_br_date(to_sim_time(
