@@ -101,16 +101,14 @@ pub use record::{
 };
 pub use report::{ObjectReport, ObjectStatus, Outcome, Progress, Quiet, TenantReport};
 pub use run::{
-    ContinueError, Continuer, Deadline, DeadlineAt, ExtractError, Extractor, NoDeadline, TenantJob,
-    Trigger,
+    ContinueError, Continuer, Continuing, Deadline, DeadlineAt, ExtractError, Extractor,
+    NoDeadline, TenantJob, Trigger,
 };
 pub use schedule::decide;
 
 use crate::cvdw::{CvdwClient, CvdwError, Pacer, WaitHook};
 use crate::store::ObjectStore;
 use std::collections::{HashMap, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 pub use crate::landing::sha256_hex;
@@ -205,10 +203,7 @@ impl LocalContinuer {
 }
 
 impl Continuer for LocalContinuer {
-    fn continue_run<'a>(
-        &'a self,
-        event: &'a ContinuationEvent,
-    ) -> Pin<Box<dyn Future<Output = Result<(), ContinueError>> + Send + 'a>> {
+    fn continue_run<'a>(&'a self, event: &'a ContinuationEvent) -> Continuing<'a> {
         Box::pin(async move {
             if let Ok(mut q) = self.queue.lock() {
                 q.push_back(event.clone());
@@ -291,10 +286,7 @@ impl LambdaContinuer {
 }
 
 impl Continuer for LambdaContinuer {
-    fn continue_run<'a>(
-        &'a self,
-        event: &'a ContinuationEvent,
-    ) -> Pin<Box<dyn Future<Output = Result<(), ContinueError>> + Send + 'a>> {
+    fn continue_run<'a>(&'a self, event: &'a ContinuationEvent) -> Continuing<'a> {
         Box::pin(async move {
             let fail = |message: String| ContinueError {
                 tenant: event.cvdw_continuation.tenant.clone(),

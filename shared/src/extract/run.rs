@@ -50,13 +50,13 @@ pub struct ContinueError {
     pub message: String,
 }
 
+/// What [`Continuer::continue_run`] returns: boxed, so a continuer can be held as `dyn`.
+pub type Continuing<'a> = Pin<Box<dyn Future<Output = Result<(), ContinueError>> + Send + 'a>>;
+
 /// Re-invokes the extractor asynchronously to carry on a run (Lambda: an `Event` invoke of
 /// this function; tests and the CLI: a local queue).
 pub trait Continuer: Send + Sync {
-    fn continue_run<'a>(
-        &'a self,
-        event: &'a ContinuationEvent,
-    ) -> Pin<Box<dyn Future<Output = Result<(), ContinueError>> + Send + 'a>>;
+    fn continue_run<'a>(&'a self, event: &'a ContinuationEvent) -> Continuing<'a>;
 }
 
 /// What triggered the invocation.
