@@ -8,6 +8,9 @@
 //! Conditional writes ([`Condition`]) are what make the extract lock and "write state last"
 //! safe without a database: `If-None-Match: *` creates only, `If-Match: <etag>` is a
 //! compare-and-swap.
+//!
+//! What must stand between the pipeline and its bucket (announcing writes, injecting faults)
+//! wraps any store as a [`Hooked`] one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +19,10 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+
+mod hooked;
+
+pub use hooked::{Announcer, Announcing, Hooked, StoreCall, StoreHook};
 
 /// An object read back from the store.
 #[derive(Debug, Clone)]
@@ -100,71 +107,6 @@ pub trait ObjectStore: Send + Sync + Clone + 'static {
     ) -> impl Future<Output = Result<Vec<ListedObject>, StoreError>> + Send;
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// An [`ObjectStore`] that announces every key it writes, as S3's `ObjectCreated`
-/// notifications do, on a channel: the freshness benchmark loads pages as they land, in
-/// process, the way the load Lambda is triggered.
-#[derive(Clone)]
-pub struct Announcing<S> {
-    inner: S,
-    created: tokio::sync::mpsc::UnboundedSender<String>,
-}
-
-impl<S: ObjectStore> Announcing<S> {
-    pub fn new(inner: S) -> (Self, tokio::sync::mpsc::UnboundedReceiver<String>) {
-        let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
-        (Self { inner, created }, receiver)
-    }
-
-    fn announce(&self, key: &str, written: &Result<Option<String>, StoreError>) {
-        if written.is_ok() {
-            // A closed receiver means nobody listens any more: nothing to announce to.
-            let _ = self.created.send(key.to_string());
-        }
-    }
-}
-
-impl<S: ObjectStore> ObjectStore for Announcing<S> {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        let written = self.inner.put(key, body, content_type, metadata).await;
-        self.announce(key, &written);
-        written
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        let written = self
-            .inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await;
-        self.announce(key, &written);
-        written
-    }
-
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.inner.get(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.inner.list(prefix).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
 }
 
 /// [`ObjectStore`] over the AWS SDK.

@@ -50,7 +50,7 @@ use shared::landing::{Mode, RunId};
 use shared::load::event::{handle_s3_event, object_created_event, EventReport};
 use shared::load::tables::TYPED;
 use shared::load::LoadOptions;
-use shared::store::{Condition, ListedObject, ObjectStore, S3Store, StoreError, StoredObject};
+use shared::store::{Hooked, ObjectStore, S3Store, StoreCall, StoreError, StoreHook};
 use simulator::{Fault, MalformSpec, Malformation, RateLimit, SimConfig, Simulator};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
@@ -109,14 +109,16 @@ struct KillSwitch {
     stalled: tokio::sync::Notify,
 }
 
-/// The invocation's view of the bucket. Every successful put is recorded as the S3 event it
-/// would raise; the [`Kill`] plan stops the invocation dead.
-#[derive(Clone)]
-struct ChaosStore {
-    inner: S3Store,
+/// The invocation's view of the bucket, as the hook of a [`ChaosStore`]. Every successful put
+/// is recorded as the S3 event it would raise; the [`Kill`] plan stops the invocation dead.
+struct Chaos {
+    /// The bucket itself, unhooked: where a frozen invocation watches the lock.
+    bucket: S3Store,
     kill: Arc<KillSwitch>,
     events: Arc<Mutex<Vec<String>>>,
 }
+
+type ChaosStore = Hooked<S3Store, Chaos>;
 
 #[derive(PartialEq)]
 enum Class {
@@ -138,7 +140,7 @@ fn class(key: &str) -> Class {
     }
 }
 
-impl ChaosStore {
+impl Chaos {
     /// Mark the invocation dead and never return: the driver aborts the task.
     async fn die(&self) -> ! {
         self.kill.dead.store(true, Ordering::SeqCst);
@@ -154,17 +156,21 @@ impl ChaosStore {
         }
     }
 
-    /// Whether this put is where the plan kills: (before it, after it).
-    fn at(&self, key: &str) -> (bool, bool) {
-        let next = |c: &AtomicU32| c.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Whether the plan kills before this put (counted as it is about to be written).
+    fn kills_before(&self, key: &str) -> bool {
         match (class(key), self.kill.plan) {
-            (Class::Page, Some(Kill::BeforePage(n))) => (next(&self.kill.pages) == n, false),
-            (Class::Page, Some(Kill::AfterPage(n))) => (false, next(&self.kill.pages) == n),
-            (Class::Manifest, Some(Kill::AfterManifest(n))) => {
-                (false, next(&self.kill.manifests) == n)
-            }
-            (Class::State, Some(Kill::AfterState(n))) => (false, next(&self.kill.states) == n),
-            _ => (false, false),
+            (Class::Page, Some(Kill::BeforePage(n))) => next(&self.kill.pages) == n,
+            _ => false,
+        }
+    }
+
+    /// Whether the plan kills after this put (counted once it is written).
+    fn kills_after(&self, key: &str) -> bool {
+        match (class(key), self.kill.plan) {
+            (Class::Page, Some(Kill::AfterPage(n))) => next(&self.kill.pages) == n,
+            (Class::Manifest, Some(Kill::AfterManifest(n))) => next(&self.kill.manifests) == n,
+            (Class::State, Some(Kill::AfterState(n))) => next(&self.kill.states) == n,
+            _ => false,
         }
     }
 
@@ -174,7 +180,7 @@ impl ChaosStore {
     /// fails the test's count rather than hanging it.
     async fn until_taken_over(&self) {
         let owner = || async {
-            let lock = self.inner.get(&lock_key(TENANT)).await.ok()?;
+            let lock = self.bucket.get(&lock_key(TENANT)).await.ok()?;
             serde_json::from_slice::<LockRecord>(&lock.body)
                 .ok()
                 .map(|record| record.owner)
@@ -195,63 +201,34 @@ impl ChaosStore {
     }
 }
 
-impl ObjectStore for ChaosStore {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
+/// The ordinal of the next put of a class, from 1.
+fn next(counter: &AtomicU32) -> u32 {
+    counter.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+impl StoreHook for Chaos {
+    async fn before(&self, call: StoreCall<'_>) -> Result<(), StoreError> {
         self.gate().await;
-        if class(key) == Class::Page
-            && self.kill.stall == Some(self.kill.stall_pages.fetch_add(1, Ordering::SeqCst) + 1)
-        {
+        let StoreCall::Put { key } = call else {
+            return Ok(());
+        };
+        if class(key) == Class::Page && self.kill.stall == Some(next(&self.kill.stall_pages)) {
             self.kill.stalled.notify_one();
             self.until_taken_over().await;
         }
-        let (before, after) = self.at(key);
-        if before {
+        if self.kills_before(key) {
             self.die().await;
         }
-        let r = self.inner.put(key, body, content_type, metadata).await;
-        if r.is_ok() {
-            self.record(key);
-            if after {
+        Ok(())
+    }
+
+    async fn written(&self, call: StoreCall<'_>) {
+        self.record(call.key());
+        if let StoreCall::Put { key } = call {
+            if self.kills_after(key) {
                 self.die().await;
             }
         }
-        r
-    }
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.gate().await;
-        let r = self
-            .inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await;
-        if r.is_ok() {
-            self.record(key);
-        }
-        r
-    }
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.gate().await;
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.gate().await;
-        self.inner.list(prefix).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.gate().await;
-        self.inner.delete(key).await
     }
 }
 
@@ -329,11 +306,12 @@ impl Ctx {
             stall,
             ..Default::default()
         });
-        let store = ChaosStore {
-            inner: self.store.clone(),
+        let chaos = Chaos {
+            bucket: self.store.clone(),
             kill: switch.clone(),
             events: self.events.clone(),
         };
+        let store: ChaosStore = Hooked::new(self.store.clone(), chaos);
         let job = self.job.clone();
         let settings = self.settings.clone();
         let task = tokio::spawn(async move {

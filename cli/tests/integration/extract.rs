@@ -12,7 +12,7 @@ use shared::extract::{
 };
 use shared::landing::{Manifest, Mode, ObjectState, PageKey, PageMeta};
 use shared::local_s3::LocalS3;
-use shared::store::{Condition, ListedObject, ObjectStore, S3Store, StoreError, StoredObject};
+use shared::store::{Hooked, ListedObject, ObjectStore, S3Store, StoreCall, StoreError, StoreHook};
 use simulator::{Fault, RateLimit, SimConfig, Simulator};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
@@ -539,53 +539,34 @@ async fn interrupted_run_resumes_without_gap_or_duplicate() {
     assert_run_closed(&e.store).await;
 }
 
-/// A store whose `put` of page objects fails once, permanently, after `n` successes.
-#[derive(Clone)]
+/// A hook that fails one `put` of a page object, permanently, once `successes` such puts
+/// went through; the puts after it go through again.
 struct FailOnce {
-    inner: S3Store,
-    left: Arc<AtomicU32>,
+    left: AtomicU32,
 }
 
-impl ObjectStore for FailOnce {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        if key.starts_with("raw/") {
-            let before = self.left.fetch_sub(1, Ordering::SeqCst);
-            if before == 1 {
-                return Err(StoreError::Permanent {
-                    op: "put",
-                    key: key.to_string(),
-                    message: "injected failure".into(),
-                });
-            }
+impl FailOnce {
+    fn after(store: &S3Store, successes: u32) -> Hooked<S3Store, FailOnce> {
+        let hook = FailOnce {
+            left: AtomicU32::new(successes + 1),
+        };
+        Hooked::new(store.clone(), hook)
+    }
+}
+
+impl StoreHook for FailOnce {
+    async fn before(&self, call: StoreCall<'_>) -> Result<(), StoreError> {
+        let StoreCall::Put { key } = call else {
+            return Ok(());
+        };
+        if key.starts_with("raw/") && self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            return Err(StoreError::Permanent {
+                op: "put",
+                key: key.to_string(),
+                message: "injected failure".into(),
+            });
         }
-        self.inner.put(key, body, content_type, metadata).await
-    }
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await
-    }
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.inner.list(prefix).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
+        Ok(())
     }
 }
 
@@ -595,10 +576,7 @@ async fn store_failure_midway_then_rerun_leaves_no_gap() {
     let e = env(sim_cfg(0.05, limit)).await;
     let objects = "vendas,reservas";
     let jobs = [job(&e, objects, 10, pacer_for(limit))];
-    let flaky = FailOnce {
-        inner: e.store.clone(),
-        left: Arc::new(AtomicU32::new(5)),
-    };
+    let flaky = FailOnce::after(&e.store, 4);
     let s = settings();
     let first = drive(&flaky, &s, &jobs, &Quiet, &unlimited, false, 10).await;
     let err = first[0][0].1.as_ref().unwrap_err();
@@ -751,10 +729,7 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
     let e = env(sim_cfg(0.05, limit)).await;
     // /leads at scale 0.05 is 400 rows: 80 pages of 5, far more than the fetch-ahead queue.
     let jobs = [job(&e, "leads", 5, pacer_for(limit))];
-    let flaky = FailOnce {
-        inner: e.store.clone(),
-        left: Arc::new(AtomicU32::new(2)),
-    };
+    let flaky = FailOnce::after(&e.store, 1);
     let s = settings();
     let run = drive(&flaky, &s, &jobs, &Quiet, &unlimited, false, 10);
     let first = tokio::time::timeout(Duration::from_secs(60), run)
