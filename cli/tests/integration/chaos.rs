@@ -53,7 +53,7 @@ use shared::load::LoadOptions;
 use shared::store::{Hooked, ObjectStore, S3Store, StoreCall, StoreError, StoreHook};
 use simulator::{Fault, MalformSpec, Malformation, RateLimit, SimConfig, Simulator};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::Client;
@@ -232,19 +232,6 @@ impl StoreHook for Chaos {
     }
 }
 
-/// A deadline that has time for `n` more pages, then none (checked once per page).
-struct PageBudget(AtomicI64);
-impl Deadline for PageBudget {
-    fn remaining(&self) -> Option<Duration> {
-        let left = self.0.fetch_sub(1, Ordering::SeqCst);
-        Some(if left > 0 {
-            Duration::from_secs(3600)
-        } else {
-            Duration::ZERO
-        })
-    }
-}
-
 // ------------------------------------------------------------------------------------------
 // The scenario.
 
@@ -318,7 +305,7 @@ impl Ctx {
             tokio::time::sleep(delay).await;
             let continuer = LocalContinuer::default();
             let deadline: Box<dyn Deadline> = match budget {
-                Some(n) => Box::new(PageBudget(AtomicI64::new(n))),
+                Some(n) => PageBudget::boxed(n),
                 None => Box::new(NoDeadline),
             };
             let ex = Extractor {
@@ -569,11 +556,12 @@ struct Loader {
 /// Terminate a backend; with `wait`, until it is gone (up to 5 s).
 async fn terminate(watcher: &Client, pid: i32, wait: bool) -> bool {
     let timeout: i64 = if wait { 5000 } else { 0 };
-    watcher
-        .query_one("SELECT pg_terminate_backend($1, $2)", &[&pid, &timeout])
-        .await
-        .unwrap()
-        .get(0)
+    scalar(
+        watcher,
+        "SELECT pg_terminate_backend($1, $2)",
+        &[&pid, &timeout],
+    )
+    .await
 }
 
 impl Loader {
@@ -826,30 +814,10 @@ fn job(base_url: &str, objects: &[&str]) -> TenantJob {
 
 fn malformations() -> Vec<MalformSpec> {
     vec![
-        MalformSpec {
-            object: "/vendas".into(),
-            count: 2,
-            malformation: Malformation::TextIn {
-                field: "valor_contrato".into(),
-            },
-        },
-        MalformSpec {
-            object: "/comissoes".into(),
-            count: 1,
-            malformation: Malformation::TextIn {
-                field: "valor_comissao".into(),
-            },
-        },
-        MalformSpec {
-            object: "/reservas".into(),
-            count: 1,
-            malformation: Malformation::NoKey,
-        },
-        MalformSpec {
-            object: "/leads/tarefas".into(),
-            count: 1,
-            malformation: Malformation::NoKey,
-        },
+        malformed::text_in("/vendas", 2, "valor_contrato"),
+        malformed::text_in("/comissoes", 1, "valor_comissao"),
+        malformed::no_key("/reservas", 1),
+        malformed::no_key("/leads/tarefas", 1),
     ]
 }
 
@@ -872,9 +840,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         ..Default::default()
     });
     let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-chaos").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-chaos").await;
+    let store = bucket.store.clone();
     let objects: Vec<&str> = TYPED.iter().map(|t| t.object).chain(GENERIC).collect();
     let mut ctx = Ctx {
         job: job(&running.base_url(), &objects),
@@ -969,13 +936,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
 
     let c = t.client();
     // The ledger: every page in the bucket, with the bytes the bucket holds now.
-    let ledger: HashMap<String, String> = c
-        .query("SELECT source_key, sha256 FROM etl.pages", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let ledger: HashMap<String, String> =
+        rows(c, "SELECT source_key, sha256 FROM etl.pages", &[]).await;
     let listed = store.list("raw/").await.unwrap();
     let mut unledgered = Vec::new();
     for o in &listed {
@@ -995,23 +957,19 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         "the ledger names pages the bucket lacks"
     );
     let manifests = store.list("manifests/").await.unwrap();
-    let applied: i64 = c
-        .query_one(
-            "SELECT count(*) FROM etl.manifests WHERE applied_at IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let applied: i64 = scalar(
+        c,
+        "SELECT count(*) FROM etl.manifests WHERE applied_at IS NOT NULL",
+        &[],
+    )
+    .await;
     assert_eq!(applied as usize, manifests.len(), "every manifest applied");
-    let open_failures: i64 = c
-        .query_one(
-            "SELECT count(*) FROM etl.failed_pages WHERE resolved_at IS NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let open_failures: i64 = scalar(
+        c,
+        "SELECT count(*) FROM etl.failed_pages WHERE resolved_at IS NULL",
+        &[],
+    )
+    .await;
     assert_eq!(open_failures, 0, "pages left failed");
 
     // Quarantine: exactly the rows the simulator gave a value no column takes, each at least
@@ -1068,16 +1026,12 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
     }
     let hard: usize = hard_deleted.values().map(HashSet::len).sum();
     // The views see what the tables say: sales = live, active vendas with a sale date.
-    let fato: HashSet<String> = c
-        .query(
-            "SELECT idreserva::text FROM analytics.fato_vendas WHERE tenant = $1",
-            &[&TENANT],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let fato: HashSet<String> = column_where(
+        c,
+        "SELECT idreserva::text FROM analytics.fato_vendas WHERE tenant = $1",
+        &[&TENANT],
+    )
+    .await;
     let vendas = catalogue::find("vendas").unwrap();
     let want_fato: HashSet<String> = sim
         .ground_truth("/vendas")
@@ -1210,10 +1164,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
 /// server's FATAL; the loader used to keep the dead connection and fail one more event.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_transaction_does_not_fail_the_next_event() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-kill").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-kill").await;
+    let store = bucket.store.clone();
     let run = run_id(0, 1);
     let mut keys = Vec::new();
     for n in 1..=3u32 {
@@ -1257,16 +1209,12 @@ async fn a_connection_killed_mid_transaction_does_not_fail_the_next_event() {
     }
     let (again, _) = loader.deliver(&keys[0], None).await;
     assert!(again.failures.is_empty(), "{:?}", again.failures);
-    let loaded: i64 = loader
-        .db
-        .client()
-        .query_one(
-            "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
-            &[&TENANT],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let loaded: i64 = scalar(
+        loader.db.client(),
+        "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
+        &[&TENANT],
+    )
+    .await;
     assert_eq!(loaded, 9);
     drop(loader);
     t.drop().await;

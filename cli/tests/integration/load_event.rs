@@ -5,12 +5,12 @@
 
 use crate::load_support;
 
-use load_support::{envelope, page, put_page, run_id, venda, Page, TestDb};
+use load_support::{
+    envelope, page, put_object, put_page, run_id, scalar, venda, LocalBucket, Page, TestDb,
+};
 use shared::landing::Mode;
 use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
 use shared::load::{LoadOptions, PageOutcome};
-use shared::local_s3::LocalS3;
-use shared::store::ObjectStore;
 
 fn good_page(page_no: u32, first_id: i64) -> Page {
     let rows = [venda(first_id, 1), venda(first_id + 1, 1)];
@@ -29,10 +29,8 @@ fn good_page(page_no: u32, first_id: i64) -> Page {
 /// and the report does not ask for a retry.
 #[tokio::test]
 async fn permanent_failures_are_recorded_and_the_good_records_load() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-edge").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-edge").await;
+    let store = bucket.store.clone();
     let mut test = TestDb::migrated("load_edge_perm").await;
 
     let first = good_page(1, 100);
@@ -40,15 +38,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
     put_page(&store, &first).await;
     put_page(&store, &last).await;
     let bad = good_page(2, 200);
-    store
-        .put(
-            &bad.key,
-            bad.body.clone().into(),
-            "application/json",
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    put_object(&store, &bad.key, bad.body.clone(), &Default::default()).await;
     let keys = [first.key.clone(), bad.key.clone(), last.key.clone()];
     let mut event = object_created_event("cvdw-raw-edge", &keys);
     let elsewhere = object_created_event("cvdw-raw-no-such-bucket", &[good_page(4, 400).key]);
@@ -56,7 +46,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
 
     let report = handle_s3_event(
         &mut test.db,
-        &s3.client().await,
+        &bucket.s3.client().await,
         event,
         LoadOptions::default(),
     )
@@ -73,12 +63,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
         .map(|(key, _)| key.as_str())
         .collect();
     assert_eq!(loaded, [first.key.as_str(), last.key.as_str()]);
-    let vendas: i64 = test
-        .client()
-        .query_one("SELECT count(*) FROM cvdw.vendas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let vendas: i64 = scalar(test.client(), "SELECT count(*) FROM cvdw.vendas", &[]).await;
     assert_eq!(vendas, 4, "the two good pages' rows");
     let recorded: Vec<String> = load_support::column(
         test.client(),
@@ -90,7 +75,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
     // Refused by S3 (a wrong secret: 403, permanent): the loader itself records nothing for
     // that, so the edge records it before letting the event go.
     let refused = shared::store::s3_client_for_endpoint(
-        &s3.endpoint(),
+        &bucket.s3.endpoint(),
         shared::local_s3::ACCESS_KEY,
         "not-the-secret",
         shared::local_s3::REGION,
@@ -102,15 +87,12 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
         .unwrap();
     assert_eq!(report.permanent_failures, 1, "{:?}", report.failures);
     assert!(!report.wants_retry());
-    let reason: String = test
-        .client()
-        .query_one(
-            "SELECT reason FROM etl.failed_pages WHERE source_key = $1",
-            &[&first.key],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let reason: String = scalar(
+        test.client(),
+        "SELECT reason FROM etl.failed_pages WHERE source_key = $1",
+        &[&first.key],
+    )
+    .await;
     assert!(reason.contains("S3 get"), "{reason}");
     test.drop().await;
 }
@@ -142,12 +124,7 @@ async fn a_retryable_failure_asks_for_a_redelivery() {
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.permanent_failures, 0);
     assert!(report.wants_retry());
-    let recorded: i64 = test
-        .client()
-        .query_one("SELECT count(*) FROM etl.failed_pages", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let recorded: i64 = scalar(test.client(), "SELECT count(*) FROM etl.failed_pages", &[]).await;
     assert_eq!(recorded, 0, "a retryable failure is not recorded as failed");
     test.drop().await;
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use shared::catalogue::find;
 use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::tables::{typed, TYPED};
-use shared::load::{load_manifest, load_page, LoadOptions, PageOutcome};
+use shared::load::{load_manifest, PageOutcome};
 use shared::values;
 use simulator::{RateLimit, SimConfig, Simulator};
 use std::collections::HashMap;
@@ -53,19 +53,11 @@ async fn crawl(
         if let Some(s) = since {
             q.push(("a_partir_data_referencia", s.to_string()));
         }
-        let resp = http
-            .get(format!("{base}{path}"))
-            .header("email", "demo@cvdw.local")
-            .header("token", "demo-token")
-            .query(&q)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{path} page {n}");
-        let body = resp.bytes().await.unwrap().to_vec();
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        let rows = v["dados"].as_array().map(Vec::len).unwrap_or(0);
-        let total_pages = v["total_de_paginas"].as_u64().unwrap_or(0) as u32;
+        let Fetched {
+            body,
+            rows,
+            total_pages,
+        } = fetch_page(http, base, path, n, &q).await;
         if rows == 0 && n > 1 {
             break;
         }
@@ -165,17 +157,7 @@ async fn typed_tables_match_the_simulator_ground_truth() {
         )
         .await;
         for p in &pages {
-            let out = load_page(
-                t.client(),
-                &p.key,
-                &p.body,
-                &p.meta,
-                None,
-                LoadOptions::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", p.key));
-            let PageOutcome::Loaded(r) = out else {
+            let PageOutcome::Loaded(r) = deliver(t.client(), p).await else {
                 panic!()
             };
             if r.rejected > 0 {

@@ -183,22 +183,14 @@ async fn a_sale_without_its_id_is_stored_not_quarantined() {
     orphan["referencia"] = json!("");
     let rows = vec![venda(1, 1), venda(2, 1), orphan];
     full_run(c, "/vendas", 1, &rows).await;
-    let got: Vec<(String, i64)> = c
-        .query(
-            "SELECT key_source, count(*) FROM cvdw.vendas GROUP BY 1 ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let got: Vec<(String, i64)> = load_support::rows(
+        c,
+        "SELECT key_source, count(*) FROM cvdw.vendas GROUP BY 1 ORDER BY 1",
+        &[],
+    )
+    .await;
     assert_eq!(got, [("derived".into(), 1), ("natural".into(), 2)]);
-    let rejected: i64 = c
-        .query_one("SELECT count(*) FROM etl.rejected_rows", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let rejected: i64 = scalar(c, "SELECT count(*) FROM etl.rejected_rows", &[]).await;
     assert_eq!(rejected, 0);
     t.drop().await;
 }
