@@ -27,6 +27,12 @@ async fn get_json(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Value {
     get_json_as(c, addr, path, KEY).await
 }
 
+/// The text `field` of every row of an answer.
+fn texts<'a>(body: &'a Value, field: &str) -> Vec<&'a str> {
+    let rows = body["rows"].as_array().unwrap();
+    rows.iter().map(|x| x[field].as_str().unwrap()).collect()
+}
+
 fn cents(v: &Value) -> i64 {
     (v.as_f64().unwrap_or(0.0) * 100.0).round() as i64
 }
@@ -80,12 +86,7 @@ async fn endpoints_filters_and_csv() {
         "/api/vendas-mensais?tenant=acme&de=2024-03-01&ate=2024-05",
     )
     .await;
-    let got: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["mes"].as_str().unwrap())
-        .collect();
+    let got = texts(&body, "mes");
     assert_eq!(got, ["2024-03-01", "2024-04-01", "2024-05-01"]);
     assert_eq!(body["filters"]["ate"], "2024-05-31");
     for row in body["rows"].as_array().unwrap() {
@@ -118,12 +119,7 @@ async fn endpoints_filters_and_csv() {
 
     // Without a tenant filter both tenants appear; KPIs have one row per tenant.
     let body = get_json(&c, addr, "/api/kpis").await;
-    let tenants: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["tenant"].as_str().unwrap())
-        .collect();
+    let tenants = texts(&body, "tenant");
     assert_eq!(tenants, ["acme", "beta"]);
     let k = &body["rows"][0];
     let total: i64 = r.mensal.values().map(|s| s.liquidas_unidades()).sum();
@@ -138,12 +134,7 @@ async fn endpoints_filters_and_csv() {
 
     // ETL status lists the loaded objects.
     let body = get_json(&c, addr, "/api/etl/status?tenant=acme").await;
-    let objs: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["object"].as_str().unwrap())
-        .collect();
+    let objs = texts(&body, "object");
     assert!(
         objs.contains(&"vendas") && objs.contains(&"distratos"),
         "{objs:?}"

@@ -79,6 +79,22 @@ fn check_derived(r: &serde_json::Map<String, Value>, s: &Sales, what: &str) {
     assert_eq!(tm, s.ticket_medio(), "{what} ticket médio");
 }
 
+/// The data behind `reference` has what the distrato rules are about: a month with both
+/// sales and distratos, and a VSO month with units returned to stock.
+fn assert_distratos_exercised(reference: &Reference, data: &str) {
+    assert!(
+        reference
+            .mensal
+            .values()
+            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
+        "{data}: a month with both sales and distratos"
+    );
+    assert!(
+        reference.vso.values().any(|v| v.distratos_unidades > 0),
+        "{data}: a VSO month with units returned to stock"
+    );
+}
+
 async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     let t = data.tenant.as_str();
     let reference = compute(&data.source());
@@ -463,16 +479,7 @@ async fn every_view_matches_the_independent_computation() {
     check_tenant(c, &beta).await;
 
     // The dataset exercises what the definitions are about.
-    assert!(
-        r.mensal
-            .values()
-            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
-        "a month with both sales and distratos"
-    );
-    assert!(
-        r.vso.values().any(|v| v.distratos_unidades > 0),
-        "a VSO month with units returned to stock"
-    );
+    assert_distratos_exercised(&r, "the generated dataset");
     assert!(
         r.vso.values().any(|v| v.entradas > 0),
         "a month with units entering the offer"
@@ -569,16 +576,7 @@ async fn views_match_the_simulator_ground_truth() {
         r.prosoluto.values().any(|p| p.prosoluto > 0),
         "pró-soluto in the default world"
     );
-    assert!(
-        r.mensal
-            .values()
-            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
-        "the simulator's history has months with distratos"
-    );
-    assert!(
-        r.vso.values().any(|v| v.distratos_unidades > 0),
-        "a VSO month with units returned to stock"
-    );
+    assert_distratos_exercised(&r, "the simulator's history");
     db.drop().await;
 }
 

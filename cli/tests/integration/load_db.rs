@@ -24,6 +24,22 @@ fn one_sale_page(run: &shared::landing::RunId, mode: Mode) -> Page {
     page(T, "/vendas", run, 1, mode, envelope(&[venda(1, 1)], 1))
 }
 
+/// A full run of `/vendas` holding `rows`, in pages of 5: its pages delivered, then its
+/// manifest; what applying the manifest did, and the manifest (key, body).
+async fn full_run_of_vendas(
+    c: &mut Client,
+    run: &shared::landing::RunId,
+    rows: &[Value],
+) -> (ManifestOutcome, (String, Vec<u8>)) {
+    let pages = run_pages(T, "/vendas", run, Mode::Full, rows, 5);
+    for p in &pages {
+        deliver(c, p).await;
+    }
+    let (key, body) = manifest(&pages, Mode::Full);
+    let applied = load_manifest(c, &key, &body).await.unwrap();
+    (applied, (key, body))
+}
+
 fn sql_type(kind: Kind) -> &'static str {
     match kind {
         Kind::Text => "text",
@@ -452,15 +468,8 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     // Run 1, full: 1..=10 in two pages.
     let r1 = run_id(0, 0x10);
     let rows1: Vec<Value> = (1..=10).map(|i| venda(i, 1)).collect();
-    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &rows1, 5);
-    for p in &p1 {
-        deliver(c, p).await;
-    }
-    let (mk, mb) = manifest(&p1, Mode::Full);
-    assert_eq!(
-        load_manifest(c, &mk, &mb).await.unwrap(),
-        ManifestOutcome::Applied { deleted: 0 }
-    );
+    let (applied, (mk, mb)) = full_run_of_vendas(c, &r1, &rows1).await;
+    assert_eq!(applied, ManifestOutcome::Applied { deleted: 0 });
     assert_eq!(
         load_manifest(c, &mk, &mb).await.unwrap(),
         ManifestOutcome::AlreadyApplied
@@ -469,15 +478,8 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     // Run 2, full: 8, 9, 10 are gone.
     let r2 = run_id(1, 0x20);
     let rows2: Vec<Value> = (1..=7).map(|i| venda(i, 2)).collect();
-    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &rows2, 5);
-    for p in &p2 {
-        deliver(c, p).await;
-    }
-    let (mk2, mb2) = manifest(&p2, Mode::Full);
-    assert_eq!(
-        load_manifest(c, &mk2, &mb2).await.unwrap(),
-        ManifestOutcome::Applied { deleted: 3 }
-    );
+    let (applied, _) = full_run_of_vendas(c, &r2, &rows2).await;
+    assert_eq!(applied, ManifestOutcome::Applied { deleted: 3 });
     assert_eq!(live_keys(c, "vendas").await, keys(1..=7));
     let by: Vec<Option<String>> = column(
         c,

@@ -298,17 +298,9 @@ async fn extract_then_load_matches_the_simulator_ground_truth() {
     use shared::extract::config::ExtractConfig;
     use shared::extract::{drive, jobs_from_config};
     use shared::extract::{NoDeadline, Quiet};
-    use simulator::{RateLimit, SimConfig, Simulator};
     use std::collections::HashMap;
 
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig {
-        seed: 11,
-        scale: 0.03,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (sim, running) = serve_world(11, 0.03).await;
     let bucket = LocalBucket::start("cvdw-raw-e2e").await;
     let store = bucket.store.clone();
     let objects = [

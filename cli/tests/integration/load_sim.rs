@@ -13,20 +13,13 @@ use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::tables::{typed, TYPED};
 use shared::load::{load_manifest, PageOutcome};
 use shared::values;
-use simulator::{RateLimit, SimConfig, Simulator};
+use simulator::Simulator;
 use std::collections::HashMap;
 
 const TENANT: &str = "sim";
 
 async fn start(scale: f64) -> (Simulator, simulator::RunningSimulator) {
-    let sim = Simulator::new(SimConfig {
-        seed: 7,
-        scale,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    (sim, running)
+    serve_world(7, scale).await
 }
 
 /// A plain page loop, as the extractor does it: every page of one object, each wrapped in
@@ -132,7 +125,6 @@ fn raw_text(v: &Value) -> Option<String> {
 async fn typed_tables_match_the_simulator_ground_truth() {
     let (sim, running) = start(0.05).await;
     let base = running.base_url();
-    shared::store::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut t = TestDb::migrated("load_simgt").await;
     let run = RunId::new(Utc.with_ymd_and_hms(2026, 11, 29, 4, 0, 0).unwrap(), 0x51);
@@ -263,7 +255,6 @@ async fn typed_tables_match_the_simulator_ground_truth() {
 async fn simulator_runs_in_any_order_and_duplication_give_the_in_order_db() {
     let (sim, running) = start(0.03).await;
     let base = running.base_url();
-    shared::store::install_crypto_provider();
     let http = reqwest::Client::new();
     // Objects the simulator's clock updates, inactivates and hard-deletes rows of.
     let objects = [

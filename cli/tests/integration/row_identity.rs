@@ -129,6 +129,12 @@ async fn one_to_many_objects_keep_every_row() {
     t.drop().await;
 }
 
+/// The keys `/leads/conversoes` rows are stored under, in order.
+async fn conversion_keys(c: &Client) -> Vec<String> {
+    let sql = "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1";
+    column(c, sql).await
+}
+
 #[tokio::test]
 async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
     let mut t = TestDb::migrated("identity_derived").await;
@@ -141,11 +147,7 @@ async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
         ManifestOutcome::Applied { deleted: 0 }
     );
     assert_eq!(tally(c, "leads_conversoes").await, (12, 12, 0));
-    let first: Vec<String> = column(
-        c,
-        "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1",
-    )
-    .await;
+    let first = conversion_keys(c).await;
 
     // The next day's full run: the same content, its DW bookkeeping moved, `gestor` as a
     // string, blanks as null, and two conversions gone.
@@ -165,11 +167,7 @@ async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
         ManifestOutcome::Applied { deleted: 2 }
     );
     assert_eq!(tally(c, "leads_conversoes").await, (10, 10, 0));
-    let all: Vec<String> = column(
-        c,
-        "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1",
-    )
-    .await;
+    let all = conversion_keys(c).await;
     assert_eq!(all, first, "the same rows, no new keys");
     t.drop().await;
 }

@@ -72,6 +72,11 @@ fn assert_dir_clean(dir: &Path) {
 }
 
 /// Run `cvdw` with a clean configuration environment plus `env`, at trace level.
+/// `cvdw load <pages>` into the database at `url`: whether it succeeded, and its output.
+async fn cvdw_load(pages: &str, url: &str, dir: &Path) -> (bool, String) {
+    cvdw(&["load", pages], &[("DATABASE_URL", url)], dir).await
+}
+
 async fn cvdw(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvdw"));
     cmd.args(args).current_dir(dir).env("RUST_LOG", "trace");
@@ -265,22 +270,12 @@ async fn secrets_never_reach_logs_errors_or_storage() {
         std::fs::write(&file, &p.body).unwrap();
     }
     let pages_arg = pages.to_str().unwrap();
-    let (ok, out) = cvdw(
-        &["load", pages_arg],
-        &[("DATABASE_URL", db.url.as_str())],
-        dir,
-    )
-    .await;
+    let (ok, out) = cvdw_load(pages_arg, &db.url, dir).await;
     assert!(ok, "load failed:\n{out}");
     assert!(out.contains("rows=3"), "{out}");
     assert_clean("cvdw load", &out);
     if let Some(wrong) = &db.wrong {
-        let (ok, out) = cvdw(
-            &["load", pages_arg],
-            &[("DATABASE_URL", wrong.as_str())],
-            dir,
-        )
-        .await;
+        let (ok, out) = cvdw_load(pages_arg, wrong, dir).await;
         assert!(!ok);
         assert!(
             out.contains("password authentication failed"),
@@ -300,12 +295,7 @@ async fn secrets_never_reach_logs_errors_or_storage() {
         .port();
     let unreachable =
         format!("postgresql://postgres:{DB_PASSWORD}@127.0.0.1:{closed}/x?sslmode=disable");
-    let (ok, out) = cvdw(
-        &["load", pages_arg],
-        &[("DATABASE_URL", unreachable.as_str())],
-        dir,
-    )
-    .await;
+    let (ok, out) = cvdw_load(pages_arg, &unreachable, dir).await;
     assert!(!ok);
     assert_clean("cvdw load on an unreachable server", &out);
     let cfg = DbConfig::from_url(&db.url).unwrap();
@@ -672,18 +662,6 @@ async fn tls_required_is_never_plaintext_and_a_private_ca_must_be_trusted_explic
             "{mode}: {err:?}"
         );
     }
-    let trusted = tls.url(&format!(
-        "sslmode=verify-full&sslrootcert={}",
-        tls.ca().display()
-    ));
-    let mut db = Db::connect(&DbConfig::from_url(&trusted).unwrap())
-        .await
-        .unwrap();
-    let encrypted: bool = scalar(
-        db.client(),
-        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-        &[],
-    )
-    .await;
-    assert!(encrypted);
+    let mut db = tls.connect_verified().await;
+    assert!(pg_cluster::ssl_in_use(&mut db).await);
 }

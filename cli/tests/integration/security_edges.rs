@@ -18,22 +18,13 @@ use std::time::Duration;
 
 use crate::load_support::{first_page, scalar};
 use api_support::{loaded_db, serve};
-use pg_cluster::PgCluster;
+use pg_cluster::{ssl_in_use, PgCluster};
 use shared::api::ApiConfig;
 use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig};
 use shared::db::{Db, DbConfig};
 use shared::secret::Secret;
 
 const KEY: &str = "edge-key-0123456789abcdef0123456789abcdef";
-
-async fn ssl_in_use(db: &mut Db) -> bool {
-    scalar(
-        db.client(),
-        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-        &[],
-    )
-    .await
-}
 
 #[tokio::test]
 async fn the_read_only_role_serves_the_api_and_cannot_write() {
@@ -178,13 +169,7 @@ async fn sslmode_prefer_encrypts_without_verifying_and_falls_back_to_plain() {
         .expect("require verifies the certificate");
     assert!(format!("{e:?}").contains("UnknownIssuer"), "{e:?}");
     // sslrootcert: that CA, and only it, is trusted.
-    let trusted = tls.url(&format!(
-        "sslmode=verify-full&sslrootcert={}",
-        tls.ca().display()
-    ));
-    let mut db = Db::connect(&DbConfig::from_url(&trusted).unwrap())
-        .await
-        .unwrap();
+    let mut db = tls.connect_verified().await;
     assert!(ssl_in_use(&mut db).await);
 
     // A server without TLS: prefer falls back to plain.

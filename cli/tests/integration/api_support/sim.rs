@@ -25,15 +25,7 @@ pub async fn loaded_world(prefix: &str) -> (TestDb, Dataset) {
 
 /// [`loaded_world`] with only the objects of `paths`.
 pub async fn loaded_world_of(prefix: &str, paths: &[&'static str]) -> (TestDb, Dataset) {
-    use simulator::{RateLimit, SimConfig, Simulator};
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig {
-        seed: 11,
-        scale: 0.3,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (sim, running) = load_support::serve_world(11, 0.3).await;
     let base = running.base_url();
     let http = reqwest::Client::new();
     let mut db = TestDb::migrated(prefix).await;

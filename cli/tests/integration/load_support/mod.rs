@@ -15,7 +15,7 @@ pub use page_budget::PageBudget;
 #[allow(unused_imports)]
 pub use pipeline::{replay_all, SimPipeline};
 pub use queries::{column, column_where, rows, scalar};
-pub use sim_pages::{crawl, fetch_page, first_page, Fetched};
+pub use sim_pages::{crawl, fetch_page, first_page, serve_world, Fetched};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};

@@ -6,6 +6,7 @@
 use serde_json::Value;
 use shared::cvdw::PageRequest;
 use shared::landing::{Mode, RunId};
+use simulator::{RateLimit, RunningSimulator, SimConfig, Simulator};
 
 use super::{page, Page};
 
@@ -17,6 +18,19 @@ pub struct Fetched {
     pub rows: usize,
     /// The `total_de_paginas` it announces.
     pub total_pages: u32,
+}
+
+/// The default world of `seed` at `scale`, served on a local port without a rate limit.
+pub async fn serve_world(seed: u64, scale: f64) -> (Simulator, RunningSimulator) {
+    shared::store::install_crypto_provider();
+    let sim = Simulator::new(SimConfig {
+        seed,
+        scale,
+        rate_limit: RateLimit::disabled(),
+        ..Default::default()
+    });
+    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    (sim, running)
 }
 
 /// The CVDW client's request for the first page of `object` (a name or a path), with no
