@@ -463,6 +463,6 @@ async fn openapi_documents_every_route_and_every_route_is_documented() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, api_support::PAGED_METRIC_PARAMS);
+    assert_eq!(names, api_support::paged_metric_params());
     db.drop().await;
 }

@@ -36,15 +36,7 @@ async fn view(c: &Client, name: &str, tenant: &str) -> Vec<serde_json::Map<Strin
 
 /// The JSON objects `sql` (one `to_jsonb` column, the tenant as `$1`) selects.
 async fn view_rows(c: &Client, sql: &str, tenant: &str) -> Vec<serde_json::Map<String, Value>> {
-    c.query(sql, &[&tenant])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .iter()
-        .map(|r| match r.get::<_, Value>(0) {
-            Value::Object(m) => m,
-            other => panic!("{other}"),
-        })
-        .collect()
+    view_with(c, sql, &[&tenant]).await
 }
 
 fn sales_of(r: &serde_json::Map<String, Value>) -> Sales {
@@ -447,6 +439,7 @@ async fn check_team_counts(c: &Client, t: &str, r: &Reference) {
     assert!(sem_time > 0 && fallback > 0, "the filters met both cases");
 }
 
+/// The JSON objects `sql` (one `to_jsonb` column) selects.
 async fn view_with(
     c: &Client,
     sql: &str,

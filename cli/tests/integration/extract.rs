@@ -714,8 +714,9 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
 /// neither its pages nor its manifest take the incremental step's keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job(&e, "vendas", 10, pacer_for(RateLimit::disabled()))];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job(&e, "vendas", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         full_every: FullEvery::Always,
         budget: Some(shared::extract::schedule::Budget::Fixed(10_000)),
@@ -754,8 +755,9 @@ async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
 /// middle of an object goes on with what the budget has left, not with a new allowance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job(&e, "leads", 10, pacer_for(RateLimit::disabled()))];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job(&e, "leads", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         budget: Some(shared::extract::schedule::Budget::Fixed(12)),
         ..settings()
@@ -775,15 +777,11 @@ async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
     // /leads (not in the sales set) first in the catalogue, /vendas after it: the plan turns
     // that round.
-    let jobs = [job(
-        &e,
-        "leads,vendas",
-        10,
-        pacer_for(RateLimit::disabled()),
-    )];
+    let jobs = [job(&e, "leads,vendas", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         budget: Some(shared::extract::schedule::Budget::Fixed(15)),
         ..settings()
@@ -859,14 +857,9 @@ async fn a_page_slower_than_the_time_left_hands_over_instead_of_dying() {
     // the page's 6 attempts would run past the deadline (Lambda kills the invocation and no
     // continuation is sent); with it, each invocation stops its attempts at the margin, hands
     // over, and the next one goes on.
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job_with(
-        &e,
-        "vendas",
-        10,
-        pacer_for(RateLimit::disabled()),
-        6,
-    )];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job_with(&e, "vendas", 10, pacer_for(limit), 6)];
     e.sim.script_faults(std::iter::repeat_n(Fault::Slow, 12));
     let per_invocation = || -> Box<dyn Deadline> {
         Box::new(At(std::time::Instant::now() + Duration::from_secs(5)))

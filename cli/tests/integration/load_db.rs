@@ -72,27 +72,22 @@ async fn migrations_from_empty_and_reapplied_as_noop() {
         .iter()
         .map(|r| ((r.get(0), r.get(1)), r.get(2)))
         .collect();
+    let assert_column = |table: &str, column: &str, kind: Kind| {
+        let found = cols.get(&(table.to_string(), column.to_string()));
+        let expected = sql_type(kind);
+        assert_eq!(
+            found.map(String::as_str),
+            Some(expected),
+            "cvdw.{table}.{column}"
+        );
+    };
     for table in TYPED {
         for c in all_cols(table) {
-            assert_eq!(
-                cols.get(&(table.table.to_string(), c.name.to_string()))
-                    .map(String::as_str),
-                Some(sql_type(c.kind)),
-                "cvdw.{}.{}",
-                table.table,
-                c.name
-            );
+            assert_column(table.table, c.name, c.kind);
         }
         if let Some(ch) = table.child {
             for c in ch.cols {
-                assert_eq!(
-                    cols.get(&(ch.table.to_string(), c.name.to_string()))
-                        .map(String::as_str),
-                    Some(sql_type(c.kind)),
-                    "cvdw.{}.{}",
-                    ch.table,
-                    c.name
-                );
+                assert_column(ch.table, c.name, c.kind);
             }
         }
     }
@@ -545,22 +540,13 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     );
 
     // Generic objects reconcile the same way.
-    let g1 = run_pages(
-        T,
-        "/pessoas",
-        &r1,
-        Mode::Full,
-        &(1..=4).map(|i| pessoa(i, 1)).collect::<Vec<_>>(),
-        10,
-    );
-    let g2 = run_pages(
-        T,
-        "/pessoas",
-        &r2,
-        Mode::Full,
-        &(2..=4).map(|i| pessoa(i, 2)).collect::<Vec<_>>(),
-        10,
-    );
+    // A full run of `/pessoas` holding the people of `ids`, at `version`.
+    let people = |run, ids: std::ops::RangeInclusive<i64>, version| {
+        let rows: Vec<Value> = ids.map(|i| pessoa(i, version)).collect();
+        run_pages(T, "/pessoas", run, Mode::Full, &rows, 10)
+    };
+    let g1 = people(&r1, 1..=4, 1);
+    let g2 = people(&r2, 2..=4, 2);
     for p in g1.iter().chain(&g2) {
         deliver(c, p).await;
     }
@@ -1169,17 +1155,8 @@ async fn cvdw_load_reads_pages_and_manifests_from_disk() {
 /// means (migration 0002 and the loader's module docs cite this test by name).
 #[tokio::test]
 async fn load_schema() {
-    use shared::load::tables::{all_cols, Kind, TYPED};
     let mut t = TestDb::migrated("load_schema").await;
     let c = t.client();
-    let sql_type = |k: Kind| match k {
-        Kind::Text => "text",
-        Kind::Int => "bigint",
-        Kind::Num => "numeric",
-        Kind::Bool => "boolean",
-        Kind::Ts => "timestamp without time zone",
-        Kind::Date => "date",
-    };
     let mut checked = 0;
     for table in TYPED {
         let mut tables = vec![(table.table, all_cols(table).collect::<Vec<_>>())];

@@ -492,7 +492,7 @@ async fn sql_injection_payloads_through_every_filter_are_refused_or_harmless() {
         "../../etc/passwd",
         &long,
     ];
-    let params = api_support::PAGED_METRIC_PARAMS;
+    let params = api_support::paged_metric_params();
     let mut paths: Vec<String> = shared::analytics::METRICS
         .iter()
         .map(|m| format!("/api/{}", m.path))
@@ -501,7 +501,7 @@ async fn sql_injection_payloads_through_every_filter_are_refused_or_harmless() {
     let mut problems = Vec::new();
     let mut sent = 0;
     for path in &paths {
-        for param in params {
+        for &param in &params {
             for payload in &payloads {
                 let u = reqwest::Url::parse_with_params(
                     &format!("http://{addr}{path}"),

@@ -30,15 +30,10 @@ pub const KEY: &str = "chave-de-teste-1";
 
 /// Every query parameter a paged metric takes (`/api/tabela-geral`'s), in the order the
 /// OpenAPI document lists them: the filters, paging, the format.
-pub const PAGED_METRIC_PARAMS: [&str; 7] = [
-    "tenant",
-    "de",
-    "ate",
-    "empreendimento",
-    "page",
-    "per_page",
-    "format",
-];
+pub fn paged_metric_params() -> Vec<&'static str> {
+    let params = "tenant de ate empreendimento page per_page format";
+    params.split(' ').collect()
+}
 
 /// The CVDW rows of one tenant, by object path.
 #[derive(Debug, Default, Clone)]
