@@ -1,7 +1,9 @@
 //! The load Lambda's edge over real parts (PostgreSQL, the in-process S3 server): an S3
 //! notification whose records mix good pages with ones that fail. A permanent failure is
 //! recorded in `etl.failed_pages` and does not ask for a redelivery (the function answers);
-//! a retryable one does (the function fails, and Lambda re-delivers the event).
+//! a retryable one does (the function fails, and Lambda re-delivers the event). And the
+//! in-process stand-in for those notifications, the announcing store, announces exactly the
+//! writes S3 would notify.
 
 use crate::load_support;
 
@@ -11,6 +13,8 @@ use load_support::{
 use shared::landing::Mode;
 use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
 use shared::load::{LoadOptions, PageOutcome};
+use shared::store::{Announcer, Condition, ObjectStore};
+use std::collections::HashMap;
 
 fn good_page(page_no: u32, first_id: i64) -> Page {
     let rows = [venda(first_id, 1), venda(first_id + 1, 1)];
@@ -127,4 +131,37 @@ async fn a_retryable_failure_asks_for_a_redelivery() {
     let recorded: i64 = scalar(test.client(), "SELECT count(*) FROM etl.failed_pages", &[]).await;
     assert_eq!(recorded, 0, "a retryable failure is not recorded as failed");
     test.drop().await;
+}
+
+/// The freshness benchmark loads pages as an announcing store reports them: it must report
+/// every accepted write, conditional or not, once, and nothing else (not a refused write,
+/// nor a read, a listing or a deletion).
+#[tokio::test]
+async fn an_announcing_store_announces_each_accepted_write_once() {
+    let bucket = LocalBucket::start("cvdw-raw-announce").await;
+    let (store, mut created) = Announcer::around(bucket.store.clone());
+    let none = HashMap::new();
+    let json = "application/json";
+    store
+        .put("raw/a.json", "{}".into(), json, &none)
+        .await
+        .unwrap();
+    let create = Condition::IfNoneMatch;
+    let state = store.put_if("state/b.json", "{}".into(), json, &none, create.clone());
+    state.await.unwrap();
+    let again = store.put_if("state/b.json", "{}".into(), json, &none, create);
+    assert!(
+        again.await.is_err(),
+        "a second create-only write is refused"
+    );
+    store.get("raw/a.json").await.unwrap();
+    store.list("raw/").await.unwrap();
+    store.delete("raw/a.json").await.unwrap();
+    // The store holds the only sender: once it is gone, the receiver has seen everything.
+    drop(store);
+    let mut announced = Vec::new();
+    while let Some(key) = created.recv().await {
+        announced.push(key);
+    }
+    assert_eq!(announced, ["raw/a.json", "state/b.json"]);
 }
