@@ -79,15 +79,57 @@ impl StoreError {
     }
 }
 
-/// The operations the pipeline needs from an object store.
+/// One write: the object, and the precondition it is written under, if any.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub key: &'a str,
+    pub body: Bytes,
+    pub content_type: &'a str,
+    /// User metadata, keys without the `x-amz-meta-` prefix.
+    pub metadata: &'a HashMap<String, String>,
+    pub condition: Option<Condition>,
+}
+
+impl<'a> Write<'a> {
+    pub fn new(
+        key: &'a str,
+        body: Bytes,
+        content_type: &'a str,
+        metadata: &'a HashMap<String, String>,
+        condition: Option<Condition>,
+    ) -> Self {
+        Write {
+            key,
+            body,
+            content_type,
+            metadata,
+            condition,
+        }
+    }
+}
+
+/// The operations the pipeline needs from an object store. An implementation writes through
+/// [`ObjectStore::write`]; the pipeline calls `put` and `put_if`, which say the same thing
+/// in its own terms.
 pub trait ObjectStore: Send + Sync + Clone + 'static {
+    /// Write one object; its ETag, when the store gives one.
+    fn write(
+        &self,
+        write: Write<'_>,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     fn put(
         &self,
         key: &str,
         body: Bytes,
         content_type: &str,
         metadata: &HashMap<String, String>,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        async move {
+            self.write(Write::new(key, body, content_type, metadata, None))
+                .await
+        }
+    }
 
     fn put_if(
         &self,
@@ -96,7 +138,13 @@ pub trait ObjectStore: Send + Sync + Clone + 'static {
         content_type: &str,
         metadata: &HashMap<String, String>,
         condition: Condition,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        let condition = Some(condition);
+        async move {
+            self.write(Write::new(key, body, content_type, metadata, condition))
+                .await
+        }
+    }
 
     fn get(&self, key: &str) -> impl Future<Output = Result<StoredObject, StoreError>> + Send;
 
@@ -160,14 +208,14 @@ impl S3Store {
         }
     }
 
-    async fn put_inner(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Option<Condition>,
-    ) -> Result<Option<String>, StoreError> {
+    async fn put_object(&self, write: Write<'_>) -> Result<Option<String>, StoreError> {
+        let Write {
+            key,
+            body,
+            content_type,
+            metadata,
+            condition,
+        } = write;
         let mut req = self
             .client
             .put_object()
@@ -262,27 +310,8 @@ where
 }
 
 impl ObjectStore for S3Store {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        self.put_inner(key, body, content_type, metadata, None)
-            .await
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.put_inner(key, body, content_type, metadata, Some(condition))
-            .await
+    async fn write(&self, write: Write<'_>) -> Result<Option<String>, StoreError> {
+        self.put_object(write).await
     }
 
     async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {

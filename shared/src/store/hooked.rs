@@ -8,14 +8,12 @@
 //! injectors (a put that fails once, an invocation that dies at an exact write) are hooks too,
 //! so the forwarding is written once.
 
-use std::collections::HashMap;
 use std::future::{ready, Future};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use super::{Condition, ListedObject, ObjectStore, StoreError, StoredObject};
+use super::{ListedObject, ObjectStore, StoreError, StoredObject, Write};
 
 /// One call through a [`Hooked`] store, as its hook sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,53 +89,21 @@ impl<S: ObjectStore, H: StoreHook> Hooked<S, H> {
             hook: Arc::new(hook),
         }
     }
+}
 
-    pub fn hook(&self) -> &H {
-        &self.hook
-    }
-
-    /// Tell the hook about a write the inner store accepted, and hand its outcome back.
-    async fn after_write(
-        &self,
-        call: StoreCall<'_>,
-        written: Result<Option<String>, StoreError>,
-    ) -> Result<Option<String>, StoreError> {
+impl<S: ObjectStore, H: StoreHook> ObjectStore for Hooked<S, H> {
+    async fn write(&self, write: Write<'_>) -> Result<Option<String>, StoreError> {
+        let key = write.key;
+        let call = match write.condition {
+            None => StoreCall::Put { key },
+            Some(_) => StoreCall::PutIf { key },
+        };
+        self.hook.before(call).await?;
+        let written = self.inner.write(write).await;
         if written.is_ok() {
             self.hook.written(call).await;
         }
         written
-    }
-}
-
-impl<S: ObjectStore, H: StoreHook> ObjectStore for Hooked<S, H> {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        let call = StoreCall::Put { key };
-        self.hook.before(call).await?;
-        let written = self.inner.put(key, body, content_type, metadata).await;
-        self.after_write(call, written).await
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        let call = StoreCall::PutIf { key };
-        self.hook.before(call).await?;
-        let written = self
-            .inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await;
-        self.after_write(call, written).await
     }
 
     async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
