@@ -8,6 +8,9 @@
 //! Conditional writes ([`Condition`]) are what make the extract lock and "write state last"
 //! safe without a database: `If-None-Match: *` creates only, `If-Match: <etag>` is a
 //! compare-and-swap.
+//!
+//! What must stand between the pipeline and its bucket (announcing writes, injecting faults)
+//! wraps any store as a [`Hooked`] one.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +19,10 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+
+mod hooked;
+
+pub use hooked::{Announcer, Announcing, Hooked, StoreCall, StoreHook};
 
 /// An object read back from the store.
 #[derive(Debug, Clone)]
@@ -72,15 +79,57 @@ impl StoreError {
     }
 }
 
-/// The operations the pipeline needs from an object store.
+/// One write: the object, and the precondition it is written under, if any.
+#[derive(Debug, Clone)]
+pub struct Write<'a> {
+    pub key: &'a str,
+    pub body: Bytes,
+    pub content_type: &'a str,
+    /// User metadata, keys without the `x-amz-meta-` prefix.
+    pub metadata: &'a HashMap<String, String>,
+    pub condition: Option<Condition>,
+}
+
+impl<'a> Write<'a> {
+    pub fn new(
+        key: &'a str,
+        body: Bytes,
+        content_type: &'a str,
+        metadata: &'a HashMap<String, String>,
+        condition: Option<Condition>,
+    ) -> Self {
+        Write {
+            key,
+            body,
+            content_type,
+            metadata,
+            condition,
+        }
+    }
+}
+
+/// The operations the pipeline needs from an object store. An implementation writes through
+/// [`ObjectStore::write`]; the pipeline calls `put` and `put_if`, which say the same thing
+/// in its own terms.
 pub trait ObjectStore: Send + Sync + Clone + 'static {
+    /// Write one object; its ETag, when the store gives one.
+    fn write(
+        &self,
+        write: Write<'_>,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     fn put(
         &self,
         key: &str,
         body: Bytes,
         content_type: &str,
         metadata: &HashMap<String, String>,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        async move {
+            self.write(Write::new(key, body, content_type, metadata, None))
+                .await
+        }
+    }
 
     fn put_if(
         &self,
@@ -89,7 +138,13 @@ pub trait ObjectStore: Send + Sync + Clone + 'static {
         content_type: &str,
         metadata: &HashMap<String, String>,
         condition: Condition,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        let condition = Some(condition);
+        async move {
+            self.write(Write::new(key, body, content_type, metadata, condition))
+                .await
+        }
+    }
 
     fn get(&self, key: &str) -> impl Future<Output = Result<StoredObject, StoreError>> + Send;
 
@@ -100,71 +155,6 @@ pub trait ObjectStore: Send + Sync + Clone + 'static {
     ) -> impl Future<Output = Result<Vec<ListedObject>, StoreError>> + Send;
 
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-}
-
-/// An [`ObjectStore`] that announces every key it writes, as S3's `ObjectCreated`
-/// notifications do, on a channel: the freshness benchmark loads pages as they land, in
-/// process, the way the load Lambda is triggered.
-#[derive(Clone)]
-pub struct Announcing<S> {
-    inner: S,
-    created: tokio::sync::mpsc::UnboundedSender<String>,
-}
-
-impl<S: ObjectStore> Announcing<S> {
-    pub fn new(inner: S) -> (Self, tokio::sync::mpsc::UnboundedReceiver<String>) {
-        let (created, receiver) = tokio::sync::mpsc::unbounded_channel();
-        (Self { inner, created }, receiver)
-    }
-
-    fn announce(&self, key: &str, written: &Result<Option<String>, StoreError>) {
-        if written.is_ok() {
-            // A closed receiver means nobody listens any more: nothing to announce to.
-            let _ = self.created.send(key.to_string());
-        }
-    }
-}
-
-impl<S: ObjectStore> ObjectStore for Announcing<S> {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        let written = self.inner.put(key, body, content_type, metadata).await;
-        self.announce(key, &written);
-        written
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        let written = self
-            .inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await;
-        self.announce(key, &written);
-        written
-    }
-
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.inner.get(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.inner.list(prefix).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
-    }
 }
 
 /// [`ObjectStore`] over the AWS SDK.
@@ -218,14 +208,14 @@ impl S3Store {
         }
     }
 
-    async fn put_inner(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Option<Condition>,
-    ) -> Result<Option<String>, StoreError> {
+    async fn put_object(&self, write: Write<'_>) -> Result<Option<String>, StoreError> {
+        let Write {
+            key,
+            body,
+            content_type,
+            metadata,
+            condition,
+        } = write;
         let mut req = self
             .client
             .put_object()
@@ -320,27 +310,8 @@ where
 }
 
 impl ObjectStore for S3Store {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        self.put_inner(key, body, content_type, metadata, None)
-            .await
-    }
-
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.put_inner(key, body, content_type, metadata, Some(condition))
-            .await
+    async fn write(&self, write: Write<'_>) -> Result<Option<String>, StoreError> {
+        self.put_object(write).await
     }
 
     async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {

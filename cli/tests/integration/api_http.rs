@@ -6,7 +6,8 @@ use crate::api_support;
 
 use std::net::SocketAddr;
 
-use api_support::{generate, load, loaded_db, serve, TestDb, KEY};
+use crate::load_support::scalar;
+use api_support::{generate, get_json_as, get_with, load, loaded_db, serve, TestDb, KEY};
 use chrono::NaiveDate;
 use serde_json::Value;
 use shared::analytics::reference::compute;
@@ -19,17 +20,17 @@ fn client() -> reqwest::Client {
 }
 
 async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
-    c.get(format!("http://{addr}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
+    get_with(c, addr, path, Some(KEY), &[]).await
 }
 
 async fn get_json(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Value {
-    let r = get(c, addr, path).await;
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
+    get_json_as(c, addr, path, KEY).await
+}
+
+/// The text `field` of every row of an answer.
+fn texts<'a>(body: &'a Value, field: &str) -> Vec<&'a str> {
+    let rows = body["rows"].as_array().unwrap();
+    rows.iter().map(|x| x[field].as_str().unwrap()).collect()
 }
 
 fn cents(v: &Value) -> i64 {
@@ -45,19 +46,9 @@ async fn endpoints_filters_and_csv() {
 
     // The load left the analytics cache stale; the first metric request rebuilds it.
     let valid = "SELECT analytics.cache_valida()";
-    assert!(!db
-        .client()
-        .query_one(valid, &[])
-        .await
-        .unwrap()
-        .get::<_, bool>(0));
+    assert!(!scalar::<bool>(db.client(), valid, &[]).await);
     get_json(&c, addr, "/api/kpis?tenant=acme").await;
-    assert!(db
-        .client()
-        .query_one(valid, &[])
-        .await
-        .unwrap()
-        .get::<_, bool>(0));
+    assert!(scalar::<bool>(db.client(), valid, &[]).await);
 
     // Every metric answers JSON with rows.
     for m in METRICS {
@@ -95,12 +86,7 @@ async fn endpoints_filters_and_csv() {
         "/api/vendas-mensais?tenant=acme&de=2024-03-01&ate=2024-05",
     )
     .await;
-    let got: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["mes"].as_str().unwrap())
-        .collect();
+    let got = texts(&body, "mes");
     assert_eq!(got, ["2024-03-01", "2024-04-01", "2024-05-01"]);
     assert_eq!(body["filters"]["ate"], "2024-05-31");
     for row in body["rows"].as_array().unwrap() {
@@ -133,12 +119,7 @@ async fn endpoints_filters_and_csv() {
 
     // Without a tenant filter both tenants appear; KPIs have one row per tenant.
     let body = get_json(&c, addr, "/api/kpis").await;
-    let tenants: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["tenant"].as_str().unwrap())
-        .collect();
+    let tenants = texts(&body, "tenant");
     assert_eq!(tenants, ["acme", "beta"]);
     let k = &body["rows"][0];
     let total: i64 = r.mensal.values().map(|s| s.liquidas_unidades()).sum();
@@ -153,12 +134,7 @@ async fn endpoints_filters_and_csv() {
 
     // ETL status lists the loaded objects.
     let body = get_json(&c, addr, "/api/etl/status?tenant=acme").await;
-    let objs: Vec<&str> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["object"].as_str().unwrap())
-        .collect();
+    let objs = texts(&body, "object");
     assert!(
         objs.contains(&"vendas") && objs.contains(&"distratos"),
         "{objs:?}"
@@ -188,13 +164,8 @@ async fn endpoints_filters_and_csv() {
         "decimal comma: {}",
         lines[1]
     );
-    let resp = c
-        .get(format!("http://{addr}/api/tabela-geral?tenant=acme"))
-        .bearer_auth(KEY)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
+    let path = "/api/tabela-geral?tenant=acme";
+    let resp = get_with(&c, addr, path, Some(KEY), &[("accept", "text/csv")]).await;
     assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
     let text = resp.text().await.unwrap();
     assert!(
@@ -203,23 +174,12 @@ async fn endpoints_filters_and_csv() {
     );
 
     // Compression and caching.
-    let resp = c
-        .get(format!(
-            "http://{addr}/api/tabela-geral?tenant=acme&per_page=500"
-        ))
-        .bearer_auth(KEY)
-        .header("accept-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
+    let path = "/api/tabela-geral?tenant=acme&per_page=500";
+    let resp = get_with(&c, addr, path, Some(KEY), &[("accept-encoding", "gzip")]).await;
     assert_eq!(resp.headers()["content-encoding"], "gzip");
     assert_eq!(resp.headers()["cache-control"], "private, max-age=60");
-    let resp = c
-        .get(format!("http://{addr}/assets/chart.umd.min.js"))
-        .header("accept-encoding", "br")
-        .send()
-        .await
-        .unwrap();
+    let path = "/assets/chart.umd.min.js";
+    let resp = get_with(&c, addr, path, None, &[("accept-encoding", "br")]).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-encoding"], "br");
     db.drop().await;
@@ -291,21 +251,12 @@ async fn auth_sessions_health_and_headers() {
         assert!(body.get("rows").is_none());
     }
     // The second key works too.
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .bearer_auth("outra-chave")
-        .send()
-        .await
-        .unwrap();
+    let resp = get_with(&c, addr, "/api/kpis", Some("outra-chave"), &[]).await;
     assert_eq!(resp.status(), 200);
     // X-Api-Key carries the key when Authorization is SigV4's (function URL with AWS_IAM).
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/sa-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc")
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
+    let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261129/sa-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc";
+    let headers = [("authorization", sigv4), ("x-api-key", KEY)];
+    let resp = get_with(&c, addr, "/api/kpis", None, &headers).await;
     assert_eq!(resp.status(), 200);
 
     // Login: a wrong key is 401; the right one sets a hardened cookie that authorises.
@@ -330,22 +281,12 @@ async fn auth_sessions_health_and_headers() {
     }
     assert!(!cookie.contains(KEY) && !cookie.contains(&shared::api::hash_key(KEY)));
     let pair = cookie.split(';').next().unwrap().to_string();
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .header("cookie", &pair)
-        .send()
-        .await
-        .unwrap();
+    let resp = get_with(&c, addr, "/api/kpis", None, &[("cookie", &pair)]).await;
     assert_eq!(resp.status(), 200);
     // A tampered cookie is refused.
     let last = if pair.ends_with('0') { '1' } else { '0' };
     let tampered = format!("{}{last}", &pair[..pair.len() - 1]);
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .header("cookie", tampered)
-        .send()
-        .await
-        .unwrap();
+    let resp = get_with(&c, addr, "/api/kpis", None, &[("cookie", &tampered)]).await;
     assert_eq!(resp.status(), 401);
     let resp = c
         .post(format!("http://{addr}/logout"))
@@ -370,12 +311,7 @@ async fn auth_sessions_health_and_headers() {
     assert_eq!(keys, ["database", "status", "version"]);
     assert!(!body.to_string().contains(&data.tenant));
     // With a key, the freshness of its tenants; still no data values.
-    let resp = c
-        .get(format!("http://{addr}/health"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
+    let resp = get(&c, addr, "/health").await;
     let body: Value = resp.json().await.unwrap();
     let t = &body["tenants"][0];
     let mut tkeys: Vec<&String> = t.as_object().unwrap().keys().collect();
@@ -414,13 +350,8 @@ async fn auth_sessions_health_and_headers() {
     );
 
     // CORS is off by default...
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .bearer_auth(KEY)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let evil = [("origin", "https://evil.example")];
+    let resp = get_with(&c, addr, "/api/kpis", Some(KEY), &evil).await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
     db.drop().await;
 
@@ -440,13 +371,8 @@ async fn auth_sessions_health_and_headers() {
         pre.headers()["access-control-allow-origin"],
         "https://bi.example.com"
     );
-    let resp = c
-        .get(format!("http://{addr}/api/kpis"))
-        .bearer_auth(KEY)
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let evil = [("origin", "https://evil.example")];
+    let resp = get_with(&c, addr, "/api/kpis", Some(KEY), &evil).await;
     assert!(resp.headers().get("access-control-allow-origin").is_none());
     db.drop().await;
 }
@@ -537,17 +463,6 @@ async fn openapi_documents_every_route_and_every_route_is_documented() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "tenant",
-            "de",
-            "ate",
-            "empreendimento",
-            "page",
-            "per_page",
-            "format"
-        ]
-    );
+    assert_eq!(names, api_support::paged_metric_params());
     db.drop().await;
 }

@@ -4,7 +4,7 @@
 
 use crate::api_support;
 
-use crate::load_support::url_for;
+use crate::load_support::{column, url_for};
 use api_support::TestDb;
 use shared::analytics::metas::{self, ImportError};
 
@@ -14,17 +14,12 @@ const GOOD: &str = "\u{feff}tenant;mes;escopo;id;unidades;valor\r\n\
     acme;04/2025;corretor;7;2;650000\r\n";
 
 async fn table(db: &mut TestDb) -> Vec<String> {
-    db.client()
-        .query(
-            "SELECT concat_ws('|', tenant, mes, escopo, id, unidades, valor) FROM etl.metas \
+    column(
+        db.client(),
+        "SELECT concat_ws('|', tenant, mes, escopo, id, unidades, valor) FROM etl.metas \
              ORDER BY tenant, mes, escopo, id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
+    )
+    .await
 }
 
 #[tokio::test]
@@ -191,15 +186,7 @@ async fn metas_over_http_against_the_reference() {
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["lines"][0]["line"], 3, "{body}");
 
-    let got: serde_json::Value = c
-        .get(format!("http://{addr}/api/metas?tenant=acme"))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = api_support::get_json_as(&c, addr, "/api/metas?tenant=acme", VIEWER).await;
     let rows = got["rows"].as_array().unwrap();
     // The three goals put above, and the two acme goals every api test database has.
     assert_eq!(rows.len(), 5, "{got}");
@@ -244,17 +231,9 @@ async fn metas_over_http_against_the_reference() {
         .iter()
         .find(|r| r["escopo"] == "empreendimento" && r["mes"] == "2025-03-01")
         .unwrap();
-    let emp: serde_json::Value = c
-        .get(format!(
-            "http://{addr}/api/vendas-empreendimentos?tenant=acme&de=2025-03-01&ate=2025-03-31&empreendimento=1"
-        ))
-        .bearer_auth(VIEWER)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path =
+        "/api/vendas-empreendimentos?tenant=acme&de=2025-03-01&ate=2025-03-31&empreendimento=1";
+    let emp = api_support::get_json_as(&c, addr, path, VIEWER).await;
     assert_eq!(
         emp_row["realizado_valor"].as_f64(),
         emp["rows"][0]["liquidas_valor"].as_f64(),

@@ -8,6 +8,7 @@ use crate::api_support;
 
 use std::collections::BTreeMap;
 
+use crate::load_support::scalar;
 use api_support::{loaded_db, Dataset};
 use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
@@ -27,16 +28,15 @@ fn date(v: &Value) -> NaiveDate {
     NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap()
 }
 
-async fn view(c: &Client, sql: &str, tenant: &str) -> Vec<serde_json::Map<String, Value>> {
-    c.query(sql, &[&tenant])
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .iter()
-        .map(|r| match r.get::<_, Value>(0) {
-            Value::Object(m) => m,
-            other => panic!("{other}"),
-        })
-        .collect()
+/// The rows of view `analytics.<name>` for `tenant`, each as its JSON object.
+async fn view(c: &Client, name: &str, tenant: &str) -> Vec<serde_json::Map<String, Value>> {
+    let sql = format!("SELECT to_jsonb(v) FROM analytics.{name} v WHERE tenant = $1");
+    view_rows(c, &sql, tenant).await
+}
+
+/// The JSON objects `sql` (one `to_jsonb` column, the tenant as `$1`) selects.
+async fn view_rows(c: &Client, sql: &str, tenant: &str) -> Vec<serde_json::Map<String, Value>> {
+    view_with(c, sql, &[&tenant]).await
 }
 
 fn sales_of(r: &serde_json::Map<String, Value>) -> Sales {
@@ -46,6 +46,14 @@ fn sales_of(r: &serde_json::Map<String, Value>) -> Sales {
         distratos_unidades: r["distratos_unidades"].as_i64().unwrap(),
         distratos_valor: cents(&r["distratos_valor"]),
     }
+}
+
+/// The sales of each row, keyed as `key` says.
+fn sales_by<K: Ord>(
+    rows: &[serde_json::Map<String, Value>],
+    key: impl Fn(&serde_json::Map<String, Value>) -> K,
+) -> BTreeMap<K, Sales> {
+    rows.iter().map(|r| (key(r), sales_of(r))).collect()
 }
 
 fn check_derived(r: &serde_json::Map<String, Value>, s: &Sales, what: &str) {
@@ -63,38 +71,38 @@ fn check_derived(r: &serde_json::Map<String, Value>, s: &Sales, what: &str) {
     assert_eq!(tm, s.ticket_medio(), "{what} ticket médio");
 }
 
+/// The data behind `reference` has what the distrato rules are about: a month with both
+/// sales and distratos, and a VSO month with units returned to stock.
+fn assert_distratos_exercised(reference: &Reference, data: &str) {
+    assert!(
+        reference
+            .mensal
+            .values()
+            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
+        "{data}: a month with both sales and distratos"
+    );
+    assert!(
+        reference.vso.values().any(|v| v.distratos_unidades > 0),
+        "{data}: a VSO month with units returned to stock"
+    );
+}
+
 async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     let t = data.tenant.as_str();
     let reference = compute(&data.source());
     assert!(!reference.mensal.is_empty());
 
     // vw_vendas_mensais
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_vendas_mensais v WHERE tenant = $1",
-        t,
-    )
-    .await;
-    let got: BTreeMap<NaiveDate, Sales> = rows
-        .iter()
-        .map(|r| (date(&r["mes"]), sales_of(r)))
-        .collect();
+    let rows = view(c, "vw_vendas_mensais", t).await;
+    let got = sales_by(&rows, |r| date(&r["mes"]));
     assert_eq!(got, reference.mensal, "vw_vendas_mensais ({t})");
     for r in &rows {
         check_derived(r, &sales_of(r), "vw_vendas_mensais");
     }
 
     // vw_vendas_por_empreendimento
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_empreendimento v WHERE tenant = $1",
-        t,
-    )
-    .await;
-    let got: BTreeMap<Option<i64>, Sales> = rows
-        .iter()
-        .map(|r| (int(&r["idempreendimento"]), sales_of(r)))
-        .collect();
+    let rows = view(c, "vw_vendas_por_empreendimento", t).await;
+    let got = sales_by(&rows, |r| int(&r["idempreendimento"]));
     assert_eq!(
         got, reference.por_empreendimento,
         "vw_vendas_por_empreendimento ({t})"
@@ -108,12 +116,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     }
 
     // vw_vendas_por_corretor (+ commissions) and vw_comissoes_por_corretor
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_corretor v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_vendas_por_corretor", t).await;
     let got: BTreeMap<Option<i64>, Sales> = rows
         .iter()
         .filter(|r| sales_of(r) != Sales::default())
@@ -137,12 +140,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
         .map(|(k, c)| (*k, (c.valor, c.pago)))
         .collect();
     assert_eq!(got, want, "commissions in vw_vendas_por_corretor ({t})");
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_comissoes_por_corretor v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_comissoes_por_corretor", t).await;
     let got: BTreeMap<Option<i64>, (i64, i64, i64)> = rows
         .iter()
         .map(|r| {
@@ -164,16 +162,8 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     assert_eq!(got, want, "vw_comissoes_por_corretor ({t})");
 
     // vw_vendas_por_time
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_vendas_por_time v WHERE tenant = $1",
-        t,
-    )
-    .await;
-    let got: BTreeMap<Option<i64>, Sales> = rows
-        .iter()
-        .map(|r| (int(&r["idtime"]), sales_of(r)))
-        .collect();
+    let rows = view(c, "vw_vendas_por_time", t).await;
+    let got = sales_by(&rows, |r| int(&r["idtime"]));
     assert_eq!(got, reference.por_time, "vw_vendas_por_time ({t})");
     let por_reserva: i64 = rows
         .iter()
@@ -195,12 +185,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     }
 
     // vw_vso_mensal
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_vso_mensal v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_vso_mensal", t).await;
     assert_eq!(rows.len(), reference.vso.len(), "vw_vso_mensal rows ({t})");
     for r in &rows {
         let k = (r["idempreendimento"].as_i64().unwrap(), date(&r["mes"]));
@@ -234,12 +219,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     }
 
     // vw_prosoluto_analise
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_prosoluto_analise v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_prosoluto_analise", t).await;
     let got: BTreeMap<(Option<i64>, NaiveDate), (i64, i64, i64)> = rows
         .iter()
         .map(|r| {
@@ -266,12 +246,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     }
 
     // vw_tabela_geral_vendas: one line per counted venda; distratadas flagged.
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_tabela_geral_vendas v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_tabela_geral_vendas", t).await;
     let total: i64 = reference.mensal.values().map(|s| s.vendas_unidades).sum();
     assert_eq!(rows.len() as i64, total);
     let distratadas = rows
@@ -281,12 +256,7 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
     assert_eq!(distratadas, reference.vendas_distratadas);
 
     // vw_kpis: the period totals.
-    let rows = view(
-        c,
-        "SELECT to_jsonb(v) FROM analytics.vw_kpis v WHERE tenant = $1",
-        t,
-    )
-    .await;
+    let rows = view(c, "vw_kpis", t).await;
     assert_eq!(rows.len(), 1);
     let sum = reference
         .mensal
@@ -365,28 +335,21 @@ async fn check_tenant(c: &Client, data: &Dataset) -> Reference {
 }
 
 async fn cache_valid(c: &Client) -> bool {
-    c.query_one("SELECT analytics.cache_valida()", &[])
-        .await
-        .unwrap()
-        .get(0)
+    scalar(c, "SELECT analytics.cache_valida()", &[]).await
 }
 
 /// `vendas_valor` of tenant acme from `vw_kpis`, as PostgreSQL prints it.
 async fn acme_vendas_valor(c: &Client) -> String {
-    c.query_one(
+    scalar(
+        c,
         "SELECT vendas_valor::text FROM analytics.vw_kpis WHERE tenant = 'acme'",
         &[],
     )
     .await
-    .unwrap()
-    .get(0)
 }
 
 async fn refresh(c: &Client) -> bool {
-    c.query_one("SELECT analytics.atualizar()", &[])
-        .await
-        .unwrap()
-        .get(0)
+    scalar(c, "SELECT analytics.atualizar()", &[]).await
 }
 
 fn day(s: &str) -> Option<NaiveDate> {
@@ -476,6 +439,7 @@ async fn check_team_counts(c: &Client, t: &str, r: &Reference) {
     assert!(sem_time > 0 && fallback > 0, "the filters met both cases");
 }
 
+/// The JSON objects `sql` (one `to_jsonb` column) selects.
 async fn view_with(
     c: &Client,
     sql: &str,
@@ -508,16 +472,7 @@ async fn every_view_matches_the_independent_computation() {
     check_tenant(c, &beta).await;
 
     // The dataset exercises what the definitions are about.
-    assert!(
-        r.mensal
-            .values()
-            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
-        "a month with both sales and distratos"
-    );
-    assert!(
-        r.vso.values().any(|v| v.distratos_unidades > 0),
-        "a VSO month with units returned to stock"
-    );
+    assert_distratos_exercised(&r, "the generated dataset");
     assert!(
         r.vso.values().any(|v| v.entradas > 0),
         "a month with units entering the offer"
@@ -553,17 +508,9 @@ async fn every_view_matches_the_independent_computation() {
         api_support::serve(&db, shared::api::ApiConfig::from_keys(&[api_support::KEY])).await;
     shared::store::install_crypto_provider();
     for emp in r.por_empreendimento.keys().flatten() {
-        let body: Value = reqwest::Client::new()
-            .get(format!(
-                "http://{addr}/api/vendas-times?tenant=acme&empreendimento={emp}"
-            ))
-            .bearer_auth(api_support::KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let path = format!("/api/vendas-times?tenant=acme&empreendimento={emp}");
+        let http = reqwest::Client::new();
+        let body = api_support::get_json_as(&http, addr, &path, api_support::KEY).await;
         let rows = body["rows"].as_array().expect("rows");
         assert!(!rows.is_empty());
         for row in rows {
@@ -583,94 +530,12 @@ async fn every_view_matches_the_independent_computation() {
     db.drop().await;
 }
 
-/// Every page of one object from the simulator over HTTP (one full run).
-async fn crawl(
-    http: &reqwest::Client,
-    base: &str,
-    path: &str,
-    run: &shared::landing::RunId,
-) -> Vec<crate::load_support::Page> {
-    let mut pages = Vec::new();
-    let mut n = 1u32;
-    loop {
-        let resp = http
-            .get(format!("{base}{path}"))
-            .header("email", "demo@cvdw.local")
-            .header("token", "demo-token")
-            .query(&[
-                ("pagina", n.to_string()),
-                ("registros_por_pagina", "500".to_string()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{path} page {n}");
-        let body = resp.bytes().await.unwrap().to_vec();
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        let rows = v["dados"].as_array().map(Vec::len).unwrap_or(0);
-        let total = v["total_de_paginas"].as_u64().unwrap_or(0) as u32;
-        pages.push(crate::load_support::page(
-            "sim",
-            path,
-            run,
-            n,
-            shared::landing::Mode::Full,
-            body,
-        ));
-        if rows == 0 || n >= total {
-            break;
-        }
-        n += 1;
-    }
-    pages
-}
-
 #[tokio::test]
 async fn views_match_the_simulator_ground_truth() {
-    use simulator::{RateLimit, SimConfig, Simulator};
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig {
-        seed: 11,
-        scale: 0.3,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let base = running.base_url();
-    let http = reqwest::Client::new();
-    let mut db = api_support::TestDb::migrated("api_sim").await;
-    let run = crate::load_support::run_id(0, 1);
-    let paths = [
-        "/unidades",
-        "/unidades/precos",
-        "/atendimentos/times",
-        "/atendimentos/times/integrantes",
-        "/reservas",
-        "/reservas/condicoes",
-        "/vendas",
-        "/distratos",
-        "/comissoes",
-    ];
-    let mut data = Dataset {
-        tenant: "sim".into(),
-        objects: Default::default(),
-    };
-    for path in paths {
-        for p in crawl(&http, &base, path, &run).await {
-            shared::load::load_page(
-                db.client(),
-                &p.key,
-                &p.body,
-                &p.meta,
-                None,
-                Default::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("loading {}: {e}", p.key));
-        }
-        data.objects.insert(path, sim.ground_truth(path));
-    }
-    db.client().batch_execute("ANALYZE").await.unwrap();
+    // Every object the analytics read but `/repasses`.
+    let paths = &api_support::sim::PATHS[..9];
+    assert!(!paths.contains(&"/repasses"));
+    let (mut db, data) = api_support::sim::loaded_world_of("api_sim", paths).await;
     // The default world is as dirty as real CVDW data where the metrics read.
     let census = simulator::dirt::census(&|p| data.rows(p).to_vec());
     assert!(
@@ -704,30 +569,14 @@ async fn views_match_the_simulator_ground_truth() {
         r.prosoluto.values().any(|p| p.prosoluto > 0),
         "pró-soluto in the default world"
     );
-    assert!(
-        r.mensal
-            .values()
-            .any(|s| s.vendas_unidades > 0 && s.distratos_unidades > 0),
-        "the simulator's history has months with distratos"
-    );
-    assert!(
-        r.vso.values().any(|v| v.distratos_unidades > 0),
-        "a VSO month with units returned to stock"
-    );
+    assert_distratos_exercised(&r, "the simulator's history");
     db.drop().await;
 }
 
 async fn deliver(c: &mut Client, p: &crate::load_support::Page, force: bool) {
-    shared::load::load_page(
-        c,
-        &p.key,
-        &p.body,
-        &p.meta,
-        None,
-        shared::load::LoadOptions { force },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+    let options = shared::load::LoadOptions { force };
+    let loaded = crate::load_support::load_with(c, p, options).await;
+    loaded.unwrap_or_else(|e| panic!("{}: {e}", p.key));
 }
 
 /// The cache never serves numbers the data no longer supports: pages delivered in any order,
@@ -1042,7 +891,7 @@ async fn inactive_price_rows_still_date_the_entry_into_the_offer() {
         if cached {
             assert!(refresh(c).await);
         }
-        let rows = view(
+        let rows = view_rows(
             c,
             "SELECT to_jsonb(v) FROM analytics.vw_vso_mensal v WHERE tenant = $1 ORDER BY mes",
             "acme",

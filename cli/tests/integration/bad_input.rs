@@ -14,8 +14,7 @@ use shared::cvdw::{ClientConfig, CvdwClient, CvdwError, Pacer, PacerConfig, Page
 use shared::extract::{drive, NoDeadline, Quiet, RunSettings, TenantJob};
 use shared::landing::{Mode, RunId};
 use shared::load::event::{handle_key, handle_s3_event, object_created_event, KeyOutcome};
-use shared::load::{load_page, LoadError, LoadOptions, PageOutcome};
-use shared::local_s3::LocalS3;
+use shared::load::{LoadError, LoadOptions, PageOutcome};
 use shared::store::ObjectStore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -383,22 +382,18 @@ fn build(case: &Case, ix: usize, id: i64) -> Page {
 }
 
 async fn count(c: &Client, sql: &str, key: &str) -> i64 {
-    c.query_one(sql, &[&key]).await.unwrap().get(0)
+    scalar(c, sql, &[&key]).await
 }
 
 /// The rows a page put in its table, as JSON text (to compare before/after).
 async fn rows_of_page(c: &Client, key: &str) -> Vec<String> {
-    let mut v: Vec<String> = c
-        .query(
-            "SELECT to_jsonb(v)::text FROM cvdw.vendas v WHERE source_key = $1 \
+    let mut v: Vec<String> = column_where(
+        c,
+        "SELECT to_jsonb(v)::text FROM cvdw.vendas v WHERE source_key = $1 \
              UNION ALL SELECT to_jsonb(o)::text FROM cvdw.objects o WHERE source_key = $1",
-            &[&key],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        &[&key],
+    )
+    .await;
     v.sort();
     v
 }
@@ -422,7 +417,7 @@ macro_rules! ensure {
 async fn run_case(c: &mut Client, case: &Case, ix: usize) -> Result<Counted, String> {
     let id = 1000 * (ix as i64 + 1);
     let p = build(case, ix, id);
-    let out = load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default()).await;
+    let out = load_with(c, &p, LoadOptions::default()).await;
     match &case.expect {
         Expect::PageFails(needles) => {
             let err = match out {
@@ -544,36 +539,29 @@ async fn every_malformed_page_and_row_fails_alone_with_a_clear_recorded_error() 
         .get_tuple();
     assert_eq!(venda.unwrap().to_string(), "1900-01-01 00:00:00");
     assert_eq!(reserva.unwrap().to_string(), "9999-12-31 23:59:59");
-    let long: i32 = c
-        .query_one("SELECT max(char_length(cliente)) FROM cvdw.vendas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let long: i32 = scalar(c, "SELECT max(char_length(cliente)) FROM cvdw.vendas", &[]).await;
     assert_eq!(long, 512 * 1024, "the one-megabyte string is stored whole");
-    let empty_key: i64 = c
-        .query_one("SELECT count(*) FROM cvdw.vendas WHERE payload ? ''", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let empty_key: i64 = scalar(
+        c,
+        "SELECT count(*) FROM cvdw.vendas WHERE payload ? ''",
+        &[],
+    )
+    .await;
     assert_eq!(empty_key, 1, "the empty field name is kept in the payload");
-    let big: i64 = c
-        .query_one(
-            "SELECT count(*) FROM cvdw.vendas WHERE idreserva >= 900000",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let big: i64 = scalar(
+        c,
+        "SELECT count(*) FROM cvdw.vendas WHERE idreserva >= 900000",
+        &[],
+    )
+    .await;
     assert_eq!(big, 500, "every row of the ten-megabyte page loaded");
     // A quarantined row keeps what it was (NULs made visible, so PostgreSQL can hold it).
-    let raw: Value = c
-        .query_one(
-            "SELECT raw FROM etl.rejected_rows WHERE reason LIKE '%`cliente`: text contains a NUL%'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let raw: Value = scalar(
+        c,
+        "SELECT raw FROM etl.rejected_rows WHERE reason LIKE '%`cliente`: text contains a NUL%'",
+        &[],
+    )
+    .await;
     assert_eq!(raw["cliente"], "Jo\u{fffd}ão");
 
     // Every failure is recorded once, and nothing else changed.
@@ -615,12 +603,10 @@ impl GetTuple for tokio_postgres::Row {
 /// are ignored) one by one, are recorded, and never stop the good page in the same event.
 #[tokio::test]
 async fn s3_events_with_bad_keys_and_objects_fail_alone() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
     let bucket = "cvdw-raw-bad-input";
-    let store = s3.store(bucket).await.unwrap();
-    let client = s3.client().await;
+    let local = LocalBucket::start(bucket).await;
+    let store = local.store.clone();
+    let client = local.s3.client().await;
     let mut t = TestDb::migrated("bad_input_s3").await;
 
     let run = run_id(2, 7);
@@ -651,26 +637,11 @@ async fn s3_events_with_bad_keys_and_objects_fail_alone() {
         Mode::Full,
         envelope(&[venda(3, 1)], 3),
     );
-    store
-        .put(
-            &bare.key,
-            bare.body.clone().into(),
-            "application/json",
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    put_object(&store, &bare.key, bare.body.clone(), &Default::default()).await;
     // A manifest that is not JSON.
     let manifest_key = shared::landing::manifest_key(TENANT, &run, "vendas");
-    store
-        .put(
-            &manifest_key,
-            "{\"tenant\":".into(),
-            "application/json",
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    let not_json = b"{\"tenant\":".to_vec();
+    put_object(&store, &manifest_key, not_json, &Default::default()).await;
     let missing = page(TENANT, "/vendas", &run, 9, Mode::Full, envelope(&[], 9)).key;
 
     // One event with every kind of record: the good page among them.
@@ -740,29 +711,19 @@ async fn s3_events_with_bad_keys_and_objects_fail_alone() {
         .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
     assert!(err.to_string().contains(&missing), "{err}");
-    let recorded: Vec<(String, String)> = t
-        .client()
-        .query(
-            "SELECT source_key, reason FROM etl.failed_pages ORDER BY id",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let recorded: Vec<(String, String)> = rows(
+        t.client(),
+        "SELECT source_key, reason FROM etl.failed_pages ORDER BY id",
+        &[],
+    )
+    .await;
     for key in [&missing, &garbage.key, &bare.key, &manifest_key] {
         assert!(
             recorded.iter().any(|(k, _)| k == key),
             "{key} recorded in etl.failed_pages: {recorded:?}"
         );
     }
-    let n: i64 = t
-        .client()
-        .query_one("SELECT count(*) FROM cvdw.vendas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = scalar(t.client(), "SELECT count(*) FROM cvdw.vendas", &[]).await;
     assert_eq!(n, 2, "only the good page's rows");
     drop(db);
     t.drop().await;
@@ -829,9 +790,8 @@ async fn the_extractor_never_stores_garbage_as_a_page() {
         if name == "non-JSON" {
             // The whole extractor on it: the object fails, and nothing lands in the bucket —
             // no page, no manifest, no state (the next run starts over from the same cursor).
-            let dir = tempfile::tempdir().unwrap();
-            let s3 = LocalS3::start(dir.path()).await.unwrap();
-            let store = s3.store("cvdw-raw-garbage").await.unwrap();
+            let bucket = LocalBucket::start("cvdw-raw-garbage").await;
+            let store = bucket.store.clone();
             let jobs = [TenantJob {
                 tenant: TENANT.into(),
                 objects: vec![spec],

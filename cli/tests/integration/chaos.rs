@@ -50,10 +50,10 @@ use shared::landing::{Mode, RunId};
 use shared::load::event::{handle_s3_event, object_created_event, EventReport};
 use shared::load::tables::TYPED;
 use shared::load::LoadOptions;
-use shared::store::{Condition, ListedObject, ObjectStore, S3Store, StoreError, StoredObject};
+use shared::store::{Hooked, ObjectStore, S3Store, StoreCall, StoreError, StoreHook};
 use simulator::{Fault, MalformSpec, Malformation, RateLimit, SimConfig, Simulator};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::Client;
@@ -109,14 +109,16 @@ struct KillSwitch {
     stalled: tokio::sync::Notify,
 }
 
-/// The invocation's view of the bucket. Every successful put is recorded as the S3 event it
-/// would raise; the [`Kill`] plan stops the invocation dead.
-#[derive(Clone)]
-struct ChaosStore {
-    inner: S3Store,
+/// The invocation's view of the bucket, as the hook of a [`ChaosStore`]. Every successful put
+/// is recorded as the S3 event it would raise; the [`Kill`] plan stops the invocation dead.
+struct Chaos {
+    /// The bucket itself, unhooked: where a frozen invocation watches the lock.
+    bucket: S3Store,
     kill: Arc<KillSwitch>,
     events: Arc<Mutex<Vec<String>>>,
 }
+
+type ChaosStore = Hooked<S3Store, Chaos>;
 
 #[derive(PartialEq)]
 enum Class {
@@ -138,7 +140,7 @@ fn class(key: &str) -> Class {
     }
 }
 
-impl ChaosStore {
+impl Chaos {
     /// Mark the invocation dead and never return: the driver aborts the task.
     async fn die(&self) -> ! {
         self.kill.dead.store(true, Ordering::SeqCst);
@@ -154,17 +156,21 @@ impl ChaosStore {
         }
     }
 
-    /// Whether this put is where the plan kills: (before it, after it).
-    fn at(&self, key: &str) -> (bool, bool) {
-        let next = |c: &AtomicU32| c.fetch_add(1, Ordering::SeqCst) + 1;
+    /// Whether the plan kills before this put (counted as it is about to be written).
+    fn kills_before(&self, key: &str) -> bool {
         match (class(key), self.kill.plan) {
-            (Class::Page, Some(Kill::BeforePage(n))) => (next(&self.kill.pages) == n, false),
-            (Class::Page, Some(Kill::AfterPage(n))) => (false, next(&self.kill.pages) == n),
-            (Class::Manifest, Some(Kill::AfterManifest(n))) => {
-                (false, next(&self.kill.manifests) == n)
-            }
-            (Class::State, Some(Kill::AfterState(n))) => (false, next(&self.kill.states) == n),
-            _ => (false, false),
+            (Class::Page, Some(Kill::BeforePage(n))) => next(&self.kill.pages) == n,
+            _ => false,
+        }
+    }
+
+    /// Whether the plan kills after this put (counted once it is written).
+    fn kills_after(&self, key: &str) -> bool {
+        match (class(key), self.kill.plan) {
+            (Class::Page, Some(Kill::AfterPage(n))) => next(&self.kill.pages) == n,
+            (Class::Manifest, Some(Kill::AfterManifest(n))) => next(&self.kill.manifests) == n,
+            (Class::State, Some(Kill::AfterState(n))) => next(&self.kill.states) == n,
+            _ => false,
         }
     }
 
@@ -174,7 +180,7 @@ impl ChaosStore {
     /// fails the test's count rather than hanging it.
     async fn until_taken_over(&self) {
         let owner = || async {
-            let lock = self.inner.get(&lock_key(TENANT)).await.ok()?;
+            let lock = self.bucket.get(&lock_key(TENANT)).await.ok()?;
             serde_json::from_slice::<LockRecord>(&lock.body)
                 .ok()
                 .map(|record| record.owner)
@@ -195,76 +201,34 @@ impl ChaosStore {
     }
 }
 
-impl ObjectStore for ChaosStore {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
+/// The ordinal of the next put of a class, from 1.
+fn next(counter: &AtomicU32) -> u32 {
+    counter.fetch_add(1, Ordering::SeqCst) + 1
+}
+
+impl StoreHook for Chaos {
+    async fn before(&self, call: StoreCall<'_>) -> Result<(), StoreError> {
         self.gate().await;
-        if class(key) == Class::Page
-            && self.kill.stall == Some(self.kill.stall_pages.fetch_add(1, Ordering::SeqCst) + 1)
-        {
+        let StoreCall::Put { key } = call else {
+            return Ok(());
+        };
+        if class(key) == Class::Page && self.kill.stall == Some(next(&self.kill.stall_pages)) {
             self.kill.stalled.notify_one();
             self.until_taken_over().await;
         }
-        let (before, after) = self.at(key);
-        if before {
+        if self.kills_before(key) {
             self.die().await;
         }
-        let r = self.inner.put(key, body, content_type, metadata).await;
-        if r.is_ok() {
-            self.record(key);
-            if after {
+        Ok(())
+    }
+
+    async fn written(&self, call: StoreCall<'_>) {
+        self.record(call.key());
+        if let StoreCall::Put { key } = call {
+            if self.kills_after(key) {
                 self.die().await;
             }
         }
-        r
-    }
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.gate().await;
-        let r = self
-            .inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await;
-        if r.is_ok() {
-            self.record(key);
-        }
-        r
-    }
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.gate().await;
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.gate().await;
-        self.inner.list(prefix).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.gate().await;
-        self.inner.delete(key).await
-    }
-}
-
-/// A deadline that has time for `n` more pages, then none (checked once per page).
-struct PageBudget(AtomicI64);
-impl Deadline for PageBudget {
-    fn remaining(&self) -> Option<Duration> {
-        let left = self.0.fetch_sub(1, Ordering::SeqCst);
-        Some(if left > 0 {
-            Duration::from_secs(3600)
-        } else {
-            Duration::ZERO
-        })
     }
 }
 
@@ -329,18 +293,19 @@ impl Ctx {
             stall,
             ..Default::default()
         });
-        let store = ChaosStore {
-            inner: self.store.clone(),
+        let chaos = Chaos {
+            bucket: self.store.clone(),
             kill: switch.clone(),
             events: self.events.clone(),
         };
+        let store: ChaosStore = Hooked::new(self.store.clone(), chaos);
         let job = self.job.clone();
         let settings = self.settings.clone();
         let task = tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let continuer = LocalContinuer::default();
             let deadline: Box<dyn Deadline> = match budget {
-                Some(n) => Box::new(PageBudget(AtomicI64::new(n))),
+                Some(n) => PageBudget::boxed(n),
                 None => Box::new(NoDeadline),
             };
             let ex = Extractor {
@@ -591,11 +556,12 @@ struct Loader {
 /// Terminate a backend; with `wait`, until it is gone (up to 5 s).
 async fn terminate(watcher: &Client, pid: i32, wait: bool) -> bool {
     let timeout: i64 = if wait { 5000 } else { 0 };
-    watcher
-        .query_one("SELECT pg_terminate_backend($1, $2)", &[&pid, &timeout])
-        .await
-        .unwrap()
-        .get(0)
+    scalar(
+        watcher,
+        "SELECT pg_terminate_backend($1, $2)",
+        &[&pid, &timeout],
+    )
+    .await
 }
 
 impl Loader {
@@ -848,30 +814,10 @@ fn job(base_url: &str, objects: &[&str]) -> TenantJob {
 
 fn malformations() -> Vec<MalformSpec> {
     vec![
-        MalformSpec {
-            object: "/vendas".into(),
-            count: 2,
-            malformation: Malformation::TextIn {
-                field: "valor_contrato".into(),
-            },
-        },
-        MalformSpec {
-            object: "/comissoes".into(),
-            count: 1,
-            malformation: Malformation::TextIn {
-                field: "valor_comissao".into(),
-            },
-        },
-        MalformSpec {
-            object: "/reservas".into(),
-            count: 1,
-            malformation: Malformation::NoKey,
-        },
-        MalformSpec {
-            object: "/leads/tarefas".into(),
-            count: 1,
-            malformation: Malformation::NoKey,
-        },
+        malformed::text_in("/vendas", 2, "valor_contrato"),
+        malformed::text_in("/comissoes", 1, "valor_comissao"),
+        malformed::no_key("/reservas", 1),
+        malformed::no_key("/leads/tarefas", 1),
     ]
 }
 
@@ -894,9 +840,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         ..Default::default()
     });
     let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-chaos").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-chaos").await;
+    let store = bucket.store.clone();
     let objects: Vec<&str> = TYPED.iter().map(|t| t.object).chain(GENERIC).collect();
     let mut ctx = Ctx {
         job: job(&running.base_url(), &objects),
@@ -991,13 +936,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
 
     let c = t.client();
     // The ledger: every page in the bucket, with the bytes the bucket holds now.
-    let ledger: HashMap<String, String> = c
-        .query("SELECT source_key, sha256 FROM etl.pages", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let ledger: HashMap<String, String> =
+        rows(c, "SELECT source_key, sha256 FROM etl.pages", &[]).await;
     let listed = store.list("raw/").await.unwrap();
     let mut unledgered = Vec::new();
     for o in &listed {
@@ -1017,23 +957,19 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
         "the ledger names pages the bucket lacks"
     );
     let manifests = store.list("manifests/").await.unwrap();
-    let applied: i64 = c
-        .query_one(
-            "SELECT count(*) FROM etl.manifests WHERE applied_at IS NOT NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let applied: i64 = scalar(
+        c,
+        "SELECT count(*) FROM etl.manifests WHERE applied_at IS NOT NULL",
+        &[],
+    )
+    .await;
     assert_eq!(applied as usize, manifests.len(), "every manifest applied");
-    let open_failures: i64 = c
-        .query_one(
-            "SELECT count(*) FROM etl.failed_pages WHERE resolved_at IS NULL",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let open_failures: i64 = scalar(
+        c,
+        "SELECT count(*) FROM etl.failed_pages WHERE resolved_at IS NULL",
+        &[],
+    )
+    .await;
     assert_eq!(open_failures, 0, "pages left failed");
 
     // Quarantine: exactly the rows the simulator gave a value no column takes, each at least
@@ -1090,16 +1026,12 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
     }
     let hard: usize = hard_deleted.values().map(HashSet::len).sum();
     // The views see what the tables say: sales = live, active vendas with a sale date.
-    let fato: HashSet<String> = c
-        .query(
-            "SELECT idreserva::text FROM analytics.fato_vendas WHERE tenant = $1",
-            &[&TENANT],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let fato: HashSet<String> = column_where(
+        c,
+        "SELECT idreserva::text FROM analytics.fato_vendas WHERE tenant = $1",
+        &[&TENANT],
+    )
+    .await;
     let vendas = catalogue::find("vendas").unwrap();
     let want_fato: HashSet<String> = sim
         .ground_truth("/vendas")
@@ -1232,10 +1164,8 @@ async fn chaos_loses_nothing_and_duplicates_nothing() {
 /// server's FATAL; the loader used to keep the dead connection and fail one more event.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_killed_mid_transaction_does_not_fail_the_next_event() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = shared::local_s3::LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-kill").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-kill").await;
+    let store = bucket.store.clone();
     let run = run_id(0, 1);
     let mut keys = Vec::new();
     for n in 1..=3u32 {
@@ -1279,16 +1209,12 @@ async fn a_connection_killed_mid_transaction_does_not_fail_the_next_event() {
     }
     let (again, _) = loader.deliver(&keys[0], None).await;
     assert!(again.failures.is_empty(), "{:?}", again.failures);
-    let loaded: i64 = loader
-        .db
-        .client()
-        .query_one(
-            "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
-            &[&TENANT],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let loaded: i64 = scalar(
+        loader.db.client(),
+        "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
+        &[&TENANT],
+    )
+    .await;
     assert_eq!(loaded, 9);
     drop(loader);
     t.drop().await;

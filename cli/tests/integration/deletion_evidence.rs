@@ -45,15 +45,12 @@ impl Env {
     }
 
     async fn live_sales(&mut self) -> i64 {
-        self.db
-            .client()
-            .query_one(
-                "SELECT count(*) FROM cvdw.vendas WHERE deleted_at IS NULL",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
+        scalar(
+            self.db.client(),
+            "SELECT count(*) FROM cvdw.vendas WHERE deleted_at IS NULL",
+            &[],
+        )
+        .await
     }
 
     /// The latest full run's manifest: (deleted rows, deletion_skipped).
@@ -232,22 +229,14 @@ async fn a_quarantined_row_still_counts_as_seen() {
         load_manifest(c, &k2, &b2).await.unwrap(),
         ManifestOutcome::Applied { deleted: 0 }
     );
-    let five: Vec<(Option<String>, String)> = c
-        .query(
-            "SELECT deleted_by_run, last_seen_run FROM cvdw.vendas WHERE natural_key = '5'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let five: Vec<(Option<String>, String)> = rows(
+        c,
+        "SELECT deleted_by_run, last_seen_run FROM cvdw.vendas WHERE natural_key = '5'",
+        &[],
+    )
+    .await;
     assert_eq!(five, [(None, r2.as_str().to_string())]);
-    let rejected: i64 = c
-        .query_one("SELECT count(*) FROM etl.rejected_rows", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let rejected: i64 = scalar(c, "SELECT count(*) FROM etl.rejected_rows", &[]).await;
     assert_eq!(rejected, 1);
     t.drop().await;
 }

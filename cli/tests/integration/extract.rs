@@ -2,6 +2,7 @@
 //! real S3 protocol, the same `shared::extract` code the Lambda runs. Time is compressed
 //! (rate windows of 1–2 s, small scales) so the file runs in well under a minute.
 
+use crate::load_support::{put_object, LocalBucket, PageBudget};
 use bytes::Bytes;
 use serde_json::Value;
 use shared::catalogue::{self, ObjectSpec};
@@ -11,11 +12,10 @@ use shared::extract::{
     LockRecord, ObjectStatus, Outcome, Quiet, RunSettings, TenantJob, TenantReport, Trigger,
 };
 use shared::landing::{Manifest, Mode, ObjectState, PageKey, PageMeta};
-use shared::local_s3::LocalS3;
-use shared::store::{Condition, ListedObject, ObjectStore, S3Store, StoreError, StoredObject};
+use shared::store::{Hooked, ListedObject, ObjectStore, S3Store, StoreCall, StoreError, StoreHook};
 use simulator::{Fault, RateLimit, SimConfig, Simulator};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,25 +25,38 @@ struct Env {
     sim: Simulator,
     _running: simulator::RunningSimulator,
     base_url: String,
-    _s3: LocalS3,
     store: S3Store,
-    _dir: tempfile::TempDir,
+    _bucket: LocalBucket,
 }
 
 async fn env(cfg: SimConfig) -> Env {
-    shared::store::install_crypto_provider();
+    let bucket = LocalBucket::start("cvdw-raw-test").await;
     let sim = Simulator::new(cfg);
     let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-test").await.unwrap();
     Env {
         base_url: running.base_url(),
         sim,
         _running: running,
-        _s3: s3,
-        store,
-        _dir: dir,
+        store: bucket.store.clone(),
+        _bucket: bucket,
+    }
+}
+
+impl Env {
+    /// Every row of `spec` the simulator holds now landed exactly once (in run `run`, or in
+    /// any run).
+    async fn assert_landed_once(&self, spec: &ObjectSpec, run: Option<&str>) {
+        let truth = self.sim.ground_truth(spec.path);
+        assert_exactly_once(spec, &truth, &landed(&self.store, spec, run).await);
+    }
+
+    /// Every object of `objects` landed whole in run `run_id`: its pages contiguous, each of
+    /// its rows exactly once.
+    async fn assert_run_landed(&self, objects: &str, run_id: &str) {
+        for spec in catalogue::select(objects).unwrap() {
+            assert_contiguous(&self.store, spec, run_id).await;
+            self.assert_landed_once(spec, None).await;
+        }
     }
 }
 
@@ -129,19 +142,6 @@ fn settings() -> RunSettings {
 
 fn unlimited() -> Box<dyn Deadline> {
     Box::new(shared::extract::NoDeadline)
-}
-
-/// A deadline that has time for `pages` more pages, then none (checked once per page).
-struct PageBudget(AtomicI64);
-impl Deadline for PageBudget {
-    fn remaining(&self) -> Option<Duration> {
-        let left = self.0.fetch_sub(1, Ordering::SeqCst);
-        Some(if left > 0 {
-            Duration::from_secs(3600)
-        } else {
-            Duration::ZERO
-        })
-    }
 }
 
 /// Run one full chain (scheduled invocation + local continuations) and return the reports.
@@ -280,12 +280,21 @@ async fn assert_contiguous<S: ObjectStore>(store: &S, spec: &ObjectSpec, run_id:
     );
 }
 
+/// The JSON document stored at `key`, which must exist.
+async fn stored<S: ObjectStore, T: serde::de::DeserializeOwned>(store: &S, key: &str) -> T {
+    let object = store.get(key).await;
+    let object = object.unwrap_or_else(|e| panic!("{key}: {e}"));
+    serde_json::from_slice(&object.body).unwrap_or_else(|e| panic!("{key}: {e}"))
+}
+
+/// Write `record` as the tenant's lock, as another invocation would have.
+async fn put_lock(store: &S3Store, record: &LockRecord) {
+    let body = serde_json::to_vec(record).unwrap();
+    put_object(store, &lock_key(TENANT), body, &HashMap::new()).await;
+}
+
 async fn state<S: ObjectStore>(store: &S, object: &str) -> ObjectState {
-    let o = store
-        .get(&format!("state/{TENANT}/{object}.json"))
-        .await
-        .unwrap();
-    serde_json::from_slice(&o.body).unwrap()
+    stored(store, &format!("state/{TENANT}/{object}.json")).await
 }
 
 async fn assert_run_closed<S: ObjectStore>(store: &S) {
@@ -295,8 +304,7 @@ async fn assert_run_closed<S: ObjectStore>(store: &S) {
             .await,
         Err(StoreError::NotFound { .. })
     ));
-    let lock: LockRecord =
-        serde_json::from_slice(&store.get(&lock_key(TENANT)).await.unwrap().body).unwrap();
+    let lock: LockRecord = stored(store, &lock_key(TENANT)).await;
     assert!(lock.released, "lock left held: {lock:?}");
 }
 
@@ -424,11 +432,8 @@ async fn scripted_faults_lose_nothing() {
     assert!(r.retries >= 7, "retries {}", r.retries);
     assert!(r.throttled >= 2, "throttled {}", r.throttled);
     assert_eq!(e.sim.stats().throttled, 0);
-    for spec in catalogue::select(objects).unwrap() {
-        let got = landed(&e.store, spec, None).await;
-        assert_exactly_once(spec, &e.sim.ground_truth(spec.path), &got);
-        assert_contiguous(&e.store, spec, r.run_id.as_ref().unwrap().as_str()).await;
-    }
+    e.assert_run_landed(objects, r.run_id.as_ref().unwrap().as_str())
+        .await;
     // No stored page is an error body.
     for spec in catalogue::select(objects).unwrap() {
         for (key, _, meta, body) in pages(&e.store, spec.name).await {
@@ -463,11 +468,7 @@ async fn permanent_refusal_skips_the_object_and_names_it() {
     assert!(e.store.get("state/demo/unidades.json").await.is_err());
     for name in ["vendas", "distratos"] {
         let spec = catalogue::find(name).unwrap();
-        assert_exactly_once(
-            spec,
-            &e.sim.ground_truth(spec.path),
-            &landed(&e.store, spec, None).await,
-        );
+        e.assert_landed_once(spec, None).await;
     }
 }
 
@@ -496,7 +497,7 @@ async fn interrupted_run_resumes_without_gap_or_duplicate() {
     let jobs = [job(&e, objects, 10, pacer_for(limit))];
     let s = settings();
     // Interrupted after 3 pages, and the hand-over is lost.
-    let budget = PageBudget(AtomicI64::new(3));
+    let budget = PageBudget::new(3);
     let ex = Extractor {
         store: &e.store,
         settings: &s,
@@ -510,14 +511,7 @@ async fn interrupted_run_resumes_without_gap_or_duplicate() {
         .unwrap();
     assert_eq!(r1.outcome, Outcome::Continued);
     assert_eq!(r1.pages, 3);
-    let cont: Continuation = serde_json::from_slice(
-        &e.store
-            .get("state/demo/_continuation.json")
-            .await
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let cont: Continuation = stored(&e.store, "state/demo/_continuation.json").await;
     assert_eq!(cont.current.as_ref().unwrap().next_page, 4);
     // The data changes meanwhile; the next scheduled run resumes the same run.
     e.sim.advance(1);
@@ -539,53 +533,34 @@ async fn interrupted_run_resumes_without_gap_or_duplicate() {
     assert_run_closed(&e.store).await;
 }
 
-/// A store whose `put` of page objects fails once, permanently, after `n` successes.
-#[derive(Clone)]
+/// A hook that fails one `put` of a page object, permanently, once `successes` such puts
+/// went through; the puts after it go through again.
 struct FailOnce {
-    inner: S3Store,
-    left: Arc<AtomicU32>,
+    left: AtomicU32,
 }
 
-impl ObjectStore for FailOnce {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-    ) -> Result<Option<String>, StoreError> {
-        if key.starts_with("raw/") {
-            let before = self.left.fetch_sub(1, Ordering::SeqCst);
-            if before == 1 {
-                return Err(StoreError::Permanent {
-                    op: "put",
-                    key: key.to_string(),
-                    message: "injected failure".into(),
-                });
-            }
+impl FailOnce {
+    fn after(store: &S3Store, successes: u32) -> Hooked<S3Store, FailOnce> {
+        let hook = FailOnce {
+            left: AtomicU32::new(successes + 1),
+        };
+        Hooked::new(store.clone(), hook)
+    }
+}
+
+impl StoreHook for FailOnce {
+    async fn before(&self, call: StoreCall<'_>) -> Result<(), StoreError> {
+        let StoreCall::Put { key } = call else {
+            return Ok(());
+        };
+        if key.starts_with("raw/") && self.left.fetch_sub(1, Ordering::SeqCst) == 1 {
+            return Err(StoreError::Permanent {
+                op: "put",
+                key: key.to_string(),
+                message: "injected failure".into(),
+            });
         }
-        self.inner.put(key, body, content_type, metadata).await
-    }
-    async fn put_if(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        metadata: &HashMap<String, String>,
-        condition: Condition,
-    ) -> Result<Option<String>, StoreError> {
-        self.inner
-            .put_if(key, body, content_type, metadata, condition)
-            .await
-    }
-    async fn get(&self, key: &str) -> Result<StoredObject, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
-        self.inner.list(prefix).await
-    }
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner.delete(key).await
+        Ok(())
     }
 }
 
@@ -595,10 +570,7 @@ async fn store_failure_midway_then_rerun_leaves_no_gap() {
     let e = env(sim_cfg(0.05, limit)).await;
     let objects = "vendas,reservas";
     let jobs = [job(&e, objects, 10, pacer_for(limit))];
-    let flaky = FailOnce {
-        inner: e.store.clone(),
-        left: Arc::new(AtomicU32::new(5)),
-    };
+    let flaky = FailOnce::after(&e.store, 4);
     let s = settings();
     let first = drive(&flaky, &s, &jobs, &Quiet, &unlimited, false, 10).await;
     let err = first[0][0].1.as_ref().unwrap_err();
@@ -608,14 +580,7 @@ async fn store_failure_midway_then_rerun_leaves_no_gap() {
     let second = run_chain(&flaky, &jobs, &s, &unlimited).await;
     assert_eq!(second[0].outcome, Outcome::Completed);
     let run_id = second[0].run_id.clone().unwrap();
-    for spec in catalogue::select(objects).unwrap() {
-        assert_contiguous(&e.store, spec, run_id.as_str()).await;
-        assert_exactly_once(
-            spec,
-            &e.sim.ground_truth(spec.path),
-            &landed(&e.store, spec, None).await,
-        );
-    }
+    e.assert_run_landed(objects, run_id.as_str()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -625,7 +590,7 @@ async fn continuations_across_deadlines_complete_a_backfill() {
     let objects = "vendas,reservas,distratos";
     let jobs = [job(&e, objects, 10, pacer_for(limit))];
     // Each invocation has time for 2 pages.
-    let per_invocation = || -> Box<dyn Deadline> { Box::new(PageBudget(AtomicI64::new(2))) };
+    let per_invocation = || PageBudget::boxed(2);
     let continuer_runs = drive(
         &e.store,
         &settings(),
@@ -652,14 +617,7 @@ async fn continuations_across_deadlines_complete_a_backfill() {
     assert!(reports.iter().all(|r| r.pages <= 2));
     let run_id = last.run_id.clone().unwrap();
     assert!(reports.iter().all(|r| r.run_id.as_ref() == Some(&run_id)));
-    for spec in catalogue::select(objects).unwrap() {
-        assert_contiguous(&e.store, spec, run_id.as_str()).await;
-        assert_exactly_once(
-            spec,
-            &e.sim.ground_truth(spec.path),
-            &landed(&e.store, spec, None).await,
-        );
-    }
+    e.assert_run_landed(objects, run_id.as_str()).await;
     // The hand-overs carried the pacer's history: the server never throttled.
     assert_eq!(e.sim.stats().throttled, 0);
     assert_run_closed(&e.store).await;
@@ -712,15 +670,7 @@ async fn single_flight_per_tenant() {
         released: false,
         recent_requests: vec![],
     };
-    e.store
-        .put(
-            &lock_key(TENANT),
-            Bytes::from(serde_json::to_vec(&stale).unwrap()),
-            "application/json",
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    put_lock(&e.store, &stale).await;
     let c = run_chain(&e.store, &jobs, &s, &unlimited).await;
     assert_eq!(c[0].outcome, Outcome::Completed);
     // A live lock held by someone else stops the run.
@@ -728,15 +678,7 @@ async fn single_flight_per_tenant() {
         expires_at: chrono::Utc::now() + chrono::Duration::hours(1),
         ..stale
     };
-    e.store
-        .put(
-            &lock_key(TENANT),
-            Bytes::from(serde_json::to_vec(&live).unwrap()),
-            "application/json",
-            &HashMap::new(),
-        )
-        .await
-        .unwrap();
+    put_lock(&e.store, &live).await;
     let d = run_chain(&e.store, &jobs, &s, &unlimited).await;
     assert!(matches!(d[0].outcome, Outcome::Skipped(_)));
 }
@@ -751,10 +693,7 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
     let e = env(sim_cfg(0.05, limit)).await;
     // /leads at scale 0.05 is 400 rows: 80 pages of 5, far more than the fetch-ahead queue.
     let jobs = [job(&e, "leads", 5, pacer_for(limit))];
-    let flaky = FailOnce {
-        inner: e.store.clone(),
-        left: Arc::new(AtomicU32::new(2)),
-    };
+    let flaky = FailOnce::after(&e.store, 1);
     let s = settings();
     let run = drive(&flaky, &s, &jobs, &Quiet, &unlimited, false, 10);
     let first = tokio::time::timeout(Duration::from_secs(60), run)
@@ -766,12 +705,8 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
     assert!(e.sim.stats().pages < 20, "{:?}", e.sim.stats());
     let second = run_chain(&flaky, &jobs, &s, &unlimited).await;
     assert_eq!(second[0].outcome, Outcome::Completed);
-    let spec = catalogue::find("leads").unwrap();
-    assert_exactly_once(
-        spec,
-        &e.sim.ground_truth(spec.path),
-        &landed(&e.store, spec, None).await,
-    );
+    e.assert_landed_once(catalogue::find("leads").unwrap(), None)
+        .await;
 }
 
 /// A run that steps an object incrementally and then passes it in full (the first run of the
@@ -779,8 +714,9 @@ async fn store_failure_early_in_a_long_object_stops_the_invocation() {
 /// neither its pages nor its manifest take the incremental step's keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job(&e, "vendas", 10, pacer_for(RateLimit::disabled()))];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job(&e, "vendas", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         full_every: FullEvery::Always,
         budget: Some(shared::extract::schedule::Budget::Fixed(10_000)),
@@ -801,14 +737,8 @@ async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
         .map(|o| o.key)
         .collect();
     assert_eq!(manifests.len(), 3, "{manifests:?}");
-    let incremental: Manifest = serde_json::from_slice(
-        &e.store
-            .get(&format!("manifests/{TENANT}/{run}/vendas.json"))
-            .await
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let incremental: Manifest =
+        stored(&e.store, &format!("manifests/{TENANT}/{run}/vendas.json")).await;
     assert_eq!(incremental.mode, Mode::Incremental);
     let pass = state(&e.store, "vendas").await.last_run_id.unwrap();
     assert_ne!(pass, run, "the pass has a run id of its own");
@@ -825,8 +755,9 @@ async fn an_incremental_step_and_a_full_pass_in_one_run_keep_their_own_keys() {
 /// middle of an object goes on with what the budget has left, not with a new allowance.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job(&e, "leads", 10, pacer_for(RateLimit::disabled()))];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job(&e, "leads", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         budget: Some(shared::extract::schedule::Budget::Fixed(12)),
         ..settings()
@@ -834,7 +765,7 @@ async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
     let lead_pages = (e.sim.ground_truth("/leads").len() as u64).div_ceil(10);
     assert!(lead_pages > 30, "the pass is longer than the budget");
     // Three pages an invocation: the 12 requests span four invocations of one object.
-    let per_invocation = || -> Box<dyn Deadline> { Box::new(PageBudget(AtomicI64::new(3))) };
+    let per_invocation = || PageBudget::boxed(3);
     let reports = run_chain(&e.store, &jobs, &budgeted, &per_invocation).await;
     assert!(reports.len() >= 4, "{} invocations", reports.len());
     let requests = e.sim.stats().requests;
@@ -846,15 +777,11 @@ async fn a_budget_holds_across_hand_overs_in_the_middle_of_an_object() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
     // /leads (not in the sales set) first in the catalogue, /vendas after it: the plan turns
     // that round.
-    let jobs = [job(
-        &e,
-        "leads,vendas",
-        10,
-        pacer_for(RateLimit::disabled()),
-    )];
+    let jobs = [job(&e, "leads,vendas", 10, pacer_for(limit))];
     let budgeted = RunSettings {
         budget: Some(shared::extract::schedule::Budget::Fixed(15)),
         ..settings()
@@ -901,33 +828,18 @@ async fn a_budget_pauses_a_backfill_and_later_runs_resume_it() {
     }
     assert!(runs >= 3, "{runs} runs");
     assert_contiguous(&e.store, leads, pass_run.as_str()).await;
-    let m: Manifest = serde_json::from_slice(
-        &e.store
-            .get(&format!("manifests/{TENANT}/{pass_run}/leads.json"))
-            .await
-            .unwrap()
-            .body,
+    let m: Manifest = stored(
+        &e.store,
+        &format!("manifests/{TENANT}/{pass_run}/leads.json"),
     )
-    .unwrap();
+    .await;
     assert_eq!(m.pages.len() as u32, lead_pages);
-    assert_exactly_once(
-        leads,
-        &e.sim.ground_truth("/leads"),
-        &landed(&e.store, leads, Some(pass_run.as_str())).await,
-    );
+    e.assert_landed_once(leads, Some(pass_run.as_str())).await;
     let st = state(&e.store, "leads").await;
     assert!(st.cursor.is_some() && st.paused_pass.is_none());
     assert_eq!(st.last_run_id.as_ref(), Some(&pass_run));
-    assert_exactly_once(
-        vendas,
-        &e.sim.ground_truth("/vendas"),
-        &landed(
-            &e.store,
-            vendas,
-            Some(first[0].run_id.as_ref().unwrap().as_str()),
-        )
-        .await,
-    );
+    let first_run = first[0].run_id.as_ref().unwrap();
+    e.assert_landed_once(vendas, Some(first_run.as_str())).await;
 }
 
 /// A deadline at a fixed instant.
@@ -945,14 +857,9 @@ async fn a_page_slower_than_the_time_left_hands_over_instead_of_dying() {
     // the page's 6 attempts would run past the deadline (Lambda kills the invocation and no
     // continuation is sent); with it, each invocation stops its attempts at the margin, hands
     // over, and the next one goes on.
-    let e = env(sim_cfg(0.05, RateLimit::disabled())).await;
-    let jobs = [job_with(
-        &e,
-        "vendas",
-        10,
-        pacer_for(RateLimit::disabled()),
-        6,
-    )];
+    let limit = RateLimit::disabled();
+    let e = env(sim_cfg(0.05, limit)).await;
+    let jobs = [job_with(&e, "vendas", 10, pacer_for(limit), 6)];
     e.sim.script_faults(std::iter::repeat_n(Fault::Slow, 12));
     let per_invocation = || -> Box<dyn Deadline> {
         Box::new(At(std::time::Instant::now() + Duration::from_secs(5)))
@@ -974,11 +881,7 @@ async fn a_page_slower_than_the_time_left_hands_over_instead_of_dying() {
     assert_eq!(reports[0].outcome, Outcome::Continued);
     assert!(reports.len() >= 3, "{} invocations", reports.len());
     assert_eq!(reports.last().unwrap().outcome, Outcome::Completed);
-    let vendas = catalogue::find("vendas").unwrap();
-    assert_exactly_once(
-        vendas,
-        &e.sim.ground_truth("/vendas"),
-        &landed(&e.store, vendas, None).await,
-    );
+    e.assert_landed_once(catalogue::find("vendas").unwrap(), None)
+        .await;
     assert_run_closed(&e.store).await;
 }

@@ -13,18 +13,31 @@ use shared::db;
 use shared::landing::Mode;
 use shared::load::queue::{Ledger, BARRIER_EVERY};
 use shared::load::tables::{all_cols, Kind, TYPED};
-use shared::load::{
-    load_manifest, load_page, LoadError, LoadOptions, ManifestOutcome, PageOutcome,
-};
+use shared::load::{load_manifest, LoadError, LoadOptions, ManifestOutcome, PageOutcome};
 use std::collections::{BTreeMap, HashMap};
 use tokio_postgres::Client;
 
 const T: &str = "acme";
 
-async fn deliver(c: &mut Client, p: &Page) -> PageOutcome {
-    load_page(c, &p.key, &p.body, &p.meta, None, LoadOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", p.key))
+/// One page holding one sale: the smallest page the loader takes.
+fn one_sale_page(run: &shared::landing::RunId, mode: Mode) -> Page {
+    page(T, "/vendas", run, 1, mode, envelope(&[venda(1, 1)], 1))
+}
+
+/// A full run of `/vendas` holding `rows`, in pages of 5: its pages delivered, then its
+/// manifest; what applying the manifest did, and the manifest (key, body).
+async fn full_run_of_vendas(
+    c: &mut Client,
+    run: &shared::landing::RunId,
+    rows: &[Value],
+) -> (ManifestOutcome, (String, Vec<u8>)) {
+    let pages = run_pages(T, "/vendas", run, Mode::Full, rows, 5);
+    for p in &pages {
+        deliver(c, p).await;
+    }
+    let (key, body) = manifest(&pages, Mode::Full);
+    let applied = load_manifest(c, &key, &body).await.unwrap();
+    (applied, (key, body))
 }
 
 fn sql_type(kind: Kind) -> &'static str {
@@ -59,27 +72,22 @@ async fn migrations_from_empty_and_reapplied_as_noop() {
         .iter()
         .map(|r| ((r.get(0), r.get(1)), r.get(2)))
         .collect();
+    let assert_column = |table: &str, column: &str, kind: Kind| {
+        let found = cols.get(&(table.to_string(), column.to_string()));
+        let expected = sql_type(kind);
+        assert_eq!(
+            found.map(String::as_str),
+            Some(expected),
+            "cvdw.{table}.{column}"
+        );
+    };
     for table in TYPED {
         for c in all_cols(table) {
-            assert_eq!(
-                cols.get(&(table.table.to_string(), c.name.to_string()))
-                    .map(String::as_str),
-                Some(sql_type(c.kind)),
-                "cvdw.{}.{}",
-                table.table,
-                c.name
-            );
+            assert_column(table.table, c.name, c.kind);
         }
         if let Some(ch) = table.child {
             for c in ch.cols {
-                assert_eq!(
-                    cols.get(&(ch.table.to_string(), c.name.to_string()))
-                        .map(String::as_str),
-                    Some(sql_type(c.kind)),
-                    "cvdw.{}.{}",
-                    ch.table,
-                    c.name
-                );
+                assert_column(ch.table, c.name, c.kind);
             }
         }
     }
@@ -114,27 +122,17 @@ async fn same_page_twice_gives_an_identical_db() {
     ));
     assert_eq!(dump(t.client()).await, before);
     // A forced reload re-applies the same observation: same tables.
-    let forced = load_page(
-        t.client(),
-        &p.key,
-        &p.body,
-        &p.meta,
-        None,
-        LoadOptions { force: true },
-    )
-    .await
-    .unwrap();
+    let forced = load_with(t.client(), p, LoadOptions { force: true })
+        .await
+        .unwrap();
     assert!(matches!(forced, PageOutcome::Loaded(_)));
     assert_eq!(dump(t.client()).await, before);
-    let loads: i32 = t
-        .client()
-        .query_one(
-            "SELECT loads FROM etl.pages WHERE source_key = $1",
-            &[&p.key],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let loads: i32 = scalar(
+        t.client(),
+        "SELECT loads FROM etl.pages WHERE source_key = $1",
+        &[&p.key],
+    )
+    .await;
     assert_eq!(loads, 2);
     t.drop().await;
 }
@@ -298,11 +296,7 @@ async fn numerics_keep_the_digits_they_were_sent_with() {
         .unwrap();
     assert_eq!(got.len(), numbers.len());
     for (r, sent) in got.iter().zip(numbers) {
-        let expected: String = c
-            .query_one("SELECT $1::text::numeric::text", &[&sent])
-            .await
-            .unwrap()
-            .get(0);
+        let expected: String = scalar(c, "SELECT $1::text::numeric::text", &[&sent]).await;
         assert_eq!(r.get::<_, String>(1), expected, "sent {sent}");
     }
     let strings: Vec<String> = column(
@@ -414,16 +408,9 @@ async fn a_page_that_is_not_json_is_recorded_as_failed_and_errors() {
         (3, b"{\"pagina\":1,\"dados\":{\"a\":1}}".to_vec()),
     ] {
         let p = page(T, "/vendas", &run, n, Mode::Incremental, body);
-        let err = load_page(
-            t.client(),
-            &p.key,
-            &p.body,
-            &p.meta,
-            None,
-            LoadOptions::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = load_with(t.client(), &p, LoadOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, LoadError::BadPage { .. }), "{err}");
         assert!(!err.is_retryable());
     }
@@ -437,34 +424,17 @@ async fn a_page_that_is_not_json_is_recorded_as_failed_and_errors() {
         envelope(&[venda(1, 1)], 4),
     );
     p.meta.sha256 = "00".repeat(32);
-    assert!(load_page(
-        t.client(),
-        &p.key,
-        &p.body,
-        &p.meta,
-        None,
-        LoadOptions::default()
-    )
-    .await
-    .is_err());
-    let c = t.client();
-    let reasons: Vec<String> = c
-        .query("SELECT reason FROM etl.failed_pages ORDER BY id", &[])
+    assert!(load_with(t.client(), &p, LoadOptions::default())
         .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .is_err());
+    let c = t.client();
+    let reasons: Vec<String> = column(c, "SELECT reason FROM etl.failed_pages ORDER BY id").await;
     assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert!(reasons[0].starts_with("not JSON"), "{}", reasons[0]);
     assert!(reasons[1].contains("no `dados`"), "{}", reasons[1]);
     assert!(reasons[2].contains("not an array"), "{}", reasons[2]);
     assert!(reasons[3].contains("sha256"), "{}", reasons[3]);
-    let ledger: i64 = c
-        .query_one("SELECT count(*) FROM etl.pages", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let ledger: i64 = scalar(c, "SELECT count(*) FROM etl.pages", &[]).await;
     assert_eq!(ledger, 0);
     t.drop().await;
 }
@@ -474,13 +444,7 @@ async fn live_keys(c: &Client, table: &str) -> Vec<String> {
         "vendas" => "SELECT natural_key FROM cvdw.vendas WHERE deleted_at IS NULL",
         _ => "SELECT natural_key FROM cvdw.objects WHERE object = 'pessoas' AND deleted_at IS NULL",
     };
-    let mut v: Vec<String> = c
-        .query(q, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let mut v: Vec<String> = column(c, q).await;
     v.sort_by_key(|k| k.parse::<i64>().unwrap_or_default());
     v
 }
@@ -499,15 +463,8 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     // Run 1, full: 1..=10 in two pages.
     let r1 = run_id(0, 0x10);
     let rows1: Vec<Value> = (1..=10).map(|i| venda(i, 1)).collect();
-    let p1 = run_pages(T, "/vendas", &r1, Mode::Full, &rows1, 5);
-    for p in &p1 {
-        deliver(c, p).await;
-    }
-    let (mk, mb) = manifest(&p1, Mode::Full);
-    assert_eq!(
-        load_manifest(c, &mk, &mb).await.unwrap(),
-        ManifestOutcome::Applied { deleted: 0 }
-    );
+    let (applied, (mk, mb)) = full_run_of_vendas(c, &r1, &rows1).await;
+    assert_eq!(applied, ManifestOutcome::Applied { deleted: 0 });
     assert_eq!(
         load_manifest(c, &mk, &mb).await.unwrap(),
         ManifestOutcome::AlreadyApplied
@@ -516,15 +473,8 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     // Run 2, full: 8, 9, 10 are gone.
     let r2 = run_id(1, 0x20);
     let rows2: Vec<Value> = (1..=7).map(|i| venda(i, 2)).collect();
-    let p2 = run_pages(T, "/vendas", &r2, Mode::Full, &rows2, 5);
-    for p in &p2 {
-        deliver(c, p).await;
-    }
-    let (mk2, mb2) = manifest(&p2, Mode::Full);
-    assert_eq!(
-        load_manifest(c, &mk2, &mb2).await.unwrap(),
-        ManifestOutcome::Applied { deleted: 3 }
-    );
+    let (applied, _) = full_run_of_vendas(c, &r2, &rows2).await;
+    assert_eq!(applied, ManifestOutcome::Applied { deleted: 3 });
     assert_eq!(live_keys(c, "vendas").await, keys(1..=7));
     let by: Vec<Option<String>> = column(
         c,
@@ -533,11 +483,7 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     .await;
     assert!(by.iter().all(|b| b.as_deref() == Some(r2.as_str())));
     // The derived views exclude deleted rows (8, 9, 10 were in developments 3, 1, 2).
-    let units: i64 = c
-        .query_one("SELECT count(*) FROM cvdw.vendas v JOIN cvdw.empreendimentos e USING (tenant, idempreendimento) WHERE v.deleted_at IS NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let units: i64 = scalar(c, "SELECT count(*) FROM cvdw.vendas v JOIN cvdw.empreendimentos e USING (tenant, idempreendimento) WHERE v.deleted_at IS NULL", &[]).await;
     assert_eq!(units, 7);
 
     // Run 3, incremental: 9 is seen again → no longer deleted.
@@ -594,22 +540,13 @@ async fn full_run_manifest_deletes_missing_rows_and_a_later_sighting_undeletes()
     );
 
     // Generic objects reconcile the same way.
-    let g1 = run_pages(
-        T,
-        "/pessoas",
-        &r1,
-        Mode::Full,
-        &(1..=4).map(|i| pessoa(i, 1)).collect::<Vec<_>>(),
-        10,
-    );
-    let g2 = run_pages(
-        T,
-        "/pessoas",
-        &r2,
-        Mode::Full,
-        &(2..=4).map(|i| pessoa(i, 2)).collect::<Vec<_>>(),
-        10,
-    );
+    // A full run of `/pessoas` holding the people of `ids`, at `version`.
+    let people = |run, ids: std::ops::RangeInclusive<i64>, version| {
+        let rows: Vec<Value> = ids.map(|i| pessoa(i, version)).collect();
+        run_pages(T, "/pessoas", run, Mode::Full, &rows, 10)
+    };
+    let g1 = people(&r1, 1..=4, 1);
+    let g2 = people(&r2, 2..=4, 2);
     for p in g1.iter().chain(&g2) {
         deliver(c, p).await;
     }
@@ -931,7 +868,7 @@ async fn a_batch_that_cannot_be_sent_whole_rolls_back_before_the_next() {
     assert!(failed.rest_unsent);
     assert!(second.is_ok());
     assert_eq!(
-        column::<i32>(c, "SELECT x FROM t ORDER BY x").await,
+        column::<i32, Vec<i32>>(c, "SELECT x FROM t ORDER BY x").await,
         vec![2]
     );
     t.drop().await;
@@ -1029,31 +966,18 @@ async fn derived_views() {
         ),
         ("Varandas".into(), 2, 2)
     );
-    let tip: i64 = c
-        .query_one("SELECT count(*) FROM cvdw.tipologia_unidades", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let tip: i64 = scalar(c, "SELECT count(*) FROM cvdw.tipologia_unidades", &[]).await;
     assert_eq!(tip, 2);
-    let plantas: i64 = c
-        .query_one("SELECT count(*) FROM cvdw.unidades_plantas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let plantas: i64 = scalar(c, "SELECT count(*) FROM cvdw.unidades_plantas", &[]).await;
     assert_eq!(plantas, 1);
-    let vr: i64 = c
-        .query_one("SELECT count(*) FROM cvdw.valores_reservas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let vr: i64 = scalar(c, "SELECT count(*) FROM cvdw.valores_reservas", &[]).await;
     assert_eq!(vr, 5);
-    let ps: Vec<(i64, String, String)> = c
-        .query("SELECT idreserva, valor_prosoluto::text, origem FROM cvdw.prosoluto ORDER BY idreserva", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2)))
-        .collect();
+    let ps: Vec<(i64, String, String)> = rows(
+        c,
+        "SELECT idreserva, valor_prosoluto::text, origem FROM cvdw.prosoluto ORDER BY idreserva",
+        &[],
+    )
+    .await;
     assert_eq!(
         ps,
         vec![
@@ -1083,18 +1007,9 @@ async fn a_closed_connection_is_reestablished() {
     }
     assert!(t.client().is_closed());
     t.db.ensure_connected().await.unwrap();
-    let p = &run_pages(
-        T,
-        "/vendas",
-        &run_id(0, 9),
-        Mode::Incremental,
-        &[venda(1, 1)],
-        10,
-    )[0];
-    assert!(matches!(
-        deliver(t.client(), p).await,
-        PageOutcome::Loaded(_)
-    ));
+    let p = one_sale_page(&run_id(0, 9), Mode::Incremental);
+    let loaded = deliver(t.client(), &p).await;
+    assert!(matches!(loaded, PageOutcome::Loaded(_)), "{loaded:?}");
     drop(admin);
     t.drop().await;
 }
@@ -1152,18 +1067,9 @@ async fn tls_with_channel_binding_as_neon_urls_ask() {
     );
     // The whole loader path works over it.
     db::migrate(conn.client()).await.unwrap();
-    let p = &run_pages(
-        T,
-        "/vendas",
-        &run_id(0, 0x71),
-        Mode::Full,
-        &[venda(1, 1)],
-        10,
-    )[0];
-    assert!(matches!(
-        deliver(conn.client(), p).await,
-        PageOutcome::Loaded(_)
-    ));
+    let p = one_sale_page(&run_id(0, 0x71), Mode::Full);
+    let loaded = deliver(conn.client(), &p).await;
+    assert!(matches!(loaded, PageOutcome::Loaded(_)), "{loaded:?}");
     // Without the private CA the certificate is refused; the error does not leak the password.
     let no_ca = format!(
         "postgresql://postgres:s3cr3t-pw@127.0.0.1:{}/postgres?sslmode=verify-full&channel_binding=require",
@@ -1249,17 +1155,8 @@ async fn cvdw_load_reads_pages_and_manifests_from_disk() {
 /// means (migration 0002 and the loader's module docs cite this test by name).
 #[tokio::test]
 async fn load_schema() {
-    use shared::load::tables::{all_cols, Kind, TYPED};
     let mut t = TestDb::migrated("load_schema").await;
     let c = t.client();
-    let sql_type = |k: Kind| match k {
-        Kind::Text => "text",
-        Kind::Int => "bigint",
-        Kind::Num => "numeric",
-        Kind::Bool => "boolean",
-        Kind::Ts => "timestamp without time zone",
-        Kind::Date => "date",
-    };
     let mut checked = 0;
     for table in TYPED {
         let mut tables = vec![(table.table, all_cols(table).collect::<Vec<_>>())];
@@ -1267,17 +1164,13 @@ async fn load_schema() {
             tables.push((ch.table, ch.cols.iter().collect()));
         }
         for (name, cols) in tables {
-            let got: std::collections::HashMap<String, String> = c
-                .query(
-                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
+            let got: std::collections::HashMap<String, String> = rows(
+                c,
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
                      WHERE table_schema = 'cvdw' AND table_name = $1",
-                    &[&name],
-                )
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect();
+                &[&name],
+            )
+            .await;
             assert!(got.contains_key("natural_key"), "cvdw.{name} is missing");
             for col in cols {
                 assert_eq!(

@@ -1,16 +1,20 @@
 //! The load Lambda's edge over real parts (PostgreSQL, the in-process S3 server): an S3
 //! notification whose records mix good pages with ones that fail. A permanent failure is
 //! recorded in `etl.failed_pages` and does not ask for a redelivery (the function answers);
-//! a retryable one does (the function fails, and Lambda re-delivers the event).
+//! a retryable one does (the function fails, and Lambda re-delivers the event). And the
+//! in-process stand-in for those notifications, the announcing store, announces exactly the
+//! writes S3 would notify.
 
 use crate::load_support;
 
-use load_support::{envelope, page, put_page, run_id, venda, Page, TestDb};
+use load_support::{
+    envelope, page, put_object, put_page, run_id, scalar, venda, LocalBucket, Page, TestDb,
+};
 use shared::landing::Mode;
 use shared::load::event::{handle_s3_event, object_created_event, KeyOutcome};
 use shared::load::{LoadOptions, PageOutcome};
-use shared::local_s3::LocalS3;
-use shared::store::ObjectStore;
+use shared::store::{Announcer, Condition, ObjectStore};
+use std::collections::HashMap;
 
 fn good_page(page_no: u32, first_id: i64) -> Page {
     let rows = [venda(first_id, 1), venda(first_id + 1, 1)];
@@ -29,10 +33,8 @@ fn good_page(page_no: u32, first_id: i64) -> Page {
 /// and the report does not ask for a retry.
 #[tokio::test]
 async fn permanent_failures_are_recorded_and_the_good_records_load() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-edge").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-edge").await;
+    let store = bucket.store.clone();
     let mut test = TestDb::migrated("load_edge_perm").await;
 
     let first = good_page(1, 100);
@@ -40,15 +42,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
     put_page(&store, &first).await;
     put_page(&store, &last).await;
     let bad = good_page(2, 200);
-    store
-        .put(
-            &bad.key,
-            bad.body.clone().into(),
-            "application/json",
-            &Default::default(),
-        )
-        .await
-        .unwrap();
+    put_object(&store, &bad.key, bad.body.clone(), &Default::default()).await;
     let keys = [first.key.clone(), bad.key.clone(), last.key.clone()];
     let mut event = object_created_event("cvdw-raw-edge", &keys);
     let elsewhere = object_created_event("cvdw-raw-no-such-bucket", &[good_page(4, 400).key]);
@@ -56,7 +50,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
 
     let report = handle_s3_event(
         &mut test.db,
-        &s3.client().await,
+        &bucket.s3.client().await,
         event,
         LoadOptions::default(),
     )
@@ -73,12 +67,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
         .map(|(key, _)| key.as_str())
         .collect();
     assert_eq!(loaded, [first.key.as_str(), last.key.as_str()]);
-    let vendas: i64 = test
-        .client()
-        .query_one("SELECT count(*) FROM cvdw.vendas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let vendas: i64 = scalar(test.client(), "SELECT count(*) FROM cvdw.vendas", &[]).await;
     assert_eq!(vendas, 4, "the two good pages' rows");
     let recorded: Vec<String> = load_support::column(
         test.client(),
@@ -90,7 +79,7 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
     // Refused by S3 (a wrong secret: 403, permanent): the loader itself records nothing for
     // that, so the edge records it before letting the event go.
     let refused = shared::store::s3_client_for_endpoint(
-        &s3.endpoint(),
+        &bucket.s3.endpoint(),
         shared::local_s3::ACCESS_KEY,
         "not-the-secret",
         shared::local_s3::REGION,
@@ -102,15 +91,12 @@ async fn permanent_failures_are_recorded_and_the_good_records_load() {
         .unwrap();
     assert_eq!(report.permanent_failures, 1, "{:?}", report.failures);
     assert!(!report.wants_retry());
-    let reason: String = test
-        .client()
-        .query_one(
-            "SELECT reason FROM etl.failed_pages WHERE source_key = $1",
-            &[&first.key],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let reason: String = scalar(
+        test.client(),
+        "SELECT reason FROM etl.failed_pages WHERE source_key = $1",
+        &[&first.key],
+    )
+    .await;
     assert!(reason.contains("S3 get"), "{reason}");
     test.drop().await;
 }
@@ -142,12 +128,40 @@ async fn a_retryable_failure_asks_for_a_redelivery() {
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.permanent_failures, 0);
     assert!(report.wants_retry());
-    let recorded: i64 = test
-        .client()
-        .query_one("SELECT count(*) FROM etl.failed_pages", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let recorded: i64 = scalar(test.client(), "SELECT count(*) FROM etl.failed_pages", &[]).await;
     assert_eq!(recorded, 0, "a retryable failure is not recorded as failed");
     test.drop().await;
+}
+
+/// The freshness benchmark loads pages as an announcing store reports them: it must report
+/// every accepted write, conditional or not, once, and nothing else (not a refused write,
+/// nor a read, a listing or a deletion).
+#[tokio::test]
+async fn an_announcing_store_announces_each_accepted_write_once() {
+    let bucket = LocalBucket::start("cvdw-raw-announce").await;
+    let (store, mut created) = Announcer::around(bucket.store.clone());
+    let none = HashMap::new();
+    let json = "application/json";
+    store
+        .put("raw/a.json", "{}".into(), json, &none)
+        .await
+        .unwrap();
+    let create = Condition::IfNoneMatch;
+    let state = store.put_if("state/b.json", "{}".into(), json, &none, create.clone());
+    state.await.unwrap();
+    let again = store.put_if("state/b.json", "{}".into(), json, &none, create);
+    assert!(
+        again.await.is_err(),
+        "a second create-only write is refused"
+    );
+    store.get("raw/a.json").await.unwrap();
+    store.list("raw/").await.unwrap();
+    store.delete("raw/a.json").await.unwrap();
+    // The store holds the only sender: once it is gone, the receiver has seen everything.
+    drop(store);
+    let mut announced = Vec::new();
+    while let Some(key) = created.recv().await {
+        announced.push(key);
+    }
+    assert_eq!(announced, ["raw/a.json", "state/b.json"]);
 }

@@ -10,7 +10,6 @@ use shared::landing::{Mode, RunId};
 use shared::load::event::{decode_s3_key, handle_key, KeyOutcome};
 use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
 use shared::load::{LoadError, LoadOptions, ManifestOutcome, PageOutcome};
-use shared::local_s3::LocalS3;
 use shared::store::ObjectStore;
 
 fn sample_event_key(file: &str) -> String {
@@ -24,10 +23,8 @@ fn sample_event_key(file: &str) -> String {
 
 #[tokio::test]
 async fn s3_event_with_url_encoded_key_loads_end_to_end() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-landing").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-landing").await;
+    let store = bucket.store.clone();
     let mut t = TestDb::migrated("load_s3evt").await;
 
     let raw = sample_event_key("s3-object-created.json");
@@ -64,15 +61,12 @@ async fn s3_event_with_url_encoded_key_loads_end_to_end() {
         panic!("{out:?}")
     };
     assert_eq!(r.loaded, 2);
-    let n: i64 = t
-        .client()
-        .query_one(
-            "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
-            &[&tenant],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = scalar(
+        t.client(),
+        "SELECT count(*) FROM cvdw.vendas WHERE tenant = $1",
+        &[&tenant],
+    )
+    .await;
     assert_eq!(n, 2);
     // Re-delivery of the same event: a no-op.
     let again = handle_key(t.client(), &store, &key, LoadOptions::default())
@@ -150,22 +144,15 @@ async fn s3_event_with_url_encoded_key_loads_end_to_end() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("metadata"), "{err}");
-    let failed: i64 = t
-        .client()
-        .query_one("SELECT count(*) FROM etl.failed_pages", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let failed: i64 = scalar(t.client(), "SELECT count(*) FROM etl.failed_pages", &[]).await;
     assert_eq!(failed, 2);
     t.drop().await;
 }
 
 #[tokio::test]
 async fn replay_rebuilds_the_same_database_as_the_incremental_path() {
-    shared::store::install_crypto_provider();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-replay").await.unwrap();
+    let bucket = LocalBucket::start("cvdw-raw-replay").await;
+    let store = bucket.store.clone();
     let mut inc = TestDb::migrated("load_inc").await;
     // Run 2 deletes 3 of 12 sales and 1 of 5 people, above the default limit on purpose.
     inc.allow_deletions(0.5).await;
@@ -270,15 +257,7 @@ async fn replay_rebuilds_the_same_database_as_the_incremental_path() {
         assert_eq!(&got[table], rows, "{table} differs after replay");
     }
     // A second replay finds everything in the ledger; a filtered forced one reloads a slice.
-    let again = replay(
-        &store,
-        &fresh.config,
-        &ReplayFilter::default(),
-        ReplayOptions::default(),
-        None,
-    )
-    .await
-    .unwrap();
+    let again = replay_all(&store, &fresh.config).await;
     assert_eq!((again.pages, again.duplicates), (0, sum.pages));
     let slice = ReplayFilter {
         tenant: Some("acme".into()),
@@ -319,20 +298,11 @@ async fn extract_then_load_matches_the_simulator_ground_truth() {
     use shared::extract::config::ExtractConfig;
     use shared::extract::{drive, jobs_from_config};
     use shared::extract::{NoDeadline, Quiet};
-    use simulator::{RateLimit, SimConfig, Simulator};
     use std::collections::HashMap;
 
-    shared::store::install_crypto_provider();
-    let sim = Simulator::new(SimConfig {
-        seed: 11,
-        scale: 0.03,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let s3 = LocalS3::start(dir.path()).await.unwrap();
-    let store = s3.store("cvdw-raw-e2e").await.unwrap();
+    let (sim, running) = serve_world(11, 0.03).await;
+    let bucket = LocalBucket::start("cvdw-raw-e2e").await;
+    let store = bucket.store.clone();
     let objects = [
         "vendas",
         "reservas",
@@ -377,15 +347,7 @@ async fn extract_then_load_matches_the_simulator_ground_truth() {
                 assert!(r.is_ok(), "{tenant}: {:?}", r.as_ref().err());
             }
         }
-        let sum = replay(
-            &store,
-            &t.config,
-            &ReplayFilter::default(),
-            ReplayOptions::default(),
-            None,
-        )
-        .await
-        .unwrap();
+        let sum = replay_all(&store, &t.config).await;
         assert_eq!(
             (sum.failed, sum.rejected, sum.manifests_pending),
             (0, 0, 0),

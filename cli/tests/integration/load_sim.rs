@@ -11,22 +11,15 @@ use serde_json::Value;
 use shared::catalogue::find;
 use shared::landing::{Mode, PageKey, PageMeta, RunId};
 use shared::load::tables::{typed, TYPED};
-use shared::load::{load_manifest, load_page, LoadOptions, PageOutcome};
+use shared::load::{load_manifest, PageOutcome};
 use shared::values;
-use simulator::{RateLimit, SimConfig, Simulator};
+use simulator::Simulator;
 use std::collections::HashMap;
 
 const TENANT: &str = "sim";
 
 async fn start(scale: f64) -> (Simulator, simulator::RunningSimulator) {
-    let sim = Simulator::new(SimConfig {
-        seed: 7,
-        scale,
-        rate_limit: RateLimit::disabled(),
-        ..Default::default()
-    });
-    let running = sim.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    (sim, running)
+    serve_world(7, scale).await
 }
 
 /// A plain page loop, as the extractor does it: every page of one object, each wrapped in
@@ -53,19 +46,11 @@ async fn crawl(
         if let Some(s) = since {
             q.push(("a_partir_data_referencia", s.to_string()));
         }
-        let resp = http
-            .get(format!("{base}{path}"))
-            .header("email", "demo@cvdw.local")
-            .header("token", "demo-token")
-            .query(&q)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{path} page {n}");
-        let body = resp.bytes().await.unwrap().to_vec();
-        let v: Value = serde_json::from_slice(&body).unwrap();
-        let rows = v["dados"].as_array().map(Vec::len).unwrap_or(0);
-        let total_pages = v["total_de_paginas"].as_u64().unwrap_or(0) as u32;
+        let Fetched {
+            body,
+            rows,
+            total_pages,
+        } = fetch_page(http, base, path, n, &q).await;
         if rows == 0 && n > 1 {
             break;
         }
@@ -140,7 +125,6 @@ fn raw_text(v: &Value) -> Option<String> {
 async fn typed_tables_match_the_simulator_ground_truth() {
     let (sim, running) = start(0.05).await;
     let base = running.base_url();
-    shared::store::install_crypto_provider();
     let http = reqwest::Client::new();
     let mut t = TestDb::migrated("load_simgt").await;
     let run = RunId::new(Utc.with_ymd_and_hms(2026, 11, 29, 4, 0, 0).unwrap(), 0x51);
@@ -165,17 +149,7 @@ async fn typed_tables_match_the_simulator_ground_truth() {
         )
         .await;
         for p in &pages {
-            let out = load_page(
-                t.client(),
-                &p.key,
-                &p.body,
-                &p.meta,
-                None,
-                LoadOptions::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", p.key));
-            let PageOutcome::Loaded(r) = out else {
+            let PageOutcome::Loaded(r) = deliver(t.client(), p).await else {
                 panic!()
             };
             if r.rejected > 0 {
@@ -281,7 +255,6 @@ async fn typed_tables_match_the_simulator_ground_truth() {
 async fn simulator_runs_in_any_order_and_duplication_give_the_in_order_db() {
     let (sim, running) = start(0.03).await;
     let base = running.base_url();
-    shared::store::install_crypto_provider();
     let http = reqwest::Client::new();
     // Objects the simulator's clock updates, inactivates and hard-deletes rows of.
     let objects = [

@@ -1,6 +1,7 @@
 //! The demo's fallback: a private PostgreSQL cluster under a directory of ours, started with
 //! the machine's binaries (as the `postgres` user when running as root).
 
+use crate::load_support::scalar;
 use crate::pg_cluster;
 
 use cvdw_cli::pg_local::{pg_bin, start_private_cluster, stop_private_cluster, PRIVATE_PORT};
@@ -26,7 +27,7 @@ async fn private_cluster_starts_accepts_connections_and_stops() {
         .await
         .expect("connects");
     tokio::spawn(connection);
-    let one: i32 = client.query_one("SELECT 1", &[]).await.unwrap().get(0);
+    let one: i32 = scalar(&client, "SELECT 1", &[]).await;
     assert_eq!(one, 1);
     drop(client);
     stop_private_cluster(&pg_dir).expect("cluster stops");

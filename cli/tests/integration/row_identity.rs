@@ -129,6 +129,12 @@ async fn one_to_many_objects_keep_every_row() {
     t.drop().await;
 }
 
+/// The keys `/leads/conversoes` rows are stored under, in order.
+async fn conversion_keys(c: &Client) -> Vec<String> {
+    let sql = "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1";
+    column(c, sql).await
+}
+
 #[tokio::test]
 async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
     let mut t = TestDb::migrated("identity_derived").await;
@@ -141,11 +147,7 @@ async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
         ManifestOutcome::Applied { deleted: 0 }
     );
     assert_eq!(tally(c, "leads_conversoes").await, (12, 12, 0));
-    let first: Vec<String> = column(
-        c,
-        "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1",
-    )
-    .await;
+    let first = conversion_keys(c).await;
 
     // The next day's full run: the same content, its DW bookkeeping moved, `gestor` as a
     // string, blanks as null, and two conversions gone.
@@ -165,11 +167,7 @@ async fn a_run_without_ids_lands_under_derived_keys_that_converge() {
         ManifestOutcome::Applied { deleted: 2 }
     );
     assert_eq!(tally(c, "leads_conversoes").await, (10, 10, 0));
-    let all: Vec<String> = column(
-        c,
-        "SELECT natural_key FROM cvdw.objects WHERE object = 'leads_conversoes' ORDER BY 1",
-    )
-    .await;
+    let all = conversion_keys(c).await;
     assert_eq!(all, first, "the same rows, no new keys");
     t.drop().await;
 }
@@ -183,22 +181,14 @@ async fn a_sale_without_its_id_is_stored_not_quarantined() {
     orphan["referencia"] = json!("");
     let rows = vec![venda(1, 1), venda(2, 1), orphan];
     full_run(c, "/vendas", 1, &rows).await;
-    let got: Vec<(String, i64)> = c
-        .query(
-            "SELECT key_source, count(*) FROM cvdw.vendas GROUP BY 1 ORDER BY 1",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let got: Vec<(String, i64)> = load_support::rows(
+        c,
+        "SELECT key_source, count(*) FROM cvdw.vendas GROUP BY 1 ORDER BY 1",
+        &[],
+    )
+    .await;
     assert_eq!(got, [("derived".into(), 1), ("natural".into(), 2)]);
-    let rejected: i64 = c
-        .query_one("SELECT count(*) FROM etl.rejected_rows", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let rejected: i64 = scalar(c, "SELECT count(*) FROM etl.rejected_rows", &[]).await;
     assert_eq!(rejected, 0);
     t.drop().await;
 }

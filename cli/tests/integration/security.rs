@@ -21,12 +21,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::load_support::{envelope, page, run_id, venda};
+use crate::load_support::{envelope, first_page, page, rows, run_id, scalar, venda};
 use api_support::{loaded_db, serve, TestDb, KEY};
 use pg_cluster::PgCluster;
 use serde_json::Value;
 use shared::api::ApiConfig;
-use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, PageRequest};
+use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig};
 use shared::db::{Db, DbConfig};
 use shared::extract::ExtractConfig;
 use shared::landing::Mode;
@@ -72,6 +72,11 @@ fn assert_dir_clean(dir: &Path) {
 }
 
 /// Run `cvdw` with a clean configuration environment plus `env`, at trace level.
+/// `cvdw load <pages>` into the database at `url`: whether it succeeded, and its output.
+async fn cvdw_load(pages: &str, url: &str, dir: &Path) -> (bool, String) {
+    cvdw(&["load", pages], &[("DATABASE_URL", url)], dir).await
+}
+
 async fn cvdw(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvdw"));
     cmd.args(args).current_dir(dir).env("RUST_LOG", "trace");
@@ -234,15 +239,7 @@ async fn secrets_never_reach_logs_errors_or_storage() {
     let pacer = std::sync::Arc::new(Pacer::new(PacerConfig::new(1000, Duration::from_secs(1))));
     let client = CvdwClient::new(client_cfg, pacer).unwrap();
     assert_clean("CvdwClient Debug", &format!("{client:?}"));
-    let e = client
-        .fetch_page(PageRequest {
-            object: shared::catalogue::find("vendas").unwrap(),
-            page: 1,
-            from: None,
-            until: None,
-        })
-        .await
-        .unwrap_err();
+    let e = client.fetch_page(first_page("vendas")).await.unwrap_err();
     assert!(e.to_string().contains("401"), "{e}");
     assert_clean("CvdwError", &format!("{e} {e:?}"));
     running.shutdown().await;
@@ -273,22 +270,12 @@ async fn secrets_never_reach_logs_errors_or_storage() {
         std::fs::write(&file, &p.body).unwrap();
     }
     let pages_arg = pages.to_str().unwrap();
-    let (ok, out) = cvdw(
-        &["load", pages_arg],
-        &[("DATABASE_URL", db.url.as_str())],
-        dir,
-    )
-    .await;
+    let (ok, out) = cvdw_load(pages_arg, &db.url, dir).await;
     assert!(ok, "load failed:\n{out}");
     assert!(out.contains("rows=3"), "{out}");
     assert_clean("cvdw load", &out);
     if let Some(wrong) = &db.wrong {
-        let (ok, out) = cvdw(
-            &["load", pages_arg],
-            &[("DATABASE_URL", wrong.as_str())],
-            dir,
-        )
-        .await;
+        let (ok, out) = cvdw_load(pages_arg, wrong, dir).await;
         assert!(!ok);
         assert!(
             out.contains("password authentication failed"),
@@ -308,12 +295,7 @@ async fn secrets_never_reach_logs_errors_or_storage() {
         .port();
     let unreachable =
         format!("postgresql://postgres:{DB_PASSWORD}@127.0.0.1:{closed}/x?sslmode=disable");
-    let (ok, out) = cvdw(
-        &["load", pages_arg],
-        &[("DATABASE_URL", unreachable.as_str())],
-        dir,
-    )
-    .await;
+    let (ok, out) = cvdw_load(pages_arg, &unreachable, dir).await;
     assert!(!ok);
     assert_clean("cvdw load on an unreachable server", &out);
     let cfg = DbConfig::from_url(&db.url).unwrap();
@@ -440,29 +422,23 @@ async fn secrets_never_reach_logs_errors_or_storage() {
 /// Rows per table and view, except the analytics cache, which the API legitimately (re)builds
 /// from the other tables on a read (migrations/0102).
 async fn table_counts(c: &tokio_postgres::Client) -> BTreeMap<String, i64> {
-    let names: Vec<(String, String)> = c
-        .query(
-            "SELECT table_schema::text, table_name::text FROM information_schema.tables \
+    let names: Vec<(String, String)> = rows(
+        c,
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables \
              WHERE table_schema IN ('cvdw', 'etl', 'analytics') \
              AND NOT (table_schema = 'analytics' AND table_name LIKE 'cache\\_%') ORDER BY 1, 2",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+        &[],
+    )
+    .await;
     let mut out = BTreeMap::new();
     for (schema, table) in names {
         // Test code: names from the catalog, not from input.
-        let n: i64 = c
-            .query_one(
-                &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let n: i64 = scalar(
+            c,
+            &format!("SELECT count(*) FROM \"{schema}\".\"{table}\""),
+            &[],
+        )
+        .await;
         out.insert(format!("{schema}.{table}"), n);
     }
     out
@@ -516,15 +492,7 @@ async fn sql_injection_payloads_through_every_filter_are_refused_or_harmless() {
         "../../etc/passwd",
         &long,
     ];
-    let params = [
-        "tenant",
-        "de",
-        "ate",
-        "empreendimento",
-        "page",
-        "per_page",
-        "format",
-    ];
+    let params = api_support::paged_metric_params();
     let mut paths: Vec<String> = shared::analytics::METRICS
         .iter()
         .map(|m| format!("/api/{}", m.path))
@@ -533,7 +501,7 @@ async fn sql_injection_payloads_through_every_filter_are_refused_or_harmless() {
     let mut problems = Vec::new();
     let mut sent = 0;
     for path in &paths {
-        for param in params {
+        for &param in &params {
             for payload in &payloads {
                 let u = reqwest::Url::parse_with_params(
                     &format!("http://{addr}{path}"),
@@ -694,21 +662,6 @@ async fn tls_required_is_never_plaintext_and_a_private_ca_must_be_trusted_explic
             "{mode}: {err:?}"
         );
     }
-    let trusted = tls.url(&format!(
-        "sslmode=verify-full&sslrootcert={}",
-        tls.ca().display()
-    ));
-    let mut db = Db::connect(&DbConfig::from_url(&trusted).unwrap())
-        .await
-        .unwrap();
-    let encrypted: bool = db
-        .client()
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert!(encrypted);
+    let mut db = tls.connect_verified().await;
+    assert!(pg_cluster::ssl_in_use(&mut db).await);
 }

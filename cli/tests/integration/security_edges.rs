@@ -16,25 +16,15 @@ use crate::pg_cluster;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::load_support::{first_page, scalar};
 use api_support::{loaded_db, serve};
-use pg_cluster::PgCluster;
+use pg_cluster::{ssl_in_use, PgCluster};
 use shared::api::ApiConfig;
-use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, PageRequest};
+use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig};
 use shared::db::{Db, DbConfig};
 use shared::secret::Secret;
 
 const KEY: &str = "edge-key-0123456789abcdef0123456789abcdef";
-
-async fn ssl_in_use(db: &mut Db) -> bool {
-    db.client()
-        .query_one(
-            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0)
-}
 
 #[tokio::test]
 async fn the_read_only_role_serves_the_api_and_cannot_write() {
@@ -68,30 +58,20 @@ async fn the_read_only_role_serves_the_api_and_cannot_write() {
         "/api/etl/status",
         "/health",
     ] {
-        let r = http
-            .get(format!("http://{addr}{path}"))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap();
+        let r = api_support::get_with(&http, addr, path, Some(KEY), &[]).await;
         assert_eq!(r.status(), 200, "{path}: {}", r.text().await.unwrap());
     }
-    let refreshed: bool = ro
-        .client()
-        .query_one("SELECT analytics.cache_valida()", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let refreshed: bool = scalar(ro.client(), "SELECT analytics.cache_valida()", &[]).await;
     assert!(
         refreshed,
         "the reader refreshed the cache through the wrapper"
     );
-    let n: i64 = ro
-        .client()
-        .query_one("SELECT count(*) FROM analytics.vw_vendas_mensais", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let n: i64 = scalar(
+        ro.client(),
+        "SELECT count(*) FROM analytics.vw_vendas_mensais",
+        &[],
+    )
+    .await;
     assert!(n > 0);
 
     // Writes, payloads and DDL: permission denied (42501), and nothing changed.
@@ -110,12 +90,12 @@ async fn the_read_only_role_serves_the_api_and_cannot_write() {
         let code = e.code().map(|c| c.code().to_string());
         assert_eq!(code.as_deref(), Some("42501"), "{sql}: {e:?}");
     }
-    let vendas: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM analytics.cache_vendas", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let vendas: i64 = scalar(
+        db.client(),
+        "SELECT count(*) FROM analytics.cache_vendas",
+        &[],
+    )
+    .await;
     assert!(vendas > 0, "the reader's DELETE did nothing");
     drop(ro);
     db.drop().await;
@@ -189,13 +169,7 @@ async fn sslmode_prefer_encrypts_without_verifying_and_falls_back_to_plain() {
         .expect("require verifies the certificate");
     assert!(format!("{e:?}").contains("UnknownIssuer"), "{e:?}");
     // sslrootcert: that CA, and only it, is trusted.
-    let trusted = tls.url(&format!(
-        "sslmode=verify-full&sslrootcert={}",
-        tls.ca().display()
-    ));
-    let mut db = Db::connect(&DbConfig::from_url(&trusted).unwrap())
-        .await
-        .unwrap();
+    let mut db = tls.connect_verified().await;
     assert!(ssl_in_use(&mut db).await);
 
     // A server without TLS: prefer falls back to plain.
@@ -252,15 +226,7 @@ async fn a_redirect_never_carries_the_token_to_another_host() {
         pacer,
     )
     .unwrap();
-    let e = client
-        .fetch_page(PageRequest {
-            object: shared::catalogue::find("vendas").unwrap(),
-            page: 1,
-            from: None,
-            until: None,
-        })
-        .await
-        .unwrap_err();
+    let e = client.fetch_page(first_page("vendas")).await.unwrap_err();
     assert!(!e.is_retryable(), "{e}");
     assert!(
         e.to_string().contains("302") && e.to_string().contains("redirect"),

@@ -1417,23 +1417,14 @@ async fn incremental_sync_from_the_cursor_reproduces_every_object() {
 
 #[tokio::test]
 async fn malformed_rows_are_opt_in_served_and_named() {
-    use simulator::{MalformSpec, Malformation};
+    use crate::load_support::malformed;
+    use simulator::Malformation;
     let plain = Simulator::new(small());
     assert!(plain.malformed_rows().is_empty(), "off by default");
     let cfg = SimConfig {
         malformed: vec![
-            MalformSpec {
-                object: "/vendas".into(),
-                count: 2,
-                malformation: Malformation::TextIn {
-                    field: "valor_contrato".into(),
-                },
-            },
-            MalformSpec {
-                object: "reservas".into(),
-                count: 1,
-                malformation: Malformation::NoKey,
-            },
+            malformed::text_in("/vendas", 2, "valor_contrato"),
+            malformed::no_key("reservas", 1),
         ],
         ..small()
     };

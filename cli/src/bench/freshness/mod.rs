@@ -55,7 +55,7 @@ use shared::extract::{
     drive, Clock, Deadline, DeadlineAt, ExtractConfig, Outcome, Progress, WarpClock,
 };
 use shared::local_s3::LocalS3;
-use shared::store::Announcing;
+use shared::store::Announcer;
 use simulator::{Profile, Quirks, RateLimit, SimConfig, Simulator};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -130,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let running = sim.serve("127.0.0.1:0".parse()?).await?;
     let dir = std::env::temp_dir().join(format!("cvdw-bench-freshness-{}", std::process::id()));
     let s3 = LocalS3::start(&dir).await?;
-    let (store, created) = Announcing::new(s3.store("cvdw-bench-freshness").await?);
+    let (store, created) = Announcer::around(s3.store("cvdw-bench-freshness").await?);
 
     let admin = args.db.config()?;
     let db_cfg = db::create_fresh_database(&admin, "bench_freshness").await?;

@@ -28,6 +28,13 @@ pub use load_support::TestDb;
 
 pub const KEY: &str = "chave-de-teste-1";
 
+/// Every query parameter a paged metric takes (`/api/tabela-geral`'s), in the order the
+/// OpenAPI document lists them: the filters, paging, the format.
+pub fn paged_metric_params() -> Vec<&'static str> {
+    let params = "tenant de ate empreendimento page per_page format";
+    params.split(' ').collect()
+}
+
 /// The CVDW rows of one tenant, by object path.
 #[derive(Debug, Default, Clone)]
 pub struct Dataset {
@@ -314,21 +321,38 @@ pub fn generate_with_repasses(tenant: &str, seed: u64, sales: usize) -> Dataset 
     }
 }
 
+/// GET `path` from the api at `addr`, with `key` as the bearer token (if any) and the extra
+/// `headers`; the answer, whatever its status.
+pub async fn get_with(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    key: Option<&str>,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = c.get(format!("http://{addr}{path}"));
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// GET `path` with `key` as the bearer token: its JSON body, which must come with a 200.
+pub async fn get_json_as(c: &reqwest::Client, addr: SocketAddr, path: &str, key: &str) -> Value {
+    let resp = get_with(c, addr, path, Some(key), &[]).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
 /// Load a dataset through the real loader (pages of 500 rows, one incremental run).
 pub async fn load(db: &mut TestDb, data: &Dataset, day: i64) {
     let run = load_support::run_id(day, 1);
     for (path, rows) in &data.objects {
         for p in load_support::run_pages(&data.tenant, path, &run, Mode::Incremental, rows, 500) {
-            shared::load::load_page(
-                db.client(),
-                &p.key,
-                &p.body,
-                &p.meta,
-                None,
-                shared::load::LoadOptions::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("loading {}: {e}", p.key));
+            load_support::deliver(db.client(), &p).await;
         }
     }
     // Fresh tables have no statistics until autovacuum runs; plan with real ones.

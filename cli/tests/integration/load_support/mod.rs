@@ -2,16 +2,26 @@
 //! PostgreSQL (or `DATABASE_URL`'s server), CVDW-shaped pages, and a dump of the `cvdw`
 //! tables to compare database states.
 
+mod bucket;
+pub mod malformed;
+mod page_budget;
 mod pipeline;
+mod queries;
 pub mod round_trips;
+mod sim_pages;
 // Not every test binary that includes these helpers drives the simulator.
+pub use bucket::{put_object, put_page, LocalBucket};
+pub use page_budget::PageBudget;
 #[allow(unused_imports)]
-pub use pipeline::SimPipeline;
+pub use pipeline::{replay_all, SimPipeline};
+pub use queries::{column, column_where, rows, scalar};
+pub use sim_pages::{crawl, fetch_page, first_page, serve_world, Fetched};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use shared::db::{self, Db, DbConfig};
 use shared::landing::{manifest_key, Manifest, ManifestPage, Mode, PageKey, PageMeta, RunId};
+use shared::load::{LoadError, LoadOptions, PageOutcome};
 use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
@@ -64,19 +74,6 @@ impl TestDb {
     }
 }
 
-/// The first column of every row of a query.
-pub async fn column<T>(c: &Client, sql: &str) -> Vec<T>
-where
-    T: for<'a> tokio_postgres::types::FromSql<'a>,
-{
-    c.query(sql, &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect()
-}
-
 /// Every base table of schema `cvdw`, each as its rows' JSON text, sorted; plus the
 /// order-independent parts of `etl` (ledger content and quarantine, without wall clocks).
 pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
@@ -105,7 +102,7 @@ pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
         ("etl.rejected_rows", "SELECT jsonb_build_array(source_key, row_index, natural_key, reason, raw)::text FROM etl.rejected_rows"),
         ("etl.manifests", "SELECT jsonb_build_array(tenant, object, run_id, applied_at IS NOT NULL)::text FROM etl.manifests"),
     ] {
-        let mut v: Vec<String> = c.query(q, &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+        let mut v: Vec<String> = column(c, q).await;
         v.sort();
         out.insert(name.to_string(), v);
     }
@@ -114,17 +111,8 @@ pub async fn dump(c: &Client) -> BTreeMap<String, Vec<String>> {
 
 /// Empty every loader table (cheaper than a new database between property-test cases).
 pub async fn truncate_all(c: &Client) {
-    let tables: Vec<String> = c
-        .query(
-            "SELECT table_schema || '.\"' || table_name || '\"' FROM information_schema.tables \
-             WHERE table_schema IN ('cvdw', 'etl') AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables: Vec<String> = column(c, "SELECT table_schema || '.\"' || table_name || '\"' FROM information_schema.tables \
+             WHERE table_schema IN ('cvdw', 'etl') AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'").await;
     c.batch_execute(&format!("TRUNCATE {}", tables.join(", ")))
         .await
         .unwrap();
@@ -196,6 +184,21 @@ pub fn page(
     }
     .to_key();
     Page { key, body, meta }
+}
+
+/// Load one page as the load function does (no ETag), with `options`.
+pub async fn load_with(
+    c: &mut Client,
+    p: &Page,
+    options: LoadOptions,
+) -> Result<PageOutcome, LoadError> {
+    shared::load::load_page(c, &p.key, &p.body, &p.meta, None, options).await
+}
+
+/// Load one page with the default options; a page that fails to load fails the test.
+pub async fn deliver(c: &mut Client, p: &Page) -> PageOutcome {
+    let loaded = load_with(c, p, LoadOptions::default()).await;
+    loaded.unwrap_or_else(|e| panic!("loading {}: {e}", p.key))
 }
 
 /// The manifest of a run of one object, over its pages.
@@ -336,16 +339,7 @@ pub enum Item {
 pub async fn deliver_item(c: &mut Client, it: &Item) {
     match it {
         Item::Page(p) => {
-            shared::load::load_page(
-                c,
-                &p.key,
-                &p.body,
-                &p.meta,
-                None,
-                shared::load::LoadOptions::default(),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", p.key));
+            deliver(c, p).await;
         }
         Item::Manifest(k, b) => {
             shared::load::load_manifest(c, k, b).await.unwrap();
@@ -508,13 +502,7 @@ pub async fn content_dump(
                  WHERE ch.tenant = $1 AND p.deleted_at IS NULL",
                 child.table
             );
-            let mut v: Vec<String> = c
-                .query(&q, &[&tenant])
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+            let mut v: Vec<String> = column_where(c, &q, &[&tenant]).await;
             v.sort();
             out.insert(format!("cvdw.{}", child.table), v);
         }
@@ -576,20 +564,6 @@ pub async fn assert_concurrent_delivery_converges(
     }
 }
 
-/// Store a page in the landing zone as the extractor does: its bytes, with its metadata.
-pub async fn put_page(store: &shared::store::S3Store, p: &Page) {
-    use shared::store::ObjectStore;
-    store
-        .put(
-            &p.key,
-            p.body.clone().into(),
-            "application/json",
-            &p.meta.to_metadata(),
-        )
-        .await
-        .unwrap();
-}
-
 /// A page as a queue is fed it, prepared in place.
 pub fn queued(p: &Page) -> shared::load::queue::Queued {
     use shared::load::prepare::{PageInput, PreparedPage};
@@ -642,8 +616,5 @@ where
 
 /// The server process behind a connection (to terminate it from another one).
 pub async fn backend_pid(c: &Client) -> i32 {
-    c.query_one("SELECT pg_backend_pid()", &[])
-        .await
-        .unwrap()
-        .get(0)
+    scalar(c, "SELECT pg_backend_pid()", &[]).await
 }

@@ -4,7 +4,7 @@
 use shared::cvdw::{ClientConfig, CvdwClient, Pacer, PacerConfig, RetryPolicy};
 use shared::db::DbConfig;
 use shared::extract::{drive, Quiet, RunSettings, TenantJob};
-use shared::load::replay::{replay, ReplayFilter, ReplayOptions};
+use shared::load::replay::{replay, ReplayFilter, ReplayOptions, ReplaySummary};
 use shared::local_s3::LocalS3;
 use shared::store::S3Store;
 use simulator::{RateLimit, SimConfig, Simulator};
@@ -84,14 +84,14 @@ impl SimPipeline {
 
     /// Everything in the bucket the database's ledger does not have yet.
     pub async fn replay_into(&self, db: &DbConfig) {
-        replay(
-            &self.store,
-            db,
-            &ReplayFilter::default(),
-            ReplayOptions::default(),
-            None,
-        )
-        .await
-        .unwrap();
+        replay_all(&self.store, db).await;
     }
+}
+
+/// Replay everything in `store` that `db`'s ledger does not have yet, with the default
+/// options; a replay that fails fails the test.
+pub async fn replay_all(store: &S3Store, db: &DbConfig) -> ReplaySummary {
+    let options = ReplayOptions::default();
+    let replayed = replay(store, db, &ReplayFilter::default(), options, None).await;
+    replayed.unwrap_or_else(|e| panic!("replay: {e}"))
 }

@@ -7,6 +7,7 @@
 
 pub mod mitm;
 
+use shared::db::{Db, DbConfig};
 use std::path::PathBuf;
 
 /// The superuser password of a cluster started with [`PgCluster::start`].
@@ -118,6 +119,14 @@ impl PgCluster {
         )
     }
 
+    /// A connection that trusts this cluster's CA, and only it, and verifies the host name.
+    pub async fn connect_verified(&self) -> Db {
+        let ca = self.ca();
+        let url = self.url(&format!("sslmode=verify-full&sslrootcert={}", ca.display()));
+        let connected = Db::connect(&DbConfig::from_url(&url).unwrap()).await;
+        connected.unwrap_or_else(|e| panic!("verify-full with the cluster's CA: {e}"))
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("pg.log")).unwrap_or_default()
@@ -141,4 +150,10 @@ impl Drop for PgCluster {
             .args(["-m", "immediate", "stop"])
             .output();
     }
+}
+
+/// Whether the session of `db` is encrypted, as the server sees it.
+pub async fn ssl_in_use(db: &mut Db) -> bool {
+    let sql = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+    crate::load_support::scalar(db.client(), sql, &[]).await
 }
