@@ -150,6 +150,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0107_analytics_metas.sql",
         sql: include_str!("../../migrations/0107_analytics_metas.sql"),
     },
+    Migration {
+        version: 108,
+        name: "0108_analytics_funil.sql",
+        sql: include_str!("../../migrations/0108_analytics_funil.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

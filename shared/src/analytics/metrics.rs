@@ -470,6 +470,38 @@ pub const METRICS: &[Metric] = &[
             col("progresso_valor", Decimal, "realizado_valor ÷ meta_valor"),
         ],
     },
+    Metric {
+        path: "funil",
+        summary: "Sales funnel of the leads that entered in the period: leads → atendimento/visita → reserva → venda líquida, by month of entry, development, mídia and broker, with the conversion between stages and the median days between them; reservations and sales whose lead is unknown apart",
+        source: Source::Cockpit("funil"),
+        filters: &[
+            Filter::Tenant,
+            Filter::De,
+            Filter::Ate,
+            Filter::Empreendimento,
+            Filter::Corretor,
+            Filter::Imobiliaria,
+        ],
+        view: "analytics.vw_funil",
+        columns: &[
+            C_TENANT,
+            col("dimensao", Text, "What the row groups by: total, mes, empreendimento, midia, corretor or sem_lead (reservations and net sales whose lead is unknown)"),
+            col("id", Int, "idempreendimento or idcorretor of the lead (null otherwise, or when the lead has none)"),
+            C_MES,
+            col("nome", Text, "The month (YYYY-MM, 'Sem data' for leads without data_cad), development, mídia or broker"),
+            col("leads", Int, "Leads (/leads) that entered (data_cad) in the period"),
+            col("atendimentos", Int, "Of those, leads with a visit (/leads/visitas) or a reservation"),
+            col("reservas", Int, "Of those, leads with a reservation (/reservas whose first idlead is the lead)"),
+            col("vendas", Int, "Of those, leads with a net sale (a venda no distrato cancelled)"),
+            col("taxa_atendimento", Decimal, "atendimentos ÷ leads"),
+            col("taxa_reserva", Decimal, "reservas ÷ atendimentos"),
+            col("taxa_venda", Decimal, "vendas ÷ reservas"),
+            col("taxa_total", Decimal, "vendas ÷ leads"),
+            col("dias_lead_atendimento", Decimal, "Median days from the lead's entry to its first atendimento"),
+            col("dias_atendimento_reserva", Decimal, "Median days from the first atendimento to the first reservation"),
+            col("dias_reserva_venda", Decimal, "Median days from the first reservation to the first net sale"),
+        ],
+    },
 ];
 
 pub fn metric(path: &str) -> Option<&'static Metric> {
