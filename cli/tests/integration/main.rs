@@ -27,6 +27,7 @@ mod row_identity;
 // The api and the dashboard.
 mod api_cockpit;
 mod api_export;
+mod api_funil;
 mod api_http;
 mod api_metas;
 mod api_scope;

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod cockpit;
+pub mod funil;
 
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
@@ -105,6 +106,9 @@ pub struct Source<'a> {
     pub unidades_precos: &'a [Value],
     pub times: &'a [Value],
     pub times_integrantes: &'a [Value],
+    /// `/leads` and `/leads/visitas`, which only the funnel reads.
+    pub leads: &'a [Value],
+    pub leads_visitas: &'a [Value],
 }
 
 /// Additive sales figures (centavos).

@@ -50,6 +50,8 @@ impl Dataset {
             unidades_precos: self.rows("/unidades/precos"),
             times: self.rows("/atendimentos/times"),
             times_integrantes: self.rows("/atendimentos/times/integrantes"),
+            leads: self.rows("/leads"),
+            leads_visitas: self.rows("/leads/visitas"),
         }
     }
 }

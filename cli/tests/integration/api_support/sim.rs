@@ -19,6 +19,9 @@ pub const PATHS: [&str; 10] = [
     "/repasses",
 ];
 
+/// The lead objects only the funnel reads (loaded on request: they are the world's largest).
+pub const FUNNEL_PATHS: [&str; 2] = ["/leads", "/leads/visitas"];
+
 /// Every page of one object, as the extractor would store them.
 pub async fn crawl(
     http: &reqwest::Client,
@@ -64,6 +67,11 @@ pub async fn crawl(
 /// A migrated database holding the default world (seed 11, scale 0.3) as tenant `sim`, and
 /// that world's ground truth.
 pub async fn loaded_world(prefix: &str) -> (TestDb, Dataset) {
+    loaded_world_with(prefix, &[]).await
+}
+
+/// [`loaded_world`] with these objects loaded too (e.g. [`FUNNEL_PATHS`]).
+pub async fn loaded_world_with(prefix: &str, extra: &[&'static str]) -> (TestDb, Dataset) {
     use simulator::{RateLimit, SimConfig, Simulator};
     shared::store::install_crypto_provider();
     let sim = Simulator::new(SimConfig {
@@ -81,7 +89,7 @@ pub async fn loaded_world(prefix: &str) -> (TestDb, Dataset) {
         tenant: "sim".into(),
         objects: Default::default(),
     };
-    for path in PATHS {
+    for path in PATHS.iter().chain(extra).copied() {
         for p in crawl(&http, &base, path, &run).await {
             shared::load::load_page(
                 db.client(),
