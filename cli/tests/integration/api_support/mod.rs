@@ -217,6 +217,8 @@ pub fn generate_with_repasses(tenant: &str, seed: u64, sales: usize) -> Dataset 
             "vgv_tabela": valor * 1.05,
             "idtime": res_team, "nome_time": res_team.map(|x| team_names[x as usize - 1]),
             "idgestor_time": res_team,
+            // The reservation's lead has the reservation's id ([`leads_of`]).
+            "idlead": idreserva.to_string(),
         }));
         if s % 2 == 0 {
             let mut series = vec![
@@ -312,6 +314,65 @@ pub fn generate_with_repasses(tenant: &str, seed: u64, sales: usize) -> Dataset 
     objects.insert("/repasses", repasses);
     Dataset {
         tenant: tenant.to_string(),
+        objects,
+    }
+}
+
+/// `/leads` and `/leads/visitas` for a generated dataset's tenant (the funnel's objects): the
+/// lead of every reservation (its id is the reservation's, entered 3 to 30 days before it, with
+/// a visit on every other), and two leads that never reserved for each one that did (every third
+/// of them visited), spread over the same history.
+pub fn leads_of(data: &Dataset) -> Dataset {
+    let midias = ["Site", "Instagram", "Indicação", "Plantão"];
+    let mut leads = Vec::new();
+    let mut visitas = Vec::new();
+    let mut lead = |id: i64, cad: NaiveDateTime, visit: bool, corretor: &Value, emp: &Value| {
+        leads.push(json!({
+            "referencia": id.to_string(), "referencia_data": ts(cad), "ativo": "S", "idlead": id,
+            "data_cad": ts(cad), "idempreendimento": emp.to_string(), "idcorretor": corretor,
+            "midia_original": midias[(id % 4) as usize], "situacao": "Em atendimento",
+        }));
+        if visit {
+            let at = cad + Duration::days(1 + id % 6);
+            visitas.push(json!({
+                "referencia": (id * 10).to_string(), "referencia_data": ts(at), "ativo": "S",
+                "idtarefa": id * 10, "idlead": id, "data_cad": ts(at),
+            }));
+        }
+    };
+    for (n, r) in data.rows("/reservas").iter().enumerate() {
+        let (Some(id), Some(cad)) = (
+            r["idreserva"].as_i64(),
+            r["data_cad"]
+                .as_str()
+                .and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S").ok()),
+        ) else {
+            continue;
+        };
+        let entered = cad - Duration::days(3 + id % 28);
+        lead(
+            id,
+            entered,
+            n % 2 == 0,
+            &r["idcorretor"],
+            &r["idempreendimento"],
+        );
+        for k in 0..2 {
+            let other = 1_000_000 + id * 2 + k;
+            lead(
+                other,
+                entered - Duration::days(k),
+                other % 3 == 0,
+                &r["idcorretor"],
+                &r["idempreendimento"],
+            );
+        }
+    }
+    let mut objects: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    objects.insert("/leads", leads);
+    objects.insert("/leads/visitas", visitas);
+    Dataset {
+        tenant: data.tenant.clone(),
         objects,
     }
 }
