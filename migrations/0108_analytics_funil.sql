@@ -25,20 +25,58 @@
 -- lead is not a counted lead (no idlead, or an unknown or inactive one), and a net sale whose
 -- reservation is not a counted /reservas row, go to the dimension 'sem_lead'.
 
+-- The net sales by reservation (a counted venda no counted distrato cancelled), with the
+-- sale's day, development and broker. Views rather than CTEs throughout: the planner sees the
+-- tables' statistics through a view, and joins by hash instead of rescanning a CTE per lead.
+CREATE VIEW analytics.funil_liquidas AS
+SELECT f.tenant, f.idreserva, min(f.data_venda) AS data, min(f.idempreendimento) AS idempreendimento,
+       min(f.idcorretor) AS idcorretor, min(f.corretor) AS corretor
+FROM analytics.fato_vendas f
+WHERE f.idreserva IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM analytics.fato_distratos d
+                  WHERE d.tenant = f.tenant AND d.idreserva = f.idreserva)
+GROUP BY 1, 2;
+
+-- The counted leads.
+CREATE VIEW analytics.funil_leads AS
+SELECT l.tenant, l.idlead, l.data_cad::date AS data_lead,
+       CASE WHEN btrim(l.idempreendimento) ~ '^[0-9]{1,18}$'
+            THEN btrim(l.idempreendimento)::bigint END AS idempreendimento,
+       l.idcorretor, l.corretor, l.idimobiliaria,
+       coalesce(nullif(btrim(l.midia_original), ''), nullif(btrim(l.origem), ''),
+                'Sem mídia') AS midia
+FROM cvdw.leads l
+WHERE l.deleted_at IS NULL AND l.ativo IS NOT FALSE AND l.idlead IS NOT NULL;
+
+-- Each counted reservation with its lead (the first id of idlead), whether that lead is a
+-- counted one, and its net sale.
+CREATE VIEW analytics.funil_reservas AS
+SELECT r.tenant, r.idreserva, r.data, r.idempreendimento, r.idcorretor, r.corretor,
+       r.idimobiliaria, r.idlead, v.data AS data_venda,
+       EXISTS (SELECT 1 FROM analytics.funil_leads l
+               WHERE l.tenant = r.tenant AND l.idlead = r.idlead) AS lead_conhecido
+FROM (
+  SELECT r.tenant, r.idreserva, r.data_cad::date AS data, r.idempreendimento, r.idcorretor,
+         r.corretor, r.idimobiliaria,
+         CASE WHEN btrim(split_part(r.idlead, ',', 1)) ~ '^[0-9]{1,18}$'
+              THEN btrim(split_part(r.idlead, ',', 1))::bigint END AS idlead
+  FROM cvdw.reservas r
+  WHERE r.deleted_at IS NULL AND r.ativo IS NOT FALSE AND r.idreserva IS NOT NULL
+) r
+LEFT JOIN analytics.funil_liquidas v ON v.tenant = r.tenant AND v.idreserva = r.idreserva;
+
 -- One row per funnel item: a counted lead (lead_conhecido) with the day it reached each stage,
--- or a reservation / net sale whose lead is unknown. A view over cvdw, so it runs with the
+-- or a reservation / net sale whose lead is unknown. Views over cvdw, so they run with the
 -- owner's rights (the api's role reads no cvdw table: 0008_roles.sql).
 CREATE VIEW analytics.funil_itens AS
-WITH leads AS (
-  SELECT l.tenant, l.idlead, l.data_cad::date AS data_lead,
-         CASE WHEN btrim(l.idempreendimento) ~ '^[0-9]{1,18}$'
-              THEN btrim(l.idempreendimento)::bigint END AS idempreendimento,
-         l.idcorretor, l.corretor, l.idimobiliaria,
-         coalesce(nullif(btrim(l.midia_original), ''), nullif(btrim(l.origem), ''),
-                  'Sem mídia') AS midia
-  FROM cvdw.leads l
-  WHERE l.deleted_at IS NULL AND l.ativo IS NOT FALSE AND l.idlead IS NOT NULL
-), visitas AS (
+SELECT l.tenant, true AS lead_conhecido, l.idlead, l.data_lead AS data_entrada,
+       l.idempreendimento, l.idcorretor, l.corretor, l.idimobiliaria, l.midia,
+       (x.idlead IS NOT NULL OR p.idlead IS NOT NULL) AS tem_atendimento,
+       least(x.data, p.data_reserva) AS data_atendimento,
+       p.idlead IS NOT NULL AS tem_reserva, p.data_reserva,
+       coalesce(p.tem_venda, false) AS tem_venda, p.data_venda
+FROM analytics.funil_leads l
+LEFT JOIN (
   SELECT o.tenant, btrim(o.payload->>'idlead')::bigint AS idlead,
          min(CASE WHEN o.payload->>'data_cad' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
                    AND left(o.payload->>'data_cad', 4) <> '0000'
@@ -47,49 +85,23 @@ WITH leads AS (
   WHERE o.object = 'leads_visitas' AND o.deleted_at IS NULL AND o.ativo IS NOT FALSE
     AND btrim(o.payload->>'idlead') ~ '^[0-9]{1,18}$'
   GROUP BY 1, 2
-), reservas AS (
-  SELECT r.tenant, r.idreserva, r.data_cad::date AS data, r.idempreendimento, r.idcorretor,
-         r.corretor, r.idimobiliaria,
-         CASE WHEN btrim(split_part(r.idlead, ',', 1)) ~ '^[0-9]{1,18}$'
-              THEN btrim(split_part(r.idlead, ',', 1))::bigint END AS idlead
-  FROM cvdw.reservas r
-  WHERE r.deleted_at IS NULL AND r.ativo IS NOT FALSE AND r.idreserva IS NOT NULL
-), liquidas AS (
-  SELECT f.tenant, f.idreserva, min(f.data_venda) AS data, min(f.idempreendimento) AS idempreendimento,
-         min(f.idcorretor) AS idcorretor, min(f.corretor) AS corretor
-  FROM analytics.fato_vendas f
-  WHERE f.idreserva IS NOT NULL AND NOT EXISTS (SELECT 1 FROM analytics.fato_distratos d
-                    WHERE d.tenant = f.tenant AND d.idreserva = f.idreserva)
-  GROUP BY 1, 2
-), reservas_lead AS (
-  -- each reservation with its net sale, and whether its lead is a counted one
-  SELECT r.*, v.data AS data_venda, l.idlead IS NOT NULL AS lead_conhecido
-  FROM reservas r
-  LEFT JOIN liquidas v ON v.tenant = r.tenant AND v.idreserva = r.idreserva
-  LEFT JOIN leads l ON l.tenant = r.tenant AND l.idlead = r.idlead
-), por_lead AS (
-  SELECT tenant, idlead, min(data) AS data_reserva, min(data_venda) AS data_venda,
-         bool_or(data_venda IS NOT NULL) AS tem_venda
-  FROM reservas_lead WHERE lead_conhecido GROUP BY 1, 2
-)
-SELECT l.tenant, true AS lead_conhecido, l.idlead, l.data_lead AS data_entrada,
-       l.idempreendimento, l.idcorretor, l.corretor, l.idimobiliaria, l.midia,
-       (x.idlead IS NOT NULL OR p.idlead IS NOT NULL) AS tem_atendimento,
-       least(x.data, p.data_reserva) AS data_atendimento,
-       p.idlead IS NOT NULL AS tem_reserva, p.data_reserva,
-       coalesce(p.tem_venda, false) AS tem_venda, p.data_venda
-FROM leads l
-LEFT JOIN visitas x ON x.tenant = l.tenant AND x.idlead = l.idlead
-LEFT JOIN por_lead p ON p.tenant = l.tenant AND p.idlead = l.idlead
+) x ON x.tenant = l.tenant AND x.idlead = l.idlead
+LEFT JOIN (
+  SELECT r.tenant, r.idlead, min(r.data) AS data_reserva, min(r.data_venda) AS data_venda,
+         bool_or(r.data_venda IS NOT NULL) AS tem_venda
+  FROM analytics.funil_reservas r WHERE r.lead_conhecido GROUP BY 1, 2
+) p ON p.tenant = l.tenant AND p.idlead = l.idlead
 UNION ALL
 SELECT r.tenant, false, NULL, r.data, r.idempreendimento, r.idcorretor, r.corretor,
        r.idimobiliaria, NULL, false, NULL, true, r.data, r.data_venda IS NOT NULL, r.data_venda
-FROM reservas_lead r WHERE NOT r.lead_conhecido
+FROM analytics.funil_reservas r WHERE NOT r.lead_conhecido
 UNION ALL
 SELECT v.tenant, false, NULL, v.data, v.idempreendimento, v.idcorretor, v.corretor, NULL,
        NULL, false, NULL, false, NULL, true, v.data
-FROM liquidas v
-WHERE NOT EXISTS (SELECT 1 FROM reservas r WHERE r.tenant = v.tenant AND r.idreserva = v.idreserva);
+FROM analytics.funil_liquidas v
+WHERE NOT EXISTS (SELECT 1 FROM cvdw.reservas r
+                  WHERE r.tenant = v.tenant AND r.idreserva = v.idreserva
+                    AND r.deleted_at IS NULL AND r.ativo IS NOT FALSE);
 
 -- One row per (dimensao, value): 'total' (the tenant), 'mes' (the lead's month of entry; mes
 -- NULL = leads without data_cad), 'empreendimento', 'midia' and 'corretor' (the lead's), and
