@@ -112,7 +112,7 @@ WHERE NOT EXISTS (SELECT 1 FROM cvdw.reservas r
 -- median days between the days the lead reached two consecutive stages, over the leads with both.
 CREATE FUNCTION analytics.funil(p_tenant text, p_de date, p_ate date, p_emp bigint,
                                 p_corretor bigint, p_time bigint, p_imobiliaria bigint)
-RETURNS TABLE (tenant text, dimensao text, id bigint, mes date, nome text, leads bigint,
+RETURNS TABLE (tenant text, dimensao text, mes date, id bigint, nome text, leads bigint,
                atendimentos bigint, reservas bigint, vendas bigint, taxa_atendimento numeric,
                taxa_reserva numeric, taxa_venda numeric, taxa_total numeric,
                dias_lead_atendimento numeric, dias_atendimento_reserva numeric,
@@ -124,9 +124,10 @@ LANGUAGE sql STABLE AS $$
            x.data_reserva - x.data_atendimento AS d2,
            x.data_venda - x.data_reserva AS d3
     FROM analytics.funil_itens x
-    WHERE (p_tenant IS NULL OR x.tenant = p_tenant)
+    -- the lead's entry period, development, broker and agency (the reservation's or sale's for
+    -- an item whose lead is unknown)
+    WHERE (p_tenant IS NULL OR x.tenant = p_tenant) AND (p_emp IS NULL OR x.idempreendimento = p_emp)
       AND (p_de IS NULL OR x.data_entrada >= p_de) AND (p_ate IS NULL OR x.data_entrada <= p_ate)
-      AND (p_emp IS NULL OR x.idempreendimento = p_emp)
       AND (p_corretor IS NULL OR x.idcorretor = p_corretor)
       AND (p_imobiliaria IS NULL OR x.idimobiliaria = p_imobiliaria)
   ), grupos AS (
@@ -159,7 +160,7 @@ LANGUAGE sql STABLE AS $$
     SELECT i.tenant, i.idcorretor, max(i.corretor) AS corretor
     FROM i WHERE i.lead_conhecido AND i.idcorretor IS NOT NULL GROUP BY 1, 2
   )
-  SELECT a.tenant, a.dimensao, a.id, a.mes,
+  SELECT a.tenant, a.dimensao, a.mes, a.id,
          CASE a.dimensao
            WHEN 'empreendimento' THEN coalesce(e.nome, CASE WHEN a.id IS NULL THEN 'Sem empreendimento' END)
            WHEN 'corretor' THEN coalesce(c.corretor, CASE WHEN a.id IS NULL THEN 'Sem corretor' END)

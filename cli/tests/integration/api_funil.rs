@@ -8,20 +8,13 @@ use crate::api_support;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use api_support::{load, serve, Dataset, KEY};
+use api_support::{assert_same_lines, get, load, most_common_id, serve, Dataset, KEY};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
-use shared::analytics::reference::funil::{self, FunilFilters, FunilKey, FunilLine};
-use shared::analytics::reference::own_parse::int_of;
+use shared::analytics::reference::cockpit::median;
+use shared::analytics::reference::funil::{self, FunilKey, FunilLine, GAPS, STAGES};
+use shared::analytics::Filters;
 use shared::api::ApiConfig;
-
-async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
-    c.get(format!("http://{addr}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// The key of an answer line, as the reference keys it.
 fn key_of(row: &Value) -> FunilKey {
@@ -58,24 +51,19 @@ fn near(got: Option<f64>, want: Option<f64>, within: f64) -> bool {
 }
 
 fn check_line(key: &FunilKey, row: &Value, want: &FunilLine, query: &str) {
-    let counts = [
-        ("leads", want.leads),
-        ("atendimentos", want.atendimentos),
-        ("reservas", want.reservas),
-        ("vendas", want.vendas),
-    ];
-    for (column, expected) in counts {
+    for (column, expected) in STAGES.iter().zip(want.stages) {
         assert_eq!(
-            row[column].as_i64(),
+            row[*column].as_i64(),
             Some(expected),
             "{column} of {key:?} ({query})"
         );
     }
+    let [leads, atendimentos, reservas, vendas] = want.stages;
     let rates = [
-        ("taxa_atendimento", ratio(want.atendimentos, want.leads)),
-        ("taxa_reserva", ratio(want.reservas, want.atendimentos)),
-        ("taxa_venda", ratio(want.vendas, want.reservas)),
-        ("taxa_total", ratio(want.vendas, want.leads)),
+        ("taxa_atendimento", ratio(atendimentos, leads)),
+        ("taxa_reserva", ratio(reservas, atendimentos)),
+        ("taxa_venda", ratio(vendas, reservas)),
+        ("taxa_total", ratio(vendas, leads)),
     ];
     for (column, expected) in rates {
         assert!(
@@ -84,30 +72,31 @@ fn check_line(key: &FunilKey, row: &Value, want: &FunilLine, query: &str) {
             row[column]
         );
     }
-    let medians = [
-        ("dias_lead_atendimento", &want.dias_lead_atendimento),
-        ("dias_atendimento_reserva", &want.dias_atendimento_reserva),
-        ("dias_reserva_venda", &want.dias_reserva_venda),
-    ];
-    for (column, days) in medians {
+    for (column, days) in GAPS.iter().zip(&want.gaps) {
         assert!(
-            near(row[column].as_f64(), funil::median(days), 0.051),
+            near(row[*column].as_f64(), median(days), 0.051),
             "{column} of {key:?} ({query}): {} vs {:?}",
-            row[column],
-            funil::median(days)
+            row[*column],
+            median(days)
         );
     }
 }
 
+/// The filters of a query string, as the reference takes them.
+fn filters_of(query: &str) -> Filters {
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    Filters::parse(None, get("de"), get("ate"), get("empreendimento"))
+        .and_then(|f| f.with_people(get("corretor"), None, get("imobiliaria")))
+        .unwrap()
+}
+
 /// Compare every line of `/api/funil?tenant=sim{query}` with the reference; the total's leads.
-async fn check_funil(
-    c: &reqwest::Client,
-    addr: SocketAddr,
-    data: &Dataset,
-    query: &str,
-    filters: FunilFilters,
-) -> i64 {
-    let expected = funil::funil(&data.source(), filters);
+async fn check_funil(c: &reqwest::Client, addr: SocketAddr, data: &Dataset, query: &str) -> i64 {
+    let expected = funil::funil(&data.source(), &filters_of(query));
     let resp = get(c, addr, &format!("/api/funil?tenant=sim{query}")).await;
     assert_eq!(resp.status(), 200, "{query}");
     let body: Value = resp.json().await.unwrap();
@@ -118,39 +107,25 @@ async fn check_funil(
         .into_iter()
         .map(|row| (key_of(&row), row))
         .collect();
-    assert_eq!(
-        got.keys().collect::<Vec<_>>(),
-        expected.keys().collect::<Vec<_>>(),
-        "funil lines ({query})"
-    );
+    assert_same_lines(&got, &expected, &format!("funil lines ({query})"));
     for (key, want) in &expected {
         check_line(key, &got[key], want, query);
-        let line = &got[key];
-        let stages = ["leads", "atendimentos", "reservas", "vendas"].map(|s| line[s].as_i64());
         if key.0 != "sem_lead" {
             assert!(
-                stages.windows(2).all(|w| w[1] <= w[0]),
-                "every stage is within the one before: {key:?} {stages:?} ({query})"
+                want.stages.windows(2).all(|w| w[1] <= w[0]),
+                "every stage is within the one before: {key:?} {:?} ({query})",
+                want.stages
             );
         }
     }
     expected
         .get(&("total", None, None, String::new()))
-        .map_or(0, |t| t.leads)
+        .map_or(0, |t| t.stages[0])
 }
 
-/// The id `field` most common among the world's active leads (a filter that selects many).
+/// The id `field` most common among the world's leads (a filter that selects many).
 fn common_lead_id(data: &Dataset, field: &str) -> i64 {
-    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
-    for lead in data.rows("/leads") {
-        if let Some(id) = lead.get(field).and_then(int_of) {
-            *counts.entry(id).or_default() += 1;
-        }
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map(|(id, _)| id)
+    most_common_id(data.rows("/leads"), field)
         .unwrap_or_else(|| panic!("no {field} on the world's leads"))
 }
 
@@ -217,69 +192,36 @@ async fn funil_matches_the_reference_on_the_default_world() {
     add_funnel_dirt(&mut db, &mut data).await;
     let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
     let c = reqwest::Client::new();
-    let all = check_funil(&c, addr, &data, "", FunilFilters::default()).await;
+    let all = check_funil(&c, addr, &data, "").await;
     assert!(all > 0, "the default world has leads");
-    let whole = funil::funil(&data.source(), FunilFilters::default());
+    let whole = funil::funil(&data.source(), &Filters::default());
     let total = &whole[&("total", None, None, String::new())];
+    let [_, atendimentos, reservas, vendas] = total.stages;
     assert!(
-        total.vendas > 0 && total.reservas > total.vendas && total.atendimentos > total.reservas,
+        vendas > 0 && reservas > vendas && atendimentos > reservas,
         "the default world fills every stage: {total:?}"
     );
     let undated = &whole[&("mes", None, None, String::new())];
     assert_eq!(
-        (
-            undated.leads,
-            undated.atendimentos,
-            undated.reservas,
-            undated.vendas
-        ),
-        (3, 2, 1, 1),
+        undated.stages,
+        [3, 2, 1, 1],
         "leads without data_cad count, under no month"
     );
     let unknown = &whole[&("sem_lead", None, None, String::new())];
     assert!(
-        unknown.leads == 0 && unknown.reservas >= 2,
+        unknown.stages[0] == 0 && unknown.stages[2] >= 2,
         "reservations whose lead is unknown are counted apart: {unknown:?}"
     );
-    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let emp = common_lead_id(&data, "idempreendimento");
     let corretor = common_lead_id(&data, "idcorretor");
     let imobiliaria = common_lead_id(&data, "idimobiliaria");
-    let cases = [
-        (
-            "&de=2025-01-01&ate=2025-06-30".to_string(),
-            FunilFilters {
-                de: day("2025-01-01"),
-                ate: day("2025-06-30"),
-                ..Default::default()
-            },
-        ),
-        (
-            format!("&empreendimento={emp}&de=2024-07"),
-            FunilFilters {
-                empreendimento: Some(emp),
-                de: day("2024-07-01"),
-                ..Default::default()
-            },
-        ),
-        (
-            format!("&corretor={corretor}"),
-            FunilFilters {
-                corretor: Some(corretor),
-                ..Default::default()
-            },
-        ),
-        (
-            format!("&imobiliaria={imobiliaria}&ate=2025-12"),
-            FunilFilters {
-                imobiliaria: Some(imobiliaria),
-                ate: day("2025-12-31"),
-                ..Default::default()
-            },
-        ),
-    ];
-    for (query, filters) in cases {
-        let some = check_funil(&c, addr, &data, &query, filters).await;
+    for query in [
+        "&de=2025-01-01&ate=2025-06-30".to_string(),
+        format!("&empreendimento={emp}&de=2024-07"),
+        format!("&corretor={corretor}"),
+        format!("&imobiliaria={imobiliaria}&ate=2025-12"),
+    ] {
+        let some = check_funil(&c, addr, &data, &query).await;
         assert!(some > 0 && some < all, "{query} selects some leads: {some}");
     }
     assert_eq!(
@@ -292,7 +234,7 @@ async fn funil_matches_the_reference_on_the_default_world() {
     let text = csv.text().await.unwrap();
     let text = text.trim_start_matches('\u{feff}');
     assert!(
-        text.starts_with("tenant;dimensao;id;mes;nome;leads;"),
+        text.starts_with("tenant;dimensao;mes;id;nome;leads;"),
         "{text:.80}"
     );
     assert_eq!(
@@ -305,6 +247,6 @@ async fn funil_matches_the_reference_on_the_default_world() {
         .query_one("SELECT analytics.atualizar()", &[])
         .await
         .unwrap();
-    check_funil(&c, addr, &data, "", FunilFilters::default()).await;
+    check_funil(&c, addr, &data, "").await;
     db.drop().await;
 }

@@ -6,7 +6,7 @@ use crate::api_support;
 
 use std::net::SocketAddr;
 
-use api_support::{generate, load, loaded_db, serve, TestDb, KEY};
+use api_support::{generate, get, load, loaded_db, serve, TestDb, KEY};
 use chrono::NaiveDate;
 use serde_json::Value;
 use shared::analytics::reference::compute;
@@ -16,14 +16,6 @@ use shared::api::ApiConfig;
 fn client() -> reqwest::Client {
     shared::store::install_crypto_provider();
     reqwest::Client::new()
-}
-
-async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
-    c.get(format!("http://{addr}{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn get_json(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Value {

@@ -56,6 +56,13 @@ pub const PEOPLE_FILTERS: &[Filter] = &[
     Filter::Imobiliaria,
 ];
 
+/// The funnel's filters: the period and a lead's development, broker and agency (a lead has no
+/// team).
+pub const LEAD_FILTERS: &[Filter] = {
+    use Filter::*;
+    &[Tenant, De, Ate, Empreendimento, Corretor, Imobiliaria]
+};
+
 /// Validated filters. Every field is optional; `None` means "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Filters {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::filters::{Filter, PERIOD_FILTERS};
+use super::filters::{Filter, LEAD_FILTERS, PERIOD_FILTERS};
 
 /// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -474,20 +474,13 @@ pub const METRICS: &[Metric] = &[
         path: "funil",
         summary: "Sales funnel of the leads that entered in the period: leads → atendimento/visita → reserva → venda líquida, by month of entry, development, mídia and broker, with the conversion between stages and the median days between them; reservations and sales whose lead is unknown apart",
         source: Source::Cockpit("funil"),
-        filters: &[
-            Filter::Tenant,
-            Filter::De,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Corretor,
-            Filter::Imobiliaria,
-        ],
+        filters: LEAD_FILTERS,
         view: "analytics.vw_funil",
         columns: &[
             C_TENANT,
             col("dimensao", Text, "What the row groups by: total, mes, empreendimento, midia, corretor or sem_lead (reservations and net sales whose lead is unknown)"),
-            col("id", Int, "idempreendimento or idcorretor of the lead (null otherwise, or when the lead has none)"),
             C_MES,
+            col("id", Int, "idempreendimento or idcorretor of the lead (null otherwise, or when the lead has none)"),
             col("nome", Text, "The month (YYYY-MM, 'Sem data' for leads without data_cad), development, mídia or broker"),
             col("leads", Int, "Leads (/leads) that entered (data_cad) in the period"),
             col("atendimentos", Int, "Of those, leads with a visit (/leads/visitas) or a reservation"),

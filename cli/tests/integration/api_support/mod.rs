@@ -21,6 +21,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use shared::analytics::reference::own_parse::int_of;
 use shared::api::{self, ApiConfig, AppState, Database};
 use shared::landing::Mode;
 
@@ -414,6 +415,37 @@ pub async fn loaded_db(prefix: &str) -> (TestDb, Dataset, Dataset) {
         .await
         .expect("goals");
     (db, a, b)
+}
+
+/// GET `path` with the test key.
+pub async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
+    c.get(format!("http://{addr}{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The value of id `field` that most of `rows` have (a filter that selects many).
+pub fn most_common_id(rows: &[Value], field: &str) -> Option<i64> {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for id in rows.iter().filter_map(|r| r.get(field).and_then(int_of)) {
+        *counts.entry(id).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(id, _)| id)
+}
+
+/// An answer has exactly the lines the reference expects (before their values are compared).
+pub fn assert_same_lines<K: std::fmt::Debug + Ord, A, B>(
+    got: &BTreeMap<K, A>,
+    expected: &BTreeMap<K, B>,
+    what: &str,
+) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
 }
 
 /// Serve the router for a database on 127.0.0.1:<random>.

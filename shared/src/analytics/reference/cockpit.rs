@@ -10,13 +10,13 @@ use serde_json::Value;
 use super::own_parse::{cents_of, datetime_of, flag_of, int_of};
 use super::Source;
 
-fn int(row: &Value, field: &str) -> Option<i64> {
+pub(super) fn int(row: &Value, field: &str) -> Option<i64> {
     row.get(field).and_then(int_of)
 }
-fn active(row: &Value) -> bool {
+pub(super) fn active(row: &Value) -> bool {
     row.get("ativo").and_then(flag_of) != Some(false)
 }
-fn day(row: &Value, field: &str) -> Option<NaiveDate> {
+pub(super) fn day(row: &Value, field: &str) -> Option<NaiveDate> {
     row.get(field).and_then(datetime_of).map(|d| d.date())
 }
 /// Text with a default for missing or blank values.

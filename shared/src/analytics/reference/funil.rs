@@ -9,18 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use super::own_parse::{datetime_of, flag_of, int_of};
+use super::cockpit::{active, day, int};
+use super::own_parse::int_of;
 use super::{month, Source};
+use crate::analytics::Filters;
 
-fn int(row: &Value, field: &str) -> Option<i64> {
-    row.get(field).and_then(int_of)
-}
-fn active(row: &Value) -> bool {
-    row.get("ativo").and_then(flag_of) != Some(false)
-}
-fn day(row: &Value, field: &str) -> Option<NaiveDate> {
-    row.get(field).and_then(datetime_of).map(|d| d.date())
-}
 fn text(row: &Value, field: &str) -> Option<String> {
     match row.get(field)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -37,42 +30,25 @@ fn first_lead(row: &Value) -> Option<i64> {
     }
 }
 
-/// The filters the funnel takes: the lead's entry day and its development, broker and agency.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FunilFilters {
-    pub de: Option<NaiveDate>,
-    pub ate: Option<NaiveDate>,
-    pub empreendimento: Option<i64>,
-    pub corretor: Option<i64>,
-    pub imobiliaria: Option<i64>,
-}
-
 /// A line of `/api/funil`: (dimensao, id, mes, mídia). Only the mídia line is keyed by its name.
 pub type FunilKey = (&'static str, Option<i64>, Option<NaiveDate>, String);
 
-/// The counts and the day gaps of one line.
+/// One line: how many reached each stage ([`STAGES`]), and the days between the stages of
+/// each lead that has both ([`GAPS`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FunilLine {
-    pub leads: i64,
-    pub atendimentos: i64,
-    pub reservas: i64,
-    pub vendas: i64,
-    pub dias_lead_atendimento: Vec<i64>,
-    pub dias_atendimento_reserva: Vec<i64>,
-    pub dias_reserva_venda: Vec<i64>,
+    pub stages: [i64; 4],
+    pub gaps: [Vec<i64>; 3],
 }
 
-/// The median of a list of days (the mean of the middle two for an even count).
-pub fn median(days: &[i64]) -> Option<f64> {
-    let mut sorted = days.to_vec();
-    sorted.sort_unstable();
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2] as f64),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0),
-    }
-}
+/// The stages' columns in `/api/funil`, in order.
+pub const STAGES: [&str; 4] = ["leads", "atendimentos", "reservas", "vendas"];
+/// The columns of the median days between consecutive stages.
+pub const GAPS: [&str; 3] = [
+    "dias_lead_atendimento",
+    "dias_atendimento_reserva",
+    "dias_reserva_venda",
+];
 
 /// One thing the funnel follows: a counted lead, or a reservation or net sale whose lead is
 /// unknown (`lead` false).
@@ -230,7 +206,9 @@ fn items(src: &Source) -> Vec<Item> {
 }
 
 /// `/api/funil` for one tenant under `filters`: every line, keyed by [`FunilKey`].
-pub fn funil(src: &Source, filters: FunilFilters) -> BTreeMap<FunilKey, FunilLine> {
+/// Takes the lead's entry period and its development, broker and agency (`Filters`' other
+/// fields mean nothing to the funnel).
+pub fn funil(src: &Source, filters: &Filters) -> BTreeMap<FunilKey, FunilLine> {
     let mut out: BTreeMap<FunilKey, FunilLine> = BTreeMap::new();
     let keep = |item: &Item| {
         let within = |bound: Option<NaiveDate>, inside: fn(NaiveDate, NaiveDate) -> bool| {
@@ -260,17 +238,23 @@ pub fn funil(src: &Source, filters: FunilFilters) -> BTreeMap<FunilKey, FunilLin
         };
         for key in keys {
             let line = out.entry(key).or_default();
-            line.leads += i64::from(item.lead);
-            line.atendimentos += i64::from(item.atendimento.is_some());
-            line.reservas += i64::from(item.reserva.is_some());
-            line.vendas += i64::from(item.venda.is_some());
-            let entrada = Some(item.entrada);
-            line.dias_lead_atendimento
-                .extend(gap(entrada, item.atendimento));
-            line.dias_atendimento_reserva
-                .extend(gap(item.atendimento, item.reserva));
-            line.dias_reserva_venda
-                .extend(gap(item.reserva, item.venda));
+            let reached = [
+                item.lead,
+                item.atendimento.is_some(),
+                item.reserva.is_some(),
+                item.venda.is_some(),
+            ];
+            for (count, yes) in line.stages.iter_mut().zip(reached) {
+                *count += i64::from(yes);
+            }
+            let gaps = [
+                gap(Some(item.entrada), item.atendimento),
+                gap(item.atendimento, item.reserva),
+                gap(item.reserva, item.venda),
+            ];
+            for (days, gap) in line.gaps.iter_mut().zip(gaps) {
+                days.extend(gap);
+            }
         }
     }
     out
