@@ -49,6 +49,8 @@
   // Each endpoint takes only its own filters (the api answers 400 to the others, see
   // /openapi.json): the sales charts take the period and development; the cockpit the rest.
   const PERIODO = ['tenant', 'de', 'ate', 'empreendimento'];
+  // The sales endpoints that also take the people behind a sale (broker, team, agency).
+  const PESSOAS = PERIODO.concat(['corretor', 'time', 'imobiliaria']);
   const so = (f, aceitos) => Object.fromEntries(Object.entries(f).filter(([k]) => aceitos.includes(k)));
 
   // Dates as YYYY-MM-DD in local time (the pickers' format).
@@ -195,8 +197,8 @@
     const comp = comparacoes(f.de, f.ate);
     const base = so(f, ['tenant', 'empreendimento']);
     const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas, funil] = await Promise.all([
-      api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
-      api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
+      api('/api/kpis', fp), api('/api/vendas-mensais', so(f, PESSOAS)), api('/api/ano-atual-vs-passado', fp),
+      api('/api/vendas-empreendimentos', so(f, PESSOAS)), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
       api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
       // The ETL status needs an admin key, and a key of several tenants pages the table per
       // tenant (400 without one): a viewer's dashboard shows those two empty, not broken.

@@ -155,6 +155,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0108_analytics_funil.sql",
         sql: include_str!("../../migrations/0108_analytics_funil.sql"),
     },
+    Migration {
+        version: 109,
+        name: "0109_analytics_vendas_pessoas.sql",
+        sql: include_str!("../../migrations/0109_analytics_vendas_pessoas.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

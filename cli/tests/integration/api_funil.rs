@@ -8,7 +8,7 @@ use crate::api_support;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use api_support::{assert_same_lines, get, load, most_common_id, serve, Dataset, KEY};
+use api_support::{assert_same_lines, filters_of, get, load, most_common_id, serve, Dataset, KEY};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 use shared::analytics::reference::cockpit::median;
@@ -80,18 +80,6 @@ fn check_line(key: &FunilKey, row: &Value, want: &FunilLine, query: &str) {
             median(days)
         );
     }
-}
-
-/// The filters of a query string, as the reference takes them.
-fn filters_of(query: &str) -> Filters {
-    let pairs: Vec<(&str, &str)> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .collect();
-    let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    Filters::parse(None, get("de"), get("ate"), get("empreendimento"))
-        .and_then(|f| f.with_people(get("corretor"), None, get("imobiliaria")))
-        .unwrap()
 }
 
 /// Compare every line of `/api/funil?tenant=sim{query}` with the reference; the total's leads.

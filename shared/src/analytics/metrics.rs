@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::filters::{Filter, LEAD_FILTERS, PERIOD_FILTERS};
+use super::filters::{Filter, LEAD_FILTERS, PEOPLE_FILTERS, PERIOD_FILTERS};
 
 /// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -205,16 +205,16 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "vendas-mensais",
         summary: "Vendas, distratos and vendas líquidas per month",
-        source: Source::Function("vendas_mensais"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_mensais"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_mensais",
         columns: &MENSAIS,
     },
     Metric {
         path: "vendas-empreendimentos",
         summary: "Vendas, distratos and vendas líquidas per development",
-        source: Source::Function("vendas_por_empreendimento"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_por_empreendimento"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_por_empreendimento",
         columns: &EMPS,
     },

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 pub mod cockpit;
 pub mod funil;
+pub mod pessoas;
 
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
@@ -177,6 +178,10 @@ pub struct VendaRef {
     pub empreendimento: Option<i64>,
     pub corretor: Option<i64>,
     pub time: Option<i64>,
+    /// The agency (/vendas.idimobiliaria, else the reservation's).
+    pub imobiliaria: Option<i64>,
+    /// Centavos.
+    pub valor: i64,
 }
 
 /// A counted distrato: its day, the cancelled sale's day (if that sale counts), its motive
@@ -189,6 +194,10 @@ pub struct DistratoRef {
     pub empreendimento: Option<i64>,
     pub corretor: Option<i64>,
     pub time: Option<i64>,
+    /// The distrato's agency, else the cancelled sale's.
+    pub imobiliaria: Option<i64>,
+    /// Centavos.
+    pub valor: i64,
 }
 
 /// Everything the views show, for one tenant, with no filter.
@@ -285,6 +294,7 @@ struct Sale {
     corretor: Option<i64>,
     valor: i64,
     time: Option<i64>,
+    imobiliaria: Option<i64>,
 }
 
 /// Compute every metric.
@@ -314,6 +324,8 @@ pub fn compute(src: &Source) -> Reference {
         let emp =
             int(v, "idempreendimento").or_else(|| res.and_then(|r| int(r, "idempreendimento")));
         let corretor = int(v, "idcorretor").or_else(|| res.and_then(|r| int(r, "idcorretor")));
+        let imobiliaria =
+            int(v, "idimobiliaria").or_else(|| res.and_then(|r| int(r, "idimobiliaria")));
         let valor = cents(v, "valor_contrato")
             .or_else(|| res.and_then(|r| cents(r, "valor_contrato")))
             .unwrap_or(0);
@@ -350,6 +362,7 @@ pub fn compute(src: &Source) -> Reference {
             corretor,
             valor,
             time,
+            imobiliaria,
         });
     }
     let by_id: BTreeMap<i64, usize> = sales
@@ -363,6 +376,8 @@ pub fn compute(src: &Source) -> Reference {
             empreendimento: s.emp,
             corretor: s.corretor,
             time: s.time,
+            imobiliaria: s.imobiliaria,
+            valor: s.valor,
         });
         r.eventos.push((s.data.date(), s.emp, 1));
         let m = month(s.data.date());
@@ -422,6 +437,8 @@ pub fn compute(src: &Source) -> Reference {
             empreendimento: emp,
             corretor,
             time,
+            imobiliaria: int(d, "idimobiliaria").or_else(|| sale.and_then(|s| s.imobiliaria)),
+            valor,
         });
     }
     r.vendas_distratadas = distratadas.len() as i64;

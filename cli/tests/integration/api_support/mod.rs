@@ -448,6 +448,19 @@ pub fn assert_same_lines<K: std::fmt::Debug + Ord, A, B>(
     );
 }
 
+/// The filters of a query string (`&de=…&corretor=…`), parsed as the api parses them, for the
+/// reference.
+pub fn filters_of(query: &str) -> shared::analytics::Filters {
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let value = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    shared::analytics::Filters::parse(None, value("de"), value("ate"), value("empreendimento"))
+        .and_then(|f| f.with_people(value("corretor"), value("time"), value("imobiliaria")))
+        .unwrap()
+}
+
 /// Serve the router for a database on 127.0.0.1:<random>.
 pub async fn serve(db: &TestDb, config: ApiConfig) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let state = Arc::new(AppState::new(
