@@ -8,7 +8,9 @@ use crate::api_support;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use api_support::{assert_same_lines, filters_of, get, load, most_common_id, serve, Dataset, KEY};
+use api_support::{
+    assert_same_lines, filters_of, get, load, most_common_id, refresh_cache, serve, Dataset, KEY,
+};
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 use shared::analytics::reference::cockpit::median;
@@ -231,10 +233,7 @@ async fn funil_matches_the_reference_on_the_default_world() {
         "one CSV line per line"
     );
     // The refreshed cache gives the same answers as the live definitions.
-    db.client()
-        .query_one("SELECT analytics.atualizar()", &[])
-        .await
-        .unwrap();
+    refresh_cache(&mut db).await;
     check_funil(&c, addr, &data, "").await;
     db.drop().await;
 }

@@ -384,14 +384,10 @@ pub const METRICS: &[Metric] = &[
         path: "reservas-em-andamento",
         summary: "Open reservations (not sold, cancelled or distratadas) by situação and age band, with their value",
         source: Source::Cockpit("reservas_em_andamento"),
-        filters: &[
-            Filter::Tenant,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Corretor,
-            Filter::Time,
-            Filter::Imobiliaria,
-        ],
+        filters: {
+            use Filter::*;
+            &[Tenant, Ate, Empreendimento, Corretor, Time, Imobiliaria]
+        },
         view: "analytics.vw_reservas_em_andamento",
         columns: &[
             C_TENANT,
@@ -407,14 +403,11 @@ pub const METRICS: &[Metric] = &[
         path: "distratos",
         summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
         source: Source::Cockpit("distratos_analise"),
-        filters: &[
-            Filter::Tenant,
-            Filter::De,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Corretor,
-            Filter::Time,
-        ],
+        filters: {
+            use Filter::*;
+            // No agency: the distrato facts carry no agency id.
+            &[Tenant, De, Ate, Empreendimento, Corretor, Time]
+        },
         view: "analytics.vw_distratos",
         columns: &[
             C_TENANT,
@@ -432,12 +425,7 @@ pub const METRICS: &[Metric] = &[
         path: "repasses",
         summary: "The repasse pipeline per stage: items, value, median days in the stage, items stuck over `dias` days, median days from sale to repasse",
         source: Source::Cockpit("repasses_pipeline"),
-        filters: &[
-            Filter::Tenant,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Dias,
-        ],
+        filters: &[Filter::Tenant, Filter::Ate, Filter::Empreendimento, Filter::Dias],
         view: "analytics.vw_repasses",
         columns: &[
             C_TENANT,

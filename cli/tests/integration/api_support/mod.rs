@@ -461,6 +461,14 @@ pub fn filters_of(query: &str) -> shared::analytics::Filters {
         .unwrap()
 }
 
+/// Rebuild the analytics cache (a test then checks the cached path answers as the live one).
+pub async fn refresh_cache(db: &mut TestDb) {
+    db.client()
+        .query_one("SELECT analytics.atualizar()", &[])
+        .await
+        .unwrap();
+}
+
 /// Serve the router for a database on 127.0.0.1:<random>.
 pub async fn serve(db: &TestDb, config: ApiConfig) -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let state = Arc::new(AppState::new(
