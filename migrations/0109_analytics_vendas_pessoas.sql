@@ -1,5 +1,5 @@
 -- The filters by broker, team and agency on the monthly and per-development sales (issue #21,
--- item 7): `analytics.vendas_mensais` and `analytics.vendas_por_empreendimento` gain the cockpit's
+-- item 7): `analytics.vendas_mensais`, `vendas_por_empreendimento` and `vendas_por_time` gain the cockpit's
 -- seven-parameter signature (0104), as overloads beside the four-parameter functions of 0102,
 -- which stay what the views and the unfiltered requests read. Definitions: docs/metrics.md
 -- ("Filtros da API").
@@ -30,9 +30,12 @@ GROUP BY 1, 2;
 CREATE FUNCTION analytics.periodo_pessoas(p_tenant text, p_de date, p_ate date, p_emp bigint,
                                           p_corretor bigint, p_time bigint, p_imobiliaria bigint)
 RETURNS TABLE (tenant text, mes date, idempreendimento bigint, vu bigint, vs numeric, du bigint,
-               ds numeric)
+               ds numeric, idtime bigint, nome_time text, por_reserva bigint,
+               por_integrantes bigint)
 LANGUAGE sql STABLE AS $$
-  SELECT f.tenant, f.mes, f.idempreendimento, 1::bigint, f.valor_contrato, 0::bigint, 0::numeric
+  SELECT f.tenant, f.mes, f.idempreendimento, 1::bigint, f.valor_contrato, 0::bigint, 0::numeric,
+         f.idtime, f.nome_time, (f.origem_time = 'reserva')::int::bigint,
+         (f.origem_time = 'integrantes')::int::bigint
   FROM analytics.fato_vendas f
   LEFT JOIN analytics.vendas_imobiliaria i ON i.tenant = f.tenant AND i.idreserva = f.idreserva
   WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
@@ -40,7 +43,7 @@ LANGUAGE sql STABLE AS $$
     AND (p_corretor IS NULL OR f.idcorretor = p_corretor) AND (p_time IS NULL OR f.idtime = p_time)
     AND (p_imobiliaria IS NULL OR i.idimobiliaria = p_imobiliaria)
   UNION ALL
-  SELECT d.tenant, d.mes, d.idempreendimento, 0, 0, 1, d.valor
+  SELECT d.tenant, d.mes, d.idempreendimento, 0, 0, 1, d.valor, d.idtime, d.nome_time, 0, 0
   FROM analytics.fato_distratos d
   LEFT JOIN analytics.distratos_imobiliaria di ON di.tenant = d.tenant AND di.idreserva = d.idreserva
   LEFT JOIN analytics.vendas_imobiliaria vi ON vi.tenant = d.tenant AND vi.idreserva = d.idreserva
@@ -98,4 +101,28 @@ LANGUAGE sql STABLE AS $$
       ON e.tenant = x.tenant AND e.idempreendimento = x.idempreendimento
   ) y
   ORDER BY y.tenant, y.liquidas_valor DESC, y.idempreendimento
+$$;
+
+CREATE FUNCTION analytics.vendas_por_time(p_tenant text, p_de date, p_ate date, p_emp bigint,
+                                          p_corretor bigint, p_time bigint, p_imobiliaria bigint)
+RETURNS TABLE (tenant text, idtime bigint, nome_time text, vendas_unidades bigint,
+               vendas_valor numeric, distratos_unidades bigint, distratos_valor numeric,
+               liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric,
+               vendas_time_da_reserva bigint, vendas_time_dos_integrantes bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT * FROM (
+    SELECT * FROM analytics.vendas_por_time(p_tenant, p_de, p_ate, p_emp) t
+    WHERE p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL
+    UNION ALL
+    SELECT p.tenant, p.idtime,
+           coalesce(max(p.nome_time), 'Sem time'), sum(p.vu)::bigint, sum(p.vs), sum(p.du)::bigint,
+           sum(p.ds), sum(p.vu - p.du)::bigint, sum(p.vs - p.ds), sum(p.vs),
+           round(sum(p.vs) / nullif(sum(p.vu), 0), 2), sum(p.por_reserva)::bigint,
+           sum(p.por_integrantes)::bigint
+    FROM analytics.periodo_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time,
+                                   p_imobiliaria) p
+    WHERE p_corretor IS NOT NULL OR p_time IS NOT NULL OR p_imobiliaria IS NOT NULL
+    GROUP BY p.tenant, p.idtime
+  ) y
+  ORDER BY y.tenant, y.liquidas_valor DESC, y.idtime NULLS LAST
 $$;

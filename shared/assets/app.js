@@ -198,7 +198,7 @@
     const base = so(f, ['tenant', 'empreendimento']);
     const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas, funil] = await Promise.all([
       api('/api/kpis', fp), api('/api/vendas-mensais', so(f, PESSOAS)), api('/api/ano-atual-vs-passado', fp),
-      api('/api/vendas-empreendimentos', so(f, PESSOAS)), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
+      api('/api/vendas-empreendimentos', so(f, PESSOAS)), api('/api/vendas-corretores', fp), api('/api/vendas-times', so(f, PESSOAS)),
       api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
       // The ETL status needs an admin key, and a key of several tenants pages the table per
       // tenant (400 without one): a viewer's dashboard shows those two empty, not broken.

@@ -1,5 +1,5 @@
-//! `/api/vendas-mensais` and `/api/vendas-empreendimentos` under the filters by broker, team and
-//! agency (issue #21, item 7) equal the independent reference
+//! `/api/vendas-mensais`, `/api/vendas-empreendimentos` and `/api/vendas-times` under the filters
+//! by broker, team and agency (issue #21, item 7) equal the independent reference
 //! (`shared::analytics::reference::pessoas`) on the simulator's default world.
 
 use crate::api_support;
@@ -33,7 +33,7 @@ fn sales_of(row: &Value) -> Sales {
     }
 }
 
-/// Both endpoints for `query` against the reference; the filtered sales (units).
+/// The three endpoints for `query` against the reference; the filtered sales (units).
 async fn check(
     c: &reqwest::Client,
     addr: SocketAddr,
@@ -62,11 +62,30 @@ async fn check(
     .map(|row| (row["idempreendimento"].as_i64(), sales_of(row)))
     .collect();
     assert_eq!(got, by_development, "vendas-empreendimentos ({query})");
+    let got: BTreeMap<Option<i64>, (Sales, i64, i64)> =
+        rows(c, addr, &format!("/api/vendas-times?tenant=sim{query}"))
+            .await
+            .iter()
+            .map(|row| {
+                let from = |column: &str| row[column].as_i64().unwrap_or(0);
+                let line = (
+                    sales_of(row),
+                    from("vendas_time_da_reserva"),
+                    from("vendas_time_dos_integrantes"),
+                );
+                (row["idtime"].as_i64(), line)
+            })
+            .collect();
+    assert_eq!(
+        got,
+        pessoas::vendas_por_time(reference, filters),
+        "vendas-times ({query})"
+    );
     by_month.values().map(|s| s.vendas_unidades).sum()
 }
 
 #[tokio::test]
-async fn sales_by_month_and_development_take_the_people_filters() {
+async fn sales_by_month_development_and_team_take_the_people_filters() {
     let (db, data) = api_support::sim::loaded_world("api_sales_people").await;
     let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
     let c = reqwest::Client::new();

@@ -245,8 +245,8 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "vendas-times",
         summary: "Vendas per sales team (team at the time of the sale)",
-        source: Source::Function("vendas_por_time"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_por_time"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_por_time",
         columns: &TIMES,
     },

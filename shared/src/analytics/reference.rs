@@ -182,6 +182,8 @@ pub struct VendaRef {
     pub imobiliaria: Option<i64>,
     /// Centavos.
     pub valor: i64,
+    /// Whether the team came from /reservas.idtime (else from the broker's membership).
+    pub time_da_reserva: bool,
 }
 
 /// A counted distrato: its day, the cancelled sale's day (if that sale counts), its motive
@@ -295,6 +297,7 @@ struct Sale {
     valor: i64,
     time: Option<i64>,
     imobiliaria: Option<i64>,
+    time_da_reserva: bool,
 }
 
 /// Compute every metric.
@@ -363,6 +366,7 @@ pub fn compute(src: &Source) -> Reference {
             valor,
             time,
             imobiliaria,
+            time_da_reserva: time.is_some() && from_reserva,
         });
     }
     let by_id: BTreeMap<i64, usize> = sales
@@ -378,6 +382,7 @@ pub fn compute(src: &Source) -> Reference {
             time: s.time,
             imobiliaria: s.imobiliaria,
             valor: s.valor,
+            time_da_reserva: s.time_da_reserva,
         });
         r.eventos.push((s.data.date(), s.emp, 1));
         let m = month(s.data.date());
