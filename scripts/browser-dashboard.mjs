@@ -92,10 +92,18 @@ try {
     repasses_rows: document.querySelectorAll('#repasses-linhas tr').length,
     metas_rows: document.querySelectorAll('#metas-linhas tr').length,
     motivo_chart: !!window.Chart.getChart(document.getElementById('g-dist-motivo')),
+    funil_rows: document.querySelectorAll('#funil-linhas tr').length,
+    funil_midia_rows: document.querySelectorAll('#funil-midia-linhas tr').length,
+    funil_nota: document.getElementById('funil-sem-lead').textContent,
   }))()`);
   const png = await send('Page.captureScreenshot', { format: 'png' });
   mkdirSync(dirname(shot), { recursive: true });
   writeFileSync(shot, Buffer.from(png.data, 'base64'));
+  // The funnel section on its own (a clip of the page around it).
+  const box = await evaluate(`(() => { const r = document.getElementById('funil').getBoundingClientRect();
+    return { x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height }; })()`);
+  const fpng = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true, clip: Object.assign({ scale: 1 }, box) });
+  writeFileSync(shot.replace(/\.png$/, '-funil.png'), Buffer.from(fpng.data, 'base64'));
   await rerender(`document.getElementById('f-corretor').value = '3'; document.getElementById('f-time').value = '2'; document.getElementById('f-imob').value = '1'; ${submit}`, 'the people filters');
   const presets = {};
   for (const p of ['mes', 'mes-anterior', 'trimestre', 'ano', '12m']) {
@@ -119,7 +127,8 @@ try {
     && /^\d{2}\/\d{2}\/\d{4}$/.test(seen.first_sale_date) && seen.etl_rows > 0 && seen.cookie_visible === '' && !mobile.overflow
     && seen.cockpit.deltas.length === 8 && seen.cockpit.deltas.every((d) => d.includes('vs período anterior'))
     && seen.cockpit.deltas.some((d) => /[▲▼] [\d,]+%/.test(d)) && seen.cockpit.estoque_rows > 0
-    && seen.cockpit.reservas_rows > 0 && seen.cockpit.distratos_rows > 0 && seen.cockpit.repasses_rows > 0 && seen.cockpit.motivo_chart && presetsOk;
+    && seen.cockpit.reservas_rows > 0 && seen.cockpit.distratos_rows > 0 && seen.cockpit.repasses_rows > 0 && seen.cockpit.motivo_chart
+    && seen.cockpit.funil_rows === 4 && seen.cockpit.funil_midia_rows > 1 && presetsOk;
   finish(ok ? 0 : 1, JSON.stringify(out));
 } catch (e) {
   finish(1, JSON.stringify({ fatal: String(e && e.stack || e) }));

@@ -49,6 +49,8 @@
   // Each endpoint takes only its own filters (the api answers 400 to the others, see
   // /openapi.json): the sales charts take the period and development; the cockpit the rest.
   const PERIODO = ['tenant', 'de', 'ate', 'empreendimento'];
+  // The sales endpoints that also take the people behind a sale (broker, team, agency).
+  const PESSOAS = PERIODO.concat(['corretor', 'time', 'imobiliaria']);
   const so = (f, aceitos) => Object.fromEntries(Object.entries(f).filter(([k]) => aceitos.includes(k)));
 
   // Dates as YYYY-MM-DD in local time (the pickers' format).
@@ -164,6 +166,29 @@
     return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1));
   }
 
+  // The funnel's stages from its 'total' line, each with its conversion from the stage before
+  // and the median days since it; the items whose lead is unknown are named apart, not hidden.
+  function funilComercial(rows) {
+    const t = rows.find((r) => r.dimensao === 'total');
+    const taxa = (v) => (v === null || v === undefined ? '–' : pct.format(v));
+    const dias = (v) => (v === null || v === undefined ? '–' : Number(v).toFixed(1).replace('.', ','));
+    const etapas = t ? [
+      ['Leads', t.leads, null, null],
+      ['Atendimento / visita', t.atendimentos, t.taxa_atendimento, t.dias_lead_atendimento],
+      ['Reserva', t.reservas, t.taxa_reserva, t.dias_atendimento_reserva],
+      ['Venda líquida', t.vendas, t.taxa_venda, t.dias_reserva_venda],
+    ] : [];
+    linhas('funil-linhas', etapas, (e) => [e[0], inteiro.format(num(e[1])), e[2] === null ? '–' : taxa(e[2]), dias(e[3])],
+      [1, 2, 3], 'Nenhum lead no período.');
+    const sem = rows.find((r) => r.dimensao === 'sem_lead');
+    $('funil-sem-lead').textContent = (t ? 'Lead → venda: ' + taxa(t.taxa_total) + '. ' : '') + (sem
+      ? 'Fora do funil (lead desconhecido): ' + inteiro.format(num(sem.reservas)) + ' reservas, ' + inteiro.format(num(sem.vendas)) + ' vendas líquidas.'
+      : '');
+    linhas('funil-midia-linhas', rows.filter((r) => r.dimensao === 'midia'), (r) => [r.nome, inteiro.format(num(r.leads)),
+      inteiro.format(num(r.atendimentos)), inteiro.format(num(r.reservas)), inteiro.format(num(r.vendas)), taxa(r.taxa_total)],
+      [1, 2, 3, 4, 5], 'Nenhum lead no período.');
+  }
+
   async function atualizar() {
     const f = filtros();
     const txt = (f.de ? dataBR(f.de) : 'início') + ' a ' + (f.ate ? dataBR(f.ate) : 'hoje');
@@ -171,9 +196,9 @@
     const fp = so(f, PERIODO);
     const comp = comparacoes(f.de, f.ate);
     const base = so(f, ['tenant', 'empreendimento']);
-    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas] = await Promise.all([
-      api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
-      api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
+    const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas, funil] = await Promise.all([
+      api('/api/kpis', fp), api('/api/vendas-mensais', so(f, PESSOAS)), api('/api/ano-atual-vs-passado', fp),
+      api('/api/vendas-empreendimentos', so(f, PESSOAS)), api('/api/vendas-corretores', fp), api('/api/vendas-times', so(f, PESSOAS)),
       api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
       // The ETL status needs an admin key, and a key of several tenants pages the table per
       // tenant (400 without one): a viewer's dashboard shows those two empty, not broken.
@@ -186,6 +211,7 @@
       api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
       api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
       api('/api/metas', so(f, ['tenant', 'de', 'ate'])),
+      api('/api/funil', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'imobiliaria'])),
     ]);
     kpis(k.rows);
     deltas(k.rows[0] || {}, kAnt && kAnt.rows, kAno && kAno.rows);
@@ -202,6 +228,7 @@
     const dias = (v) => (v === null || v === undefined ? '–' : Number(v).toFixed(0));
     linhas('repasses-linhas', repasses.rows, (r) => [r.situacao, inteiro.format(num(r.itens)), brl.format(num(r.valor)),
       dias(r.dias_mediana_na_etapa), inteiro.format(num(r.parados)), dias(r.dias_mediana_venda_repasse)], [1, 2, 3, 4, 5], 'Nenhum repasse.');
+    funilComercial(funil.rows);
     const porEmp = distratos.rows.filter((r) => r.dimensao === 'empreendimento');
     linhas('distratos-linhas', porEmp, (r) => [r.nome || ('#' + r.id), inteiro.format(num(r.vendas)), inteiro.format(num(r.distratos)),
       r.taxa === null ? '–' : pct.format(r.taxa), r.dias_mediana === null ? '–' : inteiro.format(r.dias_mediana)], [1, 2, 3, 4], 'Sem vendas no período.');

@@ -150,6 +150,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0107_analytics_metas.sql",
         sql: include_str!("../../migrations/0107_analytics_metas.sql"),
     },
+    Migration {
+        version: 108,
+        name: "0108_analytics_funil.sql",
+        sql: include_str!("../../migrations/0108_analytics_funil.sql"),
+    },
+    Migration {
+        version: 109,
+        name: "0109_analytics_vendas_pessoas.sql",
+        sql: include_str!("../../migrations/0109_analytics_vendas_pessoas.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

@@ -3,7 +3,8 @@
 //!
 //! 1. A fresh database (next to `DATABASE_URL`'s, default the local server) is migrated and
 //!    filled **in SQL** with `--sales` sales (default 100 000) and their reservations, payment
-//!    conditions, commissions, distratos (1 in 12), units, price rows and teams — generating in
+//!    conditions, commissions, distratos (1 in 12), units, price rows, teams, and two leads per
+//!    sale with visits for a third (the funnel's) — generating in
 //!    the database is what makes 100k+ rows quick; the loader has its own benchmark. Then the
 //!    analytics cache is built (`analytics.atualizar()`, timed: what the first dashboard
 //!    request after a load waits for), and the live path of `/api/kpis` is timed once (what a
@@ -85,8 +86,8 @@ pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> 
          SELECT $1, t::text, t, 'Time ' || t, true, {book} FROM generate_series(1, 20) t WHERE $2 > 0 AND $3 > 0"),
         format!("INSERT INTO cvdw.atendimentos_times_integrantes (tenant, natural_key, idintegrante, idtime, idusuario, ativo, data_cad, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT $1, u::text, u, 1 + u % 20, u, true, '2021-01-01', {book} FROM generate_series(1, 280) u WHERE $2 > 0 AND $3 > 0"),
-        format!("INSERT INTO cvdw.reservas (tenant, natural_key, idreserva, data_cad, idempreendimento, empreendimento, idunidade, idcorretor, corretor, valor_contrato, valor_financiamento, valor_fgts, valor_subsidio, vgv_tabela, idtime, nome_time, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
-         SELECT $1, s::text, s, '2022-01-01'::timestamp + make_interval(secs => s::double precision * (4 * 365 * 86400) / $2),
+        format!("INSERT INTO cvdw.reservas (tenant, natural_key, idreserva, idlead, data_cad, idempreendimento, empreendimento, idunidade, idcorretor, corretor, valor_contrato, valor_financiamento, valor_fgts, valor_subsidio, vgv_tabela, idtime, nome_time, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, s::text, s, s::text, '2022-01-01'::timestamp + make_interval(secs => s::double precision * (4 * 365 * 86400) / $2),
                 1 + s % $3, 'Emp ' || (1 + s % $3), s, 1 + (s * 7) % 300, 'Corretor ' || (1 + (s * 7) % 300),
                 200000 + (s::bigint * 7919) % 600000, CASE WHEN s % 3 <> 0 THEN (120000 + (s::bigint * 7919) % 360000) ELSE 0 END,
                 CASE WHEN s % 4 = 0 THEN 20000 ELSE 0 END, 0, 210000 + (s::bigint * 7919) % 600000,
@@ -101,6 +102,19 @@ pub async fn generate(c: &tokio_postgres::Client, n: i32) -> anyhow::Result<()> 
          SELECT v.tenant, v.natural_key, v.idreserva, v.data_venda + interval '60 days', v.idempreendimento, v.idunidade, v.idcorretor, v.valor_contrato,
                 (ARRAY['Desistência', 'Crédito negado', 'Mudança de cidade'])[1 + v.idreserva % 3], true, {book}
          FROM cvdw.vendas v WHERE v.tenant = $1 AND v.idreserva % 12 = 3 AND $2 > 0 AND $3 > 0"),
+        // The funnel: two leads per sale (lead s is reservation s's, entered 11 days before
+        // it; lead n + s never reserved), every third with a visit.
+        format!("INSERT INTO cvdw.leads (tenant, natural_key, idlead, data_cad, idempreendimento, idcorretor, corretor, midia_original, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT $1, l::text, l, '2021-12-21'::timestamp + make_interval(secs => ((l - 1) % $2 + 1)::double precision * (4 * 365 * 86400) / $2),
+                (1 + l % $3)::text, 1 + (l * 7) % 300, 'Corretor ' || (1 + (l * 7) % 300),
+                (ARRAY['Site', 'Instagram', 'Indicação', 'Plantão'])[1 + l % 4], true, {book}
+         FROM generate_series(1, 2 * $2) l WHERE $3 > 0"),
+        "INSERT INTO cvdw.objects (tenant, object, natural_key, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
+         SELECT l.tenant, 'leads_visitas', l.natural_key,
+                jsonb_build_object('idtarefa', l.idlead, 'idlead', l.idlead, 'ativo', 'S',
+                  'data_cad', to_char(l.data_cad + interval '2 days', 'YYYY-MM-DD HH24:MI:SS')),
+                'r1', 'r1', now(), 'r1', 1, 'bench'
+         FROM cvdw.leads l WHERE l.tenant = $1 AND l.idlead % 3 = 0 AND $2 > 0 AND $3 > 0".to_string(),
         // A repasse for every other sale, at one of five stages; goals per development and month.
         format!("INSERT INTO cvdw.repasses (tenant, natural_key, idrepasse, reserva, idempreendimento, situacao, idsituacao, valor_financiado, data_alteracao_status, data_venda, data_recurso_liberado, ativo, payload, first_seen_run, last_seen_run, fetched_at, run_id, page, source_key)
          SELECT v.tenant, v.natural_key, v.idreserva, v.idreserva, v.idempreendimento,

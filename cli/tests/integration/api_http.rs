@@ -7,7 +7,7 @@ use crate::api_support;
 use std::net::SocketAddr;
 
 use crate::load_support::scalar;
-use api_support::{generate, get_json_as, get_with, load, loaded_db, serve, TestDb, KEY};
+use api_support::{generate, get, get_json_as, get_with, load, loaded_db, serve, TestDb, KEY};
 use chrono::NaiveDate;
 use serde_json::Value;
 use shared::analytics::reference::compute;
@@ -17,10 +17,6 @@ use shared::api::ApiConfig;
 fn client() -> reqwest::Client {
     shared::store::install_crypto_provider();
     reqwest::Client::new()
-}
-
-async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
-    get_with(c, addr, path, Some(KEY), &[]).await
 }
 
 async fn get_json(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Value {

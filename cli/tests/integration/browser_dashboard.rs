@@ -1,9 +1,9 @@
 //! A real browser: headless Chromium loads the dashboard from a local server with demo data,
 //! logs in through the page, and must find every chart drawn with no console error; then the
 //! cockpit: a period whose KPI cards show their deltas, the goals, stock, open reservations,
-//! repasses and distratos sections, the broker/team/agency filters, and every period preset (each request
+//! repasses, distratos and funnel sections, the broker/team/agency filters, and every period preset (each request
 //! sends only the filters its endpoint takes: a 400 would be a console error). Screenshots
-//! (desktop, after a preset, and phone at 390 px, which must not overflow) land in
+//! (desktop, the funnel section, after a preset, and phone at 390 px, which must not overflow) land in
 //! `<target>/browser/`.
 //!
 //! Driven by `scripts/browser-dashboard.mjs` over the DevTools protocol (Node's built-in
@@ -15,7 +15,7 @@ use crate::api_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use api_support::{loaded_db, serve, KEY};
+use api_support::{leads_of, load, loaded_db, serve, KEY};
 use shared::api::ApiConfig;
 
 fn find(candidates: &[&str]) -> Option<PathBuf> {
@@ -44,7 +44,9 @@ async fn dashboard_renders_in_headless_chromium() {
         );
         return;
     };
-    let (db, _a, _b) = loaded_db("api_browser").await;
+    let (mut db, acme, _b) = loaded_db("api_browser").await;
+    // The funnel's leads and visits, so that its section shows every stage.
+    load(&mut db, &leads_of(&acme), 2).await;
     let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/browser-dashboard.mjs");
     let shot = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -78,6 +80,12 @@ async fn dashboard_renders_in_headless_chromium() {
     assert_eq!(seen["presets_ok"], true, "{}", seen["presets"]);
     assert!(seen["cockpit"]["estoque_rows"].as_u64().unwrap() > 0);
     assert!(seen["cockpit"]["metas_rows"].as_u64().unwrap() > 0);
+    assert_eq!(
+        seen["cockpit"]["funil_rows"].as_u64(),
+        Some(4),
+        "the funnel's four stages"
+    );
+    assert!(seen["cockpit"]["funil_midia_rows"].as_u64().unwrap() > 1);
     assert_eq!(seen["problems"].as_array().unwrap().len(), 0);
     db.drop().await;
 }

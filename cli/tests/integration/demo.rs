@@ -96,6 +96,7 @@ async fn demo_once_lands_every_object_and_the_kpis_match_the_simulator() {
         unidades_precos: &precos,
         times: &times,
         times_integrantes: &integrantes,
+        ..Default::default()
     });
     let total = reference
         .mensal

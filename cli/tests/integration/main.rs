@@ -27,8 +27,10 @@ mod row_identity;
 // The api and the dashboard.
 mod api_cockpit;
 mod api_export;
+mod api_funil;
 mod api_http;
 mod api_metas;
+mod api_sales_people;
 mod api_scope;
 mod api_views;
 mod browser_dashboard;

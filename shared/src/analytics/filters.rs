@@ -39,22 +39,22 @@ impl Filter {
 }
 
 /// The filters of the sales metrics: tenant, period and development.
-pub const PERIOD_FILTERS: &[Filter] = &[
-    Filter::Tenant,
-    Filter::De,
-    Filter::Ate,
-    Filter::Empreendimento,
-];
+pub const PERIOD_FILTERS: &[Filter] = {
+    use Filter::*;
+    &[Tenant, De, Ate, Empreendimento]
+};
 /// The period filters plus the people behind a sale: broker, team and agency (ids).
-pub const PEOPLE_FILTERS: &[Filter] = &[
-    Filter::Tenant,
-    Filter::De,
-    Filter::Ate,
-    Filter::Empreendimento,
-    Filter::Corretor,
-    Filter::Time,
-    Filter::Imobiliaria,
-];
+pub const PEOPLE_FILTERS: &[Filter] = {
+    use Filter::*;
+    &[Tenant, De, Ate, Empreendimento, Corretor, Time, Imobiliaria]
+};
+
+/// The funnel's filters: the period and a lead's development, broker and agency (a lead has no
+/// team).
+pub const LEAD_FILTERS: &[Filter] = {
+    use Filter::*;
+    &[Tenant, De, Ate, Empreendimento, Corretor, Imobiliaria]
+};
 
 /// Validated filters. Every field is optional; `None` means "no filter".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::filters::{Filter, PERIOD_FILTERS};
+use super::filters::{Filter, LEAD_FILTERS, PEOPLE_FILTERS, PERIOD_FILTERS};
 
 /// The kind of a metric column (drives JSON schema, CSV formatting and the OpenAPI document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -205,16 +205,16 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "vendas-mensais",
         summary: "Vendas, distratos and vendas líquidas per month",
-        source: Source::Function("vendas_mensais"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_mensais"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_mensais",
         columns: &MENSAIS,
     },
     Metric {
         path: "vendas-empreendimentos",
         summary: "Vendas, distratos and vendas líquidas per development",
-        source: Source::Function("vendas_por_empreendimento"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_por_empreendimento"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_por_empreendimento",
         columns: &EMPS,
     },
@@ -245,8 +245,8 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "vendas-times",
         summary: "Vendas per sales team (team at the time of the sale)",
-        source: Source::Function("vendas_por_time"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_por_time"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_por_time",
         columns: &TIMES,
     },
@@ -384,14 +384,10 @@ pub const METRICS: &[Metric] = &[
         path: "reservas-em-andamento",
         summary: "Open reservations (not sold, cancelled or distratadas) by situação and age band, with their value",
         source: Source::Cockpit("reservas_em_andamento"),
-        filters: &[
-            Filter::Tenant,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Corretor,
-            Filter::Time,
-            Filter::Imobiliaria,
-        ],
+        filters: {
+            use Filter::*;
+            &[Tenant, Ate, Empreendimento, Corretor, Time, Imobiliaria]
+        },
         view: "analytics.vw_reservas_em_andamento",
         columns: &[
             C_TENANT,
@@ -407,14 +403,11 @@ pub const METRICS: &[Metric] = &[
         path: "distratos",
         summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
         source: Source::Cockpit("distratos_analise"),
-        filters: &[
-            Filter::Tenant,
-            Filter::De,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Corretor,
-            Filter::Time,
-        ],
+        filters: {
+            use Filter::*;
+            // No agency: the distrato facts carry no agency id.
+            &[Tenant, De, Ate, Empreendimento, Corretor, Time]
+        },
         view: "analytics.vw_distratos",
         columns: &[
             C_TENANT,
@@ -432,12 +425,7 @@ pub const METRICS: &[Metric] = &[
         path: "repasses",
         summary: "The repasse pipeline per stage: items, value, median days in the stage, items stuck over `dias` days, median days from sale to repasse",
         source: Source::Cockpit("repasses_pipeline"),
-        filters: &[
-            Filter::Tenant,
-            Filter::Ate,
-            Filter::Empreendimento,
-            Filter::Dias,
-        ],
+        filters: &[Filter::Tenant, Filter::Ate, Filter::Empreendimento, Filter::Dias],
         view: "analytics.vw_repasses",
         columns: &[
             C_TENANT,
@@ -468,6 +456,31 @@ pub const METRICS: &[Metric] = &[
             col("realizado_valor", Money, "Net sales of the month (R$)"),
             col("progresso_unidades", Decimal, "realizado_unidades ÷ meta_unidades"),
             col("progresso_valor", Decimal, "realizado_valor ÷ meta_valor"),
+        ],
+    },
+    Metric {
+        path: "funil",
+        summary: "Sales funnel of the leads that entered in the period: leads → atendimento/visita → reserva → venda líquida, by month of entry, development, mídia and broker, with the conversion between stages and the median days between them; reservations and sales whose lead is unknown apart",
+        source: Source::Cockpit("funil"),
+        filters: LEAD_FILTERS,
+        view: "analytics.vw_funil",
+        columns: &[
+            C_TENANT,
+            col("dimensao", Text, "What the row groups by: total, mes, empreendimento, midia, corretor or sem_lead (reservations and net sales whose lead is unknown)"),
+            C_MES,
+            col("id", Int, "idempreendimento or idcorretor of the lead (null otherwise, or when the lead has none)"),
+            col("nome", Text, "The month (YYYY-MM, 'Sem data' for leads without data_cad), development, mídia or broker"),
+            col("leads", Int, "Leads (/leads) that entered (data_cad) in the period"),
+            col("atendimentos", Int, "Of those, leads with a visit (/leads/visitas) or a reservation"),
+            col("reservas", Int, "Of those, leads with a reservation (/reservas whose first idlead is the lead)"),
+            col("vendas", Int, "Of those, leads with a net sale (a venda no distrato cancelled)"),
+            col("taxa_atendimento", Decimal, "atendimentos ÷ leads"),
+            col("taxa_reserva", Decimal, "reservas ÷ atendimentos"),
+            col("taxa_venda", Decimal, "vendas ÷ reservas"),
+            col("taxa_total", Decimal, "vendas ÷ leads"),
+            col("dias_lead_atendimento", Decimal, "Median days from the lead's entry to its first atendimento"),
+            col("dias_atendimento_reserva", Decimal, "Median days from the first atendimento to the first reservation"),
+            col("dias_reserva_venda", Decimal, "Median days from the first reservation to the first net sale"),
         ],
     },
 ];

@@ -8,6 +8,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub mod cockpit;
+pub mod funil;
+pub mod pessoas;
 
 /// The reference's own reading of CVDW values (cvdw-api.md §5), deliberately separate from
 /// the loader's `crate::values`: a parsing bug there must show as a difference, not cancel
@@ -105,6 +107,9 @@ pub struct Source<'a> {
     pub unidades_precos: &'a [Value],
     pub times: &'a [Value],
     pub times_integrantes: &'a [Value],
+    /// `/leads` and `/leads/visitas`, which only the funnel reads.
+    pub leads: &'a [Value],
+    pub leads_visitas: &'a [Value],
 }
 
 /// Additive sales figures (centavos).
@@ -173,6 +178,12 @@ pub struct VendaRef {
     pub empreendimento: Option<i64>,
     pub corretor: Option<i64>,
     pub time: Option<i64>,
+    /// The agency (/vendas.idimobiliaria, else the reservation's).
+    pub imobiliaria: Option<i64>,
+    /// Centavos.
+    pub valor: i64,
+    /// Whether the team came from /reservas.idtime (else from the broker's membership).
+    pub time_da_reserva: bool,
 }
 
 /// A counted distrato: its day, the cancelled sale's day (if that sale counts), its motive
@@ -185,6 +196,10 @@ pub struct DistratoRef {
     pub empreendimento: Option<i64>,
     pub corretor: Option<i64>,
     pub time: Option<i64>,
+    /// The distrato's agency, else the cancelled sale's.
+    pub imobiliaria: Option<i64>,
+    /// Centavos.
+    pub valor: i64,
 }
 
 /// Everything the views show, for one tenant, with no filter.
@@ -281,6 +296,8 @@ struct Sale {
     corretor: Option<i64>,
     valor: i64,
     time: Option<i64>,
+    imobiliaria: Option<i64>,
+    time_da_reserva: bool,
 }
 
 /// Compute every metric.
@@ -310,6 +327,8 @@ pub fn compute(src: &Source) -> Reference {
         let emp =
             int(v, "idempreendimento").or_else(|| res.and_then(|r| int(r, "idempreendimento")));
         let corretor = int(v, "idcorretor").or_else(|| res.and_then(|r| int(r, "idcorretor")));
+        let imobiliaria =
+            int(v, "idimobiliaria").or_else(|| res.and_then(|r| int(r, "idimobiliaria")));
         let valor = cents(v, "valor_contrato")
             .or_else(|| res.and_then(|r| cents(r, "valor_contrato")))
             .unwrap_or(0);
@@ -346,6 +365,8 @@ pub fn compute(src: &Source) -> Reference {
             corretor,
             valor,
             time,
+            imobiliaria,
+            time_da_reserva: time.is_some() && from_reserva,
         });
     }
     let by_id: BTreeMap<i64, usize> = sales
@@ -359,6 +380,9 @@ pub fn compute(src: &Source) -> Reference {
             empreendimento: s.emp,
             corretor: s.corretor,
             time: s.time,
+            imobiliaria: s.imobiliaria,
+            valor: s.valor,
+            time_da_reserva: s.time_da_reserva,
         });
         r.eventos.push((s.data.date(), s.emp, 1));
         let m = month(s.data.date());
@@ -418,6 +442,8 @@ pub fn compute(src: &Source) -> Reference {
             empreendimento: emp,
             corretor,
             time,
+            imobiliaria: int(d, "idimobiliaria").or_else(|| sale.and_then(|s| s.imobiliaria)),
+            valor,
         });
     }
     r.vendas_distratadas = distratadas.len() as i64;

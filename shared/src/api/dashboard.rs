@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::http::header::{self, HeaderValue};
+use axum::http::header::{self, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,6 +22,25 @@ const FAVICON: &str = include_str!("../../assets/favicon.svg");
 /// The Content-Security-Policy of the page: only its own scripts, styles and API.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The page's own headers: its policy, no framing or referrer, HTTPS only, no powerful
+/// features, its own browsing context, and revalidation on every load (the assets it names are
+/// versioned, the page is not).
+const PAGE_HEADERS: [(HeaderName, &str); 7] = [
+    (header::CONTENT_SECURITY_POLICY, CSP),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"),
+    (
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=()",
+    ),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    ),
+    (header::CACHE_CONTROL, "no-cache"),
+];
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -49,28 +68,9 @@ async fn index() -> Response {
     let html = INDEX.replace("{{VERSION}}", VERSION);
     let mut r = axum::response::Html(html).into_response();
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000"),
-    );
-    h.insert(
-        "permissions-policy",
-        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
-    );
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    for (name, value) in PAGE_HEADERS {
+        h.insert(name, HeaderValue::from_static(value));
+    }
     r
 }
 

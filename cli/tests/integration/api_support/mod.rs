@@ -21,6 +21,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use shared::analytics::reference::own_parse::int_of;
 use shared::api::{self, ApiConfig, AppState, Database};
 use shared::landing::Mode;
 
@@ -57,6 +58,8 @@ impl Dataset {
             unidades_precos: self.rows("/unidades/precos"),
             times: self.rows("/atendimentos/times"),
             times_integrantes: self.rows("/atendimentos/times/integrantes"),
+            leads: self.rows("/leads"),
+            leads_visitas: self.rows("/leads/visitas"),
         }
     }
 }
@@ -222,6 +225,8 @@ pub fn generate_with_repasses(tenant: &str, seed: u64, sales: usize) -> Dataset 
             "vgv_tabela": valor * 1.05,
             "idtime": res_team, "nome_time": res_team.map(|x| team_names[x as usize - 1]),
             "idgestor_time": res_team,
+            // The reservation's lead has the reservation's id ([`leads_of`]).
+            "idlead": idreserva.to_string(),
         }));
         if s % 2 == 0 {
             let mut series = vec![
@@ -347,6 +352,65 @@ pub async fn get_json_as(c: &reqwest::Client, addr: SocketAddr, path: &str, key:
     resp.json().await.unwrap()
 }
 
+/// `/leads` and `/leads/visitas` for a generated dataset's tenant (the funnel's objects): the
+/// lead of every reservation (its id is the reservation's, entered 3 to 30 days before it, with
+/// a visit on every other), and two leads that never reserved for each one that did (every third
+/// of them visited), spread over the same history.
+pub fn leads_of(data: &Dataset) -> Dataset {
+    let midias = ["Site", "Instagram", "Indicação", "Plantão"];
+    let mut leads = Vec::new();
+    let mut visitas = Vec::new();
+    let mut lead = |id: i64, cad: NaiveDateTime, visit: bool, corretor: &Value, emp: &Value| {
+        leads.push(json!({
+            "referencia": id.to_string(), "referencia_data": ts(cad), "ativo": "S", "idlead": id,
+            "data_cad": ts(cad), "idempreendimento": emp.to_string(), "idcorretor": corretor,
+            "midia_original": midias[(id % 4) as usize], "situacao": "Em atendimento",
+        }));
+        if visit {
+            let at = cad + Duration::days(1 + id % 6);
+            visitas.push(json!({
+                "referencia": (id * 10).to_string(), "referencia_data": ts(at), "ativo": "S",
+                "idtarefa": id * 10, "idlead": id, "data_cad": ts(at),
+            }));
+        }
+    };
+    for (n, r) in data.rows("/reservas").iter().enumerate() {
+        let (Some(id), Some(cad)) = (
+            r["idreserva"].as_i64(),
+            r["data_cad"]
+                .as_str()
+                .and_then(|d| NaiveDateTime::parse_from_str(d, "%Y-%m-%d %H:%M:%S").ok()),
+        ) else {
+            continue;
+        };
+        let entered = cad - Duration::days(3 + id % 28);
+        lead(
+            id,
+            entered,
+            n % 2 == 0,
+            &r["idcorretor"],
+            &r["idempreendimento"],
+        );
+        for k in 0..2 {
+            let other = 1_000_000 + id * 2 + k;
+            lead(
+                other,
+                entered - Duration::days(k),
+                other % 3 == 0,
+                &r["idcorretor"],
+                &r["idempreendimento"],
+            );
+        }
+    }
+    let mut objects: BTreeMap<&'static str, Vec<Value>> = BTreeMap::new();
+    objects.insert("/leads", leads);
+    objects.insert("/leads/visitas", visitas);
+    Dataset {
+        tenant: data.tenant.clone(),
+        objects,
+    }
+}
+
 /// Load a dataset through the real loader (pages of 500 rows, one incremental run).
 pub async fn load(db: &mut TestDb, data: &Dataset, day: i64) {
     let run = load_support::run_id(day, 1);
@@ -375,6 +439,54 @@ pub async fn loaded_db(prefix: &str) -> (TestDb, Dataset, Dataset) {
         .await
         .expect("goals");
     (db, a, b)
+}
+
+/// GET `path` with the test key.
+pub async fn get(c: &reqwest::Client, addr: SocketAddr, path: &str) -> reqwest::Response {
+    get_with(c, addr, path, Some(KEY), &[]).await
+}
+
+/// The value of id `field` that most of `rows` have (a filter that selects many).
+pub fn most_common_id(rows: &[Value], field: &str) -> Option<i64> {
+    let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+    for id in rows.iter().filter_map(|r| r.get(field).and_then(int_of)) {
+        *counts.entry(id).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(id, _)| id)
+}
+
+/// An answer has exactly the lines the reference expects (before their values are compared).
+pub fn assert_same_lines<K: std::fmt::Debug + Ord, A, B>(
+    got: &BTreeMap<K, A>,
+    expected: &BTreeMap<K, B>,
+    what: &str,
+) {
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+}
+
+/// The filters of a query string (`&de=…&corretor=…`), parsed as the api parses them, for the
+/// reference.
+pub fn filters_of(query: &str) -> shared::analytics::Filters {
+    let pairs: Vec<(&str, &str)> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let value = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    shared::analytics::Filters::parse(None, value("de"), value("ate"), value("empreendimento"))
+        .and_then(|f| f.with_people(value("corretor"), value("time"), value("imobiliaria")))
+        .unwrap()
+}
+
+/// Rebuild the analytics cache (a test then checks the cached path answers as the live one).
+pub async fn refresh_cache(db: &mut TestDb) {
+    db.client()
+        .query_one("SELECT analytics.atualizar()", &[])
+        .await
+        .unwrap();
 }
 
 /// Serve the router for a database on 127.0.0.1:<random>.

@@ -17,10 +17,19 @@ pub const PATHS: [&str; 10] = [
     "/repasses",
 ];
 
+/// The lead objects only the funnel reads (loaded on request: they are the world's largest).
+pub const FUNNEL_PATHS: [&str; 2] = ["/leads", "/leads/visitas"];
+
 /// A migrated database holding the default world (seed 11, scale 0.3) as tenant `sim`, and
 /// that world's ground truth.
 pub async fn loaded_world(prefix: &str) -> (TestDb, Dataset) {
     loaded_world_of(prefix, &PATHS).await
+}
+
+/// [`loaded_world`] with these objects loaded too (e.g. [`FUNNEL_PATHS`]).
+pub async fn loaded_world_with(prefix: &str, extra: &[&'static str]) -> (TestDb, Dataset) {
+    let paths: Vec<&'static str> = PATHS.iter().chain(extra).copied().collect();
+    loaded_world_of(prefix, &paths).await
 }
 
 /// [`loaded_world`] with only the objects of `paths`.

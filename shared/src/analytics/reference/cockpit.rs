@@ -10,13 +10,13 @@ use serde_json::Value;
 use super::own_parse::{cents_of, datetime_of, flag_of, int_of};
 use super::Source;
 
-fn int(row: &Value, field: &str) -> Option<i64> {
+pub(super) fn int(row: &Value, field: &str) -> Option<i64> {
     row.get(field).and_then(int_of)
 }
-fn active(row: &Value) -> bool {
+pub(super) fn active(row: &Value) -> bool {
     row.get("ativo").and_then(flag_of) != Some(false)
 }
-fn day(row: &Value, field: &str) -> Option<NaiveDate> {
+pub(super) fn day(row: &Value, field: &str) -> Option<NaiveDate> {
     row.get(field).and_then(datetime_of).map(|d| d.date())
 }
 /// Text with a default for missing or blank values.
@@ -241,34 +241,18 @@ impl Distratos {
     }
     /// Median days (the mean of the middle two for an even count).
     pub fn dias_mediana(&self) -> Option<f64> {
-        let mut days = self.dias.clone();
-        days.sort_unstable();
-        let n = days.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(days[n / 2] as f64),
-            _ => Some((days[n / 2 - 1] + days[n / 2]) as f64 / 2.0),
-        }
+        median(&self.dias)
     }
-}
-
-/// The filters of `/api/distratos`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DistratoFilters {
-    pub de: Option<NaiveDate>,
-    pub ate: Option<NaiveDate>,
-    pub empreendimento: Option<i64>,
-    pub corretor: Option<i64>,
-    pub time: Option<i64>,
 }
 
 /// A line's key: (`motivo`, None, motive) or (`empreendimento` | `corretor`, id, "").
 pub type DistratoKey = (&'static str, Option<i64>, String);
 
-/// `/api/distratos` for one tenant, from the reference's counted sales and distratos.
+/// `/api/distratos` for one tenant, from the reference's counted sales and distratos, under
+/// the period and the development, broker and team (the filters `/api/distratos` takes).
 pub fn distratos(
     reference: &super::Reference,
-    filters: DistratoFilters,
+    filters: &crate::analytics::Filters,
 ) -> BTreeMap<DistratoKey, Distratos> {
     let keep = |data: NaiveDate, emp: Option<i64>, corretor: Option<i64>, time: Option<i64>| {
         filters.de.is_none_or(|de| data >= de)
