@@ -160,6 +160,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0109_analytics_vendas_pessoas.sql",
         sql: include_str!("../../migrations/0109_analytics_vendas_pessoas.sql"),
     },
+    Migration {
+        version: 111,
+        name: "0111_analytics_funil_cache.sql",
+        sql: include_str!("../../migrations/0111_analytics_funil_cache.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).
