@@ -160,6 +160,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0109_analytics_vendas_pessoas.sql",
         sql: include_str!("../../migrations/0109_analytics_vendas_pessoas.sql"),
     },
+    Migration {
+        version: 110,
+        name: "0110_analytics_pessoas_demais.sql",
+        sql: include_str!("../../migrations/0110_analytics_pessoas_demais.sql"),
+    },
 ];
 
 /// Key of the transaction-level advisory lock migrations run under ("cvdwmig" in ASCII).

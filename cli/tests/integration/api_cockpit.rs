@@ -210,7 +210,7 @@ async fn cockpit_endpoints_match_the_reference_on_the_default_world() {
         "/api/reservas-em-andamento?corretor=0",
         "/api/reservas-em-andamento?time=abc",
         "/api/reservas-em-andamento?imobiliaria=-3",
-        "/api/kpis?corretor=1",
+        "/api/kpis?dias=30",
     ] {
         assert_eq!(status(&c, addr, path).await, 400, "{path}");
     }

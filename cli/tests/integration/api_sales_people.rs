@@ -14,7 +14,7 @@ use shared::analytics::reference::{pessoas, Reference, Sales};
 use shared::analytics::Filters;
 use shared::api::ApiConfig;
 
-async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
+pub(crate) async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
     let resp = get(c, addr, path).await;
     assert_eq!(resp.status(), 200, "{path}");
     let body: Value = resp.json().await.unwrap();
@@ -22,7 +22,7 @@ async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
 }
 
 /// A line's figures as the reference keeps them (money in centavos).
-fn sales_of(row: &Value) -> Sales {
+pub(crate) fn sales_of(row: &Value) -> Sales {
     let cents = |column: &str| (row[column].as_f64().unwrap_or(0.0) * 100.0).round() as i64;
     let units = |column: &str| row[column].as_i64().unwrap_or(0);
     Sales {
