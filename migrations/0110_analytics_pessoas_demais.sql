@@ -2,7 +2,8 @@
 -- `analytics.kpis`, `vendas_por_corretor`, `comissoes_por_corretor`, `prosoluto_analise`,
 -- `vendas_ano_atual_vs_passado` and `tabela_geral` (with its row count) gain the cockpit's
 -- seven-parameter signature (0104), as overloads beside the four-parameter functions of
--- 0102/0103, which stay what the views and the unfiltered requests read. Definitions:
+-- 0102/0103, which stay what the views and the unfiltered requests read; and
+-- `distratos_analise` (0105) is replaced to take the agency as well. Definitions:
 -- docs/metrics.md ("Filtros da API").
 --
 -- A sale's people are those of 0109: the broker of fato_vendas, its team, and the agency of
@@ -290,4 +291,58 @@ LANGUAGE sql STABLE AS $$
       (SELECT count(*) FROM analytics.vendas_das_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor,
                                                           p_time, p_imobiliaria))
   END
+$$;
+
+-- The distrato analysis of 0105 with the agency filter too (0105 refused it): the same rows,
+-- rates and days, with the sales of these people from analytics.vendas_das_pessoas and each
+-- distrato's agency as in analytics.distratos_das_pessoas. Each sale and distrato is read once
+-- and counted under every dimension it belongs to (a distrato: its motive, development and
+-- broker; a sale: its development and broker, and the tenant's total, which every motive's
+-- rate divides by).
+CREATE OR REPLACE FUNCTION analytics.distratos_analise(p_tenant text, p_de date, p_ate date,
+                                                       p_emp bigint, p_corretor bigint,
+                                                       p_time bigint, p_imobiliaria bigint)
+RETURNS TABLE (tenant text, dimensao text, id bigint, nome text, vendas bigint, distratos bigint,
+               taxa numeric, dias_medio numeric, dias_mediana numeric)
+LANGUAGE sql STABLE AS $$
+  WITH eventos AS (
+    SELECT x.tenant, g.dimensao, g.id, g.nome, 1 AS distrato, x.data - x.data_venda AS dias
+    FROM analytics.distratos_motivo x
+    LEFT JOIN analytics.distratos_imobiliaria di ON di.tenant = x.tenant AND di.idreserva = x.idreserva
+    LEFT JOIN analytics.vendas_imobiliaria vi ON vi.tenant = x.tenant AND vi.idreserva = x.idreserva
+    CROSS JOIN LATERAL (VALUES ('motivo', NULL::bigint, x.motivo),
+                               ('empreendimento', x.idempreendimento, NULL),
+                               ('corretor', x.idcorretor, x.corretor)) AS g (dimensao, id, nome)
+    WHERE (p_tenant IS NULL OR x.tenant = p_tenant) AND (p_emp IS NULL OR x.idempreendimento = p_emp)
+      AND (p_de IS NULL OR x.data >= p_de) AND (p_ate IS NULL OR x.data <= p_ate)
+      AND (p_corretor IS NULL OR x.idcorretor = p_corretor) AND (p_time IS NULL OR x.idtime = p_time)
+      AND (p_imobiliaria IS NULL OR coalesce(di.idimobiliaria, vi.idimobiliaria) = p_imobiliaria)
+    UNION ALL
+    SELECT v.tenant, g.dimensao, g.id, g.nome, 0, NULL
+    FROM analytics.vendas_das_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time,
+                                      p_imobiliaria) v
+    CROSS JOIN LATERAL (VALUES ('total', NULL::bigint, NULL::text),
+                               ('empreendimento', v.idempreendimento, NULL),
+                               ('corretor', v.idcorretor, v.corretor)) AS g (dimensao, id, nome)
+  ), grupos AS (
+    SELECT e.tenant, e.dimensao, e.id, CASE WHEN e.dimensao = 'motivo' THEN e.nome END AS motivo,
+           coalesce(max(e.nome) FILTER (WHERE e.distrato = 0), max(e.nome)) AS nome,
+           count(*) FILTER (WHERE e.distrato = 0) AS vendas, sum(e.distrato) AS distratos,
+           avg(e.dias) AS medio, percentile_cont(0.5) WITHIN GROUP (ORDER BY e.dias) AS mediana
+    FROM eventos e
+    GROUP BY 1, 2, 3, 4
+  )
+  SELECT g.tenant, g.dimensao, g.id,
+         CASE WHEN g.dimensao = 'empreendimento' THEN emp.nome ELSE g.nome END,
+         CASE WHEN g.dimensao = 'motivo' THEN coalesce(t.vendas, 0) ELSE g.vendas END AS n_vendas,
+         g.distratos::bigint,
+         round(g.distratos::numeric
+               / nullif(CASE WHEN g.dimensao = 'motivo' THEN t.vendas ELSE g.vendas END, 0), 4),
+         round(g.medio, 1), round(g.mediana::numeric, 1)
+  FROM grupos g
+  LEFT JOIN grupos t ON t.tenant = g.tenant AND t.dimensao = 'total'
+  LEFT JOIN analytics.empreendimentos emp
+    ON g.dimensao = 'empreendimento' AND emp.tenant = g.tenant AND emp.idempreendimento = g.id
+  WHERE g.dimensao <> 'total'
+  ORDER BY g.tenant, g.dimensao, g.distratos DESC, g.id, 4
 $$;

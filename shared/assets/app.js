@@ -210,7 +210,7 @@
       comp ? api('/api/kpis', Object.assign({}, base, comp.anoAnterior)) : null,
       api('/api/estoque', so(f, ['tenant', 'empreendimento', 'ate'])),
       api('/api/reservas-em-andamento', so(f, ['tenant', 'empreendimento', 'ate', 'corretor', 'time', 'imobiliaria'])),
-      api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
+      api('/api/distratos', fp),
       api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
       api('/api/metas', so(f, ['tenant', 'de', 'ate'])),
       api('/api/funil', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'imobiliaria'])),

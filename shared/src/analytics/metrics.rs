@@ -404,11 +404,7 @@ pub const METRICS: &[Metric] = &[
         path: "distratos",
         summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
         source: Source::Cockpit("distratos_analise"),
-        filters: {
-            use Filter::*;
-            // No agency: the distrato facts carry no agency id.
-            &[Tenant, De, Ate, Empreendimento, Corretor, Time]
-        },
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_distratos",
         columns: &[
             C_TENANT,

@@ -12,7 +12,7 @@ use super::{month, ComissaoRef, Comissoes, ProSoluto, Reference, Sales, VendaRef
 use crate::analytics::Filters;
 
 /// Whether a fact dated `data` of this development, broker, team and agency passes `filters`.
-fn passes(filters: &Filters, data: NaiveDate, people: [Option<i64>; 4]) -> bool {
+pub(super) fn passes(filters: &Filters, data: NaiveDate, people: [Option<i64>; 4]) -> bool {
     let wanted = [
         filters.empreendimento,
         filters.corretor,
