@@ -13,52 +13,64 @@
 -- commission without a counted sale passes no team or agency filter. The monthly rollups keep
 -- no people, so a request with a people filter reads the facts of the period.
 
--- The period's counted vendas of these people, as fato_vendas rows.
+-- Whether no people filter is given: then every overload below is its four-parameter function.
+CREATE FUNCTION analytics.sem_pessoas(p_corretor bigint, p_time bigint, p_imobiliaria bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL $$;
+
+-- Whether a fact (its tenant, day, development, broker, team, agency) passes the seven filters.
+-- Inlined with the bound values, so an absent filter folds away and, with it, the lookup that
+-- would have fed it.
+CREATE FUNCTION analytics.passa(p_tenant text, p_de date, p_ate date, p_emp bigint,
+                                p_corretor bigint, p_time bigint, p_imobiliaria bigint,
+                                fato_tenant text, fato_data date, fato_emp bigint,
+                                fato_corretor bigint, fato_time bigint, fato_imobiliaria bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT (p_tenant IS NULL OR fato_tenant = p_tenant)
+     AND (p_de IS NULL OR fato_data >= p_de) AND (p_ate IS NULL OR fato_data <= p_ate)
+     AND (p_emp IS NULL OR fato_emp = p_emp) AND (p_corretor IS NULL OR fato_corretor = p_corretor)
+     AND (p_time IS NULL OR fato_time = p_time)
+     AND (p_imobiliaria IS NULL OR fato_imobiliaria = p_imobiliaria)
+$$;
+
+-- The period's counted vendas, distratos and active commissions of these people, as rows of
+-- their facts (commissions dated as there).
 CREATE FUNCTION analytics.vendas_das_pessoas(p_tenant text, p_de date, p_ate date, p_emp bigint,
                                              p_corretor bigint, p_time bigint,
                                              p_imobiliaria bigint)
 RETURNS SETOF analytics.fato_vendas
 LANGUAGE sql STABLE AS $$
   SELECT f.* FROM analytics.fato_vendas f
-  WHERE (p_tenant IS NULL OR f.tenant = p_tenant) AND (p_emp IS NULL OR f.idempreendimento = p_emp)
-    AND (p_de IS NULL OR f.data_venda >= p_de) AND (p_ate IS NULL OR f.data_venda <= p_ate)
-    AND (p_corretor IS NULL OR f.idcorretor = p_corretor) AND (p_time IS NULL OR f.idtime = p_time)
-    AND (p_imobiliaria IS NULL OR EXISTS (
-      SELECT 1 FROM analytics.vendas_imobiliaria i
-      WHERE i.tenant = f.tenant AND i.idreserva = f.idreserva AND i.idimobiliaria = p_imobiliaria))
+  WHERE analytics.passa(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time, p_imobiliaria,
+          f.tenant, f.data_venda, f.idempreendimento, f.idcorretor, f.idtime,
+          (SELECT max(i.idimobiliaria) FROM analytics.vendas_imobiliaria i
+           WHERE i.tenant = f.tenant AND i.idreserva = f.idreserva))
 $$;
-
--- The period's counted distratos of these people, as fato_distratos rows.
-CREATE FUNCTION analytics.distratos_das_pessoas(p_tenant text, p_de date, p_ate date,
-                                                p_emp bigint, p_corretor bigint, p_time bigint,
-                                                p_imobiliaria bigint)
-RETURNS SETOF analytics.fato_distratos
-LANGUAGE sql STABLE AS $$
+CREATE FUNCTION analytics.distratos_das_pessoas(
+  p_tenant text, p_de date, p_ate date, p_emp bigint, p_corretor bigint, p_time bigint,
+  p_imobiliaria bigint)
+RETURNS SETOF analytics.fato_distratos LANGUAGE sql STABLE AS $$
   SELECT d.* FROM analytics.fato_distratos d
-  LEFT JOIN analytics.distratos_imobiliaria di ON di.tenant = d.tenant AND di.idreserva = d.idreserva
-  LEFT JOIN analytics.vendas_imobiliaria vi ON vi.tenant = d.tenant AND vi.idreserva = d.idreserva
-  WHERE (p_tenant IS NULL OR d.tenant = p_tenant) AND (p_emp IS NULL OR d.idempreendimento = p_emp)
-    AND (p_de IS NULL OR d.data >= p_de) AND (p_ate IS NULL OR d.data <= p_ate)
-    AND (p_corretor IS NULL OR d.idcorretor = p_corretor) AND (p_time IS NULL OR d.idtime = p_time)
-    AND (p_imobiliaria IS NULL OR coalesce(di.idimobiliaria, vi.idimobiliaria) = p_imobiliaria)
+  WHERE analytics.passa(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time, p_imobiliaria,
+          d.tenant, d.data, d.idempreendimento, d.idcorretor, d.idtime,
+          coalesce((SELECT di.idimobiliaria FROM analytics.distratos_imobiliaria di
+                    WHERE di.tenant = d.tenant AND di.idreserva = d.idreserva),
+                   (SELECT max(vi.idimobiliaria) FROM analytics.vendas_imobiliaria vi
+                    WHERE vi.tenant = d.tenant AND vi.idreserva = d.idreserva)))
 $$;
-
--- The period's active commissions of these people, as fato_comissoes rows (dated as there).
 CREATE FUNCTION analytics.comissoes_das_pessoas(p_tenant text, p_de date, p_ate date,
                                                 p_emp bigint, p_corretor bigint, p_time bigint,
                                                 p_imobiliaria bigint)
 RETURNS SETOF analytics.fato_comissoes
 LANGUAGE sql STABLE AS $$
   SELECT c.* FROM analytics.fato_comissoes c
-  WHERE (p_tenant IS NULL OR c.tenant = p_tenant) AND (p_emp IS NULL OR c.idempreendimento = p_emp)
-    AND (p_de IS NULL OR c.data >= p_de) AND (p_ate IS NULL OR c.data <= p_ate)
-    AND (p_corretor IS NULL OR c.idcorretor = p_corretor)
-    AND (p_time IS NULL OR EXISTS (
-      SELECT 1 FROM analytics.fato_vendas v
-      WHERE v.tenant = c.tenant AND v.idreserva = c.idreserva AND v.idtime = p_time))
-    AND (p_imobiliaria IS NULL OR EXISTS (
-      SELECT 1 FROM analytics.vendas_imobiliaria i
-      WHERE i.tenant = c.tenant AND i.idreserva = c.idreserva AND i.idimobiliaria = p_imobiliaria))
+  WHERE analytics.passa(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time, p_imobiliaria,
+          c.tenant, c.data, c.idempreendimento, c.idcorretor,
+          (SELECT max(v.idtime) FROM analytics.fato_vendas v
+           WHERE v.tenant = c.tenant AND v.idreserva = c.idreserva),
+          (SELECT max(i.idimobiliaria) FROM analytics.vendas_imobiliaria i
+           WHERE i.tenant = c.tenant AND i.idreserva = c.idreserva))
 $$;
 
 -- The offer of a period per tenant, as the KPI card's VSO counts it (0103): the stock on the
@@ -94,7 +106,7 @@ RETURNS TABLE (tenant text, vendas_unidades bigint, vendas_valor numeric, distra
                prosoluto_valor numeric, prosoluto_pct numeric)
 LANGUAGE sql STABLE AS $$
   SELECT * FROM analytics.kpis(p_tenant, p_de, p_ate, p_emp) k
-  WHERE p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL
+  WHERE analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
   UNION ALL
   SELECT y.tenant, y.vu, y.vs, y.du, y.ds, y.vu - y.du, y.vs - y.ds, y.vs,
          round(y.vs / nullif(y.vu, 0), 2), y.cv, y.cp,
@@ -121,7 +133,7 @@ LANGUAGE sql STABLE AS $$
       SELECT o.tenant, 0, 0, 0, 0, 0, 0, NULL, o.oferta
       FROM analytics.oferta_periodo(p_tenant, p_de, p_ate, p_emp) o
     ) x
-    WHERE p_corretor IS NOT NULL OR p_time IS NOT NULL OR p_imobiliaria IS NOT NULL
+    WHERE NOT analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     GROUP BY x.tenant
   ) y
   ORDER BY 1
@@ -153,23 +165,25 @@ $$;
 CREATE FUNCTION analytics.vendas_por_corretor(p_tenant text, p_de date, p_ate date, p_emp bigint,
                                               p_corretor bigint, p_time bigint,
                                               p_imobiliaria bigint)
-RETURNS TABLE (tenant text, idcorretor bigint, corretor text, vendas_unidades bigint,
-               vendas_valor numeric, distratos_unidades bigint, distratos_valor numeric,
-               liquidas_unidades bigint, liquidas_valor numeric, vgv numeric, ticket_medio numeric,
-               comissao_valor numeric, comissao_paga numeric)
+RETURNS TABLE (tenant text, idcorretor bigint, corretor text,
+               vendas_unidades bigint, vendas_valor numeric,
+               distratos_unidades bigint, distratos_valor numeric,
+               liquidas_unidades bigint, liquidas_valor numeric,
+               vgv numeric, ticket_medio numeric, comissao_valor numeric, comissao_paga numeric)
 LANGUAGE sql STABLE AS $$
+  -- with a people filter, from the facts; without, the four-parameter function
   SELECT * FROM (
-    SELECT * FROM analytics.vendas_por_corretor(p_tenant, p_de, p_ate, p_emp) t
-    WHERE p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL
-    UNION ALL
     SELECT p.tenant, p.idcorretor, coalesce(max(p.nome_v), max(p.nome_d), max(p.nome_c)),
            sum(p.vu)::bigint, sum(p.vs), sum(p.du)::bigint, sum(p.ds), sum(p.vu - p.du)::bigint,
-           sum(p.vs - p.ds), sum(p.vs), round(sum(p.vs) / nullif(sum(p.vu), 0), 2), sum(p.cv),
-           sum(p.cp)
+           sum(p.vs - p.ds) AS liquidas_valor, sum(p.vs),
+           round(sum(p.vs) / nullif(sum(p.vu), 0), 2), sum(p.cv), sum(p.cp)
     FROM analytics.periodo_corretor_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time,
                                             p_imobiliaria) p
-    WHERE p_corretor IS NOT NULL OR p_time IS NOT NULL OR p_imobiliaria IS NOT NULL
+    WHERE NOT analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     GROUP BY p.tenant, p.idcorretor
+    UNION ALL
+    SELECT * FROM analytics.vendas_por_corretor(p_tenant, p_de, p_ate, p_emp) t
+    WHERE analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
   ) y
   ORDER BY y.tenant, y.liquidas_valor DESC, coalesce(y.idcorretor, -1)
 $$;
@@ -182,13 +196,13 @@ RETURNS TABLE (tenant text, idcorretor bigint, corretor text, comissoes bigint,
 LANGUAGE sql STABLE AS $$
   SELECT * FROM (
     SELECT * FROM analytics.comissoes_por_corretor(p_tenant, p_de, p_ate, p_emp) t
-    WHERE p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL
+    WHERE analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     UNION ALL
     SELECT c.tenant, c.idcorretor, max(c.corretor), count(*), sum(c.valor_comissao),
            sum(c.valor_pago), sum(c.valor_comissao) - sum(c.valor_pago)
     FROM analytics.comissoes_das_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor, p_time,
                                          p_imobiliaria) c
-    WHERE p_corretor IS NOT NULL OR p_time IS NOT NULL OR p_imobiliaria IS NOT NULL
+    WHERE NOT analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     GROUP BY c.tenant, c.idcorretor
   ) y
   ORDER BY y.tenant, y.comissao_valor DESC, y.idcorretor
@@ -203,7 +217,7 @@ RETURNS TABLE (tenant text, idempreendimento bigint, empreendimento text, mes da
 LANGUAGE sql STABLE AS $$
   SELECT * FROM (
     SELECT * FROM analytics.prosoluto_analise(p_tenant, p_de, p_ate, p_emp) t
-    WHERE p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL
+    WHERE analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     UNION ALL
     SELECT v.tenant, v.idempreendimento, max(e.nome), v.mes, count(*), sum(v.valor_contrato),
            coalesce(sum(v.valor_prosoluto), 0),
@@ -213,7 +227,7 @@ LANGUAGE sql STABLE AS $$
                                       p_imobiliaria) v
     LEFT JOIN analytics.empreendimentos e
       ON e.tenant = v.tenant AND e.idempreendimento = v.idempreendimento
-    WHERE p_corretor IS NOT NULL OR p_time IS NOT NULL OR p_imobiliaria IS NOT NULL
+    WHERE NOT analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria)
     GROUP BY v.tenant, v.idempreendimento, v.mes
   ) y
   ORDER BY y.tenant, y.idempreendimento, y.mes
@@ -260,7 +274,7 @@ CREATE FUNCTION analytics.tabela_geral(p_tenant text, p_de date, p_ate date, p_e
 RETURNS SETOF analytics.vw_tabela_geral_vendas
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-  IF p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL THEN
+  IF analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria) THEN
     RETURN QUERY SELECT * FROM analytics.tabela_geral(p_tenant, p_de, p_ate, p_emp, p_limit,
                                                       p_offset);
     RETURN;
@@ -285,7 +299,7 @@ CREATE FUNCTION analytics.tabela_geral_total(p_tenant text, p_de date, p_ate dat
 RETURNS bigint
 LANGUAGE sql STABLE AS $$
   SELECT CASE
-    WHEN p_corretor IS NULL AND p_time IS NULL AND p_imobiliaria IS NULL THEN
+    WHEN analytics.sem_pessoas(p_corretor, p_time, p_imobiliaria) THEN
       (SELECT coalesce(sum(p.vu), 0)::bigint FROM analytics.periodo_emp(p_tenant, p_de, p_ate, p_emp) p)
     ELSE
       (SELECT count(*) FROM analytics.vendas_das_pessoas(p_tenant, p_de, p_ate, p_emp, p_corretor,

@@ -3,16 +3,16 @@
 //! (issue #21, item 7) equal the independent reference (`shared::analytics::reference::pessoas`)
 //! on the simulator's default world.
 
-use crate::api_sales_people::{rows, sales_of};
+use crate::api_sales_people::{reference_and_busiest_people, rows, sales_of};
 use crate::api_support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use api_support::{filters_of, get, most_common_id, serve, KEY};
+use api_support::{filters_of, get, serve, KEY};
 use chrono::NaiveDate;
 use serde_json::Value;
-use shared::analytics::reference::{pessoas, Comissoes, ProSoluto, Reference, Sales};
+use shared::analytics::reference::{pessoas, Comissoes, ProSoluto, Reference};
 use shared::api::ApiConfig;
 
 /// Money in a row, in centavos (as the reference keeps it).
@@ -58,6 +58,18 @@ async fn check_kpis(
     expected.sales.vendas_unidades
 }
 
+/// The lines of `path` (for tenant `sim` and `query`), keyed and read as the reference keeps them.
+async fn lines<K: Ord, V>(
+    c: &reqwest::Client,
+    addr: SocketAddr,
+    path: &str,
+    query: &str,
+    line: impl Fn(&Value) -> (K, V),
+) -> BTreeMap<K, V> {
+    let answer = rows(c, addr, &format!("{path}?tenant=sim{query}")).await;
+    answer.iter().map(line).collect()
+}
+
 async fn check_corretores(
     c: &reqwest::Client,
     addr: SocketAddr,
@@ -65,43 +77,26 @@ async fn check_corretores(
     query: &str,
 ) {
     let filters = filters_of(query);
-    let got: BTreeMap<Option<i64>, (Sales, i64, i64)> = rows(
-        c,
-        addr,
-        &format!("/api/vendas-corretores?tenant=sim{query}"),
-    )
-    .await
-    .iter()
-    .map(|row| {
-        let line = (
-            sales_of(row),
-            cents(row, "comissao_valor"),
-            cents(row, "comissao_paga"),
-        );
-        (row["idcorretor"].as_i64(), line)
+    let broker = |row: &Value| row["idcorretor"].as_i64();
+    let got = lines(c, addr, "/api/vendas-corretores", query, |row| {
+        let commissions = (cents(row, "comissao_valor"), cents(row, "comissao_paga"));
+        (broker(row), (sales_of(row), commissions.0, commissions.1))
     })
-    .collect();
+    .await;
     assert_eq!(
         got,
         pessoas::vendas_por_corretor(reference, &filters),
         "vendas-corretores ({query})"
     );
-    let got: BTreeMap<Option<i64>, Comissoes> = rows(
-        c,
-        addr,
-        &format!("/api/comissoes-corretores?tenant=sim{query}"),
-    )
-    .await
-    .iter()
-    .map(|row| {
-        let line = Comissoes {
+    let got = lines(c, addr, "/api/comissoes-corretores", query, |row| {
+        let commissions = Comissoes {
             comissoes: units(row, "comissoes"),
             valor: cents(row, "comissao_valor"),
             pago: cents(row, "comissao_paga"),
         };
-        (row["idcorretor"].as_i64(), line)
+        (broker(row), commissions)
     })
-    .collect();
+    .await;
     assert_eq!(
         got,
         pessoas::comissoes_por_corretor(reference, &filters),
@@ -145,19 +140,18 @@ async fn check_prosoluto(
     query: &str,
 ) {
     let date = |v: &Value| NaiveDate::parse_from_str(v.as_str().unwrap(), "%Y-%m-%d").unwrap();
-    let got: BTreeMap<(Option<i64>, NaiveDate), ProSoluto> =
-        rows(c, addr, &format!("/api/prosoluto?tenant=sim{query}"))
-            .await
-            .iter()
-            .map(|row| {
-                let line = ProSoluto {
-                    vendas_unidades: units(row, "vendas_unidades"),
-                    vgv: cents(row, "vgv"),
-                    prosoluto: cents(row, "prosoluto_valor"),
-                };
-                ((row["idempreendimento"].as_i64(), date(&row["mes"])), line)
-            })
-            .collect();
+    let got = lines(c, addr, "/api/prosoluto", query, |row| {
+        let figures = ProSoluto {
+            vendas_unidades: units(row, "vendas_unidades"),
+            vgv: cents(row, "vgv"),
+            prosoluto: cents(row, "prosoluto_valor"),
+        };
+        (
+            (row["idempreendimento"].as_i64(), date(&row["mes"])),
+            figures,
+        )
+    })
+    .await;
     assert_eq!(
         got,
         pessoas::prosoluto(reference, &filters_of(query)),
@@ -166,26 +160,27 @@ async fn check_prosoluto(
 }
 
 async fn check_anos(c: &reqwest::Client, addr: SocketAddr, reference: &Reference, query: &str) {
-    let got: BTreeMap<u32, [i64; 6]> = rows(
-        c,
-        addr,
-        &format!("/api/ano-atual-vs-passado?tenant=sim&ate=2025-12-31{query}"),
-    )
-    .await
-    .iter()
-    .map(|row| {
-        let mes = units(row, "mes") as u32;
-        let line = [
-            units(row, "liquidas_unidades_atual"),
-            units(row, "liquidas_unidades_passado"),
-            cents(row, "liquidas_valor_atual"),
-            cents(row, "liquidas_valor_passado"),
-            cents(row, "vgv_atual"),
-            cents(row, "vgv_passado"),
+    let in_2025 = format!("&ate=2025-12-31{query}");
+    let got = lines(c, addr, "/api/ano-atual-vs-passado", &in_2025, |row| {
+        let columns = [
+            "liquidas_unidades_atual",
+            "liquidas_unidades_passado",
+            "liquidas_valor_atual",
+            "liquidas_valor_passado",
+            "vgv_atual",
+            "vgv_passado",
         ];
-        (mes, line)
+        // units, then money in centavos
+        let figures = columns.map(|column| {
+            if column.starts_with("liquidas_unidades") {
+                units(row, column)
+            } else {
+                cents(row, column)
+            }
+        });
+        (units(row, "mes") as u32, figures)
     })
-    .collect();
+    .await;
     let expected = pessoas::ano_atual_vs_passado(reference, &filters_of(query), 2025);
     assert!(
         !expected.is_empty(),
@@ -198,16 +193,8 @@ async fn check_anos(c: &reqwest::Client, addr: SocketAddr, reference: &Reference
 async fn kpis_brokers_table_commissions_prosoluto_and_years_take_the_people_filters() {
     let (db, data) = api_support::sim::loaded_world("api_sales_people_cards").await;
     let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
-    let c = reqwest::Client::new();
-    let reference = shared::analytics::reference::compute(&data.source());
+    let (reference, [corretor, time, imobiliaria]) = reference_and_busiest_people(&data);
     let all = reference.vendas_detalhe.len() as i64;
-    let corretor = most_common_id(data.rows("/vendas"), "idcorretor").unwrap();
-    let imobiliaria = most_common_id(data.rows("/vendas"), "idimobiliaria").unwrap();
-    let mut teams: BTreeMap<i64, usize> = BTreeMap::new();
-    for team in reference.vendas_detalhe.iter().filter_map(|v| v.time) {
-        *teams.entry(team).or_default() += 1;
-    }
-    let time = teams.into_iter().max_by_key(|(_, n)| *n).unwrap().0;
     let queries = [
         format!("&corretor={corretor}"),
         format!("&time={time}"),
@@ -215,6 +202,7 @@ async fn kpis_brokers_table_commissions_prosoluto_and_years_take_the_people_filt
         format!("&corretor={corretor}&de=2025-01-10&ate=2025-06-30"),
         format!("&time={time}&empreendimento=1&de=2024-11&ate=2025-09-20"),
     ];
+    let c = reqwest::Client::new();
     for query in &queries {
         let some = check_kpis(&c, addr, &reference, query).await;
         assert!(some > 0 && some < all, "{query} selects some sales: {some}");

@@ -195,10 +195,8 @@ pub struct VendaRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComissaoRef {
     pub data: Option<NaiveDate>,
-    pub empreendimento: Option<i64>,
-    pub corretor: Option<i64>,
-    pub time: Option<i64>,
-    pub imobiliaria: Option<i64>,
+    /// [development, broker, team, agency].
+    pub people: [Option<i64>; 4],
     pub valor: i64,
     pub pago: i64,
 }
@@ -335,14 +333,12 @@ fn comissao_ref(
         .or_else(|| venda.and_then(|v| dt(v, "data_venda")))
         .or_else(|| reserva.and_then(|r| dt(r, "data_venda")));
     let (time, imobiliaria) = id.and_then(sale_people).unwrap_or((None, None));
+    let empreendimento = reserva
+        .and_then(|r| int(r, "idempreendimento"))
+        .or_else(|| venda.and_then(|v| int(v, "idempreendimento")));
     ComissaoRef {
         data: data.map(|d| d.date()),
-        empreendimento: reserva
-            .and_then(|r| int(r, "idempreendimento"))
-            .or_else(|| venda.and_then(|v| int(v, "idempreendimento"))),
-        corretor,
-        time,
-        imobiliaria,
+        people: [empreendimento, corretor, time, imobiliaria],
         valor: cents(c, "valor_comissao").unwrap_or(0),
         pago: cents(c, "valor_pagamento").unwrap_or(0),
     }

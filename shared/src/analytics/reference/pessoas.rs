@@ -111,17 +111,17 @@ fn comissoes<'a>(
     reference: &'a Reference,
     filters: &'a Filters,
 ) -> impl Iterator<Item = &'a ComissaoRef> {
-    reference.comissoes_detalhe.iter().filter(move |c| {
-        let people = [c.empreendimento, c.corretor, c.time, c.imobiliaria];
-        match c.data {
-            Some(data) => passes(filters, data, people),
+    reference
+        .comissoes_detalhe
+        .iter()
+        .filter(move |c| match c.data {
+            Some(data) => passes(filters, data, c.people),
             None => {
                 filters.de.is_none()
                     && filters.ate.is_none()
-                    && passes(filters, NaiveDate::MIN, people)
+                    && passes(filters, NaiveDate::MIN, c.people)
             }
-        }
-    })
+        })
 }
 
 /// The KPI card under people filters: the figures, commissions (valor, pago), pró-soluto
@@ -155,12 +155,16 @@ pub fn vendas_por_corretor(
     reference: &Reference,
     filters: &Filters,
 ) -> BTreeMap<Option<i64>, (Sales, i64, i64)> {
-    let mut out: BTreeMap<Option<i64>, (Sales, i64, i64)> = BTreeMap::new();
-    for (_, people, sale, valor, _) in facts(reference, filters) {
-        add(&mut out.entry(people[1]).or_default().0, sale, valor);
-    }
+    let mut by_broker: BTreeMap<Option<i64>, Sales> = BTreeMap::new();
+    facts(reference, filters).for_each(|(_, people, sale, valor, _)| {
+        add(by_broker.entry(people[1]).or_default(), sale, valor)
+    });
+    let mut out: BTreeMap<Option<i64>, (Sales, i64, i64)> = by_broker
+        .into_iter()
+        .map(|(broker, figures)| (broker, (figures, 0, 0)))
+        .collect();
     for c in comissoes(reference, filters) {
-        let line = out.entry(c.corretor).or_default();
+        let line = out.entry(c.people[1]).or_default();
         line.1 += c.valor;
         line.2 += c.pago;
     }
@@ -174,7 +178,7 @@ pub fn comissoes_por_corretor(
 ) -> BTreeMap<Option<i64>, Comissoes> {
     let mut out: BTreeMap<Option<i64>, Comissoes> = BTreeMap::new();
     for c in comissoes(reference, filters) {
-        let line = out.entry(c.corretor).or_default();
+        let line = out.entry(c.people[1]).or_default();
         line.comissoes += 1;
         line.valor += c.valor;
         line.pago += c.pago;
