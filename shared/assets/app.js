@@ -47,7 +47,8 @@
   }
 
   // Each endpoint takes only its own filters (the api answers 400 to the others, see
-  // /openapi.json): the sales charts take the period and development; the cockpit the rest.
+  // /openapi.json): the VSO chart takes the period and development (the stock has no people);
+  // the other sales endpoints and the cockpit the rest.
   const PERIODO = ['tenant', 'de', 'ate', 'empreendimento'];
   // The sales endpoints that also take the people behind a sale (broker, team, agency).
   const PESSOAS = PERIODO.concat(['corretor', 'time', 'imobiliaria']);
@@ -193,13 +194,14 @@
     const f = filtros();
     const txt = (f.de ? dataBR(f.de) : 'início') + ' a ' + (f.ate ? dataBR(f.ate) : 'hoje');
     $('periodo').textContent = 'Período: ' + txt + (f.tenant ? ' · conta ' + f.tenant : '');
-    const fp = so(f, PERIODO);
+    const fp = so(f, PESSOAS);
     const comp = comparacoes(f.de, f.ate);
-    const base = so(f, ['tenant', 'empreendimento']);
+    // The comparisons keep every filter but the period, so a delta compares like with like.
+    const base = so(f, ['tenant', 'empreendimento', 'corretor', 'time', 'imobiliaria']);
     const [k, mensal, anos, emp, cor, times, vso, pro, etl, tab, kAnt, kAno, estoque, reservas, distratos, repasses, metas, funil] = await Promise.all([
-      api('/api/kpis', fp), api('/api/vendas-mensais', so(f, PESSOAS)), api('/api/ano-atual-vs-passado', fp),
-      api('/api/vendas-empreendimentos', so(f, PESSOAS)), api('/api/vendas-corretores', fp), api('/api/vendas-times', so(f, PESSOAS)),
-      api('/api/vso-mensal', fp), api('/api/prosoluto', fp),
+      api('/api/kpis', fp), api('/api/vendas-mensais', fp), api('/api/ano-atual-vs-passado', fp),
+      api('/api/vendas-empreendimentos', fp), api('/api/vendas-corretores', fp), api('/api/vendas-times', fp),
+      api('/api/vso-mensal', so(f, PERIODO)), api('/api/prosoluto', fp),
       // The ETL status needs an admin key, and a key of several tenants pages the table per
       // tenant (400 without one): a viewer's dashboard shows those two empty, not broken.
       api('/api/etl/status', f.tenant ? { tenant: f.tenant } : {}).catch(() => ({ rows: [] })),
@@ -208,7 +210,7 @@
       comp ? api('/api/kpis', Object.assign({}, base, comp.anoAnterior)) : null,
       api('/api/estoque', so(f, ['tenant', 'empreendimento', 'ate'])),
       api('/api/reservas-em-andamento', so(f, ['tenant', 'empreendimento', 'ate', 'corretor', 'time', 'imobiliaria'])),
-      api('/api/distratos', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'time'])),
+      api('/api/distratos', fp),
       api('/api/repasses', so(f, ['tenant', 'ate', 'empreendimento'])),
       api('/api/metas', so(f, ['tenant', 'de', 'ate'])),
       api('/api/funil', so(f, ['tenant', 'de', 'ate', 'empreendimento', 'corretor', 'imobiliaria'])),

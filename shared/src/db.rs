@@ -161,6 +161,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0109_analytics_vendas_pessoas.sql"),
     },
     Migration {
+        version: 110,
+        name: "0110_analytics_pessoas_demais.sql",
+        sql: include_str!("../../migrations/0110_analytics_pessoas_demais.sql"),
+    },
+    Migration {
         version: 111,
         name: "0111_analytics_funil_cache.sql",
         sql: include_str!("../../migrations/0111_analytics_funil_cache.sql"),

@@ -210,7 +210,7 @@ async fn cockpit_endpoints_match_the_reference_on_the_default_world() {
         "/api/reservas-em-andamento?corretor=0",
         "/api/reservas-em-andamento?time=abc",
         "/api/reservas-em-andamento?imobiliaria=-3",
-        "/api/kpis?corretor=1",
+        "/api/kpis?dias=30",
     ] {
         assert_eq!(status(&c, addr, path).await, 400, "{path}");
     }
@@ -298,19 +298,25 @@ async fn distratos_match_the_reference_on_the_default_world() {
         .find_map(|d| d.empreendimento);
     let corretor = reference.distratos_detalhe.iter().find_map(|d| d.corretor);
     let time = reference.distratos_detalhe.iter().find_map(|d| d.time);
+    let imobiliaria = reference
+        .distratos_detalhe
+        .iter()
+        .find_map(|d| d.imobiliaria);
     for query in [
         "&de=2025-01-01&ate=2025-06-30".to_string(),
         format!("&empreendimento={}", emp.unwrap()),
         format!("&corretor={}", corretor.unwrap()),
         format!("&time={}", time.unwrap()),
+        format!("&imobiliaria={}", imobiliaria.unwrap()),
+        format!("&imobiliaria={}&de=2025-01-01", imobiliaria.unwrap()),
     ] {
         let some = check_distratos(&c, addr, &reference, &query).await;
         assert!(some <= all, "{query}");
     }
     assert_eq!(
-        status(&c, addr, "/api/distratos?imobiliaria=1").await,
+        status(&c, addr, "/api/distratos?imobiliaria=0").await,
         400,
-        "no agency on distratos"
+        "an agency is a positive id"
     );
     // The refreshed cache gives the same answers as the live definitions.
     refresh_cache(&mut db).await;

@@ -7,14 +7,14 @@ use crate::api_support;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use api_support::{assert_same_lines, filters_of, get, most_common_id, serve, KEY};
+use api_support::{assert_same_lines, filters_of, get, most_common_id, serve, Dataset, KEY};
 use chrono::NaiveDate;
 use serde_json::Value;
 use shared::analytics::reference::{pessoas, Reference, Sales};
 use shared::analytics::Filters;
 use shared::api::ApiConfig;
 
-async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
+pub(crate) async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
     let resp = get(c, addr, path).await;
     assert_eq!(resp.status(), 200, "{path}");
     let body: Value = resp.json().await.unwrap();
@@ -22,7 +22,7 @@ async fn rows(c: &reqwest::Client, addr: SocketAddr, path: &str) -> Vec<Value> {
 }
 
 /// A line's figures as the reference keeps them (money in centavos).
-fn sales_of(row: &Value) -> Sales {
+pub(crate) fn sales_of(row: &Value) -> Sales {
     let cents = |column: &str| (row[column].as_f64().unwrap_or(0.0) * 100.0).round() as i64;
     let units = |column: &str| row[column].as_i64().unwrap_or(0);
     Sales {
@@ -84,13 +84,10 @@ async fn check(
     by_month.values().map(|s| s.vendas_unidades).sum()
 }
 
-#[tokio::test]
-async fn sales_by_month_development_and_team_take_the_people_filters() {
-    let (db, data) = api_support::sim::loaded_world("api_sales_people").await;
-    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
-    let c = reqwest::Client::new();
+/// The reference of the world, and the broker, team and agency with the most sales (each
+/// filter then selects some sales).
+pub(crate) fn reference_and_busiest_people(data: &Dataset) -> (Reference, [i64; 3]) {
     let reference = shared::analytics::reference::compute(&data.source());
-    let all: i64 = reference.vendas_detalhe.len() as i64;
     let corretor = most_common_id(data.rows("/vendas"), "idcorretor").unwrap();
     let imobiliaria = most_common_id(data.rows("/vendas"), "idimobiliaria").unwrap();
     let mut teams: BTreeMap<i64, usize> = BTreeMap::new();
@@ -98,6 +95,16 @@ async fn sales_by_month_development_and_team_take_the_people_filters() {
         *teams.entry(team).or_default() += 1;
     }
     let time = teams.into_iter().max_by_key(|(_, n)| *n).unwrap().0;
+    (reference, [corretor, time, imobiliaria])
+}
+
+#[tokio::test]
+async fn sales_by_month_development_and_team_take_the_people_filters() {
+    let (db, data) = api_support::sim::loaded_world("api_sales_people").await;
+    let (addr, _h) = serve(&db, ApiConfig::from_keys(&[KEY])).await;
+    let c = reqwest::Client::new();
+    let (reference, [corretor, time, imobiliaria]) = reference_and_busiest_people(&data);
+    let all: i64 = reference.vendas_detalhe.len() as i64;
     for query in [
         format!("&corretor={corretor}"),
         format!("&time={time}"),

@@ -31,6 +31,7 @@ mod api_funil;
 mod api_http;
 mod api_metas;
 mod api_sales_people;
+mod api_sales_people_cards;
 mod api_scope;
 mod api_views;
 mod browser_dashboard;

@@ -40,7 +40,8 @@ const fn col(name: &'static str, ty: ColType, description: &'static str) -> Colu
 pub enum Source {
     /// `analytics.<fn>($tenant, $de, $ate, $emp)`.
     Function(&'static str),
-    /// `analytics.tabela_geral(..., $limit, $offset)` plus a count.
+    /// `analytics.tabela_geral(<the seven filters>, $limit, $offset)` plus its count
+    /// (`analytics.tabela_geral_total`).
     Paged,
     /// `analytics.vw_etl_status` filtered by tenant only.
     EtlStatus,
@@ -197,8 +198,8 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "kpis",
         summary: "KPIs of the period per tenant: vendas líquidas, VGV, ticket médio, distratos, comissões, VSO, pró-soluto",
-        source: Source::Function("kpis"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("kpis"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_kpis",
         columns: &KPIS,
     },
@@ -221,16 +222,16 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "vendas-corretores",
         summary: "Vendas, distratos, vendas líquidas and commissions per broker",
-        source: Source::Function("vendas_por_corretor"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_por_corretor"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_por_corretor",
         columns: &CORRETORES,
     },
     Metric {
         path: "comissoes-corretores",
         summary: "Commissions per broker (from /comissoes)",
-        source: Source::Function("comissoes_por_corretor"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("comissoes_por_corretor"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_comissoes_por_corretor",
         columns: &[
             C_TENANT,
@@ -273,8 +274,8 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "prosoluto",
         summary: "Pró-soluto per development and month, in R$ and as % of VGV",
-        source: Source::Function("prosoluto_analise"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("prosoluto_analise"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_prosoluto_analise",
         columns: &[
             C_TENANT,
@@ -291,8 +292,8 @@ pub const METRICS: &[Metric] = &[
     Metric {
         path: "ano-atual-vs-passado",
         summary: "Vendas líquidas and VGV month by month: the year of `ate` (else today) against the year before",
-        source: Source::Function("vendas_ano_atual_vs_passado"),
-        filters: PERIOD_FILTERS,
+        source: Source::Cockpit("vendas_ano_atual_vs_passado"),
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_vendas_ano_atual_vs_passado",
         columns: &[
             C_TENANT,
@@ -311,7 +312,7 @@ pub const METRICS: &[Metric] = &[
         path: "tabela-geral",
         summary: "One line per venda (paginated, newest first)",
         source: Source::Paged,
-        filters: PERIOD_FILTERS,
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_tabela_geral_vendas",
         columns: &[
             C_TENANT,
@@ -403,11 +404,7 @@ pub const METRICS: &[Metric] = &[
         path: "distratos",
         summary: "Distratos ÷ vendas by motive, development and broker, and the days from sale to distrato",
         source: Source::Cockpit("distratos_analise"),
-        filters: {
-            use Filter::*;
-            // No agency: the distrato facts carry no agency id.
-            &[Tenant, De, Ate, Empreendimento, Corretor, Time]
-        },
+        filters: PEOPLE_FILTERS,
         view: "analytics.vw_distratos",
         columns: &[
             C_TENANT,

@@ -174,6 +174,7 @@ pub struct Comissoes {
 /// A counted venda: its day and who and what it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VendaRef {
+    pub idreserva: i64,
     pub data: NaiveDate,
     pub empreendimento: Option<i64>,
     pub corretor: Option<i64>,
@@ -184,6 +185,20 @@ pub struct VendaRef {
     pub valor: i64,
     /// Whether the team came from /reservas.idtime (else from the broker's membership).
     pub time_da_reserva: bool,
+    /// Pró-soluto (the load rule), centavos; 0 when unknown.
+    pub prosoluto: i64,
+}
+
+/// An active commission: its day (data_cad, else the sale's), development and broker (the
+/// reservation's, else the sale's), the team and agency of its counted sale, and its value and
+/// payment (centavos).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComissaoRef {
+    pub data: Option<NaiveDate>,
+    /// [development, broker, team, agency].
+    pub people: [Option<i64>; 4],
+    pub valor: i64,
+    pub pago: i64,
 }
 
 /// A counted distrato: its day, the cancelled sale's day (if that sale counts), its motive
@@ -221,6 +236,8 @@ pub struct Reference {
     pub vendas_detalhe: Vec<VendaRef>,
     /// Every counted distrato, likewise.
     pub distratos_detalhe: Vec<DistratoRef>,
+    /// Every active commission, likewise.
+    pub comissoes_detalhe: Vec<ComissaoRef>,
     /// Counted vendas that a counted distrato cancelled (a distrato of a sale that does not
     /// count, e.g. one without `data_venda`, still counts as a distrato).
     pub vendas_distratadas: i64,
@@ -237,16 +254,28 @@ impl Reference {
     }
 
     /// The KPI card's period VSO: the period's net units (exact dates, the card's
-    /// `liquidas_unidades`) ÷ (stock on the day `de` + entries during the period). Entries
-    /// count from the first day of their month, so the stock on the day `de` is the stock
-    /// at the start of de's month plus that month's entries minus the net units of
-    /// developments sold in that month before `de`.
+    /// `liquidas_unidades`) ÷ [`Self::periodo_oferta`].
     pub fn periodo_vso(&self, de: Option<NaiveDate>, ate: Option<NaiveDate>) -> Option<f64> {
+        let oferta = self.periodo_oferta(de, ate, None);
+        (oferta != 0).then(|| self.liquidas(de, ate) as f64 / oferta as f64)
+    }
+
+    /// The offer of a period (of one development, or all): the stock on the day `de` +
+    /// entries during the period. Entries count from the first day of their month, so the
+    /// stock on the day `de` is the stock at the start of de's month plus that month's entries
+    /// minus the net units of developments sold in that month before `de`.
+    pub fn periodo_oferta(
+        &self,
+        de: Option<NaiveDate>,
+        ate: Option<NaiveDate>,
+        empreendimento: Option<i64>,
+    ) -> i64 {
         let first = de.map(month);
+        let wanted = |emp: i64| empreendimento.is_none_or(|e| e == emp);
         let mut oferta = 0i64;
         let mut seen: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
         for ((emp, m), v) in &self.vso {
-            if first.is_some_and(|f| *m < f) || ate.is_some_and(|a| *m > a) {
+            if first.is_some_and(|f| *m < f) || ate.is_some_and(|a| *m > a) || !wanted(*emp) {
                 continue;
             }
             if seen.insert(*emp) {
@@ -258,11 +287,11 @@ impl Reference {
             oferta -= self
                 .eventos
                 .iter()
-                .filter(|(d, emp, _)| emp.is_some() && *d >= first && *d < de)
+                .filter(|(d, emp, _)| emp.is_some_and(wanted) && *d >= first && *d < de)
                 .map(|e| e.2)
                 .sum::<i64>();
         }
-        (oferta != 0).then(|| self.liquidas(de, ate) as f64 / oferta as f64)
+        oferta
     }
 }
 
@@ -286,6 +315,32 @@ fn next_month(d: NaiveDate) -> NaiveDate {
         NaiveDate::from_ymd_opt(d.year() + 1, 1, 1).unwrap_or(d)
     } else {
         NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1).unwrap_or(d)
+    }
+}
+
+/// A commission's [`ComissaoRef`]; `sale_people` gives the team and agency of a counted sale.
+fn comissao_ref(
+    c: &Value,
+    corretor: Option<i64>,
+    reservas: &BTreeMap<i64, &Value>,
+    vendas: &BTreeMap<i64, &Value>,
+    sale_people: impl Fn(i64) -> Option<(Option<i64>, Option<i64>)>,
+) -> ComissaoRef {
+    let id = int(c, "idreserva");
+    let reserva = id.and_then(|id| reservas.get(&id));
+    let venda = id.and_then(|id| vendas.get(&id));
+    let data = dt(c, "data_cad")
+        .or_else(|| venda.and_then(|v| dt(v, "data_venda")))
+        .or_else(|| reserva.and_then(|r| dt(r, "data_venda")));
+    let (time, imobiliaria) = id.and_then(sale_people).unwrap_or((None, None));
+    let empreendimento = reserva
+        .and_then(|r| int(r, "idempreendimento"))
+        .or_else(|| venda.and_then(|v| int(v, "idempreendimento")));
+    ComissaoRef {
+        data: data.map(|d| d.date()),
+        people: [empreendimento, corretor, time, imobiliaria],
+        valor: cents(c, "valor_comissao").unwrap_or(0),
+        pago: cents(c, "valor_pagamento").unwrap_or(0),
     }
 }
 
@@ -376,6 +431,7 @@ pub fn compute(src: &Source) -> Reference {
         .collect();
     for s in &sales {
         r.vendas_detalhe.push(VendaRef {
+            idreserva: s.idreserva,
             data: s.data.date(),
             empreendimento: s.emp,
             corretor: s.corretor,
@@ -383,6 +439,7 @@ pub fn compute(src: &Source) -> Reference {
             imobiliaria: s.imobiliaria,
             valor: s.valor,
             time_da_reserva: s.time_da_reserva,
+            prosoluto: 0,
         });
         r.eventos.push((s.data.date(), s.emp, 1));
         let m = month(s.data.date());
@@ -462,6 +519,12 @@ pub fn compute(src: &Source) -> Reference {
         e.comissoes += 1;
         e.valor += cents(c, "valor_comissao").unwrap_or(0);
         e.pago += cents(c, "valor_pagamento").unwrap_or(0);
+        r.comissoes_detalhe
+            .push(comissao_ref(c, corretor, &reservas, &vendas_by_id, |id| {
+                by_id
+                    .get(&id)
+                    .map(|i| (sales[*i].time, sales[*i].imobiliaria))
+            }));
     }
     // Pró-soluto per reservation (the load rule).
     let mut cond: BTreeMap<i64, i64> = BTreeMap::new();
@@ -503,6 +566,9 @@ pub fn compute(src: &Source) -> Reference {
         e.vendas_unidades += 1;
         e.vgv += s.valor;
         e.prosoluto += prosoluto(s.idreserva).unwrap_or(0);
+    }
+    for v in &mut r.vendas_detalhe {
+        v.prosoluto = prosoluto(v.idreserva).unwrap_or(0);
     }
     // VSO: units (not blocked) and their entry month. Inactive price rows count: a
     // withdrawn price table does not undo the unit's having been offered under it.

@@ -14,7 +14,7 @@ pub fn statement(metric: &Metric) -> String {
         Source::Function(f) => {
             format!("SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint) t")
         }
-        Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::int, $6::int) t".to_string(),
+        Source::Paged => "SELECT to_jsonb(t)::text FROM analytics.tabela_geral($1::text, $2::date, $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::int, $9::int) t".to_string(),
         Source::EtlStatus => "SELECT to_jsonb(t)::text FROM analytics.vw_etl_status t WHERE ($1::text IS NULL OR t.tenant = $1) ORDER BY t.tenant, t.object".to_string(),
         Source::Cockpit(f) if metric.filters.contains(&Filter::Dias) => format!(
             "SELECT to_jsonb(t)::text FROM analytics.{f}($1::text, $2::date, $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint, $8::int) t"
@@ -26,9 +26,9 @@ pub fn statement(metric: &Metric) -> String {
 }
 
 /// Rows of `tabela-geral` for the filters: its vendas, counted from the monthly rollup
-/// (plus the partial months), not by scanning the period's sales.
-pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
-    FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
+/// (plus the partial months) when no people filter applies, not by scanning the period's sales.
+pub const COUNT_TABELA: &str = "SELECT analytics.tabela_geral_total($1::text, $2::date, \
+    $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint)";
 
 /// The parameters of a cockpit function, in its signature's order: the seven filters, and
 /// `dias` for the functions that take it.
@@ -79,17 +79,15 @@ pub async fn run(
             None,
         ),
         Source::Paged => {
-            let six: [(&(dyn ToSql + Sync), Type); 6] = [
-                four[0].clone(),
-                four[1].clone(),
-                four[2].clone(),
-                four[3].clone(),
-                (&limit, Type::INT4),
+            let filters = cockpit_params(metric, f);
+            let mut paged = filters.clone();
+            paged.extend([
+                (&limit as &(dyn ToSql + Sync), Type::INT4),
                 (&offset, Type::INT4),
-            ];
+            ]);
             let (rows, count) = futures::future::try_join(
-                client.query_typed(&stmt, &six),
-                client.query_typed_one(COUNT_TABELA, &four),
+                client.query_typed(&stmt, &paged),
+                client.query_typed_one(COUNT_TABELA, &filters),
             )
             .await?;
             (rows, Some(count.get::<_, i64>(0)))
@@ -164,13 +162,13 @@ pub async fn stream(
             (&f.ate, Type::DATE),
             (&f.empreendimento, Type::INT8),
         ]),
-        Source::Paged => params.extend([
-            (&f.de as &(dyn ToSql + Sync), Type::DATE),
-            (&f.ate, Type::DATE),
-            (&f.empreendimento, Type::INT8),
-            (&no_limit, Type::INT4),
-            (&from_start, Type::INT4),
-        ]),
+        Source::Paged => {
+            params = cockpit_params(metric, f);
+            params.extend([
+                (&no_limit as &(dyn ToSql + Sync), Type::INT4),
+                (&from_start, Type::INT4),
+            ]);
+        }
         Source::EtlStatus => {}
         Source::Cockpit(_) => params = cockpit_params(metric, f),
     }

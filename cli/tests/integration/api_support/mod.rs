@@ -32,7 +32,7 @@ pub const KEY: &str = "chave-de-teste-1";
 /// Every query parameter a paged metric takes (`/api/tabela-geral`'s), in the order the
 /// OpenAPI document lists them: the filters, paging, the format.
 pub fn paged_metric_params() -> Vec<&'static str> {
-    let params = "tenant de ate empreendimento page per_page format";
+    let params = "tenant de ate empreendimento corretor time imobiliaria page per_page format";
     params.split(' ').collect()
 }
 

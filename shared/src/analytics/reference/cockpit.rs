@@ -254,17 +254,16 @@ pub fn distratos(
     reference: &super::Reference,
     filters: &crate::analytics::Filters,
 ) -> BTreeMap<DistratoKey, Distratos> {
-    let keep = |data: NaiveDate, emp: Option<i64>, corretor: Option<i64>, time: Option<i64>| {
-        filters.de.is_none_or(|de| data >= de)
-            && filters.ate.is_none_or(|ate| data <= ate)
-            && filters.empreendimento.is_none_or(|e| emp == Some(e))
-            && filters.corretor.is_none_or(|c| corretor == Some(c))
-            && filters.time.is_none_or(|t| time == Some(t))
-    };
+    // [development, broker, team, agency]
+    let keep =
+        |data: NaiveDate, people: [Option<i64>; 4]| super::pessoas::passes(filters, data, people);
     let mut out: BTreeMap<DistratoKey, Distratos> = BTreeMap::new();
     let mut total = 0;
     for v in &reference.vendas_detalhe {
-        if !keep(v.data, v.empreendimento, v.corretor, v.time) {
+        if !keep(
+            v.data,
+            [v.empreendimento, v.corretor, v.time, v.imobiliaria],
+        ) {
             continue;
         }
         total += 1;
@@ -276,7 +275,10 @@ pub fn distratos(
             .vendas += 1;
     }
     for d in &reference.distratos_detalhe {
-        if !keep(d.data, d.empreendimento, d.corretor, d.time) {
+        if !keep(
+            d.data,
+            [d.empreendimento, d.corretor, d.time, d.imobiliaria],
+        ) {
             continue;
         }
         let days = d.data_venda.map(|sale| (d.data - sale).num_days());

@@ -1,17 +1,18 @@
-//! The reference for the monthly and per-development sales under the filters by broker, team and
-//! agency (docs/metrics.md, "Filtros da API"), from the counted vendas and distratos of
+//! The reference for the sales metrics under the filters by broker, team and agency
+//! (docs/metrics.md, "Filtros da API"), from the counted vendas, distratos and commissions of
 //! [`super::compute`]: a sale's people are its own, a distrato's the ones its row names, else
-//! the cancelled sale's.
+//! the cancelled sale's; a commission's broker is the one it is listed under, its team and
+//! agency its sale's.
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
-use super::{month, Reference, Sales};
+use super::{month, ComissaoRef, Comissoes, ProSoluto, Reference, Sales, VendaRef};
 use crate::analytics::Filters;
 
 /// Whether a fact dated `data` of this development, broker, team and agency passes `filters`.
-fn passes(filters: &Filters, data: NaiveDate, people: [Option<i64>; 4]) -> bool {
+pub(super) fn passes(filters: &Filters, data: NaiveDate, people: [Option<i64>; 4]) -> bool {
     let wanted = [
         filters.empreendimento,
         filters.corretor,
@@ -87,6 +88,152 @@ pub fn vendas_por_time(
                 line.2 += 1;
             }
         }
+    }
+    out
+}
+
+/// The counted vendas that pass `filters`.
+fn vendas<'a>(
+    reference: &'a Reference,
+    filters: &'a Filters,
+) -> impl Iterator<Item = &'a VendaRef> {
+    reference.vendas_detalhe.iter().filter(move |v| {
+        passes(
+            filters,
+            v.data,
+            [v.empreendimento, v.corretor, v.time, v.imobiliaria],
+        )
+    })
+}
+
+/// The active commissions that pass `filters` (an undated one only when no period is asked).
+fn comissoes<'a>(
+    reference: &'a Reference,
+    filters: &'a Filters,
+) -> impl Iterator<Item = &'a ComissaoRef> {
+    reference
+        .comissoes_detalhe
+        .iter()
+        .filter(move |c| match c.data {
+            Some(data) => passes(filters, data, c.people),
+            None => {
+                filters.de.is_none()
+                    && filters.ate.is_none()
+                    && passes(filters, NaiveDate::MIN, c.people)
+            }
+        })
+}
+
+/// The KPI card under people filters: the figures, commissions (valor, pago), pró-soluto
+/// (centavos) and the period's offer, which is the developments' and takes no people filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kpis {
+    pub sales: Sales,
+    pub comissao_valor: i64,
+    pub comissao_paga: i64,
+    pub prosoluto: i64,
+    pub oferta: i64,
+}
+
+/// `/api/kpis` under `filters`.
+pub fn kpis(reference: &Reference, filters: &Filters) -> Kpis {
+    let mut out = Kpis::default();
+    for (_, _, sale, valor, _) in facts(reference, filters) {
+        add(&mut out.sales, sale, valor);
+    }
+    for c in comissoes(reference, filters) {
+        out.comissao_valor += c.valor;
+        out.comissao_paga += c.pago;
+    }
+    out.prosoluto = vendas(reference, filters).map(|v| v.prosoluto).sum();
+    out.oferta = reference.periodo_oferta(filters.de, filters.ate, filters.empreendimento);
+    out
+}
+
+/// `/api/vendas-corretores` under `filters`: broker → (figures, commissions valor, pago).
+pub fn vendas_por_corretor(
+    reference: &Reference,
+    filters: &Filters,
+) -> BTreeMap<Option<i64>, (Sales, i64, i64)> {
+    let mut by_broker: BTreeMap<Option<i64>, Sales> = BTreeMap::new();
+    facts(reference, filters).for_each(|(_, people, sale, valor, _)| {
+        add(by_broker.entry(people[1]).or_default(), sale, valor)
+    });
+    let mut out: BTreeMap<Option<i64>, (Sales, i64, i64)> = by_broker
+        .into_iter()
+        .map(|(broker, figures)| (broker, (figures, 0, 0)))
+        .collect();
+    for c in comissoes(reference, filters) {
+        let line = out.entry(c.people[1]).or_default();
+        line.1 += c.valor;
+        line.2 += c.pago;
+    }
+    out
+}
+
+/// `/api/comissoes-corretores` under `filters`.
+pub fn comissoes_por_corretor(
+    reference: &Reference,
+    filters: &Filters,
+) -> BTreeMap<Option<i64>, Comissoes> {
+    let mut out: BTreeMap<Option<i64>, Comissoes> = BTreeMap::new();
+    for c in comissoes(reference, filters) {
+        let line = out.entry(c.people[1]).or_default();
+        line.comissoes += 1;
+        line.valor += c.valor;
+        line.pago += c.pago;
+    }
+    out
+}
+
+/// `/api/prosoluto` under `filters`: (development, month) → figures.
+pub fn prosoluto(
+    reference: &Reference,
+    filters: &Filters,
+) -> BTreeMap<(Option<i64>, NaiveDate), ProSoluto> {
+    let mut out: BTreeMap<(Option<i64>, NaiveDate), ProSoluto> = BTreeMap::new();
+    for v in vendas(reference, filters) {
+        let line = out.entry((v.empreendimento, month(v.data))).or_default();
+        line.vendas_unidades += 1;
+        line.vgv += v.valor;
+        line.prosoluto += v.prosoluto;
+    }
+    out
+}
+
+/// `/api/tabela-geral` under `filters`: the reservation ids of its lines, newest first.
+pub fn tabela_geral(reference: &Reference, filters: &Filters) -> Vec<i64> {
+    let mut lines: Vec<(NaiveDate, i64)> = vendas(reference, filters)
+        .map(|v| (v.data, v.idreserva))
+        .collect();
+    lines.sort_by(|a, b| b.cmp(a));
+    lines.into_iter().map(|(_, id)| id).collect()
+}
+
+/// `/api/ano-atual-vs-passado` for the year `ano` under `filters` (their period ignored):
+/// month 1–12 → [net units this year, the year before, net R$ this year, the year before,
+/// VGV this year, the year before]; empty when neither year has a line.
+pub fn ano_atual_vs_passado(
+    reference: &Reference,
+    filters: &Filters,
+    ano: i32,
+) -> BTreeMap<u32, [i64; 6]> {
+    let years = Filters {
+        de: NaiveDate::from_ymd_opt(ano - 1, 1, 1),
+        ate: NaiveDate::from_ymd_opt(ano, 12, 31),
+        ..filters.clone()
+    };
+    let (by_month, _) = vendas_por_mes_e_empreendimento(reference, &years);
+    if by_month.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut out: BTreeMap<u32, [i64; 6]> = (1..=12).map(|m| (m, [0; 6])).collect();
+    for (mes, s) in by_month {
+        let passado = usize::from(mes.year() != ano);
+        let line = out.entry(mes.month()).or_default();
+        line[passado] = s.liquidas_unidades();
+        line[2 + passado] = s.liquidas_valor();
+        line[4 + passado] = s.vendas_valor;
     }
     out
 }
