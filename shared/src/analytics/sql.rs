@@ -25,9 +25,16 @@ pub fn statement(metric: &Metric) -> String {
     }
 }
 
-/// Rows of `tabela-geral` for the filters: its vendas, counted from the monthly rollup
-/// (plus the partial months) when no people filter applies, not by scanning the period's sales.
-pub const COUNT_TABELA: &str = "SELECT analytics.tabela_geral_total($1::text, $2::date, \
+/// Rows of `tabela-geral` without a people filter: its vendas, counted from the monthly rollup
+/// (plus the partial months), not by scanning the period's sales. Written here rather than
+/// through `analytics.tabela_geral_total`: a function with sub-selects is not inlined, so its
+/// filters stay generic parameters and the rollup's indexes go unused (300 ms instead of 5 at
+/// a million sales).
+pub const COUNT_TABELA: &str = "SELECT coalesce(sum(p.vu), 0)::bigint \
+    FROM analytics.periodo_emp($1::text, $2::date, $3::date, $4::bigint) p";
+
+/// Rows of `tabela-geral` under a people filter: the period's sales of those people.
+pub const COUNT_TABELA_PESSOAS: &str = "SELECT analytics.tabela_geral_total($1::text, $2::date, \
     $3::date, $4::bigint, $5::bigint, $6::bigint, $7::bigint)";
 
 /// The parameters of a cockpit function, in its signature's order: the seven filters, and
@@ -85,11 +92,13 @@ pub async fn run(
                 (&limit as &(dyn ToSql + Sync), Type::INT4),
                 (&offset, Type::INT4),
             ]);
-            let (rows, count) = futures::future::try_join(
-                client.query_typed(&stmt, &paged),
-                client.query_typed_one(COUNT_TABELA, &filters),
-            )
-            .await?;
+            let count = if f.corretor.is_none() && f.time.is_none() && f.imobiliaria.is_none() {
+                client.query_typed_one(COUNT_TABELA, &filters[..4])
+            } else {
+                client.query_typed_one(COUNT_TABELA_PESSOAS, &filters)
+            };
+            let (rows, count) =
+                futures::future::try_join(client.query_typed(&stmt, &paged), count).await?;
             (rows, Some(count.get::<_, i64>(0)))
         }
         Source::EtlStatus => (
