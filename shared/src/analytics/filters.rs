@@ -211,6 +211,11 @@ impl Filters {
         Ok(self)
     }
 
+    /// Whether a broker, team or agency is asked for (the SQL's `analytics.sem_pessoas`, negated).
+    pub fn names_people(&self) -> bool {
+        self.corretor.is_some() || self.time.is_some() || self.imobiliaria.is_some()
+    }
+
     /// Add `dias` (1–3650).
     pub fn with_dias(mut self, dias: Option<&str>) -> Result<Self, BadParam> {
         self.dias = match dias.map(str::trim).filter(|s| !s.is_empty()) {

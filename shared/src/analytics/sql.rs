@@ -92,10 +92,10 @@ pub async fn run(
                 (&limit as &(dyn ToSql + Sync), Type::INT4),
                 (&offset, Type::INT4),
             ]);
-            let count = if f.corretor.is_none() && f.time.is_none() && f.imobiliaria.is_none() {
-                client.query_typed_one(COUNT_TABELA, &filters[..4])
-            } else {
+            let count = if f.names_people() {
                 client.query_typed_one(COUNT_TABELA_PESSOAS, &filters)
+            } else {
+                client.query_typed_one(COUNT_TABELA, &filters[..4])
             };
             let (rows, count) =
                 futures::future::try_join(client.query_typed(&stmt, &paged), count).await?;
